@@ -1,0 +1,43 @@
+"""The outcome of one command: exact bytes, exit code, and how long it took."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_PREVIEW = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    command: str
+    rc: int
+    stdout_bytes: bytes
+    stderr_bytes: bytes
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_bytes.decode("utf-8", errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_bytes.decode("utf-8", errors="replace")
+
+    def check(self) -> Result:
+        """Return self when the command succeeded, else raise CommandError."""
+        if not self.ok:
+            from kit.errors import CommandError
+
+            raise CommandError(self)
+        return self
+
+    def describe(self) -> str:
+        err = self.stderr.strip()
+        if len(err) > _PREVIEW:
+            err = err[:_PREVIEW] + "..."
+        tail = f": {err}" if err else ""
+        return f"command exited {self.rc}: {self.command}{tail}"

@@ -1,0 +1,75 @@
+"""One tree of errors, rooted in KitError.
+
+Errors that describe bad input also inherit ValueError, and timeouts inherit
+TimeoutError, so callers can catch them the way they would the built-ins.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kit.connection.result import Result
+
+
+class KitError(Exception):
+    """Base of every error hostkit raises."""
+
+
+class KitValueError(KitError, ValueError):
+    """A value (host spec, name, path, option) was rejected before anything ran."""
+
+
+class ConnectError(KitError):
+    """A connection to a host could not be made."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"{host}: {reason}")
+        self.host = host
+        self.reason = reason
+
+
+class HostUnreachable(ConnectError):
+    """Nothing answered at the host's address, or the connection dropped."""
+
+
+class AuthenticationFailed(ConnectError):
+    """The host answered but refused every credential offered."""
+
+
+class HostKeyRejected(ConnectError):
+    """The host's key is unknown or differs from the one on record."""
+
+    def __init__(self, host: str, reason: str, fingerprint: str) -> None:
+        super().__init__(host, f"{reason} (fingerprint {fingerprint})")
+        self.fingerprint = fingerprint
+
+
+class CommandError(KitError):
+    """A command exited non-zero where success was required."""
+
+    def __init__(self, result: Result, message: str | None = None) -> None:
+        self.result = result
+        super().__init__(message or result.describe())
+
+
+class CommandTimeout(KitError, TimeoutError):
+    """A command ran past its timeout and was killed."""
+
+    def __init__(self, command: str, timeout: float) -> None:
+        super().__init__(f"command timed out after {timeout:g}s: {command}")
+        self.command = command
+        self.timeout = timeout
+
+
+class SudoError(KitError):
+    """sudo refused: wrong or missing password, or the user may not run the command."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"{host}: sudo failed: {reason}")
+        self.host = host
+        self.reason = reason
+
+
+class WriteInterrupted(KitError):
+    """The transport dropped while a write was in flight; it was not repeated."""

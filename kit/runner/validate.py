@@ -1,0 +1,34 @@
+"""Names are checked before they reach a host; a bad one raises KitValueError naming it."""
+
+from __future__ import annotations
+
+import re
+
+from kit.errors import KitValueError
+
+_RULES: dict[str, re.Pattern[str]] = {
+    "sysctl key": re.compile(r"^[a-z0-9_][a-z0-9_.\-/*]*[a-z0-9_*]$", re.IGNORECASE),
+    "module name": re.compile(r"^[A-Za-z0-9_-]{1,64}$"),
+    "package name": re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._:~-]*$"),
+    "user name": re.compile(r"^[a-z_][a-z0-9_-]{0,31}\$?$"),
+    "group name": re.compile(r"^[a-z_][a-z0-9_-]{0,31}\$?$"),
+    "service name": re.compile(r"^[A-Za-z0-9:_.@-]{1,255}$"),
+    "hostname": re.compile(
+        r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+    ),
+}
+
+
+def name(kind: str, value: str) -> str:
+    """Return value when it is a valid name of that kind, else raise KitValueError."""
+    rule = _RULES[kind]
+    if not isinstance(value, str) or not rule.match(value):
+        raise KitValueError(f"invalid {kind}: {value!r}")
+    return value
+
+
+def path(value: str) -> str:
+    """An absolute path with no NUL and no newline (which would break line-based tools)."""
+    if not isinstance(value, str) or not value.startswith("/") or "\0" in value or "\n" in value:
+        raise KitValueError(f"invalid path (must be absolute, without NUL or newline): {value!r}")
+    return value
