@@ -73,3 +73,13 @@ class SudoError(KitError):
 
 class WriteInterrupted(KitError):
     """The transport dropped while a write was in flight; it was not repeated."""
+
+
+class FactUnknown(KitError):
+    """An operation needs a fact the host's facts could not determine."""
+
+    def __init__(self, fact: str, host: str = "") -> None:
+        where = f" on {host}" if host and host != "unknown" else ""
+        super().__init__(f"fact {fact!r} is unknown{where}; cannot proceed without it")
+        self.fact = fact
+        self.host = host

@@ -1,0 +1,67 @@
+# hostkit facts: one POSIX sh script, one answer. Every section starts with a
+# line "@@hostkit:NAME"; the controller parses the raw text. Each probe is
+# tolerant of a missing tool or file: it prints nothing and the fact is unknown.
+export LC_ALL=C
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+s() { printf '\n@@hostkit:%s\n' "$1"; }
+
+s os-release
+cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
+s meminfo
+grep '^MemTotal:' /proc/meminfo 2>/dev/null
+s cpu
+nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null
+s init
+echo "pid1=$(cat /proc/1/comm 2>/dev/null)"
+[ -d /run/systemd/system ] && echo systemd-booted
+[ -d /run/openrc ] && echo openrc
+[ -d /etc/init.d ] && echo init.d
+s executables
+for n in ip iptables mount nsenter ethtool socat tc touch conntrack crictl kubelet \
+    swapoff modprobe sysctl systemctl chronyc timedatectl firewall-cmd ufw nft \
+    apt-get dnf yum rpm dpkg-query update-rc.d chkconfig rc-service rc-update service \
+    hostnamectl hostname visudo chpasswd useradd usermod groupadd ss curl wget; do
+    printf '%s=' "$n"; command -v "$n" 2>/dev/null || echo
+done
+s selinux
+[ -d /sys/fs/selinux ] && [ -r /sys/fs/selinux/enforce ] && echo "enforce=$(cat /sys/fs/selinux/enforce)"
+[ -e /etc/selinux/config ] && echo config
+s apparmor
+cat /sys/module/apparmor/parameters/enabled 2>/dev/null
+s procs
+grep -hx -e firewalld -e chronyd -e systemd-timesyn -e ntpd /proc/[0-9]*/comm 2>/dev/null
+s ufw
+grep -s '^ENABLED=' /etc/ufw/ufw.conf
+s nft
+command -v nft >/dev/null 2>&1 && { nft list ruleset 2>/dev/null; echo "rc=$?"; }
+s iptables
+command -v iptables >/dev/null 2>&1 && { iptables -S 2>/dev/null; echo "rc=$?"; }
+s swaps
+cat /proc/swaps 2>/dev/null
+s modules
+if [ -r /proc/modules ]; then cut -d' ' -f1 /proc/modules; else echo "@absent"; fi
+s cgroup
+stat -fc %T /sys/fs/cgroup 2>/dev/null
+s links
+ls -1 /sys/class/net 2>/dev/null
+s addrs
+ip -o addr show 2>/dev/null
+s route4
+ip -4 route show default 2>/dev/null
+s route6
+ip -6 route show default 2>/dev/null
+for f in tcp tcp6 udp udp6; do
+    s "net-$f"
+    cat "/proc/net/$f" 2>/dev/null
+done
+s timezone
+echo "link=$(readlink /etc/localtime 2>/dev/null)"
+cat /etc/timezone 2>/dev/null
+s timesync
+[ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1 &&
+    echo "ntpsynchronized=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)"
+s mounts
+cat /proc/self/mounts 2>/dev/null
+s sysctls
+grep -r . /proc/sys 2>/dev/null
+s end

@@ -1,0 +1,143 @@
+"""What a host is, as one immutable value: the shape every check and operation reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+from kit.connection.quoting import join
+from kit.errors import FactUnknown
+
+PackageManagerType = Literal["apt", "dnf", "yum", "unknown"]
+InitSystemType = Literal["systemd", "sysvinit", "openrc", "unknown"]
+
+UNKNOWN = "unknown"
+
+
+def fill(template: str, *names: str) -> str:
+    """Put the quoted names where a command template has `{}`.
+
+    A literal replace, not str.format: templates hold shell braces such as
+    dpkg-query's `${Status}`.
+    """
+    return template.replace("{}", join(list(names)))
+
+
+@dataclass(frozen=True, slots=True)
+class OSInfo:
+    id: str = UNKNOWN
+    version_id: str = UNKNOWN
+    family: str = UNKNOWN
+    pretty_name: str = UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class PackageManager:
+    """Command templates; `{}` stands for the quoted package name(s)."""
+
+    type: PackageManagerType = "unknown"
+    update_cmd: str = ""
+    install_cmd: str = ""
+    remove_cmd: str = ""
+    query_cmd: str = ""
+    cache_clean_cmd: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InitSystem:
+    """Command templates; `{}` stands for the quoted service name.
+
+    An empty daemon_reload_cmd means the init system has nothing to reload.
+    """
+
+    type: InitSystemType = "unknown"
+    start_cmd: str = ""
+    stop_cmd: str = ""
+    enable_cmd: str = ""
+    disable_cmd: str = ""
+    restart_cmd: str = ""
+    is_active_cmd: str = ""
+    daemon_reload_cmd: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Interface:
+    name: str
+    ipv4: tuple[str, ...] = ()
+    ipv6: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Socket:
+    proto: Literal["tcp", "udp"]
+    address: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSync:
+    synchronized: bool | None = None
+    service: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Mount:
+    device: str
+    mountpoint: str
+    fstype: str
+    options: str
+
+
+def _frozen_map(value: Mapping[str, object] | None = None) -> Mapping[str, object]:
+    return MappingProxyType(dict(value or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything gathered from one host in one round trip.
+
+    Unknown values are explicit: the string "unknown" or None. Operations that
+    need one call `require(name)`, which raises FactUnknown naming it.
+    """
+
+    os: OSInfo = field(default_factory=OSInfo)
+    hostname: str = UNKNOWN
+    kernel: str = UNKNOWN
+    memory_mib: int | None = None
+    cpu_count: int | None = None
+    ipv4_default: str | None = None
+    ipv6_default: str | None = None
+    package_manager: PackageManager = field(default_factory=PackageManager)
+    init_system: InitSystem = field(default_factory=InitSystem)
+    selinux: str = "absent"
+    apparmor: str = "absent"
+    firewall: str = UNKNOWN
+    interfaces: tuple[Interface, ...] = ()
+    swaps: tuple[str, ...] = ()
+    modules: frozenset[str] = frozenset()
+    cgroup_version: int | None = None
+    listening: tuple[Socket, ...] = ()
+    boot_id: str = UNKNOWN
+    timezone: str = UNKNOWN
+    time_sync: TimeSync = field(default_factory=TimeSync)
+    sysctls: Mapping[str, str] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
+    mounts: tuple[Mount, ...] = ()
+    executables: Mapping[str, str | None] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
+
+    def require(self, name: str) -> object:
+        """The fact called name (dotted for nested: "os.id"), or FactUnknown if unknown."""
+        value: object = self
+        for part in name.split("."):
+            value = getattr(value, part)
+        inner = getattr(value, "type", value)
+        if inner is None or inner == UNKNOWN or inner == "":
+            raise FactUnknown(name, self.hostname)
+        return value
+
+    def interface(self, name: str) -> Interface | None:
+        return next((i for i in self.interfaces if i.name == name), None)
+
+    def has(self, executable: str) -> bool:
+        return bool(self.executables.get(executable))

@@ -1,0 +1,383 @@
+"""Pure parsing of the facts script's answer: raw text in, Facts out.
+
+One small function per section, each tolerant of an empty section (the tool
+was missing on the host), which yields the explicit unknown value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from kit.facts import commands
+from kit.facts.model import (
+    UNKNOWN,
+    Facts,
+    Interface,
+    Mount,
+    OSInfo,
+    Socket,
+    TimeSync,
+)
+
+MARKER = "@@hostkit:"
+
+# Family by os-release ID or ID_LIKE: the package and service conventions they share.
+_FAMILIES = {
+    "debian": "debian",
+    "ubuntu": "debian",
+    "raspbian": "debian",
+    "rhel": "rhel",
+    "centos": "rhel",
+    "fedora": "rhel",
+    "rocky": "rhel",
+    "almalinux": "rhel",
+    "ol": "rhel",
+    "amzn": "rhel",
+    "suse": "suse",
+    "opensuse": "suse",
+    "sles": "suse",
+    "alpine": "alpine",
+    "arch": "arch",
+}
+
+# Process names (comm, truncated to 15 characters by the kernel) of time daemons.
+_TIME_DAEMONS = (
+    ("chronyd", "chronyd"),
+    ("systemd-timesyn", "systemd-timesyncd"),
+    ("ntpd", "ntpd"),
+)
+
+# Tables iptables-nft creates; rules only in these are iptables rules.
+_IPTABLES_NFT_TABLES = {"filter", "nat", "mangle", "raw", "security"}
+
+
+def split_sections(raw: str) -> dict[str, str]:
+    sections: dict[str, str] = {}
+    name: str | None = None
+    lines: list[str] = []
+    for line in raw.splitlines():
+        if line.startswith(MARKER):
+            if name is not None:
+                sections[name] = "\n".join(lines).strip("\n")
+            name, lines = line[len(MARKER) :].strip(), []
+        elif name is not None:
+            lines.append(line)
+    if name is not None:
+        sections[name] = "\n".join(lines).strip("\n")
+    return sections
+
+
+def parse_facts(raw: str) -> Facts:
+    sec = split_sections(raw)
+    sysctls = parse_sysctls(sec.get("sysctls", ""))
+    executables = parse_executables(sec.get("executables", ""))
+    interfaces = parse_interfaces(sec.get("links", ""), sec.get("addrs", ""))
+    procs = set(sec.get("procs", "").split())
+    return Facts(
+        os=parse_os_release(sec.get("os-release", "")),
+        hostname=sysctls.get("kernel.hostname", UNKNOWN),
+        kernel=sysctls.get("kernel.osrelease", UNKNOWN),
+        memory_mib=parse_memory(sec.get("meminfo", "")),
+        cpu_count=parse_int(sec.get("cpu", "")),
+        ipv4_default=parse_default_address(sec.get("route4", ""), interfaces, 4),
+        ipv6_default=parse_default_address(sec.get("route6", ""), interfaces, 6),
+        package_manager=commands.package_manager(executables),
+        init_system=commands.init_system(parse_init(sec.get("init", "")), executables),
+        selinux=parse_selinux(sec.get("selinux", "")),
+        apparmor=parse_apparmor(sec.get("apparmor", "")),
+        firewall=parse_firewall(
+            procs, sec.get("ufw", ""), sec.get("nft", ""), sec.get("iptables", ""), executables
+        ),
+        interfaces=interfaces,
+        swaps=parse_swaps(sec.get("swaps", "")),
+        modules=parse_modules(sec.get("modules", "")),
+        cgroup_version=parse_cgroup(sec.get("cgroup", "")),
+        listening=parse_listening(sec),
+        boot_id=sysctls.get("kernel.random.boot_id", UNKNOWN),
+        timezone=parse_timezone(sec.get("timezone", "")),
+        time_sync=parse_time_sync(sec.get("timesync", ""), procs),
+        sysctls=sysctls,
+        mounts=parse_mounts(sec.get("mounts", "")),
+        executables=executables,
+    )
+
+
+def parse_int(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() else None
+
+
+def parse_os_release(text: str) -> OSInfo:
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip().isidentifier():
+            continue
+        try:
+            words = shlex.split(value)
+        except ValueError:
+            words = [value]
+        values[key.strip()] = " ".join(words)
+    os_id = values.get("ID", "").lower() or UNKNOWN
+    family = _FAMILIES.get(os_id)
+    if family is None:
+        for like in values.get("ID_LIKE", "").lower().split():
+            family = _FAMILIES.get(like)
+            if family:
+                break
+    return OSInfo(
+        id=os_id,
+        version_id=values.get("VERSION_ID") or UNKNOWN,
+        family=family or UNKNOWN,
+        pretty_name=values.get("PRETTY_NAME") or UNKNOWN,
+    )
+
+
+def parse_memory(text: str) -> int | None:
+    match = re.search(r"MemTotal:\s+(\d+)\s*kB", text)
+    return int(match.group(1)) // 1024 if match else None
+
+
+def parse_init(text: str) -> str:
+    lines = set(text.split())
+    if "systemd-booted" in lines:
+        return "systemd"
+    if "openrc" in lines:
+        return "openrc"
+    # pid 1 is sysvinit's "init" (busybox and upstart hosts say "init" too, without /etc/init.d
+    # they have nothing we know how to drive).
+    if "pid1=init" in lines and "init.d" in lines:
+        return "sysvinit"
+    return UNKNOWN
+
+
+def parse_executables(text: str) -> Mapping[str, str | None]:
+    found: dict[str, str | None] = {}
+    for line in text.splitlines():
+        name, sep, where = line.partition("=")
+        if sep:
+            # `command -v` prints a bare name for builtins and aliases: not a file we can use.
+            found[name] = where if where.startswith("/") else None
+    return MappingProxyType(found)
+
+
+def parse_selinux(text: str) -> str:
+    lines = text.split()
+    if "enforce=1" in lines:
+        return "enforcing"
+    if "enforce=0" in lines:
+        return "permissive"
+    if "config" in lines:
+        return "disabled"
+    return "absent"
+
+
+def parse_apparmor(text: str) -> str:
+    value = text.strip()
+    if value == "Y":
+        return "enabled"
+    if value == "N":
+        return "disabled"
+    return "absent"
+
+
+def _rc(text: str) -> tuple[int | None, str]:
+    """Split a probe's output from its trailing rc=N line (None when it did not run)."""
+    body, _, last = text.rstrip("\n").rpartition("\n")
+    if not last.startswith("rc="):
+        body, last = "", text.strip()
+    if not last.startswith("rc="):
+        return None, ""
+    return int(last[3:]), body
+
+
+def _nft_tables_with_rules(ruleset: str) -> set[tuple[str, str]]:
+    tables: set[tuple[str, str]] = set()
+    current: tuple[str, str] | None = None
+    for line in ruleset.splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[0] == "table":
+            current = (words[1], words[2])
+        elif (
+            current
+            and words
+            and words[0] not in {"chain", "type", "policy", "}", "table", "set", "map"}
+            and not line.strip().startswith(("elements", "flags", "comment"))
+        ):
+            tables.add(current)
+    return tables
+
+
+def parse_firewall(
+    procs: set[str],
+    ufw: str,
+    nft: str,
+    iptables: str,
+    executables: Mapping[str, str | None],
+) -> str:
+    if "firewalld" in procs:
+        return "firewalld"
+    if executables.get("ufw") and re.search(r"^ENABLED=\"?yes\"?\s*$", ufw, re.MULTILINE):
+        return "ufw"
+    nft_rc, ruleset = _rc(nft)
+    ipt_rc, rules = _rc(iptables)
+    if nft_rc == 0:
+        for family, name in _nft_tables_with_rules(ruleset):
+            if family not in {"ip", "ip6"} or name not in _IPTABLES_NFT_TABLES:
+                return "nftables"
+    if ipt_rc == 0 and any(line.startswith("-A ") for line in rules.splitlines()):
+        return "iptables"
+    readable = [rc for rc in (nft_rc, ipt_rc) if rc is not None]
+    if readable and all(rc != 0 for rc in readable):
+        # The tools exist but could not read the rules (no privilege): we cannot tell.
+        return UNKNOWN
+    return "none"
+
+
+def parse_swaps(text: str) -> tuple[str, ...]:
+    lines = text.splitlines()[1:]
+    return tuple(_unescape(line.split()[0]) for line in lines if line.split())
+
+
+def parse_modules(text: str) -> frozenset[str]:
+    if text.strip() == "@absent":
+        return frozenset()
+    return frozenset(line.split()[0] for line in text.splitlines() if line.split())
+
+
+def parse_cgroup(text: str) -> int | None:
+    kind = text.strip()
+    if kind == "cgroup2fs":
+        return 2
+    if kind == "tmpfs":
+        return 1
+    return None
+
+
+def parse_interfaces(links: str, addrs: str) -> tuple[Interface, ...]:
+    names = [n for n in links.split() if n]
+    v4: dict[str, list[str]] = {}
+    v6: dict[str, list[str]] = {}
+    for line in addrs.splitlines():
+        # "2: eth0    inet 10.0.0.2/24 brd ... scope global eth0\ valid_lft ..."
+        words = line.split()
+        if len(words) < 4 or words[2] not in {"inet", "inet6"}:
+            continue
+        name = words[1].split("@", 1)[0]
+        address = words[3].split("/", 1)[0]
+        (v4 if words[2] == "inet" else v6).setdefault(name, []).append(address)
+        if name not in names:
+            names.append(name)
+    return tuple(
+        Interface(n, tuple(v4.get(n, ())), tuple(v6.get(n, ()))) for n in sorted(set(names))
+    )
+
+
+def parse_default_address(
+    routes: str, interfaces: tuple[Interface, ...], version: int
+) -> str | None:
+    for line in routes.splitlines():
+        words = line.split()
+        if not words or words[0] != "default":
+            continue
+        opts = dict(zip(words[1::2], words[2::2], strict=False))
+        if "src" in opts:
+            return opts["src"]
+        dev = opts.get("dev")
+        iface = next((i for i in interfaces if i.name == dev), None)
+        if iface is None:
+            continue
+        candidates = iface.ipv4 if version == 4 else iface.ipv6
+        usable = [a for a in candidates if not ipaddress.ip_address(a).is_link_local]
+        if usable:
+            return usable[0]
+    return None
+
+
+def _hex_address(text: str) -> str:
+    raw = bytes.fromhex(text)
+    # /proc/net prints each 32-bit word in host (little-endian) order.
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    return str(ipaddress.ip_address(words))
+
+
+def parse_proc_net(text: str, proto: str) -> list[Socket]:
+    found = []
+    for line in text.splitlines()[1:]:
+        words = line.split()
+        if len(words) < 4:
+            continue
+        local, remote, state = words[1], words[2], words[3]
+        listening = state == "0A" if proto == "tcp" else state == "07" and remote.endswith(":0000")
+        if not listening:
+            continue
+        address, _, port = local.partition(":")
+        try:
+            found.append(Socket(proto, _hex_address(address), int(port, 16)))  # type: ignore[arg-type]
+        except ValueError:
+            continue
+    return found
+
+
+def parse_listening(sections: Mapping[str, str]) -> tuple[Socket, ...]:
+    sockets: set[Socket] = set()
+    for name, proto in (("tcp", "tcp"), ("tcp6", "tcp"), ("udp", "udp"), ("udp6", "udp")):
+        sockets.update(parse_proc_net(sections.get(f"net-{name}", ""), proto))
+    return tuple(sorted(sockets, key=lambda s: (s.proto, s.port, s.address)))
+
+
+def parse_timezone(text: str) -> str:
+    link = ""
+    plain = ""
+    for line in text.splitlines():
+        if line.startswith("link="):
+            link = line[5:].strip()
+        elif line.strip():
+            plain = line.strip()
+    if "zoneinfo/" in link:
+        return link.split("zoneinfo/", 1)[1]
+    return plain or UNKNOWN
+
+
+def parse_time_sync(text: str, procs: set[str]) -> TimeSync:
+    synced: bool | None = None
+    for line in text.splitlines():
+        if line.startswith("ntpsynchronized="):
+            value = line.partition("=")[2].strip()
+            synced = {"yes": True, "no": False}.get(value)
+    service = next((name for comm, name in _TIME_DAEMONS if comm in procs), None)
+    return TimeSync(synced, service)
+
+
+def _unescape(field: str) -> str:
+    """Undo the octal escapes /proc uses for spaces and tabs in paths."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def parse_mounts(text: str) -> tuple[Mount, ...]:
+    mounts = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 4:
+            mounts.append(Mount(*(_unescape(w) for w in words[:4])))
+    return tuple(mounts)
+
+
+def sysctl_key(path: str) -> str:
+    """/proc/sys/net/ipv4/conf/eth0.100/rp_filter -> net.ipv4.conf.eth0/100.rp_filter."""
+    parts = path.removeprefix("/proc/sys/").split("/")
+    return ".".join(p.replace(".", "/") for p in parts)
+
+
+def parse_sysctls(text: str) -> Mapping[str, str]:
+    values: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        path, sep, value = line.partition(":")
+        if sep and path.startswith("/proc/sys/"):
+            values.setdefault(sysctl_key(path), []).append(value)
+    # Multi-line values (dev.cdrom.info) join into one; tabs and runs of spaces become one.
+    return MappingProxyType({k: " ".join(" ".join(v).split()) for k, v in values.items()})
