@@ -1,0 +1,57 @@
+"""Facts gathered from this machine through the local connection: one round trip."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import time
+
+import kit
+from kit.connection.local import LocalConnection
+from kit.facts import gather_facts
+
+
+class CountingConnection(LocalConnection):
+    """A real local connection that counts the commands it sends."""
+
+    def __init__(self, spec):
+        super().__init__(spec)
+        self.sent = 0
+
+    def _exec(self, cmdline, *, stdin, timeout):
+        self.sent += 1
+        return super()._exec(cmdline, stdin=stdin, timeout=timeout)
+
+
+def test_one_round_trip_and_facts_match_this_machine():
+    conn = CountingConnection(kit.connect("local://").spec)
+    started = time.monotonic()
+    facts = gather_facts(conn)
+    elapsed = time.monotonic() - started
+    assert conn.sent == 1
+    assert facts.hostname == socket.gethostname()
+    assert facts.kernel == platform.release()
+    assert facts.cpu_count == os.cpu_count()
+    with open("/proc/sys/kernel/random/boot_id") as fh:
+        assert facts.boot_id == fh.read().strip()
+    with open("/etc/os-release") as fh:
+        assert f"ID={facts.os.id}" in fh.read()
+    assert facts.interface("lo") is not None
+    assert "127.0.0.1" in facts.interface("lo").ipv4
+    with open("/proc/sys/vm/swappiness") as fh:
+        assert facts.sysctls["vm.swappiness"] == fh.read().strip()
+    assert any(m.mountpoint == "/" for m in facts.mounts)
+    assert elapsed < 2.0
+
+
+def test_a_listening_socket_appears_in_fresh_facts():
+    conn = kit.connect("local://")
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+        port = srv.getsockname()[1]
+        facts = gather_facts(conn)
+    assert any(s.port == port and s.address == "127.0.0.1" for s in facts.listening)
+    # Facts are a snapshot: gathering again sees the socket gone.
+    assert not any(s.port == port for s in gather_facts(conn).listening)
