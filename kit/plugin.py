@@ -1,0 +1,497 @@
+"""The hostkit pytest plugin: hosts, checks, --fix, xdist grouping, JUnit, the summary.
+
+testinfra's plugin stays loaded; hostkit reuses its options (--hosts, --ssh-config,
+--ssh-identity-file, --sudo, --sudo-user) and its `host` fixture, and makes every
+host it names go through a hostkit connection (see kit.backend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from kit import backend, outcomes
+from kit.check import CheckMeta, meta_of
+from kit.connection.secrets import FromEnv, FromFile, SecretProvider
+from kit.connection.spec import parse
+from kit.errors import ConnectError, KitError, KitValueError
+from kit.hosts import HostContext, HostRegistry
+from kit.outcomes import Tally, prop
+from kit.profile import Profile
+from kit.remediation import Target
+
+if TYPE_CHECKING:
+    from kit.connection import Connection
+    from kit.facts import Facts
+    from kit.runner.change import Change
+
+STATE = pytest.StashKey["RunState"]()
+ITEM_OUTCOME = pytest.StashKey[str]()
+DEFAULT_PROFILE = "kubernetes-node"
+
+
+class RunState:
+    def __init__(self, config: pytest.Config, registry: HostRegistry, profile: Profile) -> None:
+        self.fix: bool = config.getoption("hostkit_fix")
+        self.dry_run: bool = config.getoption("hostkit_dry_run")
+        # pytest's own --strict (the `strict` ini value) also makes warnings fail the run.
+        self.strict: bool = bool(config.getini("strict"))
+        self.registry = registry
+        self.profile = profile
+        self.tally = Tally()
+
+
+# -- options ---------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("hostkit", "hostkit compliance and remediation")
+    group.addoption(
+        "--fix",
+        action="store_true",
+        dest="hostkit_fix",
+        help="run the paired remediation of every failing check, then check again",
+    )
+    group.addoption(
+        "--dry-run",
+        action="store_true",
+        dest="hostkit_dry_run",
+        help="with --fix: show each planned change and its diff, apply nothing",
+    )
+    group.addoption(
+        "--profile",
+        dest="hostkit_profile",
+        default=None,
+        metavar="NAME",
+        help=f"profile name or YAML path (default {DEFAULT_PROFILE})",
+    )
+    group.addoption(
+        "--inventory",
+        dest="hostkit_inventory",
+        metavar="FILE",
+        help="Ansible inventory (INI or YAML); --hosts then selects hosts or groups",
+    )
+    group.addoption(
+        "--known-hosts",
+        dest="hostkit_known_hosts",
+        metavar="FILE",
+        help="known_hosts file to verify host keys against",
+    )
+    group.addoption(
+        "--accept-new-host-keys",
+        action="store_true",
+        dest="hostkit_accept_new",
+        help="record unknown host keys in known_hosts (changed keys stay rejected)",
+    )
+    group.addoption(
+        "--sudo-password-env",
+        dest="hostkit_sudo_env",
+        metavar="VAR",
+        help="environment variable holding the sudo password",
+    )
+    group.addoption(
+        "--sudo-password-file",
+        dest="hostkit_sudo_file",
+        metavar="FILE",
+        help="file whose first line is the sudo password",
+    )
+    parser.addini("hostkit_junit", "default JUnit report path, relative to the rootdir", default="")
+    parser.addini(
+        "hostkit_profiles",
+        "directory of profiles, relative to the rootdir",
+        default="checks/profiles",
+    )
+
+
+# -- configuration ------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    for name, help_text in (
+        ("hostkit_check(meta)", "a hostkit check (set by @kit.check.check)"),
+        ("error", "check severity: a failure fails the run"),
+        ("warning", "check severity: a failure fails the run only under --strict"),
+    ):
+        config.addinivalue_line("markers", f"{name}: {help_text}")
+    if config.getoption("hostkit_dry_run") and not config.getoption("hostkit_fix"):
+        raise pytest.UsageError("--dry-run plans fixes: use it together with --fix")
+    try:
+        registry = HostRegistry(_connect_defaults(config))
+        _register_hosts(config, registry)
+        profile = _load_profile(config)
+    except KitError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[STATE] = RunState(config, registry, profile)
+    backend.install(registry)
+    if not config.option.xmlpath and config.getini("hostkit_junit"):
+        config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is not None:
+        state.registry.close()
+        backend.install(None)
+
+
+def _connect_defaults(config: pytest.Config) -> dict[str, Any]:
+    secret: SecretProvider | None = None
+    if config.getoption("hostkit_sudo_env") and config.getoption("hostkit_sudo_file"):
+        raise KitValueError("give --sudo-password-env or --sudo-password-file, not both")
+    if config.getoption("hostkit_sudo_env"):
+        secret = FromEnv(config.getoption("hostkit_sudo_env"))
+    elif config.getoption("hostkit_sudo_file"):
+        secret = FromFile(config.getoption("hostkit_sudo_file"))
+    options: dict[str, Any] = {
+        "sudo_password": secret,
+        "sudo_user": config.option.sudo_user,
+        "identity_file": config.option.ssh_identity_file,
+        "ssh_config": config.option.ssh_config,
+        "known_hosts": config.getoption("hostkit_known_hosts"),
+        "host_key_policy": "accept-new" if config.getoption("hostkit_accept_new") else None,
+    }
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _register_hosts(config: pytest.Config, registry: HostRegistry) -> None:
+    """Turn --hosts / --inventory into registry entries and testinfra `hostkit://KEY` specs."""
+    names = [h.strip() for h in (config.option.hosts or "").split(",") if h.strip()]
+    inventory_file = config.getoption("hostkit_inventory")
+    specs: list[str] = []
+    if inventory_file:
+        from kit import inventory
+
+        for entry in inventory.select(inventory.load(inventory_file), names or None):
+            ctx = registry.add(entry.spec, entry.name, identity_file=entry.identity_file)
+            specs.append(f"{backend.SCHEME}://{ctx.key}")
+    else:
+        for name in names:
+            scheme = name.partition("://")[0] if "://" in name else "ssh"
+            if scheme not in ("ssh", "local"):
+                specs.append(name)  # another testinfra backend, left to testinfra
+                continue
+            ctx = registry.add(parse(name), name)
+            specs.append(f"{backend.SCHEME}://{ctx.key}")
+    if specs:
+        config.option.hosts = ",".join(specs)
+    # With no hosts, testinfra asks this backend for the local machine.
+    config.option.connection = config.option.connection or backend.SCHEME
+
+
+def _load_profile(config: pytest.Config) -> Profile:
+    from kit import profile
+
+    directory = config.rootpath / config.getini("hostkit_profiles")
+    wanted = config.getoption("hostkit_profile")
+    if wanted is None and not (directory / f"{DEFAULT_PROFILE}.yaml").is_file():
+        return Profile(name="")  # no catalog here: every check runs with what it declares
+    return profile.load(wanted or DEFAULT_PROFILE, Path(directory))
+
+
+# -- xdist ----------------------------------------------------------------------------
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") not in ("load", "loadscope"):
+        return None
+    from kit.scheduling import HostScheduling
+
+    return HostScheduling(config, log, [c.label for c in config.stash[STATE].registry])
+
+
+# -- collection -----------------------------------------------------------------------
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    mark = metafunc.definition.get_closest_marker("hostkit_check")
+    if mark is None:
+        return
+    meta: CheckMeta = mark.args[0]
+    if meta.params is None:
+        return
+    profile = metafunc.config.stash[STATE].profile
+    values = profile.values(meta.params)
+    if any(len(v) != len(meta.argnames) for v in values):
+        raise pytest.UsageError(
+            f"profile {profile.name}: params.{meta.params} entries must have "
+            f"{len(meta.argnames)} value(s) for check {meta.id}"
+        )
+    metafunc.parametrize(list(meta.argnames), values, ids=[_param_id(v) for v in values])
+
+
+def _param_id(values: tuple[Any, ...]) -> str:
+    if len(values) == 2:
+        return f"{values[0]}={values[1]}"
+    return "-".join(str(v) for v in values)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state: RunState = config.stash[STATE]
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        meta = meta_of(item)
+        if meta and state.profile.checks and state.profile.order_of(meta.id) is None:
+            dropped.append(item)
+            continue
+        label = _host_label(item)
+        if label:
+            item.user_properties.append(("host", label))
+        if meta:
+            item.user_properties += [("check_id", meta.id), ("severity", meta.severity)]
+        keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    labels = [c.label for c in state.registry]
+
+    def order(pair: tuple[int, pytest.Item]) -> tuple[int, int, int]:
+        index, item = pair
+        label = _host_label(item)
+        host_rank = labels.index(label) if label in labels else len(labels)
+        meta = meta_of(item)
+        rank = state.profile.order_of(meta.id) if meta else None
+        return (host_rank, rank if rank is not None else len(state.profile.checks), index)
+
+    items[:] = [item for _, item in sorted(enumerate(keep), key=order)]
+
+
+def _host_label(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    host = callspec.params.get("_testinfra_host") if callspec else None
+    return host.backend.get_pytest_id() if host is not None else None
+
+
+def _context(item: pytest.Item) -> HostContext | None:
+    callspec = getattr(item, "callspec", None)
+    host = callspec.params.get("_testinfra_host") if callspec else None
+    return getattr(host.backend, "context", None) if host is not None else None
+
+
+# -- fixtures -------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _hostkit_reachable(request: pytest.FixtureRequest) -> None:
+    """Connect before a check runs, so an unreachable host is an error, not a failure."""
+    ctx = _context(request.node)
+    if ctx is None:
+        return
+    try:
+        ctx.conn  # noqa: B018 - connecting is the point
+    except ConnectError as exc:
+        request.node.user_properties.append(("unreachable", exc.reason))
+        pytest.fail(f"host {ctx.label} unreachable: {exc.reason}", pytrace=False)
+
+
+@pytest.fixture
+def conn(host: Any) -> Connection:
+    """The hostkit connection behind `host`."""
+    return _backend_context(host).conn
+
+
+@pytest.fixture
+def facts(host: Any) -> Facts:
+    """The host's facts, gathered once per host per run."""
+    return _backend_context(host).facts
+
+
+@pytest.fixture
+def runner() -> Any:
+    """The runner's operations: `runner.set_sysctl(conn, facts, key, value)`."""
+    import kit.runner
+
+    return kit.runner
+
+
+def _backend_context(host: Any) -> HostContext:
+    ctx = getattr(host.backend, "context", None)
+    if ctx is None:
+        raise pytest.UsageError(f"{host!r} is not a hostkit host")
+    return ctx
+
+
+# -- running checks and fixes -----------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    state: RunState = item.config.stash[STATE]
+    meta = meta_of(item)
+    try:
+        return (yield)
+    except AssertionError as first:
+        if not (state.fix and meta and meta.fix):
+            item.stash[ITEM_OUTCOME] = outcomes.FAILED
+            raise
+        return _remediate(item, state, meta, first)
+    except Exception:
+        item.stash[ITEM_OUTCOME] = outcomes.ERROR
+        raise
+
+
+def _remediate(item: pytest.Item, state: RunState, meta: CheckMeta, first: AssertionError) -> None:
+    from kit.fix import apply
+
+    ctx = _context(item)
+    if ctx is None:
+        raise first
+    # The remediation gets the check's own parameters, whoever supplied them.
+    callspec = item.callspec  # type: ignore[attr-defined]
+    params = {k: v for k, v in callspec.params.items() if k != "_testinfra_host"}
+    target = Target(ctx.conn, ctx.facts, dry_run=state.dry_run)
+    try:
+        changes = apply(meta.fix, target, params)
+    except Exception as exc:
+        item.stash[ITEM_OUTCOME] = outcomes.ERROR
+        raise RemediationFailed(f"remediation {_name(meta.fix)} failed: {exc}") from exc
+    _record_changes(item, changes, state.dry_run)
+    if state.dry_run:
+        item.stash[ITEM_OUTCOME] = outcomes.FAILED
+        raise first
+    facts_now = ctx.refresh_facts()
+    if "facts" in item.funcargs:  # type: ignore[attr-defined]
+        item.funcargs["facts"] = facts_now  # type: ignore[attr-defined]
+    try:
+        item.runtest()
+    except AssertionError as second:
+        item.stash[ITEM_OUTCOME] = outcomes.FAILED
+        done = "\n".join(f"  {c}" for c in changes) or "  (no change)"
+        raise AssertionError(
+            f"still failing after remediation\n-- before --\n{first}\n"
+            f"-- remediation {_name(meta.fix)} --\n{done}\n-- after --\n{second}"
+        ) from None
+    item.stash[ITEM_OUTCOME] = outcomes.FIXED
+
+
+class RemediationFailed(KitError):
+    """A remediation raised instead of returning its changes."""
+
+
+def _name(fn: Any) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def _record_changes(item: pytest.Item, changes: list[Change], dry_run: bool) -> None:
+    for change in changes:
+        if not change.changed:
+            continue
+        if dry_run:
+            text = change.summary + ("\n" + change.diff if change.diff else "")
+            item.user_properties.append(("planned", text))
+        else:
+            item.user_properties.append(("fix", change.summary))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
+    report: pytest.TestReport = yield
+    state: RunState = item.config.stash[STATE]
+    outcome = _outcome(item, report)
+    if outcome is None:
+        return report
+    meta = meta_of(item)
+    if outcome == outcomes.FAILED and meta and meta.severity == "warning" and not state.strict:
+        # Shown and reported, but a warning fails the run only under --strict.
+        outcome = outcomes.WARNING
+        item.user_properties.append(("message", _first_line(report)))
+        report.outcome = "passed"
+        report.longrepr = None
+    item.user_properties.append(("outcome", outcome))
+    report.user_properties = list(item.user_properties)
+    return report
+
+
+def _outcome(item: pytest.Item, report: pytest.TestReport) -> str | None:
+    if report.when == "call":
+        if report.skipped:
+            return outcomes.SKIPPED
+        if report.passed:
+            return item.stash.get(ITEM_OUTCOME, outcomes.PASSED)
+        return item.stash.get(ITEM_OUTCOME, outcomes.FAILED)
+    if report.when == "setup" and (report.failed or report.skipped):
+        return outcomes.ERROR if report.failed else outcomes.SKIPPED
+    return None
+
+
+def _first_line(report: pytest.TestReport) -> str:
+    text = str(report.longrepr or "")
+    errors = [ln.strip()[2:].strip() for ln in text.splitlines() if ln.strip().startswith("E ")]
+    lines = errors or text.strip().splitlines()[-1:] or [""]
+    return lines[0][:300]
+
+
+# -- reporting --------------------------------------------------------------------------
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    if report.when != "call":
+        return None
+    outcome = prop(report.user_properties, "outcome")
+    if outcome == outcomes.FIXED:
+        return "fixed", "+", "FIXED"
+    if outcome == outcomes.WARNING:
+        return "warned", "W", "WARNING"
+    return None
+
+
+@pytest.hookimpl
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.pluginmanager.register(_Collector(session.config.stash[STATE]), "hostkit-tally")
+
+
+class _Collector:
+    """Counts outcomes per host on the process that writes reports (the xdist controller)."""
+
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        host = prop(report.user_properties, "host")
+        outcome = prop(report.user_properties, "outcome")
+        if host is None or outcome is None or report.when == "teardown":
+            return
+        tally = self.state.tally
+        if report.when == "setup":
+            reason = prop(report.user_properties, "unreachable")
+            if reason is not None:
+                tally.unreachable.setdefault(host, reason)
+        tally.count(host, outcome)
+        name = report.nodeid.rpartition("::")[2]
+        for key, value in report.user_properties:
+            if key == "fix":
+                tally.fixes.append((host, name, str(value)))
+            elif key == "planned":
+                summary, _, diff = str(value).partition("\n")
+                tally.plans.append((host, name, summary, diff))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(STATE, None)
+    if state is None or not state.tally.by_host:
+        return
+    tally = state.tally
+    tr = terminalreporter
+    tr.section("hostkit compliance")
+    for line in tally.table():
+        tr.line(line)
+    if tally.unreachable:
+        tr.section("unreachable hosts")
+        for host, reason in sorted(tally.unreachable.items()):
+            tr.line(f"{host}: {reason}")
+    if tally.fixes:
+        tr.section("fixes applied")
+        for host, name, change in tally.fixes:
+            tr.line(f"{host} {name}: {change}")
+    if tally.plans:
+        tr.section("planned changes (dry run, nothing applied)")
+        for host, name, plan, diff in tally.plans:
+            tr.line(f"{host} {name}: {plan}")
+            for line in diff.splitlines():
+                tr.line("    " + line)

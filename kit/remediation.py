@@ -1,0 +1,47 @@
+"""What a remediation receives, and what it declares about itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kit.errors import KitValueError
+
+if TYPE_CHECKING:
+    from kit.connection import Connection
+    from kit.facts import Facts
+
+F = TypeVar("F", bound=Callable[..., Any])
+STRATEGIES = ("configure", "enable", "disable", "install", "restrict")
+DISRUPTIONS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The host a remediation repairs: its connection, its facts, and whether to only plan."""
+
+    conn: Connection
+    facts: Facts
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class RemediationMeta:
+    reboot: bool
+    strategy: str
+    disruption: str
+
+
+def remediation(*, reboot: bool = False, strategy: str, disruption: str) -> Callable[[F], F]:
+    """Declare a remediation: whether it needs a reboot, its strategy, and how disruptive it is."""
+    if strategy not in STRATEGIES:
+        raise KitValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+    if disruption not in DISRUPTIONS:
+        raise KitValueError(f"disruption must be one of {DISRUPTIONS}, not {disruption!r}")
+
+    def decorate(fn: F) -> F:
+        fn.hostkit_remediation = RemediationMeta(reboot, strategy, disruption)  # type: ignore[attr-defined]
+        return fn
+
+    return decorate
