@@ -1,0 +1,5 @@
+import sys
+
+from kit.testhosts.cli import main
+
+sys.exit(main())

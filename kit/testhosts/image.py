@@ -1,0 +1,197 @@
+"""The Debian root filesystem every test host boots from, built once and cached.
+
+The cache key is a hash of the recipe (suite, package lists, RECIPE_VERSION), so
+the image is rebuilt only when one of them changes. A build goes into a temporary
+directory beside the cache entry and is renamed into place at the end: an
+interrupted build never leaves a half image behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from kit.testhosts import tools
+from kit.testhosts.errors import StepFailed
+
+# Bump when the steps below change in a way the package lists do not show.
+RECIPE_VERSION = 1
+SUITE = "bookworm"
+
+PACKAGES = (
+    # boot and reach it
+    "systemd-sysv",
+    "dbus",
+    "udev",
+    "openssh-server",
+    "linux-image-cloud-amd64",
+    "ifupdown",
+    "isc-dhcp-client",
+    "iproute2",
+    # what checks and the runner's operations read and write
+    "kmod",
+    "procps",
+    "sudo",
+    "util-linux",
+    "e2fsprogs",
+    "tzdata",
+    "python3-minimal",
+    "iptables",
+    "nftables",
+    "systemd-timesyncd",
+    "curl",
+    "xz-utils",
+)
+
+# Served from a local apt repository inside the image, and deliberately absent from
+# the base system, so "required executable" checks can fail and be fixed.
+REPO_PACKAGES = ("socat", "ethtool", "conntrack", "hello")
+REPO_DIR = "/srv/hostkit-repo"
+TESTER = "tester"
+
+
+@dataclass(frozen=True)
+class Image:
+    root: Path
+    key: str
+
+    @property
+    def kernel(self) -> Path:
+        return _one(self.root / "boot", "vmlinuz-*")
+
+    @property
+    def initrd(self) -> Path:
+        return _one(self.root / "boot", "initrd.img-*")
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("HOSTKIT_CACHE")
+    if base:
+        return Path(base)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "hostkit"
+
+
+def recipe_key() -> str:
+    recipe = {
+        "version": RECIPE_VERSION,
+        "suite": SUITE,
+        "packages": sorted(PACKAGES),
+        "repo": sorted(REPO_PACKAGES),
+    }
+    blob = json.dumps(recipe, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def cached() -> Image | None:
+    key = recipe_key()
+    root = cache_dir() / "images" / key / "rootfs"
+    return Image(root, key) if (root / "etc" / "os-release").exists() else None
+
+
+def ensure(log: Path | None = None) -> Image:
+    """Return the cached image, building it first if the recipe changed."""
+    found = cached()
+    if found:
+        return found
+    tools.require_root()
+    tools.require("mmdebstrap", "dpkg-scanpackages")
+    images = cache_dir() / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    key = recipe_key()
+    with (images / f"{key}.lock").open("w") as lock:
+        # Another process may be building the same image: wait for it, then reuse.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = cached()
+        if found:
+            return found
+        _remove_stale(images)
+        work = images / f".build-{key}-{os.getpid()}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        try:
+            _build(work / "rootfs", log)
+            os.rename(work, images / key)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    image = cached()
+    assert image is not None
+    return image
+
+
+def _remove_stale(images: Path) -> None:
+    for entry in images.glob(".build-*"):
+        pid = entry.name.rsplit("-", 1)[-1]
+        if not (pid.isdigit() and Path(f"/proc/{pid}").exists()):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _build(root: Path, log: Path | None) -> None:
+    repo = f'"$1"{REPO_DIR}'
+    archives = '"$1"/var/cache/apt/archives'
+    hooks = [
+        # Fetch the repository's packages with the image's own apt, so exactly the
+        # dependencies the image lacks come along.
+        f"rm -f {archives}/*.deb",
+        'chroot "$1" apt-get install -y -q --download-only --no-install-recommends '
+        + " ".join(REPO_PACKAGES),
+        f"mkdir -p {repo} && mv {archives}/*.deb {repo}/",
+        f'chroot "$1" useradd --create-home --shell /bin/bash --groups sudo {TESTER}',
+    ]
+    argv: list[str] = [
+        "mmdebstrap",
+        "--variant=minbase",
+        "--include=" + ",".join(PACKAGES),
+    ]
+    for hook in hooks:
+        argv.append(f"--customize-hook={hook}")
+    argv += [SUITE, str(root)]
+    started = time.monotonic()
+    done = tools.run(argv, "mmdebstrap", timeout=1800, check=False)
+    if log:
+        log.write_bytes(done.stdout + done.stderr)
+    if done.returncode != 0:
+        raise StepFailed("mmdebstrap", done.returncode, done.stderr.decode("utf-8", "replace"))
+    _index_repo(root / REPO_DIR.lstrip("/"))
+    _configure(root)
+    (root.parent / "build.json").write_text(
+        json.dumps({"seconds": round(time.monotonic() - started, 1), "key": recipe_key()})
+    )
+
+
+def _index_repo(repo: Path) -> None:
+    done = tools.run(["dpkg-scanpackages", "--multiversion", "."], "dpkg-scanpackages", cwd=repo)
+    (repo / "Packages").write_bytes(done.stdout)
+
+
+def _configure(root: Path) -> None:
+    etc = root / "etc"
+    # No network inside containers: the local repository is the only source, so
+    # `apt-get update` succeeds there.
+    for source in [etc / "apt/sources.list", *(etc / "apt/sources.list.d").glob("*")]:
+        source.unlink()
+    (etc / "apt/sources.list.d/hostkit.list").write_text(f"deb [trusted=yes] file:{REPO_DIR} ./\n")
+    # Each host gets its own host key when it is started; none is shared.
+    for key in (etc / "ssh").glob("ssh_host_*"):
+        key.unlink()
+    (etc / "ssh/sshd_config.d/hostkit.conf").write_text(
+        "HostKey /etc/ssh/ssh_host_ed25519_key\n"
+        "PermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\n"
+        "UseDNS no\n"
+    )
+    (etc / "machine-id").write_text("")
+
+
+def _one(directory: Path, pattern: str) -> Path:
+    found = sorted(directory.glob(pattern))
+    if not found:
+        raise StepFailed(f"finding {pattern} in {directory}", 1, "")
+    return found[-1]
