@@ -13,6 +13,9 @@ _RULES: dict[str, re.Pattern[str]] = {
     "user name": re.compile(r"^[a-z_][a-z0-9_-]{0,31}\$?$"),
     "group name": re.compile(r"^[a-z_][a-z0-9_-]{0,31}\$?$"),
     "service name": re.compile(r"^[A-Za-z0-9:_.@-]{1,255}$"),
+    "interface name": re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$"),
+    "timezone": re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"),
+    "repository name": re.compile(r"^[A-Za-z0-9_-]{1,64}$"),
     "hostname": re.compile(
         r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
     ),
@@ -22,7 +25,7 @@ _RULES: dict[str, re.Pattern[str]] = {
 def name(kind: str, value: str) -> str:
     """Return value when it is a valid name of that kind, else raise KitValueError."""
     rule = _RULES[kind]
-    if not isinstance(value, str) or not rule.match(value):
+    if not isinstance(value, str) or not rule.fullmatch(value):
         raise KitValueError(f"invalid {kind}: {value!r}")
     return value
 
