@@ -1,0 +1,294 @@
+"""Running commands over SSH channels: a long-lived shell, or one exec channel per command.
+
+A long-lived `sh` on one channel makes a command cost one round trip: no new
+channel, no sshd session setup. Each command is framed by random tokens:
+
+    stdout:  <start> <pid>\\n  <command's stdout>  <end> <rc>\\n
+    stderr:  <start>\\n        <command's stderr>  <end>\\n
+
+The command runs under `setsid` in a session of its own, so its pid is also its
+process group id: a timeout kills the whole group from a second channel and the
+shell itself lives on. Its stdin is /dev/null; the shell's stdin is the script.
+
+Both streams are drained in one loop over the channel's poll descriptor, which
+wakes for either, so a command filling stderr never stalls one filling stdout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import select
+import threading
+import time
+from collections.abc import Callable
+
+import paramiko
+
+from kit.connection.quoting import quote
+
+_CHUNK = 1 << 16
+_SHELL_CHECK = "command -v setsid >/dev/null 2>&1 && echo hostkit-ready && exec /bin/sh; echo none"
+# No "--": dash's kill takes it for a pid; a negative pid names the group in every sh.
+_KILL = "kill -TERM -{pid} 2>/dev/null; sleep 0.2; kill -KILL -{pid} 2>/dev/null; true"
+_GRACE = 5.0  # how long a killed command's shell may take to report back
+
+
+class Dropped(Exception):
+    """The channel or transport closed before the command reported back."""
+
+
+class Timeout(Exception):
+    """The command outlived its deadline and was killed (or its channel closed)."""
+
+
+class NoShell(Exception):
+    """The host lacks what the long-lived shell needs (setsid)."""
+
+
+class _Markers:
+    """Random start and end tokens of one command, and the parse of both streams."""
+
+    def __init__(self) -> None:
+        tok = secrets.token_hex(16)
+        self.start = f"hk{tok}s"
+        self.end = f"hk{tok}e"
+        self.pid: int | None = None
+        self.rc: int | None = None
+        self._out = _Stream(
+            rb"%s (\d+)\n" % self.start.encode(), rb"%s (\d+)\n" % self.end.encode()
+        )
+        self._err = _Stream(rb"%s()\n" % self.start.encode(), rb"%s()\n" % self.end.encode())
+
+    def scan(self, out: bytearray, err: bytearray) -> bool:
+        """Look for the tokens in what arrived so far; True once both ends are seen."""
+        pid = self._out.scan_start(out)
+        if pid:
+            self.pid = int(pid)
+        self._err.scan_start(err)
+        rc = self._out.scan_end(out)
+        if rc:
+            self.rc = int(rc)
+        self._err.scan_end(err)
+        return self._out.stop >= 0 and self._err.stop >= 0
+
+    def bodies(self, out: bytearray, err: bytearray) -> tuple[bytes, bytes]:
+        """What the command wrote, between the tokens (or to the end when unfinished)."""
+        return self._out.body(out), self._err.body(err)
+
+
+class _Stream:
+    """Finds a start and an end line in a growing buffer, rescanning only new bytes."""
+
+    _TAIL = 64  # longer than any token line, so one split across reads is still found
+
+    def __init__(self, start: bytes, end: bytes) -> None:
+        self._start = re.compile(start)
+        self._end = re.compile(end)
+        self.begin = -1
+        self.stop = -1
+        self._seen = 0
+
+    def scan_start(self, buf: bytearray) -> bytes | None:
+        if self.begin >= 0:
+            return None
+        m = self._start.search(buf, max(0, self._seen - self._TAIL))
+        if m is None:
+            self._seen = len(buf)
+            return None
+        self.begin = self._seen = m.end()
+        return m.group(1) or b"0"
+
+    def scan_end(self, buf: bytearray) -> bytes | None:
+        if self.begin < 0 or self.stop >= 0:
+            return None
+        m = self._end.search(buf, max(self.begin, self._seen - self._TAIL))
+        self._seen = len(buf)
+        if m is None:
+            return None
+        self.stop = m.start()
+        return m.group(1) or b"0"
+
+    def body(self, buf: bytearray) -> bytes:
+        begin = max(self.begin, 0)
+        return bytes(buf[begin : self.stop if self.stop >= 0 else len(buf)])
+
+
+def pump(
+    chan: paramiko.Channel,
+    out: bytearray,
+    err: bytearray,
+    done: Callable[[], bool],
+    deadline: float | None,
+) -> bool:
+    """Read both streams into out and err until done() or the deadline.
+
+    Return True when done, False at the deadline; raise Dropped when the
+    channel ends first.
+    """
+    fd = chan.fileno()
+    while True:
+        # Taken before draining: whatever preceded the end is then in the buffers.
+        ended = chan.closed or chan.eof_received
+        while chan.recv_ready():
+            out += chan.recv(_CHUNK)
+        while chan.recv_stderr_ready():
+            err += chan.recv_stderr(_CHUNK)
+        if done():
+            return True
+        if ended:
+            raise Dropped
+        wait = 1.0
+        if deadline is not None:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                return done()
+            wait = min(wait, 1.0)
+        select.select([fd], [], [], wait)
+
+
+def kill_group(transport: paramiko.Transport, pid: int, timeout: float = 10.0) -> None:
+    """Kill a process group from a channel of its own (the busy one cannot)."""
+    with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
+        chan = transport.open_session(timeout=timeout)
+        try:
+            chan.settimeout(timeout)
+            chan.exec_command(_KILL.format(pid=int(pid)))
+            chan.shutdown_write()
+            chan.recv_exit_status()
+        finally:
+            chan.close()
+
+
+class ShellSession:
+    """One channel running a long-lived sh; used by one thread at a time."""
+
+    def __init__(self, transport: paramiko.Transport, timeout: float) -> None:
+        self.transport = transport
+        self._chan = transport.open_session(timeout=timeout)
+        try:
+            self._chan.exec_command(_SHELL_CHECK)
+            out, err = bytearray(), bytearray()
+            ready = pump(self._chan, out, err, lambda: b"\n" in out, time.monotonic() + timeout)
+            if not ready:
+                raise Dropped
+            if not out.startswith(b"hostkit-ready\n"):
+                raise NoShell
+        except BaseException:
+            self._chan.close()
+            raise
+        self.alive = True
+
+    def usable(self) -> bool:
+        chan = self._chan
+        return (
+            self.alive and not chan.closed and not chan.eof_received and self.transport.is_active()
+        )
+
+    def run(self, cmdline: str, timeout: float | None) -> tuple[int, bytes, bytes]:
+        """Run one command; raise Timeout (after killing it) or Dropped."""
+        marks = _Markers()
+        inner = f'printf "%s %s\\n" {marks.start} "$$"; printf "%s\\n" {marks.start} >&2; '
+        inner += 'exec /bin/sh -c "$1"'
+        script = (
+            f"setsid -w /bin/sh -c {quote(inner)} sh {quote(cmdline)} </dev/null &\n"
+            f'wait $!; printf "%s %s\\n" {marks.end} "$?"; printf "%s\\n" {marks.end} >&2\n'
+        )
+        out, err = bytearray(), bytearray()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            self._chan.sendall(script.encode())
+            done = pump(self._chan, out, err, lambda: marks.scan(out, err), deadline)
+        except (Dropped, OSError, EOFError, paramiko.SSHException):
+            self.close()
+            raise Dropped from None
+        if done:
+            assert marks.rc is not None
+            return (marks.rc, *marks.bodies(out, err))
+        self._kill(marks, out, err)
+        raise Timeout
+
+    def _kill(self, marks: _Markers, out: bytearray, err: bytearray) -> None:
+        """Kill the timed-out command; keep the shell if it reports back, else close it."""
+        if marks.pid is None:
+            self.close()  # the command never said who it is: only closing stops it
+            return
+        kill_group(self.transport, marks.pid)
+        try:
+            if pump(self._chan, out, err, lambda: marks.scan(out, err), time.monotonic() + _GRACE):
+                return
+        except (Dropped, OSError, EOFError, paramiko.SSHException):
+            pass
+        self.close()
+
+    def close(self) -> None:
+        self.alive = False
+        with contextlib.suppress(Exception):
+            self._chan.close()
+
+
+def exec_channel(
+    transport: paramiko.Transport,
+    cmdline: str,
+    stdin: bytes | None,
+    timeout: float | None,
+    open_timeout: float,
+) -> tuple[int, bytes, bytes]:
+    """Run one command on a channel of its own, feeding stdin from a thread.
+
+    sshd starts every exec channel's command in a new session, so the login
+    shell's pid is the process group a timeout kills.
+    """
+    marks = _Markers()
+    wrapped = (
+        f'printf "%s %s\\n" {marks.start} "$$"; printf "%s\\n" {marks.start} >&2; '
+        f"exec /bin/sh -c {quote(cmdline)}"
+    )
+    try:
+        chan = transport.open_session(timeout=open_timeout)
+    except (OSError, EOFError, paramiko.SSHException):
+        raise Dropped from None
+    writer: threading.Thread | None = None
+    try:
+        try:
+            chan.exec_command(wrapped)
+        except (OSError, EOFError, paramiko.SSHException):
+            raise Dropped from None
+        if stdin:
+            writer = threading.Thread(target=_feed, args=(chan, stdin), daemon=True)
+            writer.start()
+        else:
+            chan.shutdown_write()
+        out, err = bytearray(), bytearray()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            finished = pump(chan, out, err, lambda: False, deadline)
+        except Dropped:
+            finished = True  # end of both streams: the normal end here
+        marks.scan(out, err)
+        if not finished:
+            if marks.pid is not None:
+                kill_group(transport, marks.pid)
+            raise Timeout
+        while not chan.exit_status_ready():
+            if not transport.is_active():
+                raise Dropped
+            if deadline is not None and time.monotonic() > deadline:
+                raise Timeout
+            chan.status_event.wait(0.5)
+        rc = chan.recv_exit_status()
+        if marks.pid is None or rc == -1:
+            raise Dropped  # the channel ended without the command's own report
+        return (rc, *marks.bodies(out, err))
+    finally:
+        chan.close()
+        if writer is not None:
+            writer.join(5)
+
+
+def _feed(chan: paramiko.Channel, data: bytes) -> None:
+    # A command that exits without reading its input closes the channel under us.
+    with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+        chan.sendall(data)
+        chan.shutdown_write()

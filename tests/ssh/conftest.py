@@ -1,0 +1,53 @@
+"""The ssh tier: one real sshd on loopback for the whole session."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import kit
+from kit.connection import Connection, FromCallable
+from tests.ssh import sshd
+from tests.tiers import unavailable
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[sshd.Sshd]:
+    ctx = sshd.running(users=True)
+    try:
+        started = ctx.__enter__()
+    except (sshd.SshdUnavailable, subprocess.CalledProcessError, OSError) as exc:
+        unavailable("ssh", str(exc))
+    try:
+        yield started
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+@pytest.fixture
+def connect(server: sshd.Sshd) -> Iterator[Callable[..., Connection]]:
+    """Open connections to the test sshd, as the password-sudo user by default."""
+    opened: list[Connection] = []
+
+    def _connect(user: str = sshd.USER, **options: Any) -> Connection:
+        options.setdefault("identity_file", server.client_key)
+        options.setdefault("known_hosts", server.known_hosts)
+        options.setdefault("connect_timeout", 10)
+        if "sudo_password" not in options and user in server.users:
+            password = server.users[user]
+            options["sudo_password"] = FromCallable(lambda: password)
+        conn = kit.connect(server.spec(user), **options)
+        opened.append(conn)
+        return conn
+
+    yield _connect
+    for conn in opened:
+        conn.close()
+
+
+@pytest.fixture
+def conn(connect: Callable[..., Connection]) -> Connection:
+    return connect()
