@@ -56,8 +56,10 @@ def links() -> set[str]:
 
 def free(count: int) -> list[Net]:
     """The lowest indices whose namespace and link names are both unused."""
+    if count <= 0:
+        return []
     taken_ns, taken_links = namespaces(), links()
-    found = []
+    found: list[Net] = []
     for index in range(1, _MAX_INDEX + 1):
         net = Net(index)
         if net.namespace not in taken_ns and net.link not in taken_links:

@@ -1,0 +1,55 @@
+"""Disposable hosts for the hosts tier, booted once per test run and shared.
+
+`containers` (a list of container hosts) and `vm` (one VM host) each boot on first
+use and are taken down when the session ends. Run this tier in one process,
+without xdist's -n: each worker would boot hosts of its own, and two TCG guests on
+two cores halve each other's speed.
+
+Without root or a required tool the tier is unavailable: skipped outside CI,
+an error in CI (tests.tiers.unavailable).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from kit import testhosts
+from kit.testhosts import Fleet, Host
+from tests import tiers
+
+CONTAINERS = int(os.environ.get("HOSTKIT_CONTAINERS", "2"))
+
+
+def boot(tmp_path_factory: pytest.TempPathFactory, label: str, **shape: object) -> Fleet:
+    try:
+        return testhosts.up(state_dir=tmp_path_factory.mktemp(label), **shape)  # type: ignore[arg-type]
+    except (testhosts.NotRoot, testhosts.ToolMissing) as exc:
+        tiers.unavailable("hosts", str(exc))
+
+
+@pytest.fixture(scope="session")
+def containers_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    fleet = boot(tmp_path_factory, "containers", containers=CONTAINERS)
+    yield fleet
+    fleet.down()
+
+
+@pytest.fixture(scope="session")
+def containers(containers_fleet: Fleet) -> list[Host]:
+    return containers_fleet.containers
+
+
+@pytest.fixture(scope="session")
+def vm_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    fleet = boot(tmp_path_factory, "vm", vm=True)
+    yield fleet
+    fleet.down()
+
+
+@pytest.fixture(scope="session")
+def vm(vm_fleet: Fleet) -> Host:
+    assert vm_fleet.vm is not None
+    return vm_fleet.vm
