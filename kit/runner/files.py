@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from kit.connection import Connection
+import re
+
+from kit.connection import Connection, quote
+from kit.errors import KitError, KitValueError
 from kit.runner.change import Change, unified_diff
+from kit.runner.validate import name as valid_name
 from kit.runner.validate import path as valid_path
 
 # Reads a file's content and its mode/owner/group in one round trip: a header
@@ -27,8 +31,6 @@ def stat_and_read(
     conn: Connection, path: str, *, sudo: bool = False
 ) -> tuple[bytes | None, tuple[str, str, str] | None]:
     """Content and (mode, owner, group) of path, or (None, None) when it does not exist."""
-    from kit.connection import quote
-
     p = quote(valid_path(path))
     res = conn.run(_READ.format(p=p), sudo=sudo).check()
     head, _, body = res.stdout_bytes.partition(b"\n")
@@ -87,3 +89,200 @@ def write_file(
 def _norm_mode(mode: str | int) -> str:
     text = format(mode, "o") if isinstance(mode, int) else str(mode)
     return text.lstrip("0").rjust(3, "0")
+
+
+# File type, mode, owner and group of a path (not following a final symlink), or "absent".
+_STAT = 'if [ -e {p} ] || [ -L {p} ]; then stat -c "%F|%a|%U|%G|%u|%g" -- {p}; else echo absent; fi'
+_COMMAND_NAME = re.compile(r"^[A-Za-z0-9._+-]+$")
+
+
+def mkdirp(
+    conn: Connection,
+    path: str,
+    *,
+    mode: str | int | None = None,
+    sudo: bool = False,
+    dry_run: bool = False,
+) -> Change:
+    """Make path a directory (parents too); with mode, path itself gets that mode."""
+    info = _stat(conn, path, sudo=sudo)
+    want = _valid_mode(mode) if mode is not None else None
+    if info is not None and info[0] != "directory":
+        raise KitError(f"{path} exists and is not a directory ({info[0]})")
+    if info is not None and (want is None or _norm_mode(info[1]) == want):
+        return Change.none(f"{path} is already a directory", dry_run=dry_run)
+    if info is not None:
+        summary = f"{path}: mode {_norm_mode(info[1])} -> {want}"
+        if not dry_run:
+            conn.run("chmod %s -- %s", want or "", path, sudo=sudo).check()
+        return Change.made(summary, dry_run=dry_run)
+    if not dry_run:
+        if want is None:
+            conn.run("mkdir -p -- %s", path, sudo=sudo).check()
+        else:
+            conn.run("mkdir -p -- %s && chmod %s -- %s", path, want, path, sudo=sudo).check()
+    return Change.made(f"{path}: directory created", dry_run=dry_run)
+
+
+def remove(
+    conn: Connection,
+    path: str,
+    *,
+    recursive: bool = False,
+    sudo: bool = False,
+    dry_run: bool = False,
+) -> Change:
+    """Make path not exist. A directory goes only with recursive=True; / never does."""
+    info = _stat(conn, path, sudo=sudo)
+    if info is None:
+        return Change.none(f"{path} already absent", dry_run=dry_run)
+    if path.rstrip("/") == "":
+        raise KitValueError("refusing to remove /")
+    if info[0] == "directory" and not recursive:
+        raise KitError(f"{path} is a directory; pass recursive=True to remove it")
+    if not dry_run:
+        conn.run("rm -rf -- %s" if recursive else "rm -f -- %s", path, sudo=sudo).check()
+    return Change.made(f"{path}: removed ({info[0]})", dry_run=dry_run)
+
+
+def chmod(
+    conn: Connection, path: str, mode: str | int, *, sudo: bool = False, dry_run: bool = False
+) -> Change:
+    want = _valid_mode(mode)
+    info = _stat(conn, path, sudo=sudo)
+    if info is None:
+        raise KitError(f"cannot chmod {path}: it does not exist")
+    have = _norm_mode(info[1])
+    if have == want:
+        return Change.none(f"{path} already has mode {want}", dry_run=dry_run)
+    if not dry_run:
+        conn.run("chmod %s -- %s", want, path, sudo=sudo).check()
+    return Change.made(f"{path}: mode {have} -> {want}", dry_run=dry_run)
+
+
+def chown(
+    conn: Connection,
+    path: str,
+    owner: str | None,
+    group: str | None = None,
+    *,
+    recursive: bool = False,
+    sudo: bool = False,
+    dry_run: bool = False,
+) -> Change:
+    """Give path (and, recursive, everything under it) that owner and/or group."""
+    if owner is None and group is None:
+        raise KitValueError("chown needs an owner or a group")
+    if owner is not None:
+        _valid_owner("user name", owner)
+    if group is not None:
+        _valid_owner("group name", group)
+    info = _stat(conn, path, sudo=sudo)
+    if info is None:
+        raise KitError(f"cannot chown {path}: it does not exist")
+    spec = (owner or "") + (f":{group}" if group is not None else "")
+    if recursive:
+        wrong = _find_not_owned(conn, path, owner, group, sudo=sudo)
+    else:
+        wrong = (owner is not None and owner not in (info[2], info[4])) or (
+            group is not None and group not in (info[3], info[5])
+        )
+    if not wrong:
+        return Change.none(f"{path} already owned by {spec}", dry_run=dry_run)
+    if not dry_run:
+        flag = "-R " if recursive else ""
+        conn.run(f"chown {flag}%s -- %s", spec, path, sudo=sudo).check()
+    return Change.made(f"{path}: owner {info[2]}:{info[3]} -> {spec}", dry_run=dry_run)
+
+
+def get_sha256(conn: Connection, path: str, *, sudo: bool = False) -> str:
+    out = conn.run("sha256sum -- %s", valid_path(path), sudo=sudo).check().stdout
+    digest = out.split(" ", 1)[0].lstrip("\\")
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise KitError(f"unexpected sha256sum output for {path}: {out[:100]!r}")
+    return digest
+
+
+def look_path(conn: Connection, name: str) -> str | None:
+    """The absolute path the host's shell would run for name, or None."""
+    if not _COMMAND_NAME.match(name):
+        raise KitValueError(f"invalid command name: {name!r}")
+    res = conn.run("command -v %s", name)
+    found = res.stdout.strip()
+    # command -v also answers for builtins and aliases with a bare name.
+    return found if res.ok and found.startswith("/") else None
+
+
+def create_symlink(
+    conn: Connection,
+    target: str,
+    link_path: str,
+    *,
+    force: bool = False,
+    sudo: bool = False,
+    dry_run: bool = False,
+) -> Change:
+    """Make link_path a symlink to target, replacing another link atomically.
+
+    A regular file at link_path is replaced only with force; a directory never.
+    """
+    if not target or "\0" in target or "\n" in target:
+        raise KitValueError(f"invalid symlink target: {target!r}")
+    p = quote(valid_path(link_path))
+    out = conn.run(
+        f"if [ -L {p} ]; then echo link; readlink -- {p}; "
+        f"elif [ -d {p} ]; then echo directory; elif [ -e {p} ]; then echo file; "
+        "else echo absent; fi",
+        sudo=sudo,
+    ).check()
+    kind, _, current = out.stdout.partition("\n")
+    current = current.removesuffix("\n")
+    if kind == "link" and current == target:
+        return Change.none(f"{link_path} already links to {target}", dry_run=dry_run)
+    if kind == "directory" or (kind == "file" and not force):
+        raise KitError(f"{link_path} exists and is a {kind}, not a symlink")
+    if not dry_run:
+        # A link made beside the old one and renamed over it: never a moment without one.
+        script = (
+            'tmp="$(dirname -- "$1")/.hostkit-link.$$" && ln -s -- "$2" "$tmp" '
+            '&& mv -f -T -- "$tmp" "$1" || { rm -f -- "$tmp"; exit 1; }'
+        )
+        conn.run("sh -c %s sh %s %s", script, link_path, target, sudo=sudo).check()
+    was = {"link": f" (was -> {current})", "file": " (replaced a file)"}.get(kind, "")
+    return Change.made(f"{link_path} -> {target}{was}", dry_run=dry_run)
+
+
+def _stat(conn: Connection, path: str, *, sudo: bool) -> tuple[str, ...] | None:
+    """(type, mode, owner, group, uid, gid) of path, or None when it does not exist."""
+    out = conn.run(_STAT.format(p=quote(valid_path(path))), sudo=sudo).check().stdout.strip()
+    if out == "absent":
+        return None
+    return tuple(out.split("|"))
+
+
+def _find_not_owned(
+    conn: Connection, path: str, owner: str | None, group: str | None, *, sudo: bool
+) -> bool:
+    tests = []
+    args: list[str] = [path]
+    if owner is not None:
+        tests.append("! -user %s")
+        args.append(owner)
+    if group is not None:
+        tests.append("! -group %s")
+        args.append(group)
+    expr = " -o ".join(tests)
+    out = conn.run(f"find %s \\( {expr} \\) -print -quit", *args, sudo=sudo).check()
+    return bool(out.stdout_bytes.strip())
+
+
+def _valid_owner(kind: str, value: str) -> None:
+    if not value.isdigit():
+        valid_name(kind, value)
+
+
+def _valid_mode(mode: str | int) -> str:
+    text = format(mode, "o") if isinstance(mode, int) else str(mode)
+    if not re.fullmatch(r"[0-7]{3,4}", text):
+        raise KitValueError(f"invalid file mode {mode!r}")
+    return _norm_mode(text)
