@@ -20,6 +20,8 @@ import pytest
 from kit.errors import KitValueError
 
 SEVERITIES = ("error", "warning")
+# Tags become markers (`-m kernel`); a fixed set, registered by the plugin, catches typos.
+TAGS = ("kernel", "network", "system", "storage", "security")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,6 +56,9 @@ def check(
         raise KitValueError(f"check {id}: severity must be one of {SEVERITIES}, not {severity!r}")
     if (params is None) != (argnames is None):
         raise KitValueError(f"check {id}: params and argnames go together")
+    unknown = [t for t in tags if t not in TAGS]
+    if unknown:
+        raise KitValueError(f"check {id}: unknown tag(s) {unknown}; known: {', '.join(TAGS)}")
     names = tuple(a.strip() for a in argnames.split(",")) if argnames else ()
     meta = CheckMeta(id, title, severity, dict(refs or {}), fix, params, names, tuple(tags))
 

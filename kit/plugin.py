@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from kit import backend, outcomes
-from kit.check import CheckMeta, meta_of
+from kit.check import TAGS, CheckMeta, meta_of
 from kit.connection.secrets import FromEnv, FromFile, SecretProvider
 from kit.connection.spec import parse
 from kit.errors import ConnectError, KitError, KitValueError
@@ -117,6 +117,8 @@ def pytest_configure(config: pytest.Config) -> None:
         ("warning", "check severity: a failure fails the run only under --strict"),
     ):
         config.addinivalue_line("markers", f"{name}: {help_text}")
+    for tag in TAGS:
+        config.addinivalue_line("markers", f"{tag}: hostkit checks tagged {tag}")
     if config.getoption("hostkit_dry_run") and not config.getoption("hostkit_fix"):
         raise pytest.UsageError("--dry-run plans fixes: use it together with --fix")
     try:
