@@ -1,0 +1,110 @@
+"""Packages through the host's package manager, as its facts name it."""
+
+from __future__ import annotations
+
+from kit.connection import Connection, quote
+from kit.facts import Facts, PackageManager, fill
+from kit.runner.change import Change
+from kit.runner.files import write_file
+from kit.runner.validate import name as valid_name
+from kit.runner.validate import path as valid_path
+
+# Installs and cache refreshes download; give them longer than a command's default.
+INSTALL_TIMEOUT = 1800.0
+
+# Where each manager's metadata lands: a directory whose mtime moves on a refresh.
+_CACHE_STAMP = {"apt": "/var/lib/apt/lists", "dnf": "/var/cache/dnf", "yum": "/var/cache/yum"}
+_REPO_DIR = {"apt": "/etc/apt/sources.list.d", "dnf": "/etc/yum.repos.d", "yum": "/etc/yum.repos.d"}
+_REPO_SUFFIX = {"apt": ".list", "dnf": ".repo", "yum": ".repo"}
+
+
+def _manager(facts: Facts) -> PackageManager:
+    pm = facts.require("package_manager")
+    assert isinstance(pm, PackageManager)
+    return pm
+
+
+def _names(packages: tuple[str, ...]) -> tuple[str, ...]:
+    for p in packages:
+        valid_name("package name", p)
+    return packages
+
+
+def _missing(conn: Connection, pm: PackageManager, packages: tuple[str, ...]) -> list[str]:
+    """The packages not installed, asked in one round trip."""
+    script = "; ".join(f"{{ {fill(pm.query_cmd, p)}; }} || echo {quote(p)}" for p in packages)
+    result = conn.run(script)
+    return [line for line in result.stdout.splitlines() if line in packages]
+
+
+def is_package_installed(conn: Connection, facts: Facts, package: str) -> bool:
+    return not _missing(conn, _manager(facts), _names((package,)))
+
+
+def install_packages(
+    conn: Connection, facts: Facts, *packages: str, dry_run: bool = False
+) -> Change:
+    """Install the packages that are missing; nothing runs when all are installed."""
+    pm = _manager(facts)
+    missing = _missing(conn, pm, _names(packages))
+    if not missing:
+        return Change.none(f"packages already installed: {' '.join(packages)}", dry_run=dry_run)
+    if not dry_run:
+        conn.run(fill(pm.install_cmd, *missing), sudo=True, timeout=INSTALL_TIMEOUT).check()
+    return Change.made(f"installed {' '.join(missing)}", dry_run=dry_run)
+
+
+def remove_packages(
+    conn: Connection, facts: Facts, *packages: str, dry_run: bool = False
+) -> Change:
+    """Remove the packages that are installed; nothing runs when none is."""
+    pm = _manager(facts)
+    wanted = _names(packages)
+    missing = set(_missing(conn, pm, wanted))
+    present = [p for p in wanted if p not in missing]
+    if not present:
+        return Change.none(f"packages already absent: {' '.join(packages)}", dry_run=dry_run)
+    if not dry_run:
+        conn.run(fill(pm.remove_cmd, *present), sudo=True, timeout=INSTALL_TIMEOUT).check()
+    return Change.made(f"removed {' '.join(present)}", dry_run=dry_run)
+
+
+def update_package_cache(
+    conn: Connection, facts: Facts, *, max_age: float = 3600, dry_run: bool = False
+) -> Change:
+    """Refresh package metadata unless it was refreshed less than max_age seconds ago.
+
+    The age bound is what makes a second call a no-op; max_age=0 always refreshes.
+    """
+    pm = _manager(facts)
+    stamp = _CACHE_STAMP[pm.type]
+    age = conn.run(
+        "now=$(date +%%s); then=$(stat -c %%Y %s 2>/dev/null) && echo $((now - then))", stamp
+    ).stdout.strip()
+    if max_age > 0 and age.isdigit() and int(age) < max_age:
+        return Change.none(f"package cache is {age}s old (< {max_age:g}s)", dry_run=dry_run)
+    if not dry_run:
+        conn.run(pm.update_cmd, sudo=True, timeout=INSTALL_TIMEOUT).check()
+    return Change.made(f"{pm.type} package cache refreshed", dry_run=dry_run)
+
+
+def add_repository(
+    conn: Connection,
+    facts: Facts,
+    name: str,
+    content: str,
+    *,
+    directory: str | None = None,
+    dry_run: bool = False,
+) -> Change:
+    """Install a repository definition as its own file.
+
+    apt: content is sources.list lines, written to sources.list.d/NAME.list;
+    dnf/yum: content is a .repo file, written to yum.repos.d/NAME.repo.
+    """
+    pm = _manager(facts)
+    valid_name("repository name", name)
+    folder = valid_path(directory or _REPO_DIR[pm.type])
+    text = content if content.endswith("\n") else content + "\n"
+    dest = f"{folder.rstrip('/')}/{name}{_REPO_SUFFIX[pm.type]}"
+    return write_file(conn, dest, text, mode="0644", sudo=True, dry_run=dry_run)

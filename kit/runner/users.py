@@ -1,0 +1,190 @@
+"""Users, groups, password hashes and sudoers drop-ins.
+
+A password reaches the host only as a crypt hash, on `chpasswd -e`'s stdin;
+it never appears in a command line, a Change or an error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kit.connection import Connection, quote
+from kit.edits import sudoers
+from kit.errors import KitError, KitValueError
+from kit.runner.change import Change, unified_diff
+from kit.runner.files import stat_and_read
+from kit.runner.validate import name as valid_name
+from kit.runner.validate import path as valid_path
+
+# $id$[params$]salt$hash, as crypt(3) writes it (yescrypt, sha512, sha256, bcrypt, md5).
+_CRYPT_HASH = re.compile(r"^\$[0-9a-z]{1,2}\$[./0-9A-Za-z$=,]+$")
+
+SUDOERS_DIR = "/etc/sudoers.d"
+
+# Validate the exact bytes that will be installed, then rename: an invalid file never lands.
+# The temporary name has a "." so sudo ignores it while it exists.
+_INSTALL_SUDOERS = """set -e
+dest={dest}
+tmp=$(mktemp "$(dirname -- "$dest")/.hostkit.XXXXXXXX")
+trap 'rm -f -- "$tmp"' EXIT
+cat > "$tmp"
+chmod 0440 "$tmp"
+if ! out=$(visudo -cf "$tmp" 2>&1); then printf '%s\\n' "$out" >&2; exit 3; fi
+mv -f -- "$tmp" "$dest"
+trap - EXIT"""
+
+
+class UserMissing(KitError):
+    """The user an operation changes does not exist."""
+
+
+class SudoersInvalid(KitValueError):
+    """visudo rejected a sudoers drop-in; nothing was installed."""
+
+
+@dataclass(frozen=True, slots=True)
+class UserModifications:
+    """What modify_user should make true; None leaves an attribute as it is."""
+
+    group: str | None = None
+    add_groups: tuple[str, ...] = ()
+    shell: str | None = None
+    home: str | None = None
+
+
+def user_exists(conn: Connection, name: str) -> bool:
+    return conn.run("getent passwd %s", valid_name("user name", name)).ok
+
+
+def group_exists(conn: Connection, name: str) -> bool:
+    return conn.run("getent group %s", valid_name("group name", name)).ok
+
+
+def add_group(
+    conn: Connection, name: str, *, system: bool = False, dry_run: bool = False
+) -> Change:
+    if group_exists(conn, name):
+        return Change.none(f"group {name} exists", dry_run=dry_run)
+    if not dry_run:
+        argv = ["groupadd", *(["-r"] if system else []), "--", name]
+        conn.run(" ".join(quote(a) for a in argv), sudo=True).check()
+    return Change.made(f"group {name} added", dry_run=dry_run)
+
+
+def add_user(
+    conn: Connection,
+    name: str,
+    *,
+    group: str | None = None,
+    shell: str | None = None,
+    home: str | None = None,
+    create_home: bool = True,
+    system: bool = False,
+    dry_run: bool = False,
+) -> Change:
+    """Create the user when missing; an existing user is left as it is (see modify_user)."""
+    if user_exists(conn, name):
+        return Change.none(f"user {name} exists", dry_run=dry_run)
+    argv = ["useradd", "-m" if create_home else "-M"]
+    if system:
+        argv.append("-r")
+    if group:
+        argv += ["-g", valid_name("group name", group)]
+    if shell:
+        argv += ["-s", valid_path(shell)]
+    if home:
+        argv += ["-d", valid_path(home)]
+    argv += ["--", name]
+    if not dry_run:
+        conn.run(" ".join(quote(a) for a in argv), sudo=True).check()
+    return Change.made(f"user {name} added", dry_run=dry_run)
+
+
+def _user_state(conn: Connection, name: str) -> tuple[str, str, str, set[str]]:
+    """(home, shell, primary group, supplementary groups) in one round trip."""
+    res = conn.run("getent passwd %s && id -gn %s && id -Gn %s", name, name, name)
+    if not res.ok:
+        raise UserMissing(f"user {name!r} does not exist")
+    passwd, primary, groups = res.stdout.splitlines()[:3]
+    fields = passwd.split(":")
+    return fields[5], fields[6], primary, set(groups.split())
+
+
+def modify_user(
+    conn: Connection, name: str, changes: UserModifications, *, dry_run: bool = False
+) -> Change:
+    """Make the user's primary group, extra groups, shell and home what changes asks."""
+    valid_name("user name", name)
+    home, shell, primary, groups = _user_state(conn, name)
+    argv = ["usermod"]
+    what = []
+    if changes.group and valid_name("group name", changes.group) != primary:
+        argv += ["-g", changes.group]
+        what.append(f"group {changes.group}")
+    extra = [g for g in changes.add_groups if valid_name("group name", g) not in groups]
+    if extra:
+        argv += ["-a", "-G", ",".join(extra)]
+        what.append(f"groups +{','.join(extra)}")
+    if changes.shell and valid_path(changes.shell) != shell:
+        argv += ["-s", changes.shell]
+        what.append(f"shell {changes.shell}")
+    if changes.home and valid_path(changes.home) != home:
+        argv += ["-d", changes.home]
+        what.append(f"home {changes.home}")
+    if not what:
+        return Change.none(f"user {name} already as wanted", dry_run=dry_run)
+    if not dry_run:
+        conn.run(" ".join(quote(a) for a in [*argv, "--", name]), sudo=True).check()
+    return Change.made(f"user {name}: {', '.join(what)}", dry_run=dry_run)
+
+
+def set_user_password(
+    conn: Connection, name: str, password_hash: str, *, dry_run: bool = False
+) -> Change:
+    """Give the user this crypt(3) hash, unless the shadow file already holds it."""
+    valid_name("user name", name)
+    if not isinstance(password_hash, str) or not _CRYPT_HASH.match(password_hash):
+        # The value is a secret even when malformed: never echo it.
+        raise KitValueError(f"password for {name} is not a crypt hash ($id$salt$hash)")
+    res = conn.run("getent shadow %s", name, sudo=True)
+    if not res.ok:
+        raise UserMissing(f"user {name!r} does not exist (or shadow is unreadable)")
+    if res.stdout.split(":")[1:2] == [password_hash]:
+        return Change.none(f"password of {name} already set", dry_run=dry_run)
+    if not dry_run:
+        result = conn.run("chpasswd -e", stdin=f"{name}:{password_hash}\n", sudo=True)
+        if not result.ok:
+            raise KitError(f"chpasswd failed for {name} (exit {result.rc})")
+    return Change.made(f"password of {name} set", dry_run=dry_run)
+
+
+def configure_sudoer(
+    conn: Connection,
+    name: str,
+    content: str,
+    *,
+    directory: str = SUDOERS_DIR,
+    dry_run: bool = False,
+) -> Change:
+    """Install content as directory/NAME (mode 0440) after `visudo -cf` accepts it.
+
+    Invalid content raises SudoersInvalid with visudo's message, and the file on
+    the host is left as it was. Under dry run the content is still checked, from
+    stdin, so a plan never promises a file sudo would reject.
+    """
+    sudoers.check_file_name(name)
+    dest = f"{valid_path(directory).rstrip('/')}/{name}"
+    data = content if content.endswith("\n") else content + "\n"
+    old, attrs = stat_and_read(conn, dest, sudo=True)
+    if old == data.encode() and attrs is not None and attrs[0] == "440":
+        return Change.none(f"{dest} already up to date", dry_run=dry_run)
+    diff = unified_diff(dest, old, data.encode())
+    if dry_run:
+        res = conn.run("visudo -cf /dev/stdin", stdin=data, sudo=True)
+    else:
+        res = conn.run("sh -c %s", _INSTALL_SUDOERS.format(dest=quote(dest)), stdin=data, sudo=True)
+    if not res.ok:
+        detail = (res.stderr or res.stdout).strip().replace("/dev/stdin", name)
+        raise SudoersInvalid(f"sudoers drop-in {name} rejected by visudo: {detail}")
+    return Change.made(f"{dest}: {'created' if old is None else 'updated'}", diff, dry_run=dry_run)
