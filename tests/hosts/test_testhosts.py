@@ -236,3 +236,11 @@ def test_a_vm_that_does_not_boot_in_time_fails_with_its_console_and_is_removed(
     assert "(console log empty)" not in message  # the kernel had begun to talk
     assert _commands_mentioning(str(state)) == []
     assert not state.exists() or list(state.iterdir()) == []
+
+
+def test_without_root_up_says_so_before_doing_anything(monkeypatch, tmp_path):
+    # the tests run as root; an unprivileged caller is simulated
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(kit.testhosts.NotRoot, match="need root"):
+        kit.testhosts.up(containers=1, state_dir=tmp_path / "state")
+    assert not (tmp_path / "state").exists()
