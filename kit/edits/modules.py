@@ -79,7 +79,7 @@ def set_options(text: str, name: str, params: Sequence[str]) -> str:
     """
     _check_name(name)
     for p in params:
-        _check_param(name, p)
+        check_param(name, p)
     line = " ".join(["options", name, *params])
     out: list[str] = []
     placed = False
@@ -112,7 +112,8 @@ def _check_name(name: str) -> None:
         raise KitValueError(f"invalid module name: {name!r}")
 
 
-def _check_param(name: str, param: str) -> None:
+def check_param(name: str, param: str) -> None:
+    """Raise KitValueError unless param is one `key=value` word modprobe can take."""
     key, eq, _ = param.partition("=")
     if not key or not eq or any(c in param for c in " \t\n\r\0#"):
         raise KitValueError(f"invalid parameter for module {name}: {param!r} (want key=value)")

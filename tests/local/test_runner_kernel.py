@@ -1,0 +1,238 @@
+"""Kernel operations on this machine, with every path pointed into a temp dir.
+
+Only reads reach the live kernel: set_sysctl is called with the value a key
+already has (or with dry_run), and modules are "loaded" through a
+/proc/modules stand-in file.
+"""
+
+import pytest
+
+from kit.errors import KitError, KitValueError
+from kit.runner import kernel
+from tests.local.write_recording import RecordingConnection
+
+
+@pytest.fixture
+def conn():
+    return RecordingConnection()
+
+
+def _live(key):
+    with open("/proc/sys/" + key.replace(".", "/")) as f:
+        return " ".join(f.read().split())
+
+
+@pytest.fixture
+def sysctl_paths(tmp_path):
+    etc = tmp_path / "etc" / "sysctl.d"
+    lib = tmp_path / "usr" / "lib" / "sysctl.d"
+    etc.mkdir(parents=True)
+    lib.mkdir(parents=True)
+    return {
+        "managed_file": str(etc / "99-hostkit.conf"),
+        "dirs": (str(etc), str(lib)),
+        "conf": str(tmp_path / "etc" / "sysctl.conf"),
+    }
+
+
+# -- sysctl --------------------------------------------------------------------
+
+
+def test_get_sysctl_reads_the_live_value_with_blanks_collapsed(conn):
+    assert kernel.get_sysctl(conn, "net.ipv4.ip_local_port_range") == _live(
+        "net.ipv4.ip_local_port_range"
+    )
+    assert "\t" not in kernel.get_sysctl(conn, "net.ipv4.ip_local_port_range")
+    with pytest.raises(KitError, match=r"net\.nope"):
+        kernel.get_sysctl(conn, "net.nope.nothing")
+
+
+@pytest.mark.parametrize("key", ["", "net..x;reboot", "-a", "net.*.x", "a b"])
+def test_bad_keys_fail_before_anything_runs(conn, key):
+    with pytest.raises(KitValueError):
+        kernel.set_sysctl(conn, None, key, "1", dry_run=True)
+    assert conn.commands == []
+
+
+def test_set_sysctl_to_the_live_value_only_writes_the_managed_file_once(conn, sysctl_paths):
+    key = "net.ipv4.ip_local_port_range"
+    live = _live(key)
+    first = kernel.set_sysctl(conn, None, key, live.replace(" ", "\t"), **sysctl_paths)
+    assert first.changed and not any("sysctl -q -w" in c for c in conn.commands)
+    with open(sysctl_paths["managed_file"]) as f:
+        assert f.read().endswith(f"\n{key} = {live}\n")
+    conn.reset()
+    again = kernel.set_sysctl(conn, None, key, live, **sysctl_paths)
+    assert not again.changed and not conn.writes()
+
+
+def test_a_live_zero_is_a_value_not_a_missing_one(conn, sysctl_paths):
+    candidates = [
+        "net.ipv4.ip_forward",
+        "net.ipv4.tcp_syncookies",
+        "kernel.sysrq",
+        "vm.overcommit_memory",
+    ]
+    key = next((k for k in candidates if _live(k) == "0"), None)
+    if key is None:
+        pytest.skip("no candidate sysctl reads 0 on this machine")
+    kernel.set_sysctl(conn, None, key, 0, **sysctl_paths)
+    conn.reset()
+    assert not kernel.set_sysctl(conn, None, key, 0, **sysctl_paths).changed
+    assert not conn.writes()
+
+
+def test_dry_run_with_another_value_plans_both_writes_and_sends_neither(conn, sysctl_paths):
+    key = "net.ipv4.ip_forward"
+    other = "1" if _live(key) == "0" else "0"
+    plan = kernel.set_sysctl(conn, None, key, other, dry_run=True, **sysctl_paths)
+    assert plan.changed and plan.dry_run
+    assert "(live)" in plan.summary and "99-hostkit.conf" in plan.diff
+    assert not conn.writes() and _live(key) != other
+
+
+def test_set_sysctl_replaces_its_line_and_names_conflicting_files(conn, sysctl_paths, tmp_path):
+    key = "net.ipv4.ip_forward"
+    live = _live(key)
+    other = "1" if live == "0" else "0"
+    etc, lib = sysctl_paths["dirs"]
+    with open(sysctl_paths["managed_file"], "w") as f:
+        f.write(f"# mine\n{key} = {other}\nvm.swappiness = 10\n")
+    with open(f"{lib}/10-vendor.conf", "w") as f:
+        f.write(f"{key}={other}\n")
+    with open(f"{etc}/zz-late.conf", "w") as f:
+        f.write(f"net/ipv4/ip_forward = {other}\n")
+    change = kernel.set_sysctl(conn, None, key, live, **sysctl_paths)
+    with open(sysctl_paths["managed_file"]) as f:
+        assert f.read() == f"# mine\n{key} = {live}\nvm.swappiness = 10\n"
+    assert f"{lib}/10-vendor.conf sets {other};" in change.summary
+    assert f"{etc}/zz-late.conf sets {other} and wins at boot" in change.summary
+    assert (
+        "10-vendor.conf sets" in change.summary
+        and "and wins" not in change.summary.split("10-vendor.conf")[1].split(";")[0]
+    )
+
+
+def test_sysctl_state_follows_boot_order(conn, sysctl_paths):
+    key = "net.ipv4.ip_forward"
+    etc, lib = sysctl_paths["dirs"]
+    with open(f"{lib}/50-a.conf", "w") as f:
+        f.write(f"{key} = 7\n")
+    with open(f"{etc}/50-a.conf", "w") as f:  # hides the vendor file of the same name
+        f.write(f"{key} = 5\n")
+    with open(f"{lib}/60-b.conf", "w") as f:
+        f.write(f"{key} = 6\n")
+    kw = {"dirs": sysctl_paths["dirs"], "conf": sysctl_paths["conf"]}
+    state = kernel.sysctl_state(conn, key, **kw)
+    assert (state.live, state.persistent, state.persistent_file) == (
+        _live(key),
+        "6",
+        f"{lib}/60-b.conf",
+    )
+    assert not state.consistent
+    with open(sysctl_paths["conf"], "w") as f:
+        f.write(f"{key}={_live(key)}\n")
+    state = kernel.sysctl_state(conn, key, **kw)
+    assert state.persistent_file == sysctl_paths["conf"] and state.consistent
+
+
+# -- modules -------------------------------------------------------------------
+
+
+@pytest.fixture
+def module_paths(tmp_path):
+    (tmp_path / "modprobe.d").mkdir()
+    (tmp_path / "modules-load.d").mkdir()
+    proc = tmp_path / "proc-modules"
+    proc.write_text("overlay 151552 0 - Live 0x0\nbr_netfilter 32768 0 - Live 0x0\n")
+    builtin = tmp_path / "modules.builtin"
+    builtin.write_text("kernel/fs/ext4/ext4.ko\nkernel/drivers/block/loop.ko\n")
+    return tmp_path, {"proc_modules": str(proc), "modules_builtin": str(builtin)}
+
+
+def test_is_module_loaded_reads_proc_modules_and_builtins(conn, module_paths):
+    _, paths = module_paths
+    assert kernel.is_module_loaded(conn, "br-netfilter", **paths)
+    assert kernel.is_module_loaded(conn, "loop", **paths)
+    assert not kernel.is_module_loaded(conn, "dummy", **paths)
+    assert not kernel.is_module_loaded(conn, "overlay", proc_modules="/nonexistent/modules")
+    with pytest.raises(KitValueError):
+        kernel.is_module_loaded(conn, "a;b")
+
+
+def test_load_module_already_loaded_configures_boot_once(conn, module_paths):
+    root, paths = module_paths
+    kw = {
+        **paths,
+        "modprobe_dirs": (str(root / "modprobe.d"),),
+        "modules_load_d": str(root / "modules-load.d"),
+        "modprobe_d": str(root / "modprobe.d"),
+    }
+    change = kernel.load_module(conn, None, "br_netfilter", persistent=True, **kw)
+    assert change.changed and not any("modprobe " in c for c in conn.commands)
+    assert (
+        (root / "modules-load.d" / "hostkit-br_netfilter.conf")
+        .read_text()
+        .endswith("\nbr_netfilter\n")
+    )
+    conn.reset()
+    assert not kernel.load_module(conn, None, "br_netfilter", persistent=True, **kw).changed
+    assert not conn.writes()
+
+
+def test_load_module_dry_run_plans_modprobe_without_running_it(conn, module_paths):
+    root, paths = module_paths
+    kw = {**paths, "modprobe_dirs": (str(root / "modprobe.d"),)}
+    plan = kernel.load_module(conn, None, "dummy", ["numdummies=2"], dry_run=True, **kw)
+    assert plan.changed and plan.dry_run and not conn.writes()
+
+
+def test_a_blocked_module_raises_naming_the_file(conn, module_paths):
+    root, _ = module_paths
+    block = root / "modprobe.d" / "cis.conf"
+    block.write_text("# CIS\ninstall  cramfs /bin/true\n")
+    for op in (kernel.load_module, kernel.configure_module_on_boot):
+        with pytest.raises(KitError, match="cramfs") as info:
+            op(conn, None, "cramfs", dry_run=True, modprobe_dirs=(str(root / "modprobe.d"),))
+        assert str(block) in str(info.value)
+    assert not conn.writes()
+
+
+def test_configure_module_on_boot_writes_options_and_replaces_them(conn, module_paths):
+    root, _ = module_paths
+    kw = {
+        "modprobe_dirs": (str(root / "modprobe.d"),),
+        "modules_load_d": str(root / "modules-load.d"),
+        "modprobe_d": str(root / "modprobe.d"),
+    }
+    opts = root / "modprobe.d" / "hostkit-nf_conntrack.conf"
+    assert kernel.configure_module_on_boot(conn, None, "nf_conntrack", ["hashsize=1"], **kw).changed
+    assert opts.read_text().endswith("\noptions nf_conntrack hashsize=1\n")
+    conn.reset()
+    assert not kernel.configure_module_on_boot(
+        conn, None, "nf_conntrack", ["hashsize=1"], **kw
+    ).changed
+    assert not conn.writes()
+    kernel.configure_module_on_boot(conn, None, "nf_conntrack", ["hashsize=2"], **kw)
+    assert opts.read_text().count("options") == 1 and "hashsize=2" in opts.read_text()
+    with pytest.raises(KitValueError):
+        kernel.configure_module_on_boot(conn, None, "nf_conntrack", "hashsize=2", **kw)
+
+
+def test_unload_module_not_loaded_or_builtin(conn, module_paths):
+    _, paths = module_paths
+    assert not kernel.unload_module(conn, None, "dummy", **paths).changed
+    with pytest.raises(KitError, match="built into"):
+        kernel.unload_module(conn, None, "ext4", **paths)
+    assert kernel.unload_module(conn, None, "overlay", dry_run=True, **paths).changed
+    assert not conn.writes()
+
+
+def test_boot_order_is_by_name_with_earlier_directories_hiding_later_ones():
+    files = [
+        ("/etc/sysctl.d/50-x.conf", "a"),
+        ("/usr/lib/sysctl.d/10-y.conf", "b"),
+        ("/usr/lib/sysctl.d/50-x.conf", "hidden"),
+        ("/etc/sysctl.conf", "last"),
+    ]
+    assert [t for _, t in kernel.boot_order(files, "/etc/sysctl.conf")] == ["b", "a", "last"]

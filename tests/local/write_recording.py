@@ -1,0 +1,50 @@
+"""A real local connection that also keeps the command lines it ran.
+
+Not a mock: every command runs through /bin/sh. Tests use the record to prove
+that a second, already-compliant call sends no write command.
+"""
+
+from __future__ import annotations
+
+from kit.connection.local import LocalConnection
+from kit.connection.spec import parse
+
+# Fragments that appear only in commands that change a host.
+WRITES = (
+    "mktemp",
+    "mv -f",
+    "sysctl -q -w",
+    "modprobe ",
+    "swapoff",
+    "systemctl mask",
+    "mount -",
+    "mount %",
+    "umount",
+    "mkfs",
+    "chmod ",
+    "chown ",
+    "rm -",
+    "mkdir ",
+    "ln -s",
+    "tar -xf",
+    "unzip -o",
+    "curl",
+    "wget",
+)
+
+
+class RecordingConnection(LocalConnection):
+    def __init__(self) -> None:
+        super().__init__(parse("local://"))
+        self.commands: list[str] = []
+
+    def _exec(self, cmdline, *, stdin, timeout):
+        self.commands.append(cmdline)
+        return super()._exec(cmdline, stdin=stdin, timeout=timeout)
+
+    def writes(self) -> list[str]:
+        """Commands recorded so far that would change the host."""
+        return [c for c in self.commands if any(w in c for w in WRITES)]
+
+    def reset(self) -> None:
+        self.commands.clear()
