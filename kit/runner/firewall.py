@@ -72,21 +72,21 @@ class Firewalld(Firewall):
     def _spec(self, rule: FirewallRule) -> str:
         zone = f" --zone={quote(rule.zone)}" if rule.zone else ""
         if rule.action == "allow":
-            return f"{zone} %s --port={rule.port}/{rule.protocol}"
+            return f"{zone} --%s-port={rule.port}/{rule.protocol}"
         rich = f'rule port port="{rule.port}" protocol="{rule.protocol}" drop'
-        return f"{zone} %s --rich-rule={quote(rich)}"
+        return f"{zone} --%s-rich-rule={quote(rich)}"
 
     def has(self, rule: FirewallRule) -> bool:
         spec = self._spec(rule)
         # Both the running rules and the saved ones must hold it.
-        runtime = self.conn.run("firewall-cmd" + spec.replace("%s", "--query", 1), sudo=True)
+        runtime = self.conn.run("firewall-cmd" + spec.replace("%s", "query", 1), sudo=True)
         saved = self.conn.run(
-            "firewall-cmd --permanent" + spec.replace("%s", "--query", 1), sudo=True
+            "firewall-cmd --permanent" + spec.replace("%s", "query", 1), sudo=True
         )
         return runtime.ok and saved.ok
 
     def add(self, rule: FirewallRule) -> None:
-        spec = self._spec(rule).replace("%s", "--add", 1)
+        spec = self._spec(rule).replace("%s", "add", 1)
         self.conn.run(f"firewall-cmd{spec} && firewall-cmd --permanent{spec}", sudo=True).check()
 
 
