@@ -22,6 +22,7 @@ _KINDS = {".tar.gz": "tar", ".tgz": "tar", ".tar.xz": "tar", ".txz": "tar", ".zi
 
 # $1 url, $2 destination, $3 expected sha256 (may be empty), $4 mode (may be empty).
 _DOWNLOAD = r"""set -e
+mkdir -p -- "$(dirname -- "$2")"
 tmp=$(mktemp "$(dirname -- "$2")/.hostkit-dl.XXXXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
 if command -v curl >/dev/null 2>&1; then curl -fsSL --retry 2 -o "$tmp" -- "$1"

@@ -18,7 +18,7 @@ from kit.edits import modules as modedit
 from kit.edits import sysctl as sysedit
 from kit.errors import KitError, KitValueError
 from kit.runner.change import Change, combine
-from kit.runner.files import stat_and_read, write_file
+from kit.runner.files import mkdirp, stat_and_read, write_file
 from kit.runner.validate import name as valid_name
 from kit.runner.validate import path as valid_path
 
@@ -345,12 +345,14 @@ def _edit(
     before = old.decode() if old is not None else _HEADER
     after = edit(before)
     if old is not None and after == before:
-        return Change.none(
-            f"{path} already {'sets ' + what if what else 'up to date'}", dry_run=dry_run
-        )
-    return write_file(
-        conn, path, after, mode="0644" if old is None else None, sudo=True, dry_run=dry_run
-    )
+        done = f"already {'sets ' + what if what else 'up to date'}"
+        return Change.none(f"{path} {done}", dry_run=dry_run)
+    if old is not None:
+        return write_file(conn, path, after, sudo=True, dry_run=dry_run)
+    # Some hosts ship without /etc/modprobe.d or /etc/sysctl.d.
+    parent = mkdirp(conn, posixpath.dirname(path), mode="0755", sudo=True, dry_run=dry_run)
+    written = write_file(conn, path, after, mode="0644", sudo=True, dry_run=dry_run)
+    return combine(path, [parent, written], dry_run=dry_run)
 
 
 def _read_confs(conn: Connection, paths: list[str]) -> list[tuple[str, str]]:

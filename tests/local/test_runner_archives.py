@@ -53,7 +53,7 @@ def _sha(path):
 
 def test_download_verifies_writes_and_then_skips(served, conn, tmp_path):
     base, root = served
-    dest = tmp_path / "out.tar.gz"
+    dest = tmp_path / "new dir" / "out.tar.gz"
     want = _sha(root / "app.tar.gz")
     plan = archives.download(conn, f"{base}/app.tar.gz", str(dest), sha256=want, dry_run=True)
     assert plan.changed and not dest.exists() and not conn.writes()

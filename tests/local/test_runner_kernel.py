@@ -236,3 +236,19 @@ def test_boot_order_is_by_name_with_earlier_directories_hiding_later_ones():
         ("/etc/sysctl.conf", "last"),
     ]
     assert [t for _, t in kernel.boot_order(files, "/etc/sysctl.conf")] == ["b", "a", "last"]
+
+
+def test_boot_files_go_into_directories_created_when_missing(conn, tmp_path):
+    kw = {
+        "modprobe_dirs": (),
+        "modules_load_d": str(tmp_path / "none-yet" / "modules-load.d"),
+        "modprobe_d": str(tmp_path / "none-yet" / "modprobe.d"),
+    }
+    plan = kernel.configure_module_on_boot(
+        conn, None, "dummy", ["numdummies=1"], dry_run=True, **kw
+    )
+    assert plan.changed and not (tmp_path / "none-yet").exists() and not conn.writes()
+    kernel.configure_module_on_boot(conn, None, "dummy", ["numdummies=1"], **kw)
+    opts = tmp_path / "none-yet" / "modprobe.d" / "hostkit-dummy.conf"
+    assert opts.read_text().endswith("options dummy numdummies=1\n")
+    assert oct(opts.stat().st_mode & 0o777) == "0o644"

@@ -77,3 +77,7 @@ def test_systemd_from_facts_plans_masking_swap_target(conn, paths):
     conn.reset()
     swap.disable_swap(conn, Facts(init_system=InitSystem(type="sysvinit")), dry_run=True, **paths)
     assert not any("systemctl" in c for c in conn.commands)
+
+
+def test_no_proc_swaps_means_no_swap(conn, tmp_path):
+    assert not swap.is_swap_enabled(conn, proc_swaps=str(tmp_path / "absent"))
