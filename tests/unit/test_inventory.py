@@ -1,0 +1,77 @@
+import pytest
+
+from kit import inventory
+from kit.errors import KitValueError
+
+INI = """
+# web tier
+[web]
+web1 ansible_host=10.0.0.11 ansible_user=admin
+web2 ansible_host=10.0.0.12 ansible_port=2222
+
+[db]
+db1 ansible_host=10.0.0.21 ansible_ssh_private_key_file=/keys/db
+
+[prod:children]
+web
+db
+
+[web:vars]
+ansible_user=deploy
+"""
+
+YAML = """
+all:
+  vars:
+    ansible_user: ops
+  children:
+    web:
+      hosts:
+        web1: {ansible_host: 10.0.0.11, ansible_port: 2200}
+        web2:
+    db:
+      hosts:
+        db1: {ansible_user: postgres, ansible_ssh_private_key_file: /keys/db}
+"""
+
+
+@pytest.fixture(params=["ini", "yaml"])
+def hosts(request, tmp_path):
+    path = tmp_path / ("hosts.ini" if request.param == "ini" else "hosts.yaml")
+    path.write_text(INI if request.param == "ini" else YAML)
+    return {h.name: h for h in inventory.load(path)}, request.param
+
+
+def test_hosts_with_addresses_users_ports_and_keys(hosts):
+    found, kind = hosts
+    assert sorted(found) == ["db1", "web1", "web2"]
+    assert found["db1"].identity_file == "/keys/db"
+    if kind == "ini":
+        assert str(found["web1"].spec) == "ssh://admin@10.0.0.11"  # host var beats group var
+        assert str(found["web2"].spec) == "ssh://deploy@10.0.0.12:2222"
+        assert found["web1"].groups == {"web", "prod", "all"}
+    else:
+        assert str(found["web1"].spec) == "ssh://ops@10.0.0.11:2200"
+        assert str(found["web2"].spec) == "ssh://ops@web2"
+        assert str(found["db1"].spec) == "ssh://postgres@db1"
+
+
+def test_select_by_group_or_name(hosts):
+    found, _ = hosts
+    everyone = list(found.values())
+    assert {h.name for h in inventory.select(everyone, ["web"])} == {"web1", "web2"}
+    assert {h.name for h in inventory.select(everyone, ["db1", "web2"])} == {"db1", "web2"}
+    with pytest.raises(KitValueError, match="nothere"):
+        inventory.select(everyone, ["nothere"])
+
+
+def test_bad_inventory_names_the_problem(tmp_path):
+    path = tmp_path / "bad.ini"
+    path.write_text("[web\nweb1\n")
+    with pytest.raises(KitValueError, match=r"bad\.ini:1"):
+        inventory.load(path)
+    path.write_text("[web]\nweb1 ansible_host=bad;name\n")
+    with pytest.raises(KitValueError, match="invalid host name"):
+        inventory.load(path)
+    with pytest.raises(KitValueError, match=r"missing\.ini"):
+        inventory.load(tmp_path / "missing.ini")

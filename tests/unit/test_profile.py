@@ -1,0 +1,60 @@
+from pathlib import Path
+
+import pytest
+
+from kit import profile
+from kit.errors import KitValueError
+from kit.scheduling import host_of
+
+CATALOG = Path(__file__).resolve().parents[2] / "checks" / "profiles"
+
+
+def test_catalog_profiles_load_and_extend():
+    worker = profile.load("kubernetes-node", CATALOG)
+    plane = profile.load("kubernetes-control-plane", CATALOG)
+    assert ("10250",) in [tuple(str(x) for x in v) for v in worker.values("ports_free")]
+    assert {int(p) for (p,) in plane.values("ports_free")} == {
+        6443,
+        10250,
+        10257,
+        10259,
+        2379,
+        2380,
+    }
+    assert plane.values("modules") == worker.values("modules")  # inherited
+    assert ("net.ipv4.ip_forward", "1") in worker.values("sysctls")
+    assert plane.order_of("k8s.resources.cpu") is not None
+    assert worker.order_of("k8s.resources.cpu") is None
+    # A module is loaded before the sysctls it provides.
+    assert worker.order_of("k8s.kernel.module") < worker.order_of("k8s.sysctl")
+
+
+def test_profile_errors_name_the_problem(tmp_path):
+    with pytest.raises(KitValueError, match=r"not found.*kubernetes-node"):
+        profile.load("nope", CATALOG)
+    with pytest.raises(KitValueError, match="invalid profile name"):
+        profile.load("../etc", CATALOG)
+    (tmp_path / "loop.yaml").write_text("extends: loop\n")
+    with pytest.raises(KitValueError, match="extends itself"):
+        profile.load("loop", tmp_path)
+    (tmp_path / "typo.yaml").write_text("chekcs: []\n")
+    with pytest.raises(KitValueError, match=r"unknown key.*chekcs"):
+        profile.load("typo", tmp_path)
+    (tmp_path / "broken.yaml").write_text("checks: [\n")
+    with pytest.raises(KitValueError, match="invalid YAML"):
+        profile.load("broken", tmp_path)
+
+
+def test_zero_is_a_value_not_a_missing_one(tmp_path):
+    (tmp_path / "cis.yaml").write_text("params:\n  sysctls: {net.ipv4.ip_forward: 0}\n")
+    assert profile.load("cis", tmp_path).values("sysctls") == [("net.ipv4.ip_forward", "0")]
+
+
+def test_host_of_picks_the_longest_matching_label():
+    labels = ["ssh://node-1", "ssh://node-10", "local://"]
+    assert (
+        host_of("checks/t.py::test_x[ssh://node-10-net.ipv4.ip_forward=1]", labels)
+        == "ssh://node-10"
+    )
+    assert host_of("checks/t.py::test_x[ssh://node-1-a]", labels) == "ssh://node-1"
+    assert host_of("checks/t.py::test_plain", labels) is None
