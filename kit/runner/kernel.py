@@ -271,7 +271,7 @@ def set_sysctl(
     """
     _check_key(key)
     want = sysedit.normalise_value(str(value))
-    if not want or any(c in want for c in "\n\r\0"):
+    if isinstance(value, bool) or not want or any(c in want for c in "\n\r\0"):
         raise KitValueError(f"invalid value for sysctl {key}: {value!r}")
     live = get_sysctl(conn, key)
     steps = []

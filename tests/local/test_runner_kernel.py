@@ -252,3 +252,10 @@ def test_boot_files_go_into_directories_created_when_missing(conn, tmp_path):
     opts = tmp_path / "none-yet" / "modprobe.d" / "hostkit-dummy.conf"
     assert opts.read_text().endswith("options dummy numdummies=1\n")
     assert oct(opts.stat().st_mode & 0o777) == "0o644"
+
+
+@pytest.mark.parametrize("value", ["", "1\n2", True])
+def test_bad_values_fail_before_anything_runs(conn, value):
+    with pytest.raises(KitValueError):
+        kernel.set_sysctl(conn, None, "net.ipv4.ip_forward", value, dry_run=True)
+    assert conn.commands == []
