@@ -25,6 +25,8 @@ dest={dest}
 tmp=$(mktemp "$(dirname -- "$dest")/.hostkit.XXXXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
 cat > "$tmp"
+# A dropped connection ends stdin early and looks like EOF: never install a short file.
+[ "$(wc -c < "$tmp")" -eq {size} ] || {{ echo "hostkit: short write, not installed" >&2; exit 1; }}
 if [ -n {mode} ]; then chmod {mode} "$tmp"
 elif [ -e "$dest" ]; then chmod --reference="$dest" -- "$tmp"; chown --reference="$dest" -- "$tmp"
 else chmod 0644 "$tmp"; fi
@@ -99,7 +101,7 @@ class Connection(abc.ABC):
         if not path or "\0" in path:
             raise KitValueError(f"invalid path {path!r}")
         mode_arg = _mode(mode) if mode is not None else ""
-        script = _PUT_SCRIPT.format(dest=quote(path), mode=quote(mode_arg))
+        script = _PUT_SCRIPT.format(dest=quote(path), mode=quote(mode_arg), size=len(data))
         self.run("sh -c %s", script, stdin=data, sudo=sudo).check()
 
     def get(self, path: str, *, sudo: bool = False) -> bytes:

@@ -148,13 +148,21 @@ def pump(
         select.select([fd], [], [], wait)
 
 
+Killer = Callable[[int], None]
+
+
+def kill_script(pid: int) -> str:
+    """Shell commands that end process group pid: TERM first, so sudo relays it, then KILL."""
+    return _KILL.format(pid=int(pid))
+
+
 def kill_group(transport: paramiko.Transport, pid: int, timeout: float = 10.0) -> None:
     """Kill a process group from a channel of its own (the busy one cannot)."""
     with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
         chan = transport.open_session(timeout=timeout)
         try:
             chan.settimeout(timeout)
-            chan.exec_command(_KILL.format(pid=int(pid)))
+            chan.exec_command(kill_script(pid))
             chan.shutdown_write()
             chan.recv_exit_status()
         finally:
@@ -186,8 +194,10 @@ class ShellSession:
             self.alive and not chan.closed and not chan.eof_received and self.transport.is_active()
         )
 
-    def run(self, cmdline: str, timeout: float | None) -> tuple[int, bytes, bytes]:
-        """Run one command; raise Timeout (after killing it) or Dropped."""
+    def run(
+        self, cmdline: str, timeout: float | None, kill: Killer | None = None
+    ) -> tuple[int, bytes, bytes]:
+        """Run one command; raise Timeout (after killing it with kill) or Dropped."""
         marks = _Markers()
         inner = f'printf "%s %s\\n" {marks.start} "$$"; printf "%s\\n" {marks.start} >&2; '
         inner += 'exec /bin/sh -c "$1"'
@@ -206,15 +216,15 @@ class ShellSession:
         if done:
             assert marks.rc is not None
             return (marks.rc, *marks.bodies(out, err))
-        self._kill(marks, out, err)
+        self._kill(marks, out, err, kill)
         raise Timeout
 
-    def _kill(self, marks: _Markers, out: bytearray, err: bytearray) -> None:
+    def _kill(self, marks: _Markers, out: bytearray, err: bytearray, kill: Killer | None) -> None:
         """Kill the timed-out command; keep the shell if it reports back, else close it."""
         if marks.pid is None:
             self.close()  # the command never said who it is: only closing stops it
             return
-        kill_group(self.transport, marks.pid)
+        (kill or (lambda pid: kill_group(self.transport, pid)))(marks.pid)
         try:
             if pump(self._chan, out, err, lambda: marks.scan(out, err), time.monotonic() + _GRACE):
                 return
@@ -234,6 +244,7 @@ def exec_channel(
     stdin: bytes | None,
     timeout: float | None,
     open_timeout: float,
+    kill: Killer | None = None,
 ) -> tuple[int, bytes, bytes]:
     """Run one command on a channel of its own, feeding stdin from a thread.
 
@@ -269,7 +280,7 @@ def exec_channel(
         marks.scan(out, err)
         if not finished:
             if marks.pid is not None:
-                kill_group(transport, marks.pid)
+                (kill or (lambda pid: kill_group(transport, pid)))(marks.pid)
             raise Timeout
         while not chan.exit_status_ready():
             if not transport.is_active():

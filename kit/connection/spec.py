@@ -43,7 +43,11 @@ def parse(spec: str) -> HostSpec:
         return HostSpec("local")
     if "://" not in text:
         text = "ssh://" + text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        # urlsplit checks a bracketed [host] is an IPv6 address and raises its own error.
+        raise KitValueError(f"host spec {spec!r}: invalid host name") from None
     if parts.scheme not in SCHEMES:
         raise KitValueError(
             f"host spec {spec!r}: unknown scheme {parts.scheme!r}; use ssh:// or local://"

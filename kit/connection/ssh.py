@@ -18,7 +18,7 @@ from pathlib import Path
 
 import paramiko
 
-from kit.connection import hostkeys, session, sshconfig
+from kit.connection import hostkeys, session, sshconfig, sudo
 from kit.connection.base import Connection
 from kit.connection.secrets import SecretProvider
 from kit.connection.spec import HostSpec
@@ -74,6 +74,7 @@ class SSHConnection(Connection):
         self._sessions = 0  # open shells, idle or busy
         self._shell_ok = True  # False once the host proved it cannot run the shell
         self._closed = False
+        self._local = threading.local()  # per thread: is the running command under sudo?
         with self._lock:
             self._connect()
 
@@ -107,21 +108,49 @@ class SSHConnection(Connection):
         self, cmdline: str, *, stdin: bytes | None, timeout: float | None
     ) -> tuple[int, bytes, bytes]:
         transport = self._live_transport()
+        kill = self._sudo_killer(transport) if getattr(self._local, "sudo", False) else None
         try:
             if stdin is None and self._shell_ok:
                 shell = self._acquire(transport)
                 if shell is not None:
                     try:
-                        return shell.run(cmdline, timeout)
+                        return shell.run(cmdline, timeout, kill)
                     finally:
                         self._release(shell)
-            return session.exec_channel(transport, cmdline, stdin, timeout, self._connect_timeout)
+            return session.exec_channel(
+                transport, cmdline, stdin, timeout, self._connect_timeout, kill
+            )
         except session.Timeout:
             raise CommandTimeout(cmdline, timeout or 0) from None
         except session.Dropped:
             raise CommandDropped(
                 self.name, "connection dropped while a command ran; it was not repeated"
             ) from None
+
+    def _exec_sudo(
+        self, cmdline: str, stdin: bytes | None, timeout: float | None
+    ) -> tuple[int, bytes, bytes]:
+        # A command sudo runs belongs to root: only sudo can kill it on a timeout.
+        self._local.sudo = True
+        try:
+            return super()._exec_sudo(cmdline, stdin, timeout)
+        finally:
+            self._local.sudo = False
+
+    def _sudo_killer(self, transport: paramiko.Transport) -> session.Killer | None:
+        mode = self._sudo_mode
+        if mode not in (sudo.SudoMode.PASSWORD, sudo.SudoMode.NOPASSWD):
+            return None
+
+        def kill(pid: int) -> None:
+            wrapped = sudo.wrap(session.kill_script(pid), mode, self._sudo_user)
+            data = None
+            if wrapped.needs_password and self._sudo_password is not None:
+                data = (self._sudo_password.get().reveal() + "\n").encode()
+            with contextlib.suppress(session.Dropped, session.Timeout):
+                session.exec_channel(transport, wrapped.command, data, 10, self._connect_timeout)
+
+        return kill
 
     def _live_transport(self) -> paramiko.Transport:
         with self._lock:
