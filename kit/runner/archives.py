@@ -20,13 +20,17 @@ from kit.runner.validate import path as valid_path
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _KINDS = {".tar.gz": "tar", ".tgz": "tar", ".tar.xz": "tar", ".txz": "tar", ".zip": "zip"}
 
-# $1 url, $2 destination, $3 expected sha256 (may be empty), $4 mode (may be empty).
+# The URL arrives on stdin, never as an argument: it may carry credentials, and
+# arguments are visible to every user of the host through ps.
+# $2 destination, $3 expected sha256 (may be empty), $4 mode (may be empty).
 _DOWNLOAD = r"""set -e
+IFS= read -r url
 mkdir -p -- "$(dirname -- "$2")"
 tmp=$(mktemp "$(dirname -- "$2")/.hostkit-dl.XXXXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
-if command -v curl >/dev/null 2>&1; then curl -fsSL --retry 2 -o "$tmp" -- "$1"
-elif command -v wget >/dev/null 2>&1; then wget -q -O "$tmp" -- "$1"
+if command -v curl >/dev/null 2>&1; then
+  printf 'url = "%s"\n' "$url" | curl -fsSL --retry 2 -o "$tmp" -K -
+elif command -v wget >/dev/null 2>&1; then printf '%s\n' "$url" | wget -q -O "$tmp" -i -
 else echo "neither curl nor wget is installed" >&2; exit 127; fi
 got=$(sha256sum -- "$tmp" | cut -d' ' -f1)
 if [ -n "$3" ] && [ "$got" != "$3" ]; then
@@ -76,12 +80,12 @@ def download(
         verb = "replace" if present else "create"
         return Change.made(f"{dest}: download {_safe(url)} ({verb})", dry_run=True)
     res = conn.run(
-        "sh -c %s sh %s %s %s %s",
+        "sh -c %s sh - %s %s %s",
         _DOWNLOAD,
-        url,
         dest,
         want or "",
         mode or "",
+        stdin=url + "\n",
         sudo=sudo,
         timeout=timeout,
     )
@@ -183,7 +187,7 @@ def _check_url(url: str) -> None:
     if (
         parts.scheme not in {"http", "https", "ftp"}
         or not parts.netloc
-        or any(c in url for c in "\n\r\0 ")
+        or any(c in url for c in '\n\r\0 "\\')
     ):
         raise KitValueError(f"invalid URL (http, https or ftp): {_safe(url)}")
 

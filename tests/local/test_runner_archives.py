@@ -119,3 +119,13 @@ def test_download_and_extract_keeps_the_archive_so_a_rerun_writes_nothing(served
     conn.reset()
     assert not archives.download_and_extract(conn, url, str(dest), **kw).changed
     assert not conn.writes()
+
+
+def test_url_credentials_never_reach_a_command_line(served, conn, tmp_path):
+    base, root = served
+    secret_url = base.replace("http://", "http://deploy:s3cret-token@") + "/app.tar.gz"
+    dest = tmp_path / "cred.tar.gz"
+    change = archives.download(conn, secret_url, str(dest), sha256=_sha(root / "app.tar.gz"))
+    assert change.changed and dest.read_bytes() == (root / "app.tar.gz").read_bytes()
+    assert conn.commands and not any("s3cret-token" in c for c in conn.commands)
+    assert "s3cret-token" not in change.summary
