@@ -1,0 +1,105 @@
+"""The catalog end to end on the VM: broken host, failing checks, --fix, fixed, then no change."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SELECT = "swap or module or sysctl or port"
+LISTEN = (
+    "import socket, time; s = socket.socket(); "
+    "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+    "s.bind(('0.0.0.0', 10250)); s.listen(); time.sleep(10**9)"
+)
+SQUATTER = f"""[Unit]
+Description=Holds the kubelet port, so that a check has something to find
+[Service]
+ExecStart=/usr/bin/python3 -c "{LISTEN}"
+[Install]
+WantedBy=multi-user.target
+"""
+
+pytestmark = pytest.mark.hosts
+
+
+def break_host(conn) -> None:
+    conn.run(
+        "fallocate -l 32M /hk-swapfile && chmod 600 /hk-swapfile && mkswap -q /hk-swapfile"
+        " && swapon /hk-swapfile && echo '/hk-swapfile none swap sw 0 0' >> /etc/fstab"
+    ).check()
+    conn.run("modprobe -r br_netfilter 2>/dev/null; sysctl -q -w net.ipv4.ip_forward=0").check()
+    conn.put(SQUATTER.encode(), "/etc/systemd/system/hk-squatter.service")
+    conn.run("systemctl daemon-reload && systemctl enable --now hk-squatter.service").check()
+    conn.run(
+        "for i in $(seq 50); do ss -Hltn 'sport = :10250' | grep -q . && exit 0; sleep 0.1; done;"
+        " exit 1"
+    ).check()
+
+
+def compliance_run(vm, tmp_path: Path, name: str, *extra: str) -> dict[str, dict[str, str]]:
+    opts = vm.connect_options
+    report = tmp_path / f"{name}.xml"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "checks",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            f"--hosts={vm.spec}",
+            f"--known-hosts={opts['known_hosts']}",
+            f"--ssh-identity-file={opts['identity_file']}",
+            "-k",
+            SELECT,
+            f"--junitxml={report}",
+            *extra,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    cases = {}
+    for case in ET.parse(report).iter("testcase"):
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        props["fixes"] = ";".join(
+            p.get("value") for p in case.iter("property") if p.get("name") == "fix"
+        )
+        cases[case.get("name")] = props
+    assert cases, proc.stdout + proc.stderr
+    return cases
+
+
+def test_broken_vm_fails_then_fix_repairs_then_second_fix_changes_nothing(vm, tmp_path):
+    with vm.connect() as conn:
+        break_host(conn)
+
+    before = compliance_run(vm, tmp_path, "check")
+    failing = {name for name, p in before.items() if p["outcome"] in ("failed", "warning")}
+    for wanted in ("test_swap_off", "test_module_loaded", "test_sysctl", "test_port_free"):
+        assert any(name.startswith(wanted) for name in failing), (wanted, before)
+
+    fixed = compliance_run(vm, tmp_path, "fix", "--fix")
+    for name in failing:
+        assert fixed[name]["outcome"] == "fixed", (name, fixed[name])
+        assert fixed[name]["fixes"], name
+
+    again = compliance_run(vm, tmp_path, "again", "--fix")
+    assert {p["outcome"] for p in again.values()} == {"passed"}, again
+    assert not any(p["fixes"] for p in again.values())
+
+    with vm.connect() as conn:  # independent reads of what the fixes did
+        assert conn.run("swapon --noheadings --show").stdout.strip() == ""
+        assert conn.run("grep -E '^[^#].*[[:space:]]swap[[:space:]]' /etc/fstab").rc == 1
+        assert conn.run("grep -qw br_netfilter /proc/modules").ok
+        assert conn.run("sysctl -n net.ipv4.ip_forward").stdout.strip() == "1"
+        assert conn.run("ss -Hltn 'sport = :10250'").stdout.strip() == ""
+        assert conn.run("systemctl is-enabled hk-squatter.service").stdout.strip() == "disabled"
