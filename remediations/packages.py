@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from kit.remediation import Target, remediation
 from kit.runner import packages
-from kit.runner.change import Change
+from kit.runner.change import Change, combine
 
 
 @remediation(reboot=False, strategy="install", disruption="low")
 def install_for_executable(target: Target, executable: str, package: str) -> Change:
-    return packages.install_packages(target.conn, target.facts, package, dry_run=target.dry_run)
+    conn, facts, dry_run = target.conn, target.facts, target.dry_run
+    if packages.is_package_installed(conn, facts, package):
+        return Change.none(f"{package} already installed", dry_run=dry_run)
+    # A host whose package lists were never fetched cannot install anything.
+    cache = packages.update_package_cache(conn, facts, max_age=24 * 3600, dry_run=dry_run)
+    installed = packages.install_packages(conn, facts, package, dry_run=dry_run)
+    return combine(f"{executable} from {package}", [cache, installed], dry_run=dry_run)
