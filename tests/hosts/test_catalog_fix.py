@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.hosts import compliance
+
 SELECT = "swap or module or sysctl or port"
 LISTEN = (
     "import socket, time; s = socket.socket(); "
@@ -41,60 +37,25 @@ def break_host(conn) -> None:
     ).check()
 
 
-def compliance_run(vm, tmp_path: Path, name: str, *extra: str) -> dict[str, dict[str, str]]:
-    opts = vm.connect_options
-    report = tmp_path / f"{name}.xml"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "checks",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            f"--hosts={vm.spec}",
-            f"--known-hosts={opts['known_hosts']}",
-            f"--ssh-identity-file={opts['identity_file']}",
-            "-k",
-            SELECT,
-            f"--junitxml={report}",
-            *extra,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    cases = {}
-    for case in ET.parse(report).iter("testcase"):
-        props = {p.get("name"): p.get("value") for p in case.iter("property")}
-        props["fixes"] = ";".join(
-            p.get("value") for p in case.iter("property") if p.get("name") == "fix"
-        )
-        cases[case.get("name")] = props
-    assert cases, proc.stdout + proc.stderr
-    return cases
-
-
 def test_broken_vm_fails_then_fix_repairs_then_second_fix_changes_nothing(vm, tmp_path):
     with vm.connect() as conn:
         break_host(conn)
 
-    before = compliance_run(vm, tmp_path, "check")
-    failing = {name for name, p in before.items() if p["outcome"] in ("failed", "warning")}
+    before = compliance.run(vm, tmp_path, "check", select=SELECT)
+    failing = before.failing()
     for wanted in ("test_swap_off", "test_module_loaded", "test_sysctl", "test_port_free"):
-        assert any(name.startswith(wanted) for name in failing), (wanted, before)
+        assert any(name.startswith(wanted) for name in failing), (wanted, before.cases)
 
-    fixed = compliance_run(vm, tmp_path, "fix", "--fix")
+    fixed = compliance.run(vm, tmp_path, "fix", "--fix", select=SELECT)
     for name in failing:
-        assert fixed[name]["outcome"] == "fixed", (name, fixed[name])
-        assert fixed[name]["fixes"], name
+        assert fixed.cases[name].outcome == "fixed", (name, fixed.cases[name])
+        assert fixed.cases[name].fixes, name
+    assert fixed.ret == 0
 
-    again = compliance_run(vm, tmp_path, "again", "--fix")
-    assert {p["outcome"] for p in again.values()} == {"passed"}, again
-    assert not any(p["fixes"] for p in again.values())
+    again = compliance.run(vm, tmp_path, "again", "--fix", select=SELECT)
+    assert {c.outcome for c in again.cases.values()} == {"passed"}, again.cases
+    assert not any(c.fixes for c in again.cases.values())
+    assert "fixes applied" not in again.output
 
     with vm.connect() as conn:  # independent reads of what the fixes did
         assert conn.run("swapon --noheadings --show").stdout.strip() == ""

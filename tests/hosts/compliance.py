@@ -1,0 +1,64 @@
+"""Running the catalog (`pytest checks`) against a disposable host, as an operator would."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Case:
+    outcome: str
+    fixes: list[str]
+    message: str
+
+
+@dataclass
+class Run:
+    ret: int
+    output: str
+    cases: dict[str, Case]
+
+    def outcome_of(self, prefix: str) -> set[str]:
+        return {c.outcome for name, c in self.cases.items() if name.startswith(prefix)}
+
+    def failing(self) -> set[str]:
+        return {n for n, c in self.cases.items() if c.outcome in ("failed", "warning", "error")}
+
+
+def run(host, tmp_path: Path, name: str, *extra: str, select: str | None = None) -> Run:
+    """One compliance run against host; extra pytest arguments such as --fix."""
+    opts = host.connect_options
+    report = tmp_path / f"{name}.xml"
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "checks",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--hosts={host.spec}",
+        f"--known-hosts={opts['known_hosts']}",
+        f"--ssh-identity-file={opts['identity_file']}",
+        f"--junitxml={report}",
+        *extra,
+    ]
+    if select:
+        args += ["-k", select]
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    cases = {}
+    for case in ET.parse(report).iter("testcase"):
+        props = [(p.get("name"), p.get("value")) for p in case.iter("property")]
+        outcome = next((v for k, v in reversed(props) if k == "outcome"), "")
+        failure = case.find("failure")
+        message = failure.get("message", "") if failure is not None else ""
+        message += next((v for k, v in props if k == "message"), "")
+        cases[case.get("name")] = Case(outcome, [v for k, v in props if k == "fix"], message)
+    assert cases, proc.stdout + proc.stderr
+    return Run(proc.returncode, proc.stdout + proc.stderr, cases)
