@@ -174,7 +174,10 @@ class ShellSession:
 
     def __init__(self, transport: paramiko.Transport, timeout: float) -> None:
         self.transport = transport
-        self._chan = transport.open_session(timeout=timeout)
+        try:
+            self._chan = transport.open_session(timeout=timeout)
+        except (OSError, EOFError, paramiko.SSHException):
+            raise Dropped from None
         try:
             self._chan.exec_command(_SHELL_CHECK)
             out, err = bytearray(), bytearray()
