@@ -1,0 +1,332 @@
+"""hostkit against plain testinfra: same suite, same hosts, same worker count, one run.
+
+    python benchmarks/run.py --hosts 4,16,64 --rtt-ms 0,10
+
+For every (hosts, rtt) point both suites run against the same sshd fleet; their
+per-check verdicts must agree (a mismatch is printed and the exit status is 1).
+Prints a table and writes it to benchmarks/results.md, with a cProfile summary of
+one hostkit run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pstats
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks import fleet as fleetmod  # noqa: E402
+
+SUITES = {"hostkit": HERE / "suite_hostkit", "testinfra": HERE / "suite_testinfra"}
+
+
+@dataclass
+class Run:
+    suite: str
+    hosts: int
+    rtt_ms: float
+    wall: float
+    cpu: float
+    maxrss_mb: float
+    rc: int
+    verdicts: dict[tuple[str, int, str], str]
+    counts: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    output: str = ""
+
+    def per_host(self, key: str) -> float:
+        return self.counts.get(key, 0) / self.hosts
+
+
+def pytest_argv(
+    suite: str, fl: fleetmod.Fleet, hosts: int, workers: int, junit: Path, extra: int = 0
+) -> list[str]:
+    argv = [
+        "-m", "pytest", "-c", str(HERE / "pytest.ini"), "--rootdir", str(HERE),
+        str(SUITES[suite] / "test_node.py"), "-q", "-p", "counting", f"--junitxml={junit}",
+        "-o", "junit_family=xunit1",
+        "--ssh-identity-file", str(fl.client_key),
+    ]  # fmt: skip
+    selected = fl.hosts[:hosts]
+    if suite == "hostkit":
+        specs = [f"ssh://root@{h.endpoint}" for h in selected]
+        argv += ["--known-hosts", str(fl.known_hosts)]
+    else:
+        specs = [f"paramiko://root@{h.endpoint}" for h in selected]
+        argv += ["-p", "no:hostkit", "--ssh-config", str(fl.ssh_config)]
+    argv.append("--hosts=" + ",".join(specs))
+    if extra:
+        argv.append(str(SUITES[suite] / "test_extra.py"))
+    if workers:
+        argv += ["-n", str(workers)]
+    else:
+        argv += ["-p", "no:xdist"]
+    return argv
+
+
+def run_suite(
+    suite: str,
+    fl: fleetmod.Fleet,
+    hosts: int,
+    rtt_ms: float,
+    workers: int,
+    *,
+    extra: int = 0,
+    profile: Path | None = None,
+) -> Run:
+    with tempfile.TemporaryDirectory(prefix="hkb-run-") as tmp:
+        junit = Path(tmp) / "junit.xml"
+        counts_dir = Path(tmp) / "counts"
+        counts_dir.mkdir()
+        env = dict(os.environ, HKB_COUNTS=str(counts_dir), HKB_EXTRA=str(extra))
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(HERE), str(HERE.parent), env.get("PYTHONPATH", "")]
+        )
+        argv = [sys.executable]
+        if profile is not None:
+            argv += ["-m", "cProfile", "-o", str(profile)]
+        argv += pytest_argv(suite, fl, hosts, workers, junit, extra)
+        out = Path(tmp) / "out.txt"
+        with open(out, "wb") as fh:
+            started = time.perf_counter()
+            proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=HERE)
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        counts: dict[str, float] = {}
+        seconds: dict[str, float] = {}
+        for f in counts_dir.glob("*.json"):
+            data = json.loads(f.read_text())
+            for k, v in data["counts"].items():
+                counts[k] = counts.get(k, 0) + v
+            for k, v in data["seconds"].items():
+                seconds[k] = seconds.get(k, 0) + v
+        return Run(
+            suite,
+            hosts,
+            rtt_ms,
+            wall,
+            usage.ru_utime + usage.ru_stime,
+            usage.ru_maxrss / 1024,
+            proc.returncode,
+            verdicts(junit, fl) if junit.exists() else {},
+            counts,
+            seconds,
+            out.read_text(errors="replace"),
+        )
+
+
+def verdicts(junit: Path, fl: fleetmod.Fleet) -> dict[tuple[str, int, str], str]:
+    """(test function, host index, parameters) -> passed / failed / error / skipped."""
+    index = {h.endpoint: h.index for h in fl.hosts}
+    result = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        name = case.get("name", "")
+        m = re.fullmatch(r"([\w]+)\[(.*)\]", name)
+        if not m:
+            continue
+        func, params = m.groups()
+        host_m = re.search(r"ssh://root@([\d.]+(?::\d+)?)|paramiko://([\d.]+)(?:_(\d+))?", params)
+        if not host_m:
+            continue
+        if host_m.group(1):
+            host = index.get(host_m.group(1))
+        elif host_m.group(3) is not None:
+            # testinfra's ids drop the port; pytest numbers equal ids in --hosts order.
+            host = int(host_m.group(3))
+        else:
+            host = index.get(host_m.group(2))
+        if host is None:
+            continue
+        rest = (params[: host_m.start()] + params[host_m.end() :]).strip("-")
+        outcome = "passed"
+        for tag in ("failure", "error", "skipped"):
+            if case.find(tag) is not None:
+                outcome = {"failure": "failed"}.get(tag, tag)
+                break
+        result[(func, host, rest)] = outcome
+    return result
+
+
+def compare(a: Run, b: Run) -> list[str]:
+    problems = []
+    keys_a = {k for k in a.verdicts if k[0] != "test_extra"}
+    keys_b = set(b.verdicts)
+    for key in sorted(keys_a ^ keys_b):
+        problems.append(f"only in {'hostkit' if key in keys_a else 'testinfra'}: {key}")
+    for key in sorted(keys_a & keys_b):
+        if a.verdicts[key] != b.verdicts[key]:
+            problems.append(f"{key}: hostkit {a.verdicts[key]}, testinfra {b.verdicts[key]}")
+    if not keys_a:
+        problems.append("no verdicts read (did pytest run?)")
+    return problems
+
+
+# -- the report ----------------------------------------------------------------------
+
+
+HEADER = (
+    "| hosts | RTT ms | workers | checks/host | testinfra s | hostkit s | ratio "
+    "| RT/host tinfra | RT/host hostkit | channels/host tinfra | channels/host hostkit "
+    "| CPU s tinfra | CPU s hostkit | peak MB tinfra | peak MB hostkit |"
+)
+
+
+def row(hk: Run, ti: Run, workers: int, scaled: bool) -> str:
+    checks = len([k for k in hk.verdicts if k[0] != "test_extra"]) / hk.hosts
+    note = " (est.)" if scaled else ""
+    ti_wall = ti.wall * hk.hosts / ti.hosts if scaled else ti.wall
+    ti_cpu = ti.cpu * hk.hosts / ti.hosts if scaled else ti.cpu
+    return (
+        f"| {hk.hosts} | {hk.rtt_ms:g} | {workers or 'serial'} | {checks:.0f} "
+        f"| {ti_wall:.1f}{note} | {hk.wall:.2f} | {ti_wall / hk.wall:.1f}x "
+        f"| {ti.per_host('commands'):.1f} | {hk.per_host('commands'):.1f} "
+        f"| {ti.per_host('channels'):.1f} | {hk.per_host('channels'):.1f} "
+        f"| {ti_cpu:.1f}{note} | {hk.cpu:.2f} | {ti.maxrss_mb:.0f} | {hk.maxrss_mb:.0f} |"
+    )
+
+
+def profile_summary(path: Path, items: int, hosts: int) -> list[str]:
+    stats = pstats.Stats(str(path))
+    total = stats.total_tt  # type: ignore[attr-defined]
+    wanted = {
+        "connect (SSHConnection.__init__: TCP, kex, auth)": ("ssh.py", "__init__"),
+        "shell session setup (ShellSession.__init__)": ("session.py", "__init__"),
+        "facts (HostContext._gather: one round trip + parse)": ("hosts.py", "_gather"),
+        "parse_facts": ("parse.py", "parse_facts"),
+        "every command (SSHConnection._exec, incl. facts)": ("ssh.py", "_exec"),
+        "pytest collection (pytest_collection)": ("main.py", "pytest_collection"),
+        "pytest run loop (pytest_runtestloop)": ("main.py", "pytest_runtestloop"),
+        "junit xml (pytest_sessionfinish of junitxml)": ("junitxml.py", "pytest_sessionfinish"),
+    }
+    found: dict[str, float] = {}
+    for (file, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        for label, (fname, fn) in wanted.items():
+            if file.endswith(fname) and func == fn:
+                found[label] = max(found.get(label, 0.0), ct)
+    lines = [f"total CPU-profiled time {total:.2f} s for {hosts} hosts, {items} items"]
+    for label in wanted:
+        if label in found:
+            lines.append(f"- {label}: {found[label]:.2f} s")
+    loop = found.get("pytest run loop (pytest_runtestloop)", 0.0)
+    conn = found.get("every command (SSHConnection._exec, incl. facts)", 0.0)
+    connect = found.get("connect (SSHConnection.__init__: TCP, kex, auth)", 0.0)
+    if items:
+        per_item = (loop - conn - connect) / items * 1000
+        lines.append(
+            f"- pytest's own cost per item (run loop minus connect and commands): {per_item:.2f} ms"
+        )
+    return lines
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--hosts", default="4,16,64", help="host counts, comma separated")
+    ap.add_argument("--rtt-ms", default="0,10", help="round-trip times, comma separated")
+    ap.add_argument("--workers", type=int, default=0, help="xdist workers for both (0: serial)")
+    ap.add_argument(
+        "--testinfra-max-hosts",
+        type=int,
+        default=16,
+        help="run plain testinfra on at most this many hosts and scale its time linearly "
+        "(marked est.); 0 runs it on all",
+    )
+    ap.add_argument("--extra-checks", type=int, default=300, help="for the per-check cost")
+    ap.add_argument("--out", default=str(HERE / "results.md"))
+    args = ap.parse_args()
+    counts = sorted(int(x) for x in args.hosts.split(","))
+    rtts = [float(x) for x in args.rtt_ms.split(",")]
+    workers = args.workers
+    lines = [HEADER, "|" + "|".join(["---"] * (HEADER.count("|") - 1)) + "|"]
+    notes: list[str] = []
+    failed = False
+    print(HEADER, flush=True)
+    print(lines[1], flush=True)
+    for rtt in rtts:
+        with fleetmod.running(max(counts), rtt) as fl:
+            for n in counts:
+                ti_hosts = min(n, args.testinfra_max_hosts) if args.testinfra_max_hosts else n
+                hk = run_suite("hostkit", fl, n, rtt, workers)
+                ti = run_suite("testinfra", fl, ti_hosts, rtt, workers)
+                for r in (hk, ti):
+                    if not r.verdicts:
+                        print(r.output[-3000:], file=sys.stderr)
+                problems = compare(_restricted(hk, ti_hosts), ti)
+                if problems:
+                    failed = True
+                    print(f"VERDICT MISMATCH at {n} hosts, {rtt:g} ms:", file=sys.stderr)
+                    for p in problems[:50]:
+                        print("  " + p, file=sys.stderr)
+                line = row(hk, ti, workers, ti_hosts != n)
+                print(line, flush=True)
+                lines.append(line)
+                passed = sum(v == "passed" for v in ti.verdicts.values())
+                notes.append(
+                    f"- {n} hosts, {rtt:g} ms: verdicts agree on {len(ti.verdicts)} "
+                    f"checks x hosts ({passed} passed)"
+                    if not problems
+                    else f"- {n} hosts, {rtt:g} ms: {len(problems)} verdict mismatches"
+                )
+                notes.append(
+                    f"  hostkit: connect {hk.seconds.get('kit_connects', 0) / n * 1000:.0f} ms/host, "
+                    f"facts {hk.seconds.get('facts', 0) / n * 1000:.0f} ms/host "
+                    f"(sum over hosts, wall time inside the calls); "
+                    f"testinfra: connect "
+                    f"{ti.seconds.get('connections', 0) / ti.hosts * 1000:.0f} ms/host, "
+                    f"commands {ti.seconds.get('commands', 0) / ti.hosts:.2f} s/host"
+                )
+    # Per-check controller cost and a profile, on the largest fleet at the first RTT.
+    extra_lines: list[str] = []
+    n = counts[-1]
+    with fleetmod.running(n, rtts[0]) as fl:
+        base = run_suite("hostkit", fl, n, rtts[0], workers)
+        more = run_suite("hostkit", fl, n, rtts[0], workers, extra=args.extra_checks)
+        per_check = (more.cpu - base.cpu) / (args.extra_checks * n) * 1000
+        extra_lines.append(
+            f"Controller CPU per extra check per host ({n} hosts, {rtts[0]:g} ms, "
+            f"{args.extra_checks} extra facts-only checks): {per_check:.2f} ms "
+            f"({base.cpu:.2f} s -> {more.cpu:.2f} s CPU, {base.wall:.2f} s -> {more.wall:.2f} s wall)"
+        )
+        prof = HERE / "profile.prof"
+        profiled = run_suite("hostkit", fl, n, rtts[0], 0, profile=prof)
+        extra_lines += ["", f"cProfile of one serial hostkit run ({n} hosts, {rtts[0]:g} ms):"]
+        extra_lines += profile_summary(prof, len(profiled.verdicts), n)
+    print("\n".join(notes + [""] + extra_lines))
+    Path(args.out).write_text(
+        "# Benchmark results\n\n"
+        f"`python benchmarks/run.py --hosts {args.hosts} --rtt-ms {args.rtt_ms} "
+        f"--workers {workers}` on {os.cpu_count()} cores, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
+        "RT/host: commands sent per host (hostkit: through its long-lived shell, including the "
+        "connect probe and the facts gather; testinfra: one exec channel each). "
+        "CPU s: user+system of the pytest process and its workers. "
+        "peak MB: largest resident set of any one of those processes.\n\n"
+        + "\n".join(lines)
+        + "\n\n"
+        + "\n".join(notes)
+        + "\n\n"
+        + "\n".join(extra_lines)
+        + "\n"
+    )
+    return 1 if failed else 0
+
+
+def _restricted(run: Run, hosts: int) -> Run:
+    """The run seen only on its first `hosts` hosts, to compare with a sampled testinfra run."""
+    kept = {k: v for k, v in run.verdicts.items() if k[1] < hosts}
+    return Run(run.suite, hosts, run.rtt_ms, run.wall, run.cpu, run.maxrss_mb, run.rc, kept)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
