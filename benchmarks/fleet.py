@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.proxy import DelayProxy  # noqa: E402
-from tests.ssh.sshd import SSHD, keygen  # noqa: E402
+from benchmarks.proxy import DelayProxy
+from tests.ssh.sshd import SSHD, keygen
 
 PREFIX = "hkb"
 NET = "10.78"
@@ -67,6 +67,20 @@ class Fleet:
 
     def specs(self, scheme: str, user: str = "root") -> list[str]:
         return [f"{scheme}://{user}@{h.endpoint}" for h in self.hosts]
+
+    def hosts_cpu(self, count: int) -> float:
+        """CPU seconds the first `count` sshd listeners and their finished sessions used so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for host in self.hosts[:count]:
+            if host.proc is None:
+                continue
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/{host.proc.pid}/stat").read_text()
+                fields = stat.rpartition(")")[2].split()
+                # utime, stime, cutime, cstime: fields 14-17 of proc(5), counted from 1.
+                total += sum(int(f) for f in fields[11:15])
+        return total / ticks
 
     def close(self) -> None:
         if self.proxy is not None:

@@ -28,7 +28,11 @@ sys.path.insert(0, str(HERE.parent))
 
 from benchmarks import fleet as fleetmod  # noqa: E402
 
-SUITES = {"hostkit": HERE / "suite_hostkit", "testinfra": HERE / "suite_testinfra"}
+SUITES = {
+    "hostkit": HERE / "suite_hostkit",
+    "hostkit+prefetch": HERE / "suite_hostkit",
+    "testinfra": HERE / "suite_testinfra",
+}
 
 
 @dataclass
@@ -41,6 +45,7 @@ class Run:
     maxrss_mb: float
     rc: int
     verdicts: dict[tuple[str, int, str], str]
+    hosts_cpu: float = 0.0
     counts: dict[str, float] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     output: str = ""
@@ -59,7 +64,9 @@ def pytest_argv(
         "--ssh-identity-file", str(fl.client_key),
     ]  # fmt: skip
     selected = fl.hosts[:hosts]
-    if suite == "hostkit":
+    if suite == "hostkit+prefetch":
+        argv += ["-p", "prefetch"]
+    if suite.startswith("hostkit"):
         specs = [f"ssh://root@{h.endpoint}" for h in selected]
         argv += ["--known-hosts", str(fl.known_hosts)]
     else:
@@ -98,12 +105,15 @@ def run_suite(
             argv += ["-m", "cProfile", "-o", str(profile)]
         argv += pytest_argv(suite, fl, hosts, workers, junit, extra)
         out = Path(tmp) / "out.txt"
+        hosts_cpu = fl.hosts_cpu(hosts)
         with open(out, "wb") as fh:
             started = time.perf_counter()
             proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=HERE)
             _, status, usage = os.wait4(proc.pid, 0)
             wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
+        time.sleep(0.3)  # sshd reaps the finished sessions, adding their CPU to its own
+        hosts_cpu = fl.hosts_cpu(hosts) - hosts_cpu
         counts: dict[str, float] = {}
         seconds: dict[str, float] = {}
         for f in counts_dir.glob("*.json"):
@@ -121,6 +131,7 @@ def run_suite(
             usage.ru_maxrss / 1024,
             proc.returncode,
             verdicts(junit, fl) if junit.exists() else {},
+            hosts_cpu,
             counts,
             seconds,
             out.read_text(errors="replace"),
@@ -177,23 +188,21 @@ def compare(a: Run, b: Run) -> list[str]:
 
 
 HEADER = (
-    "| hosts | RTT ms | workers | checks/host | testinfra s | hostkit s | ratio "
-    "| RT/host tinfra | RT/host hostkit | channels/host tinfra | channels/host hostkit "
-    "| CPU s tinfra | CPU s hostkit | peak MB tinfra | peak MB hostkit |"
+    "| hosts | RTT ms | suite | checks/host | wall s | speed-up | commands/host "
+    "| channels/host | controller CPU s | sshd CPU s | peak MB |"
 )
 
 
-def row(hk: Run, ti: Run, workers: int, scaled: bool) -> str:
-    checks = len([k for k in hk.verdicts if k[0] != "test_extra"]) / hk.hosts
-    note = " (est.)" if scaled else ""
-    ti_wall = ti.wall * hk.hosts / ti.hosts if scaled else ti.wall
-    ti_cpu = ti.cpu * hk.hosts / ti.hosts if scaled else ti.cpu
+def row(run: Run, hosts: int, testinfra_wall: float) -> str:
+    """One table row; a run on fewer hosts than the point has is scaled linearly, marked est."""
+    factor = hosts / run.hosts
+    est = " (est.)" if run.hosts != hosts else ""
+    checks = len([k for k in run.verdicts if k[0] != "test_extra"]) / run.hosts
     return (
-        f"| {hk.hosts} | {hk.rtt_ms:g} | {workers or 'serial'} | {checks:.0f} "
-        f"| {ti_wall:.1f}{note} | {hk.wall:.2f} | {ti_wall / hk.wall:.1f}x "
-        f"| {ti.per_host('commands'):.1f} | {hk.per_host('commands'):.1f} "
-        f"| {ti.per_host('channels'):.1f} | {hk.per_host('channels'):.1f} "
-        f"| {ti_cpu:.1f}{note} | {hk.cpu:.2f} | {ti.maxrss_mb:.0f} | {hk.maxrss_mb:.0f} |"
+        f"| {hosts} | {run.rtt_ms:g} | {run.suite} | {checks:.0f} | {run.wall * factor:.2f}{est} "
+        f"| {testinfra_wall / (run.wall * factor):.1f}x "
+        f"| {run.per_host('commands'):.1f} | {run.per_host('channels'):.1f} "
+        f"| {run.cpu * factor:.2f}{est} | {run.hosts_cpu * factor:.1f}{est} | {run.maxrss_mb:.0f} |"
     )
 
 
@@ -215,7 +224,7 @@ def profile_summary(path: Path, items: int, hosts: int) -> list[str]:
         for label, (fname, fn) in wanted.items():
             if file.endswith(fname) and func == fn:
                 found[label] = max(found.get(label, 0.0), ct)
-    lines = [f"total CPU-profiled time {total:.2f} s for {hosts} hosts, {items} items"]
+    lines = [f"profiled wall time {total:.2f} s for {hosts} hosts, {items} items"]
     for label in wanted:
         if label in found:
             lines.append(f"- {label}: {found[label]:.2f} s")
@@ -254,64 +263,82 @@ def main() -> int:
     print(HEADER, flush=True)
     print(lines[1], flush=True)
     for rtt in rtts:
+        sampled: dict[int, Run] = {}
         with fleetmod.running(max(counts), rtt) as fl:
             for n in counts:
                 ti_hosts = min(n, args.testinfra_max_hosts) if args.testinfra_max_hosts else n
+                # The 16-host sample serves every larger point at this RTT.
+                if ti_hosts not in sampled:
+                    sampled[ti_hosts] = run_suite("testinfra", fl, ti_hosts, rtt, workers)
+                ti = sampled[ti_hosts]
                 hk = run_suite("hostkit", fl, n, rtt, workers)
-                ti = run_suite("testinfra", fl, ti_hosts, rtt, workers)
-                for r in (hk, ti):
+                runs = [ti, hk]
+                if not workers:
+                    runs.append(run_suite("hostkit+prefetch", fl, n, rtt, workers))
+                ti_wall = ti.wall * n / ti.hosts
+                for r in runs:
                     if not r.verdicts:
                         print(r.output[-3000:], file=sys.stderr)
-                problems = compare(_restricted(hk, ti_hosts), ti)
-                if problems:
-                    failed = True
-                    print(f"VERDICT MISMATCH at {n} hosts, {rtt:g} ms:", file=sys.stderr)
-                    for p in problems[:50]:
-                        print("  " + p, file=sys.stderr)
-                line = row(hk, ti, workers, ti_hosts != n)
-                print(line, flush=True)
-                lines.append(line)
-                passed = sum(v == "passed" for v in ti.verdicts.values())
+                    line = row(r, n, ti_wall)
+                    print(line, flush=True)
+                    lines.append(line)
+                for r in runs[1:]:
+                    problems = compare(_restricted(r, ti_hosts), ti)
+                    if problems:
+                        failed = True
+                        print(
+                            f"VERDICT MISMATCH {r.suite}, {n} hosts, {rtt:g} ms:", file=sys.stderr
+                        )
+                        for p in problems[:50]:
+                            print("  " + p, file=sys.stderr)
+                    passed = sum(v == "passed" for v in ti.verdicts.values())
+                    notes.append(
+                        f"- {n} hosts, {rtt:g} ms, {r.suite}: verdicts agree with testinfra on "
+                        f"{len(ti.verdicts)} check x host pairs ({passed} passed)"
+                        if not problems
+                        else f"- {n} hosts, {rtt:g} ms, {r.suite}: {len(problems)} mismatches"
+                    )
+                    notes.append(
+                        f"  time inside calls, summed over hosts: connect "
+                        f"{r.seconds.get('kit_connects', 0) / n * 1000:.0f} ms/host, facts "
+                        f"{r.seconds.get('facts', 0) / n * 1000:.0f} ms/host, all commands "
+                        f"{r.seconds.get('commands', 0) / n * 1000:.0f} ms/host"
+                    )
                 notes.append(
-                    f"- {n} hosts, {rtt:g} ms: verdicts agree on {len(ti.verdicts)} "
-                    f"checks x hosts ({passed} passed)"
-                    if not problems
-                    else f"- {n} hosts, {rtt:g} ms: {len(problems)} verdict mismatches"
+                    f"  testinfra: connect {ti.seconds.get('connections', 0) / ti.hosts * 1000:.0f}"
+                    f" ms/host, commands {ti.seconds.get('commands', 0) / ti.hosts:.2f} s/host"
                 )
-                notes.append(
-                    f"  hostkit: connect {hk.seconds.get('kit_connects', 0) / n * 1000:.0f} ms/host, "
-                    f"facts {hk.seconds.get('facts', 0) / n * 1000:.0f} ms/host "
-                    f"(sum over hosts, wall time inside the calls); "
-                    f"testinfra: connect "
-                    f"{ti.seconds.get('connections', 0) / ti.hosts * 1000:.0f} ms/host, "
-                    f"commands {ti.seconds.get('commands', 0) / ti.hosts:.2f} s/host"
-                )
-    # Per-check controller cost and a profile, on the largest fleet at the first RTT.
+    # Per-check controller cost and a profile, on the largest fleet at the last RTT.
     extra_lines: list[str] = []
-    n = counts[-1]
-    with fleetmod.running(n, rtts[0]) as fl:
-        base = run_suite("hostkit", fl, n, rtts[0], workers)
-        more = run_suite("hostkit", fl, n, rtts[0], workers, extra=args.extra_checks)
+    n, rtt = counts[-1], rtts[-1]
+    with fleetmod.running(n, rtt) as fl, tempfile.TemporaryDirectory() as tmp:
+        base = run_suite("hostkit", fl, n, rtt, workers)
+        more = run_suite("hostkit", fl, n, rtt, workers, extra=args.extra_checks)
         per_check = (more.cpu - base.cpu) / (args.extra_checks * n) * 1000
         extra_lines.append(
-            f"Controller CPU per extra check per host ({n} hosts, {rtts[0]:g} ms, "
+            f"Controller CPU per extra check per host ({n} hosts, {rtt:g} ms, "
             f"{args.extra_checks} extra facts-only checks): {per_check:.2f} ms "
-            f"({base.cpu:.2f} s -> {more.cpu:.2f} s CPU, {base.wall:.2f} s -> {more.wall:.2f} s wall)"
+            f"({base.cpu:.2f} s -> {more.cpu:.2f} s CPU, "
+            f"{base.wall:.2f} s -> {more.wall:.2f} s wall)"
         )
-        prof = HERE / "profile.prof"
-        profiled = run_suite("hostkit", fl, n, rtts[0], 0, profile=prof)
-        extra_lines += ["", f"cProfile of one serial hostkit run ({n} hosts, {rtts[0]:g} ms):"]
+        prof = Path(tmp) / "hostkit.prof"
+        profiled = run_suite("hostkit", fl, n, rtt, 0, profile=prof)
+        extra_lines += ["", f"cProfile of one serial hostkit run ({n} hosts, {rtt:g} ms):", ""]
         extra_lines += profile_summary(prof, len(profiled.verdicts), n)
-    print("\n".join(notes + [""] + extra_lines))
+    print("\n".join([*notes, "", *extra_lines]))
     Path(args.out).write_text(
         "# Benchmark results\n\n"
         f"`python benchmarks/run.py --hosts {args.hosts} --rtt-ms {args.rtt_ms} "
         f"--workers {workers}` on {os.cpu_count()} cores, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
-        "RT/host: commands sent per host (hostkit: through its long-lived shell, including the "
-        "connect probe and the facts gather; testinfra: one exec channel each). "
-        "CPU s: user+system of the pytest process and its workers. "
-        "peak MB: largest resident set of any one of those processes.\n\n"
+        "commands/host: commands sent per host, each one round trip (hostkit: through its "
+        "long-lived shell, counting the connect probe `true` and the facts gather; testinfra: "
+        "each on an exec channel of its own). channels/host: SSH channels opened per host, "
+        "each costing sshd's session setup. controller CPU s: user+system of the pytest "
+        "process and its workers. sshd CPU s: the simulated hosts' sshd processes, which "
+        "share this machine's cores. peak MB: largest resident set of any one pytest "
+        "process. hostkit+prefetch: hostkit with benchmarks/prefetch.py, a sketch of two "
+        "kit changes (facts through the shell, hosts connected concurrently).\n\n"
         + "\n".join(lines)
         + "\n\n"
         + "\n".join(notes)
