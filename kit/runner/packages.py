@@ -50,8 +50,19 @@ def install_packages(
     if not missing:
         return Change.none(f"packages already installed: {' '.join(packages)}", dry_run=dry_run)
     if not dry_run:
-        conn.run(fill(pm.install_cmd, *missing), sudo=True, timeout=INSTALL_TIMEOUT).check()
+        _install(conn, pm, missing)
     return Change.made(f"installed {' '.join(missing)}", dry_run=dry_run)
+
+
+def _install(conn: Connection, pm: PackageManager, missing: list[str]) -> None:
+    install = fill(pm.install_cmd, *missing)
+    res = conn.run(install, sudo=True, timeout=INSTALL_TIMEOUT)
+    if not res.ok and pm.type == "apt" and "Unable to locate package" in res.stderr:
+        # apt's lists may predate a repository or a package, however recent they are:
+        # refresh once and try again, as an operator would.
+        conn.run(pm.update_cmd, sudo=True, timeout=INSTALL_TIMEOUT).check()
+        res = conn.run(install, sudo=True, timeout=INSTALL_TIMEOUT)
+    res.check()
 
 
 def remove_packages(
