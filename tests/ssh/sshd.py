@@ -78,8 +78,12 @@ def keygen(path: Path, kind: str = "ed25519") -> Path:
 
 
 @contextlib.contextmanager
-def running(*, users: bool = True) -> Iterator[Sshd]:
-    """Start sshd; with users=True also create the sudo test users (root only)."""
+def running(*, users: bool = True, pam: bool = False) -> Iterator[Sshd]:
+    """Start sshd; with users=True also create the sudo test users (root only).
+
+    pam=True runs sessions through PAM as a distribution's sshd does, which is
+    what a real host's channel setup costs; the tests leave it off.
+    """
     if not os.path.exists(SSHD) or shutil.which("ssh-keygen") is None:
         raise SshdUnavailable("openssh-server is not installed")
     if users and os.geteuid() != 0:
@@ -90,7 +94,7 @@ def running(*, users: bool = True) -> Iterator[Sshd]:
         with _lock() if users else contextlib.nullcontext():
             created = _create_users() if users else {}
             try:
-                with _sshd(root) as sshd:
+                with _sshd(root, pam) as sshd:
                     sshd.users = created
                     yield sshd
             finally:
@@ -109,7 +113,7 @@ def _lock() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _sshd(root: Path) -> Iterator[Sshd]:
+def _sshd(root: Path, pam: bool) -> Iterator[Sshd]:
     # sshd refuses to start without its privilege separation directory; the
     # distribution's service unit creates it at boot, which never ran here.
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
@@ -131,7 +135,7 @@ def _sshd(root: Path) -> Iterator[Sshd]:
             f"PidFile {root / 'sshd.pid'}\n"
             f"AuthorizedKeysFile {authorized}\n"
             "StrictModes no\n"
-            "UsePAM no\n"
+            f"UsePAM {'yes' if pam else 'no'}\n"
             "PasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\n"
             "PermitRootLogin prohibit-password\n"
