@@ -269,11 +269,15 @@ class SSHConnection(Connection):
             options.key_types = self._known.preferred_types(name, list(options.key_types))
             try:
                 transport.start_client(timeout=self._connect_timeout)
+                # start_client returns quietly when its timeout ends mid-handshake.
+                server_key = transport.get_remote_server_key()
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 raise HostUnreachable(
-                    target.alias, f"SSH handshake with {where} failed: {_reason(exc)}"
+                    target.alias,
+                    f"SSH handshake with {where} failed (limit {self._connect_timeout:g}s): "
+                    f"{_reason(exc)}",
                 ) from None
-            self._known.verify(target.alias, name, transport.get_remote_server_key(), self._policy)
+            self._known.verify(target.alias, name, server_key, self._policy)
             self._authenticate(transport, target)
             transport.set_keepalive(30)
             return transport
