@@ -29,6 +29,7 @@ import paramiko
 from kit.connection.quoting import quote
 
 _CHUNK = 1 << 16
+_READY = b"hostkit-ready\n"
 _SHELL_CHECK = "command -v setsid >/dev/null 2>&1 && echo hostkit-ready && exec /bin/sh; echo none"
 # No "--": dash's kill takes it for a pid; a negative pid names the group in every sh.
 _KILL = "kill -TERM -{pid} 2>/dev/null; sleep 0.2; kill -KILL -{pid} 2>/dev/null; true"
@@ -181,11 +182,15 @@ class ShellSession:
         try:
             self._chan.exec_command(_SHELL_CHECK)
             out, err = bytearray(), bytearray()
-            ready = pump(self._chan, out, err, lambda: b"\n" in out, time.monotonic() + timeout)
+            # A login shell's start-up files may print first: look for the line, anywhere.
+            try:
+                ready = pump(
+                    self._chan, out, err, lambda: _READY in out, time.monotonic() + timeout
+                )
+            except Dropped:
+                raise NoShell if out.endswith(b"none\n") else Dropped from None
             if not ready:
                 raise Dropped
-            if not out.startswith(b"hostkit-ready\n"):
-                raise NoShell
         except BaseException:
             self._chan.close()
             raise

@@ -23,7 +23,7 @@ from pathlib import Path
 
 SSHD = "/usr/sbin/sshd"
 USER = "hostkit-test"  # sudo asks this one for a password
-NOPASSWD_USER = "hostkit-nopw"  # sudo lets this one through without a password
+NOPASSWD_USER = "hostkit-nopw"  # sudo lets it through without a password; login shell bash
 SUDOERS = Path("/etc/sudoers.d/hostkit-test")
 LOCK = Path(tempfile.gettempdir()) / "hostkit-ssh-tier.lock"
 
@@ -191,15 +191,20 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def _create_users() -> dict[str, str]:
     _remove_users()  # a session killed before its teardown leaves them behind
     passwords = {}
-    for user in (USER, NOPASSWD_USER):
+    for user, shell in ((USER, "/bin/sh"), (NOPASSWD_USER, "/bin/bash")):
         subprocess.run(
-            ["useradd", "--create-home", "--shell", "/bin/sh", user],
+            ["useradd", "--create-home", "--shell", shell, user],
             check=True,
             stdin=subprocess.DEVNULL,
         )
         password = "hk-" + secrets.token_urlsafe(12)
         subprocess.run(["chpasswd"], input=f"{user}:{password}\n".encode(), check=True)
         passwords[user] = password
+    # bash reads ~/.bashrc even for commands sshd runs; a chatty one must not
+    # confuse the session framing (the output goes before any command's).
+    bashrc = Path(f"/home/{NOPASSWD_USER}/.bashrc")
+    bashrc.write_text("echo bashrc-noise; echo bashrc-noise-err >&2\n")
+    shutil.chown(bashrc, NOPASSWD_USER, NOPASSWD_USER)
     rules = f"{USER} ALL=(ALL:ALL) ALL\n{NOPASSWD_USER} ALL=(ALL:ALL) NOPASSWD: ALL\n"
     # sudo skips names with a dot, so the staged file is inert until the rename.
     with tempfile.NamedTemporaryFile(

@@ -123,7 +123,7 @@ def _wait_gone(pid: int, limit: float = 5.0) -> bool:
 def test_timeout_kills_the_remote_command_and_its_children(
     conn: Connection, stdin: bytes | None
 ) -> None:
-    pidfile = conn.run("mktemp").check().stdout.strip()
+    pidfile = conn.run('mktemp -p "$HOME"').check().stdout.strip()
     started = time.monotonic()
     with pytest.raises(CommandTimeout) as caught:
         conn.run("sleep 300 & echo $! > %s; wait", pidfile, stdin=stdin, timeout=1.5)
@@ -191,3 +191,14 @@ def test_put_then_get_round_trips_with_mode(conn: Connection) -> None:
     assert conn.get(f"{home}/hk-put") == b"second"
     assert conn.run("stat -c %%a %s", f"{home}/hk-put").stdout == "640\n"
     assert conn.run("ls -A %s", home).stdout.count(".hostkit.") == 0
+
+
+def test_chatty_login_shell_does_not_leak_into_results(connect) -> None:
+    # This user's ~/.bashrc prints on both streams whenever sshd starts bash.
+    conn = connect(sshd.NOPASSWD_USER)
+    assert conn.run("echo $0 >/dev/null; printf clean").stdout_bytes == b"clean"
+    # Still one long-lived shell (the same parent each time), not a channel per command.
+    assert conn.run("echo $PPID").stdout == conn.run("echo $PPID").stdout
+    assert conn.run("printf e >&2").stderr_bytes == b"e"
+    with_stdin = conn.run("cat; printf x >&2", stdin=b"in")
+    assert (with_stdin.stdout_bytes, with_stdin.stderr_bytes) == (b"in", b"x")

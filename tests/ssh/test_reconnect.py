@@ -46,7 +46,7 @@ def test_killed_connection_then_a_command_succeeds(conn: Connection, server: ssh
 
 
 def test_command_in_flight_fails_and_is_not_repeated(conn: Connection) -> None:
-    counter = conn.run("mktemp").check().stdout.strip()
+    counter = conn.run('mktemp -p "$HOME"').check().stdout.strip()
     target = _sshd_serving(conn)
     errors: list[BaseException] = []
 
@@ -72,7 +72,7 @@ def test_command_in_flight_fails_and_is_not_repeated(conn: Connection) -> None:
 
 
 def test_put_in_flight_raises_write_interrupted(conn: Connection, tmp_path: Path) -> None:
-    folder = conn.run("mktemp -d").check().stdout.strip()
+    folder = conn.run('mktemp -d -p "$HOME"').check().stdout.strip()
     dest = f"{folder}/file"
     conn.put(b"old content", dest)
     target = _sshd_serving(conn)

@@ -105,7 +105,7 @@ def test_password_never_in_ps_result_or_log(
 
 
 def test_sudo_timeout_kills_the_root_command(conn: Connection) -> None:
-    pidfile = conn.run("mktemp").check().stdout.strip()
+    pidfile = conn.run('mktemp -p "$HOME"').check().stdout.strip()
     conn.run("chmod 666 %s", pidfile).check()
     with pytest.raises(CommandTimeout):
         conn.run("sleep 300 & echo $! > %s; wait", pidfile, sudo=True, timeout=2)
