@@ -71,14 +71,17 @@ def _apply_all(conn, facts) -> None:
     assert f"#{SWAPFILE}" in sh(conn, "cat /etc/fstab").replace("# ", "#")
     assert not runner.disable_swap(conn, facts).changed
 
-    # a module, loaded now and at boot, and the bridge sysctl it brings
+    # a module, loaded now and at boot, and the bridge sysctl it brings; the VM is
+    # shared, so the boot listing another module may have written is taken away first
     conn.run("modprobe -r br_netfilter")
+    sh(conn, "rm -f /etc/modules-load.d/hostkit-br_netfilter.conf")
     assert "br_netfilter" not in sh(conn, "cat /proc/modules")
     assert runner.load_module(conn, facts, "br_netfilter").changed
     assert "br_netfilter" in sh(conn, "cut -d' ' -f1 /proc/modules").split()
     assert not runner.load_module(conn, facts, "br_netfilter").changed
     assert runner.configure_module_on_boot(conn, facts, "br_netfilter").changed
-    assert "br_netfilter" in sh(conn, "cat /etc/modules-load.d/*.conf").split()
+    listed = sh(conn, "grep -lx br_netfilter /etc/modules-load.d/*.conf").split()
+    assert "/etc/modules-load.d/hostkit-br_netfilter.conf" in listed
     assert not runner.configure_module_on_boot(conn, facts, "br_netfilter").changed
 
     sh(conn, "sysctl -qw net.bridge.bridge-nf-call-iptables=0")
@@ -94,7 +97,8 @@ def _apply_all(conn, facts) -> None:
     assert not runner.set_sysctl(conn, facts, "vm.swappiness", 10, persistent=True).changed
 
     # a filesystem on the spare disk, mounted now and from fstab
-    sh(conn, "wipefs -aq %s", DEVICE)
+    conn.run("umount %s", DEVICE)
+    sh(conn, "sed -i '\\#^/dev/vdb #d' /etc/fstab && wipefs -aq %s", DEVICE)
     assert runner.make_filesystem(conn, DEVICE, "ext4").changed
     assert sh(conn, "blkid -o value -s TYPE %s", DEVICE).strip() == "ext4"
     assert not runner.make_filesystem(conn, DEVICE, "ext4").changed
@@ -104,7 +108,8 @@ def _apply_all(conn, facts) -> None:
     assert not runner.ensure_mount(conn, DEVICE, MOUNTPOINT, "ext4", persistent=True).changed
     sh(conn, "echo kept > %s/marker", MOUNTPOINT)
 
-    # a time zone other than the image's
+    # a time zone other than the one the VM has
+    sh(conn, "ln -sfn /usr/share/zoneinfo/Etc/UTC /etc/localtime && echo Etc/UTC > /etc/timezone")
     assert sh(conn, "readlink -f /etc/localtime").strip() != f"/usr/share/zoneinfo/{ZONE}"
     assert runner.set_timezone(conn, facts, ZONE).changed
     assert sh(conn, "readlink -f /etc/localtime").strip() == f"/usr/share/zoneinfo/{ZONE}"
