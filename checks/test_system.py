@@ -1,37 +1,45 @@
 """Executables, time, cgroups and resources a node needs (kubeadm preflight)."""
 
 from kit.check import check
+from kit.runner import files
 from remediations import packages
 from remediations import time as time_fixes
 
 
-@check(
+def _executable_check(check_id: str, title: str, severity: str, params: str):
+    @check(
+        check_id,
+        title,
+        severity=severity,
+        refs={"kubeadm": "FileExisting-<name>"},
+        fix=packages.install_for_executable,
+        params=params,
+        argnames="executable,package",
+        tags=("system",),
+    )
+    def test(conn, facts, executable, package):
+        # Facts answer for the executables the gather script asks about; others cost a lookup.
+        if executable in facts.executables:
+            path = facts.executables[executable]
+        else:
+            path = files.look_path(conn, executable)
+        assert path, f"{executable} not found (package {package})"
+
+    return test
+
+
+test_executable_required = _executable_check(
     "k8s.executable.required",
     "Executable kubeadm requires is on the PATH",
-    refs={"kubeadm": "FileExisting-<name>"},
-    fix=packages.install_for_executable,
-    params="executables_required",
-    argnames="executable,package",
-    tags=("system",),
+    "error",
+    "executables_required",
 )
-def test_executable_required(facts, executable, package):
-    path = facts.executables.get(executable)
-    assert path, f"{executable} not found (package {package})"
-
-
-@check(
+test_executable_recommended = _executable_check(
     "k8s.executable.recommended",
     "Executable kubeadm recommends is on the PATH",
-    severity="warning",
-    refs={"kubeadm": "FileExisting-<name>"},
-    fix=packages.install_for_executable,
-    params="executables_recommended",
-    argnames="executable,package",
-    tags=("system",),
+    "warning",
+    "executables_recommended",
 )
-def test_executable_recommended(facts, executable, package):
-    path = facts.executables.get(executable)
-    assert path, f"{executable} not found (package {package})"
 
 
 @check(
