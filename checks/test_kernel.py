@@ -1,16 +1,13 @@
 """Swap, kernel modules and sysctls, now and at the next boot (kubeadm preflight)."""
 
-
 from kit.check import check
 from kit.edits import fstab
-from kit.edits.modules import parse_modules_load, same_module
+from kit.edits.modules import same_module
 from kit.runner import kernel
 from remediations import kernel as fixes
 
-_BOOT_MODULE_FILES = (
-    "cat /etc/modules-load.d/*.conf /run/modules-load.d/*.conf "
-    "/usr/lib/modules-load.d/*.conf /etc/modules 2>/dev/null"
-)
+# Every check here answers from facts: the live state and the files the next boot
+# reads come in the one round trip that gathers them.
 
 
 @check(
@@ -21,9 +18,9 @@ _BOOT_MODULE_FILES = (
     fix=fixes.disable_swap,
     tags=("kernel",),
 )
-def test_swap_off(conn, facts):
+def test_swap_off(facts):
     assert not facts.swaps, f"swap is active now: {', '.join(facts.swaps)}"
-    at_boot = fstab.swap_entries(conn.get("/etc/fstab").decode())
+    at_boot = fstab.swap_entries(facts.boot_files.get("/etc/fstab", ""))
     assert not at_boot, f"/etc/fstab turns swap on at boot: {', '.join(e.spec for e in at_boot)}"
 
 
@@ -36,11 +33,9 @@ def test_swap_off(conn, facts):
     argnames="module",
     tags=("kernel",),
 )
-def test_module_loaded(conn, facts, module):
+def test_module_loaded(facts, module):
     loaded = any(same_module(m, module) for m in facts.modules)
-    at_boot = any(
-        same_module(m, module) for m in parse_modules_load(conn.run(_BOOT_MODULE_FILES).stdout)
-    )
+    at_boot = module.replace("-", "_") in kernel.modules_at_boot(facts.boot_files.items())
     assert loaded, f"module {module} is not loaded now"
     assert at_boot, f"module {module} is loaded now but not configured to load at boot"
 
@@ -54,11 +49,11 @@ def test_module_loaded(conn, facts, module):
     argnames="key,value",
     tags=("kernel",),
 )
-def test_sysctl(conn, facts, key, value):
+def test_sysctl(facts, key, value):
     live = facts.sysctls.get(key)
     assert live is not None, f"{key} does not exist on this kernel (is its module loaded?)"
     assert live == value, f"{key} is {live} now, want {value}"
-    state = kernel.sysctl_state(conn, key)
-    assert state.persistent == value, f"{key} is {value} now but boot sets " + (
-        f"{state.persistent} ({state.persistent_file})" if state.persistent else "nothing"
+    at_boot, source = kernel.sysctl_at_boot(facts.boot_files.items(), key)
+    assert at_boot == value, f"{key} is {value} now but boot sets " + (
+        f"{at_boot} ({source})" if at_boot is not None else "nothing"
     )

@@ -64,4 +64,13 @@ s mounts
 cat /proc/self/mounts 2>/dev/null
 s sysctls
 grep -r . /proc/sys 2>/dev/null
+s hostname-addresses
+getent hosts "$(cat /proc/sys/kernel/hostname 2>/dev/null)" 2>/dev/null
+s boot-files
+for f in /etc/fstab /etc/modules /etc/modules-load.d/*.conf /run/modules-load.d/*.conf \
+    /usr/local/lib/modules-load.d/*.conf /usr/lib/modules-load.d/*.conf /lib/modules-load.d/*.conf \
+    /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf \
+    /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf; do
+    [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; cat "$f"; echo; }
+done
 s end

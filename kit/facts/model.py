@@ -125,6 +125,10 @@ class Facts:
     sysctls: Mapping[str, str] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
     mounts: tuple[Mount, ...] = ()
     executables: Mapping[str, str | None] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
+    # Addresses the host's own name resolves to (empty: it does not resolve).
+    hostname_addresses: tuple[str, ...] = ()
+    # What the next boot reads: fstab, modules-load.d and sysctl.d files, path -> text.
+    boot_files: Mapping[str, str] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
 
     def require(self, name: str) -> object:
         """The fact called name (dotted for nested: "os.id"), or FactUnknown if unknown."""

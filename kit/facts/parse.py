@@ -103,6 +103,30 @@ def parse_facts(raw: str) -> Facts:
         sysctls=sysctls,
         mounts=parse_mounts(sec.get("mounts", "")),
         executables=executables,
+        hostname_addresses=parse_hostname_addresses(sec.get("hostname-addresses", "")),
+        boot_files=parse_boot_files(sec.get("boot-files", "")),
+    )
+
+
+def parse_hostname_addresses(text: str) -> tuple[str, ...]:
+    """getent hosts output: an address, then names, a line each."""
+    return tuple(dict.fromkeys(line.split()[0] for line in text.splitlines() if line.split()))
+
+
+FILE_MARKER = "@@file:"
+
+
+def parse_boot_files(text: str) -> Mapping[str, str]:
+    """Files the script printed as `@@file:PATH` then their text, in the order printed."""
+    files: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith(FILE_MARKER):
+            current = files.setdefault(line[len(FILE_MARKER) :], [])
+        elif current is not None:
+            current.append(line)
+    return MappingProxyType(
+        {path: "\n".join(body).rstrip("\n") + "\n" for path, body in files.items()}
     )
 
 

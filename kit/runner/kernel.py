@@ -9,7 +9,7 @@ and unusual hosts can point them elsewhere.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -243,13 +243,50 @@ def sysctl_state(
 ) -> SysctlState:
     """Live and boot-time value of key, to tell a check that the two disagree."""
     live = get_sysctl(conn, key)
+    files = _read_confs(conn, [*dirs, *([conf] if conf else [])])
+    value, source = sysctl_at_boot(files, key, dirs=dirs, conf=conf)
+    return SysctlState(sysedit.normalise_key(key), live, value, source)
+
+
+def sysctl_at_boot(
+    files: Iterable[tuple[str, str]],
+    key: str,
+    *,
+    dirs: Sequence[str] = SYSCTL_DIRS,
+    conf: str | None = SYSCTL_CONF,
+) -> tuple[str | None, str | None]:
+    """(value, file) that boot gives key, from (path, text) pairs; others are ignored.
+
+    Pure, so a check can answer from the files facts already carry.
+    """
     wanted = sysedit.normalise_key(key)
+    ours = [(p, t) for p, t in files if p == conf or posixpath.dirname(p) in dirs]
+    # Earlier directories hide later ones whatever order the files came in.
+    ours.sort(key=lambda f: dirs.index(posixpath.dirname(f[0])) if f[0] != conf else len(dirs))
     value = source = None
-    for path, text in boot_order(_read_confs(conn, [*dirs, *([conf] if conf else [])]), conf):
+    for path, text in boot_order(ours, conf):
         found = sysedit.parse(text).get(wanted)
         if found is not None:
             value, source = found, path
-    return SysctlState(wanted, live, value, source)
+    return value, source
+
+
+MODULES_LOAD_DIRS = (
+    "/etc/modules-load.d",
+    "/run/modules-load.d",
+    "/usr/local/lib/modules-load.d",
+    "/usr/lib/modules-load.d",
+    "/lib/modules-load.d",
+)
+
+
+def modules_at_boot(files: Iterable[tuple[str, str]]) -> set[str]:
+    """Modules that systemd-modules-load (or /etc/modules) loads at boot, from (path, text)."""
+    names: set[str] = set()
+    for path, text in files:
+        if path == "/etc/modules" or posixpath.dirname(path) in MODULES_LOAD_DIRS:
+            names.update(n.replace("-", "_") for n in modedit.parse_modules_load(text))
+    return names
 
 
 def set_sysctl(
