@@ -91,6 +91,7 @@ def run_suite(
     *,
     extra: int = 0,
     profile: Path | None = None,
+    options: tuple[str, ...] = (),
 ) -> Run:
     with tempfile.TemporaryDirectory(prefix="hkb-run-") as tmp:
         junit = Path(tmp) / "junit.xml"
@@ -103,7 +104,7 @@ def run_suite(
         argv = [sys.executable]
         if profile is not None:
             argv += ["-m", "cProfile", "-o", str(profile)]
-        argv += pytest_argv(suite, fl, hosts, workers, junit, extra)
+        argv += [*pytest_argv(suite, fl, hosts, workers, junit, extra), *options]
         out = Path(tmp) / "out.txt"
         hosts_cpu = fl.hosts_cpu(hosts)
         with open(out, "wb") as fh:
@@ -234,7 +235,8 @@ def profile_summary(path: Path, items: int, hosts: int) -> list[str]:
     if items:
         per_item = (loop - conn - connect) / items * 1000
         lines.append(
-            f"- pytest's own cost per item (run loop minus connect and commands): {per_item:.2f} ms"
+            f"- pytest's own cost per item (run loop minus connect and commands; cProfile "
+            f"inflates it): {per_item:.2f} ms"
         )
     return lines
 
@@ -312,15 +314,20 @@ def main() -> int:
     extra_lines: list[str] = []
     n, rtt = counts[-1], rtts[-1]
     with fleetmod.running(n, rtt) as fl, tempfile.TemporaryDirectory() as tmp:
-        base = run_suite("hostkit", fl, n, rtt, workers)
-        more = run_suite("hostkit", fl, n, rtt, workers, extra=args.extra_checks)
-        per_check = (more.cpu - base.cpu) / (args.extra_checks * n) * 1000
-        extra_lines.append(
-            f"Controller CPU per extra check per host ({n} hosts, {rtt:g} ms, "
-            f"{args.extra_checks} extra facts-only checks): {per_check:.2f} ms "
-            f"({base.cpu:.2f} s -> {more.cpu:.2f} s CPU, "
-            f"{base.wall:.2f} s -> {more.wall:.2f} s wall)"
-        )
+        # pytest's failure summary scans every report once per failure, so a run with
+        # many failing hosts pays per item for it; --tb=line prints no such summary.
+        for options in ((), ("--tb=line",)):
+            base = run_suite("hostkit", fl, n, rtt, workers, options=options)
+            more = run_suite(
+                "hostkit", fl, n, rtt, workers, extra=args.extra_checks, options=options
+            )
+            per_check = (more.cpu - base.cpu) / (args.extra_checks * n) * 1000
+            extra_lines.append(
+                f"- Controller CPU per extra check per host, pytest {' '.join(options) or '-q'}"
+                f" ({n} hosts, {rtt:g} ms, {args.extra_checks} extra facts-only checks): "
+                f"{per_check:.2f} ms ({base.cpu:.2f} s -> {more.cpu:.2f} s CPU, "
+                f"{base.wall:.2f} s -> {more.wall:.2f} s wall)"
+            )
         prof = Path(tmp) / "hostkit.prof"
         profiled = run_suite("hostkit", fl, n, rtt, 0, profile=prof)
         extra_lines += ["", f"cProfile of one serial hostkit run ({n} hosts, {rtt:g} ms):", ""]
