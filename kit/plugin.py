@@ -7,7 +7,9 @@ host it names go through a hostkit connection (see kit.backend).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -262,6 +264,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return (host_rank, rank if rank is not None else len(state.profile.checks), index)
 
     items[:] = [item for _, item in sorted(enumerate(keep), key=order)]
+
+
+PREFETCH_THREADS = 32
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Connect every host, and gather facts where checks read them, all at once.
+
+    Done lazily, host after host, each connect and gather would wait out its own
+    round trips. Under xdist each worker connects to the hosts it is given instead.
+    """
+    config = session.config
+    if hasattr(config, "workerinput") or config.option.collectonly or not session.items:
+        return
+    used: dict[str, bool] = {}
+    for item in session.items:
+        label = _host_label(item)
+        if label is not None:
+            wants = "facts" in getattr(item, "fixturenames", ())
+            used[label] = used.get(label, False) or wants
+    contexts = [c for c in config.stash[STATE].registry if c.label in used]
+    if len(contexts) < 2:
+        return
+    with ThreadPoolExecutor(min(PREFETCH_THREADS, len(contexts))) as pool:
+        list(pool.map(lambda c: _warm(c, used[c.label]), contexts))
+
+
+def _warm(ctx: HostContext, facts: bool) -> None:
+    # A failed connect is remembered by the context and reported by the host's checks.
+    with contextlib.suppress(KitError):
+        ctx.conn  # noqa: B018 - connecting is the point
+        if facts:
+            ctx.facts  # noqa: B018
 
 
 def _host_label(item: pytest.Item) -> str | None:
