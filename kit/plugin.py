@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from kit import backend, outcomes
+from kit import fix as fixflow
 from kit.check import TAGS, CheckMeta, meta_of
 from kit.connection.secrets import FromEnv, FromFile, SecretProvider
 from kit.connection.spec import parse
@@ -28,7 +29,6 @@ from kit.remediation import Target
 if TYPE_CHECKING:
     from kit.connection import Connection
     from kit.facts import Facts
-    from kit.runner.change import Change
 
 STATE = pytest.StashKey["RunState"]()
 ITEM_OUTCOME = pytest.StashKey[str]()
@@ -365,66 +365,42 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     try:
         return (yield)
     except AssertionError as first:
-        if not (state.fix and meta and meta.fix):
+        ctx = _context(item)
+        if not (state.fix and meta and meta.fix and ctx):
             item.stash[ITEM_OUTCOME] = outcomes.FAILED
             raise
-        return _remediate(item, state, meta, first)
+        item.stash[ITEM_OUTCOME] = _remediate(item, ctx, meta.fix, first, state.dry_run)
+        return None
     except Exception:
         item.stash[ITEM_OUTCOME] = outcomes.ERROR
         raise
 
 
-def _remediate(item: pytest.Item, state: RunState, meta: CheckMeta, first: AssertionError) -> None:
-    from kit.fix import apply
-
-    ctx = _context(item)
-    if ctx is None:
-        raise first
-    # The remediation gets the check's own parameters, whoever supplied them.
-    callspec = item.callspec  # type: ignore[attr-defined]
-    params = {k: v for k, v in callspec.params.items() if k != "_testinfra_host"}
-    target = Target(ctx.conn, ctx.facts, dry_run=state.dry_run)
+def _remediate(
+    item: pytest.Item, ctx: HostContext, fix: Any, first: AssertionError, dry_run: bool
+) -> str:
+    """Outcome of repairing a failing check; raises (as the check would) unless fixed."""
     try:
-        changes = apply(meta.fix, target, params)
-    except Exception as exc:
+        target = Target(ctx.conn, ctx.facts, dry_run=dry_run)
+        changes = fixflow.apply(fix, target, fixflow.check_params(item))
+    except KitError:
         item.stash[ITEM_OUTCOME] = outcomes.ERROR
-        raise RemediationFailed(f"remediation {_name(meta.fix)} failed: {exc}") from exc
-    _record_changes(item, changes, state.dry_run)
-    if state.dry_run:
-        item.stash[ITEM_OUTCOME] = outcomes.FAILED
-        raise first
-    facts_now = ctx.refresh_facts()
-    if "facts" in item.funcargs:  # type: ignore[attr-defined]
-        item.funcargs["facts"] = facts_now  # type: ignore[attr-defined]
-    try:
-        item.runtest()
-    except AssertionError as second:
-        item.stash[ITEM_OUTCOME] = outcomes.FAILED
-        done = "\n".join(f"  {c}" for c in changes) or "  (no change)"
-        raise AssertionError(
-            f"still failing after remediation\n-- before --\n{first}\n"
-            f"-- remediation {_name(meta.fix)} --\n{done}\n-- after --\n{second}"
-        ) from None
-    item.stash[ITEM_OUTCOME] = outcomes.FIXED
-
-
-class RemediationFailed(KitError):
-    """A remediation raised instead of returning its changes."""
-
-
-def _name(fn: Any) -> str:
-    return f"{fn.__module__}.{fn.__qualname__}"
-
-
-def _record_changes(item: pytest.Item, changes: list[Change], dry_run: bool) -> None:
-    for change in changes:
-        if not change.changed:
-            continue
+        raise
+    for change in (c for c in changes if c.changed):
         if dry_run:
             text = change.summary + ("\n" + change.diff if change.diff else "")
             item.user_properties.append(("planned", text))
         else:
             item.user_properties.append(("fix", change.summary))
+    if dry_run:
+        item.stash[ITEM_OUTCOME] = outcomes.FAILED
+        raise first
+    try:
+        fixflow.recheck(item, ctx, fix, changes, first)
+    except AssertionError:
+        item.stash[ITEM_OUTCOME] = outcomes.FAILED
+        raise
+    return outcomes.FIXED
 
 
 @pytest.hookimpl(wrapper=True)
@@ -481,55 +457,11 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 
 @pytest.hookimpl
 def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config.pluginmanager.register(_Collector(session.config.stash[STATE]), "hostkit-tally")
-
-
-class _Collector:
-    """Counts outcomes per host on the process that writes reports (the xdist controller)."""
-
-    def __init__(self, state: RunState) -> None:
-        self.state = state
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        host = prop(report.user_properties, "host")
-        outcome = prop(report.user_properties, "outcome")
-        if host is None or outcome is None or report.when == "teardown":
-            return
-        tally = self.state.tally
-        if report.when == "setup":
-            reason = prop(report.user_properties, "unreachable")
-            if reason is not None:
-                tally.unreachable.setdefault(host, reason)
-        tally.count(host, outcome)
-        name = report.nodeid.rpartition("::")[2]
-        for key, value in report.user_properties:
-            if key == "fix":
-                tally.fixes.append((host, name, str(value)))
-            elif key == "planned":
-                summary, _, diff = str(value).partition("\n")
-                tally.plans.append((host, name, summary, diff))
+    state: RunState = session.config.stash[STATE]
+    session.config.pluginmanager.register(outcomes.Collector(state.tally), "hostkit-tally")
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
-    if state is None or not state.tally.by_host:
-        return
-    tally = state.tally
-    tr = terminalreporter
-    tr.section("hostkit compliance")
-    for line in tally.table():
-        tr.line(line)
-    if tally.unreachable:
-        tr.section("unreachable hosts")
-        for host, reason in sorted(tally.unreachable.items()):
-            tr.line(f"{host}: {reason}")
-    if tally.fixes:
-        tr.section("fixes applied")
-        for host, name, change in tally.fixes:
-            tr.line(f"{host} {name}: {change}")
-    if tally.plans:
-        tr.section("planned changes (dry run, nothing applied)")
-        for host, name, plan, diff in tally.plans:
-            tr.line(f"{host} {name}: {plan}")
-            for line in diff.splitlines():
-                tr.line("    " + line)
+    if state is not None:
+        outcomes.write_summary(terminalreporter, state.tally)
