@@ -28,11 +28,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from benchmarks import fleet as fleetmod  # noqa: E402
 
-SUITES = {
-    "hostkit": HERE / "suite_hostkit",
-    "hostkit+prefetch": HERE / "suite_hostkit",
-    "testinfra": HERE / "suite_testinfra",
-}
+SUITES = {"hostkit": HERE / "suite_hostkit", "testinfra": HERE / "suite_testinfra"}
 
 
 @dataclass
@@ -64,9 +60,7 @@ def pytest_argv(
         "--ssh-identity-file", str(fl.client_key),
     ]  # fmt: skip
     selected = fl.hosts[:hosts]
-    if suite == "hostkit+prefetch":
-        argv += ["-p", "prefetch"]
-    if suite.startswith("hostkit"):
+    if suite == "hostkit":
         specs = [f"ssh://root@{h.endpoint}" for h in selected]
         argv += ["--known-hosts", str(fl.known_hosts)]
     else:
@@ -256,6 +250,9 @@ def main() -> int:
     ap.add_argument("--extra-checks", type=int, default=300, help="for the per-check cost")
     ap.add_argument("--out", default=str(HERE / "results.md"))
     args = ap.parse_args()
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=HERE
+    ).stdout.strip()
     counts = sorted(int(x) for x in args.hosts.split(","))
     rtts = [float(x) for x in args.rtt_ms.split(",")]
     workers = args.workers
@@ -275,8 +272,6 @@ def main() -> int:
                 ti = sampled[ti_hosts]
                 hk = run_suite("hostkit", fl, n, rtt, workers)
                 runs = [ti, hk]
-                if not workers:
-                    runs.append(run_suite("hostkit+prefetch", fl, n, rtt, workers))
                 ti_wall = ti.wall * n / ti.hosts
                 for r in runs:
                     if not r.verdicts:
@@ -344,8 +339,7 @@ def main() -> int:
         "each costing sshd's session setup. controller CPU s: user+system of the pytest "
         "process and its workers. sshd CPU s: the simulated hosts' sshd processes, which "
         "share this machine's cores. peak MB: largest resident set of any one pytest "
-        "process. hostkit+prefetch: hostkit with benchmarks/prefetch.py, a sketch of two "
-        "kit changes (facts through the shell, hosts connected concurrently).\n\n"
+        f"process. kit at commit {commit}.\n\n"
         + "\n".join(lines)
         + "\n\n"
         + "\n".join(notes)
