@@ -102,7 +102,8 @@ class Ufw(Firewall):
         return self._line(rule) in (line.strip() for line in added.splitlines())
 
     def add(self, rule: FirewallRule) -> None:
-        self.conn.run(self._line(rule), sudo=True).check()
+        verb = "allow" if rule.action == "allow" else "deny"
+        self.conn.run("ufw %s %s", verb, f"{rule.port}/{rule.protocol}", sudo=True).check()
 
     def disable(self, facts: Facts, *, dry_run: bool) -> list[Change]:
         status = self.conn.run("ufw status", sudo=True).check().stdout
@@ -137,8 +138,13 @@ class Nftables(Firewall):
             f"nft add table {self.table} && nft add chain {self.table} input "
             "'{ type filter hook input priority 0; policy accept; }'"
         )
+        verdict = "accept" if rule.action == "allow" else "drop"
         self.conn.run(
-            f"{setup} && nft add rule {self.table} input {self._expr(rule)}", sudo=True
+            f"{setup} && nft add rule {self.table} input %s dport %s %s",
+            rule.protocol,
+            rule.port,
+            verdict,
+            sudo=True,
         ).check()
 
     def disable(self, facts: Facts, *, dry_run: bool) -> list[Change]:
@@ -157,15 +163,16 @@ class Iptables(Firewall):
     name = "iptables"
     services = ("iptables", "netfilter-persistent")
 
-    def _spec(self, rule: FirewallRule) -> str:
-        target = "ACCEPT" if rule.action == "allow" else "DROP"
-        return f"INPUT -p {rule.protocol} --dport {rule.port} -j {target}"
+    _RULE = "INPUT -p %s --dport %s -j %s"
+
+    def _args(self, rule: FirewallRule) -> tuple[str, int, str]:
+        return rule.protocol, rule.port, "ACCEPT" if rule.action == "allow" else "DROP"
 
     def has(self, rule: FirewallRule) -> bool:
-        return self.conn.run(f"iptables -C {self._spec(rule)}", sudo=True).ok
+        return self.conn.run("iptables -C " + self._RULE, *self._args(rule), sudo=True).ok
 
     def add(self, rule: FirewallRule) -> None:
-        self.conn.run(f"iptables -A {self._spec(rule)}", sudo=True).check()
+        self.conn.run("iptables -A " + self._RULE, *self._args(rule), sudo=True).check()
 
     def disable(self, facts: Facts, *, dry_run: bool) -> list[Change]:
         present = [s for s in self.services if _unit_known(self.conn, s)]
