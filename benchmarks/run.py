@@ -204,7 +204,13 @@ def row(run: Run, hosts: int, testinfra_wall: float) -> str:
 def profile_summary(path: Path, items: int, hosts: int) -> list[str]:
     stats = pstats.Stats(str(path))
     total = stats.total_tt  # type: ignore[attr-defined]
+    # cProfile sees the main thread only: the plugin connects hosts and gathers their
+    # facts on a thread pool inside pytest_collection_finish, so that is one line here.
     wanted = {
+        "connect + facts of every host, concurrently (plugin.pytest_collection_finish)": (
+            "plugin.py",
+            "pytest_collection_finish",
+        ),
         "connect (SSHConnection.__init__: TCP, kex, auth)": ("ssh.py", "__init__"),
         "shell session setup (ShellSession.__init__)": ("session.py", "__init__"),
         "facts (HostContext._gather: one round trip + parse)": ("hosts.py", "_gather"),
@@ -223,6 +229,9 @@ def profile_summary(path: Path, items: int, hosts: int) -> list[str]:
     for label in wanted:
         if label in found:
             lines.append(f"- {label}: {found[label]:.2f} s")
+    lines.append(
+        "  (connect and facts on the main thread appear only if the plugin did not prefetch)"
+    )
     loop = found.get("pytest run loop (pytest_runtestloop)", 0.0)
     conn = found.get("every command (SSHConnection._exec, incl. facts)", 0.0)
     connect = found.get("connect (SSHConnection.__init__: TCP, kex, auth)", 0.0)
