@@ -343,7 +343,7 @@ def main() -> int:
         f"--workers {workers}` on {os.cpu_count()} cores, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
         "commands/host: commands sent per host, each one round trip (hostkit: through its "
-        "long-lived shell, counting the connect probe `true` and the facts gather; testinfra: "
+        "long-lived shell, the facts gather among them; testinfra: "
         "each on an exec channel of its own). channels/host: SSH channels opened per host, "
         "each costing sshd's session setup. controller CPU s: user+system of the pytest "
         "process and its workers. sshd CPU s: the simulated hosts' sshd processes, which "
