@@ -35,10 +35,17 @@ class KitBackend(BaseBackend):
         if _registry is None:
             raise RuntimeError("the hostkit plugin is not active")
         if hostname is None:
-            self.context: HostContext = _registry.add(parse("local://"))
-        else:
-            self.context = _registry.get(hostname)
+            hostname = _registry.add(parse("local://")).key
+        self.key = hostname
         super().__init__(self.context.label, *args, **kwargs)
+
+    @property
+    def context(self) -> HostContext:
+        # Looked up on each use: testinfra keeps Host objects (and so backends) across
+        # pytest sessions in one process, while each session has a registry of its own.
+        if _registry is None:
+            raise RuntimeError("the hostkit plugin is not active")
+        return _registry.get(self.key)
 
     @classmethod
     def get_hosts(cls, host: str | None, **kwargs: Any) -> list[str | None]:  # type: ignore[override]

@@ -36,6 +36,8 @@ class CheckMeta:
     params: str | None = None
     argnames: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    reads_file: str | None = None
+    reads_package: str | None = None
 
 
 def check(
@@ -48,8 +50,15 @@ def check(
     params: str | None = None,
     argnames: str | None = None,
     tags: tuple[str, ...] = (),
+    reads_file: str | None = None,
+    reads_package: str | None = None,
 ) -> Callable[[F], F]:
-    """Declare a test function a hostkit check."""
+    """Declare a test function a hostkit check.
+
+    reads_file / reads_package name the argument that holds a file path / package
+    name the check reads: its state then comes with the facts, in the same round
+    trip (facts.files[path], facts.packages[name]).
+    """
     if not _ID.match(id):
         raise KitValueError(f"invalid check id {id!r}")
     if severity not in SEVERITIES:
@@ -60,7 +69,18 @@ def check(
     if unknown:
         raise KitValueError(f"check {id}: unknown tag(s) {unknown}; known: {', '.join(TAGS)}")
     names = tuple(a.strip() for a in argnames.split(",")) if argnames else ()
-    meta = CheckMeta(id, title, severity, dict(refs or {}), fix, params, names, tuple(tags))
+    meta = CheckMeta(
+        id,
+        title,
+        severity,
+        dict(refs or {}),
+        fix,
+        params,
+        names,
+        tuple(tags),
+        reads_file,
+        reads_package,
+    )
 
     def decorate(fn: F) -> F:
         marks = [pytest.mark.hostkit_check(meta), getattr(pytest.mark, severity)]

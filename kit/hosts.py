@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from kit.connection import Connection, connect
 from kit.connection.spec import HostSpec
 from kit.errors import ConnectError
+from kit.facts.model import Probes
 
 if TYPE_CHECKING:
     from kit.facts import Facts
@@ -23,6 +24,7 @@ class HostContext:
     label: str
     key: str
     options: Mapping[str, Any]
+    probes: Probes = field(default_factory=Probes)
     _conn: Connection | None = None
     _facts: Facts | None = None
     _error: ConnectError | None = None
@@ -58,7 +60,7 @@ class HostContext:
     def _gather(self) -> Facts:
         from kit.facts import gather_facts
 
-        return gather_facts(self.conn)
+        return gather_facts(self.conn, probes=self.probes)
 
     def close(self) -> None:
         with self._lock:

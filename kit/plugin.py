@@ -21,6 +21,7 @@ from kit.check import TAGS, CheckMeta, meta_of
 from kit.connection.secrets import FromEnv, FromFile, SecretProvider
 from kit.connection.spec import parse
 from kit.errors import ConnectError, KitError, KitValueError
+from kit.facts.model import Probes
 from kit.hosts import HostContext, HostRegistry
 from kit.outcomes import Tally, prop
 from kit.profile import Profile
@@ -182,6 +183,8 @@ def _register_hosts(config: pytest.Config, registry: HostRegistry) -> None:
             specs.append(f"{backend.SCHEME}://{ctx.key}")
     if specs:
         config.option.hosts = ",".join(specs)
+    elif not names:
+        registry.add(parse("local://"))
     # With no hosts, testinfra asks this backend for the local machine.
     config.option.connection = config.option.connection or backend.SCHEME
 
@@ -253,6 +256,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         keep.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
+    _set_probes(keep)
     labels = [c.label for c in state.registry]
 
     def order(pair: tuple[int, pytest.Item]) -> tuple[int, int, int]:
@@ -264,6 +268,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return (host_rank, rank if rank is not None else len(state.profile.checks), index)
 
     items[:] = [item for _, item in sorted(enumerate(keep), key=order)]
+
+
+def _set_probes(items: list[pytest.Item]) -> None:
+    """Give each host the files and packages its checks read, for its facts gather."""
+    wanted: dict[str, tuple[HostContext, dict[str, None], dict[str, None]]] = {}
+    for item in items:
+        meta, ctx = meta_of(item), _context(item)
+        if meta is None or ctx is None or not (meta.reads_file or meta.reads_package):
+            continue
+        _, files, packages = wanted.setdefault(ctx.key, (ctx, {}, {}))
+        params = fixflow.check_params(item)
+        if meta.reads_file:
+            files[str(params[meta.reads_file])] = None
+        if meta.reads_package:
+            packages[str(params[meta.reads_package])] = None
+    for ctx, files, packages in wanted.values():
+        try:
+            ctx.probes = Probes(tuple(files), tuple(packages))
+        except KitValueError as exc:
+            raise pytest.UsageError(f"{ctx.label}: {exc}") from None
 
 
 PREFETCH_THREADS = 32

@@ -12,7 +12,7 @@ from node_profile import (
 )
 
 from kit.check import check
-from kit.facts import UNKNOWN, fill
+from kit.facts import UNKNOWN
 
 
 @check("bench.swap.off", "Swap is off")
@@ -52,16 +52,17 @@ def test_sshd_listening(facts):
     )
 
 
-@check("bench.file.owner", "File has the wanted owner and mode")
-def test_file_owner_mode(conn):
-    path, user, group, mode = OWNED_FILE
-    owner, grp, octal = conn.run("stat -c '%%U %%G %%a' -- %s", path).check().stdout.split()
-    assert (owner, grp, int(octal, 8)) == (user, group, mode)
+@check("bench.file.owner", "File has the wanted owner and mode", reads_file="path")
+@pytest.mark.parametrize("path,user,group,mode", [OWNED_FILE])
+def test_file_owner_mode(facts, path, user, group, mode):
+    stat = facts.files[path]
+    assert stat is not None and (stat.owner, stat.group, stat.mode) == (user, group, mode)
 
 
-@check("bench.package", "Package is installed")
-def test_package(conn, facts):
-    assert conn.run(fill(facts.package_manager.query_cmd, PACKAGE)).ok
+@check("bench.package", "Package is installed", reads_package="name")
+@pytest.mark.parametrize("name", [PACKAGE])
+def test_package(facts, name):
+    assert facts.packages[name]
 
 
 @check("bench.hostname", "Host has a hostname")

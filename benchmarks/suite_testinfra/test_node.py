@@ -41,16 +41,17 @@ def test_sshd_listening(host):
     assert host.socket(f"tcp://0.0.0.0:{LISTENING_PORT}").is_listening
 
 
-def test_file_owner_mode(host):
-    path, user, group, mode = OWNED_FILE
+@pytest.mark.parametrize("path,user,group,mode", [OWNED_FILE])
+def test_file_owner_mode(host, path, user, group, mode):
     f = host.file(path)
     assert f.user == user
     assert f.group == group
     assert f.mode == mode
 
 
-def test_package(host):
-    assert host.package(PACKAGE).is_installed
+@pytest.mark.parametrize("name", [PACKAGE])
+def test_package(host, name):
+    assert host.package(name).is_installed
 
 
 def test_hostname(host):

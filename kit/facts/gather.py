@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 from kit.connection import Connection
-from kit.facts.model import Facts
+from kit.facts.model import Facts, Probes
 from kit.facts.parse import parse_facts
 
 
@@ -16,13 +16,23 @@ def script() -> str:
 _SCRIPT = script()
 
 
-def gather_facts(conn: Connection, *, sudo: bool = False, timeout: float | None = 60) -> Facts:
+def gather_facts(
+    conn: Connection,
+    *,
+    sudo: bool = False,
+    timeout: float | None = 60,
+    probes: Probes | None = None,
+) -> Facts:
     """Run the facts script once on the host and parse its answer.
 
     Never cached: call again after a write to refresh. With sudo, the firewall
-    rules (nft, iptables) are readable by a non-root login.
+    rules (nft, iptables) are readable by a non-root login. Probes name files and
+    packages whose state comes back in the same answer (facts.files, facts.packages).
     """
     # As an argument, not on stdin: a command with stdin costs an SSH connection a new
     # channel, while an argument travels through its long-lived session.
-    result = conn.run("sh -c %s hostkit-facts", _SCRIPT, sudo=sudo, timeout=timeout).check()
+    asked = probes or Probes()
+    args = [*asked.files, "--", *asked.packages]
+    cmd = "sh -c %s hostkit-facts" + " %s" * len(args)
+    result = conn.run(cmd, _SCRIPT, *args, sudo=sudo, timeout=timeout).check()
     return parse_facts(result.stdout)

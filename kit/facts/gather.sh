@@ -73,4 +73,20 @@ for f in /etc/fstab /etc/modules /etc/modules-load.d/*.conf /run/modules-load.d/
     /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf; do
     [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; cat "$f"; echo; }
 done
+# Probes come as arguments: files to stat, then "--", then packages to query.
+s files
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    stat --printf '%a\t%U\t%G\t%F\t%n\n' -- "$1" 2>/dev/null || printf 'absent\t%s\n' "$1"
+    shift
+done
+[ "${1:-}" = "--" ] && shift
+s packages
+if [ $# -gt 0 ]; then
+    if command -v dpkg-query >/dev/null 2>&1; then
+        dpkg-query -W -f='${Package}\t${Status}\t${Version}\n' "$@" 2>/dev/null
+    elif command -v rpm >/dev/null 2>&1; then
+        rpm -q --qf '%{NAME}\tinstall ok installed\t%{VERSION}-%{RELEASE}\n' "$@" 2>/dev/null
+    fi
+    for p in "$@"; do printf 'asked\t%s\n' "$p"; done
+fi
 s end

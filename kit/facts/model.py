@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
 from kit.connection.quoting import join
-from kit.errors import FactUnknown
+from kit.errors import FactUnknown, KitValueError
 
 PackageManagerType = Literal["apt", "dnf", "yum", "unknown"]
 InitSystemType = Literal["systemd", "sysvinit", "openrc", "unknown"]
@@ -90,6 +91,36 @@ class Mount:
     options: str
 
 
+@dataclass(frozen=True, slots=True)
+class FileStat:
+    mode: int
+    owner: str
+    group: str
+    kind: str  # as stat names it: "regular file", "directory", "symbolic link", ...
+
+
+@dataclass(frozen=True, slots=True)
+class Probes:
+    """Files and packages some checks ask about, read in the same round trip as the facts."""
+
+    files: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for path in self.files:
+            if not path.startswith("/") or "\n" in path or "\0" in path:
+                raise KitValueError(f"invalid path to probe: {path!r}")
+        for name in self.packages:
+            if not _PACKAGE.match(name):
+                raise KitValueError(f"invalid package name to probe: {name!r}")
+
+    def __bool__(self) -> bool:
+        return bool(self.files or self.packages)
+
+
+_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._:~-]*$")
+
+
 def _frozen_map(value: Mapping[str, object] | None = None) -> Mapping[str, object]:
     return MappingProxyType(dict(value or {}))
 
@@ -129,6 +160,10 @@ class Facts:
     hostname_addresses: tuple[str, ...] = ()
     # What the next boot reads: fstab, modules-load.d and sysctl.d files, path -> text.
     boot_files: Mapping[str, str] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
+    # Answers to Probes: a probed file's stat (None: absent), a package's version (None:
+    # not installed). A path or package nobody probed is not a key.
+    files: Mapping[str, FileStat | None] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
+    packages: Mapping[str, str | None] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
 
     def require(self, name: str) -> object:
         """The fact called name (dotted for nested: "os.id"), or FactUnknown if unknown."""

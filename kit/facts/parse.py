@@ -16,6 +16,7 @@ from kit.facts import commands
 from kit.facts.model import (
     UNKNOWN,
     Facts,
+    FileStat,
     Interface,
     Mount,
     OSInfo,
@@ -105,7 +106,34 @@ def parse_facts(raw: str) -> Facts:
         executables=executables,
         hostname_addresses=parse_hostname_addresses(sec.get("hostname-addresses", "")),
         boot_files=parse_boot_files(sec.get("boot-files", "")),
+        files=parse_file_probes(sec.get("files", "")),
+        packages=parse_package_probes(sec.get("packages", "")),
     )
+
+
+def parse_file_probes(text: str) -> Mapping[str, FileStat | None]:
+    """stat lines (mode, owner, group, kind, path, tab-separated) or `absent<TAB>path`."""
+    found: dict[str, FileStat | None] = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if parts[0] == "absent" and len(parts) == 2:
+            found[parts[1]] = None
+        elif len(parts) == 5 and re.fullmatch(r"[0-7]{3,4}", parts[0]):
+            found[parts[4]] = FileStat(int(parts[0], 8), parts[1], parts[2], parts[3])
+    return MappingProxyType(found)
+
+
+def parse_package_probes(text: str) -> Mapping[str, str | None]:
+    """Every package asked about: its version when installed, else None."""
+    installed: dict[str, str] = {}
+    asked: list[str] = []
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if parts[0] == "asked" and len(parts) == 2:
+            asked.append(parts[1])
+        elif len(parts) == 3 and parts[1].endswith("install ok installed"):
+            installed[parts[0].split(":")[0]] = parts[2]
+    return MappingProxyType({name: installed.get(name.split(":")[0]) for name in asked})
 
 
 def parse_hostname_addresses(text: str) -> tuple[str, ...]:

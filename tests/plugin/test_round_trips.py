@@ -28,3 +28,36 @@ def test_catalog_reads_a_host_in_one_command(pytester, monkeypatch):
     assert sum(v for k, v in outcomes.items() if k != "seconds") >= 20
     assert len(sent) == 1, sent
     assert "@@hostkit:" in sent[0]  # the facts script, as an argument: no stdin channel
+
+
+PROBED = '''
+import pytest
+from kit.check import check
+
+@check("t.file", "file owned by root", reads_file="path")
+@pytest.mark.parametrize("path", ["/etc/passwd", "/etc/hostkit-absent"])
+def test_file(facts, path):
+    stat = facts.files[path]
+    assert stat is not None and stat.owner == "root" and stat.mode == 0o644
+
+@check("t.package", "package installed", reads_package="name")
+@pytest.mark.parametrize("name", ["bash", "hostkit-no-such-package"])
+def test_package(facts, name):
+    assert facts.packages[name]
+'''
+
+
+def test_file_and_package_checks_ride_along_with_the_facts(pytester, monkeypatch):
+    sent: list[str] = []
+    real = LocalConnection._exec
+
+    def counting(self, cmdline, *, stdin, timeout):
+        sent.append(cmdline)
+        return real(self, cmdline, stdin=stdin, timeout=timeout)
+
+    monkeypatch.setattr(LocalConnection, "_exec", counting)
+    pytester.makepyfile(test_probed=PROBED)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=2)
+    assert len(sent) == 1, sent
+    assert "/etc/hostkit-absent" in sent[0] and "hostkit-no-such-package" in sent[0]
