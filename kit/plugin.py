@@ -253,6 +253,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.user_properties.append(("host", label))
         if meta:
             item.user_properties += [("check_id", meta.id), ("severity", meta.severity)]
+            _concise_failures(item)
         keep.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
@@ -268,6 +269,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return (host_rank, rank if rank is not None else len(state.profile.checks), index)
 
     items[:] = [item for _, item in sorted(enumerate(keep), key=order)]
+
+
+def _concise_failures(item: pytest.Item) -> None:
+    """A failing check reads as its message, not a traceback, unless --tb asks for one.
+
+    What a compliance run reports is the state the check found; the check's source is
+    noise there, and formatting it costs more than running the check.
+    """
+    full = item.repr_failure
+
+    def repr_failure(excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if style is not None or item.config.option.tbstyle != "auto":
+            return full(excinfo, style) if style is not None else full(excinfo)
+        if not excinfo.errisinstance(AssertionError):
+            return full(excinfo)
+        path, line, _ = item.location
+        lines = str(excinfo.value).splitlines() or ["check failed"]
+        return "\n".join([f"{path}:{(line or 0) + 1}: check failed", *(f"E   {x}" for x in lines)])
+
+    item.repr_failure = repr_failure  # type: ignore[method-assign]
 
 
 def _set_probes(items: list[pytest.Item]) -> None:
