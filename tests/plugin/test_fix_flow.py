@@ -181,7 +181,9 @@ def unused_port() -> int:
 
 def test_failing_check_reads_as_its_message_unless_tb_asks(pytester, suite):
     concise = run(pytester, "-k", "marker", xdist=False)
-    concise.stdout.fnmatch_lines(["test_checks.py:*: check failed", "E   assert None == 'hello\\n'"])
+    concise.stdout.fnmatch_lines(
+        ["test_checks.py:*: check failed", "E   assert None == 'hello\\n'"]
+    )
     assert "def test_marker" not in concise.stdout.str()
     full = run(pytester, "-k", "marker", "--tb=long", xdist=False)
     assert "def test_marker" in full.stdout.str()
