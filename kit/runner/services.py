@@ -104,22 +104,37 @@ def is_service_enabled(conn: Connection, facts: Facts, name: str) -> bool:
     return manager(conn, facts).is_enabled(_service(name))
 
 
-def start_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool = False) -> Change:
+def _converge(
+    conn: Connection,
+    facts: Facts,
+    name: str,
+    want: tuple[str, bool],
+    dry_run: bool,
+) -> Change:
+    """Bring one property of a service ("active" or "enabled") to the wanted value."""
     svc, mgr = _service(name), manager(conn, facts)
-    if mgr.is_active(svc):
-        return Change.none(f"{svc} already running", dry_run=dry_run)
+    prop, value = want
+    now = mgr.is_active(svc) if prop == "active" else mgr.is_enabled(svc)
+    done, cmd = {
+        ("active", True): ("started", mgr.init.start_cmd),
+        ("active", False): ("stopped", mgr.init.stop_cmd),
+        ("enabled", True): ("enabled", mgr.init.enable_cmd),
+        ("enabled", False): ("disabled", mgr.init.disable_cmd),
+    }[want]
+    if now == value:
+        already = "running" if done == "started" else done
+        return Change.none(f"{svc} already {already}", dry_run=dry_run)
     if not dry_run:
-        mgr.act(mgr.init.start_cmd, svc)
-    return Change.made(f"{svc} started", dry_run=dry_run)
+        mgr.act(cmd, svc)
+    return Change.made(f"{svc} {done}", dry_run=dry_run)
+
+
+def start_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool = False) -> Change:
+    return _converge(conn, facts, name, ("active", True), dry_run)
 
 
 def stop_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool = False) -> Change:
-    svc, mgr = _service(name), manager(conn, facts)
-    if not mgr.is_active(svc):
-        return Change.none(f"{svc} already stopped", dry_run=dry_run)
-    if not dry_run:
-        mgr.act(mgr.init.stop_cmd, svc)
-    return Change.made(f"{svc} stopped", dry_run=dry_run)
+    return _converge(conn, facts, name, ("active", False), dry_run)
 
 
 def restart_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool = False) -> Change:
@@ -131,21 +146,11 @@ def restart_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool 
 
 
 def enable_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool = False) -> Change:
-    svc, mgr = _service(name), manager(conn, facts)
-    if mgr.is_enabled(svc):
-        return Change.none(f"{svc} already enabled", dry_run=dry_run)
-    if not dry_run:
-        mgr.act(mgr.init.enable_cmd, svc)
-    return Change.made(f"{svc} enabled", dry_run=dry_run)
+    return _converge(conn, facts, name, ("enabled", True), dry_run)
 
 
 def disable_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool = False) -> Change:
-    svc, mgr = _service(name), manager(conn, facts)
-    if not mgr.is_enabled(svc):
-        return Change.none(f"{svc} already disabled", dry_run=dry_run)
-    if not dry_run:
-        mgr.act(mgr.init.disable_cmd, svc)
-    return Change.made(f"{svc} disabled", dry_run=dry_run)
+    return _converge(conn, facts, name, ("enabled", False), dry_run)
 
 
 def daemon_reload(conn: Connection, facts: Facts, *, dry_run: bool = False) -> Change:
