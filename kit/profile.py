@@ -1,5 +1,7 @@
 """Profiles: which checks run, in which order, with which parameters. Data, not code.
 
+A profile is a YAML file:
+
     name: kubernetes-node
     extends: base              # optional: start from another profile
     checks: [k8s.kernel.*, k8s.sysctl]   # ids or patterns; the order is the run order

@@ -30,7 +30,7 @@ def test_catalog_reads_a_host_in_one_command(pytester, monkeypatch):
     assert "@@hostkit:" in sent[0]  # the facts script, as an argument: no stdin channel
 
 
-PROBED = '''
+PROBED = """
 import pytest
 from kit.check import check
 
@@ -44,7 +44,7 @@ def test_file(facts, path):
 @pytest.mark.parametrize("name", ["bash", "hostkit-no-such-package"])
 def test_package(facts, name):
     assert facts.packages[name]
-'''
+"""
 
 
 def test_file_and_package_checks_ride_along_with_the_facts(pytester, monkeypatch):
