@@ -7,7 +7,6 @@ host it names go through a hostkit connection (see kit.backend).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,13 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from kit import backend, outcomes
+from kit import backend, collected, outcomes
 from kit import fix as fixflow
 from kit.check import TAGS, CheckMeta, meta_of
 from kit.connection.secrets import FromEnv, FromFile, SecretProvider
 from kit.connection.spec import parse
 from kit.errors import ConnectError, KitError, KitValueError
-from kit.facts.model import Probes
 from kit.hosts import HostContext, HostRegistry
 from kit.outcomes import Tally, prop
 from kit.profile import Profile
@@ -229,13 +227,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             f"profile {profile.name}: params.{meta.params} entries must have "
             f"{len(meta.argnames)} value(s) for check {meta.id}"
         )
-    metafunc.parametrize(list(meta.argnames), values, ids=[_param_id(v) for v in values])
-
-
-def _param_id(values: tuple[Any, ...]) -> str:
-    if len(values) == 2:
-        return f"{values[0]}={values[1]}"
-    return "-".join(str(v) for v in values)
+    metafunc.parametrize(list(meta.argnames), values, ids=[collected.param_id(v) for v in values])
 
 
 @pytest.hookimpl(trylast=True)
@@ -248,67 +240,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if meta and state.profile.checks and state.profile.order_of(meta.id) is None:
             dropped.append(item)
             continue
-        label = _host_label(item)
+        label = collected.host_label(item)
         if label:
             item.user_properties.append(("host", label))
         if meta:
             item.user_properties += [("check_id", meta.id), ("severity", meta.severity)]
-            _concise_failures(item)
+            collected.concise_failures(item)
         keep.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-    _set_probes(keep)
+    collected.set_probes(keep)
     labels = [c.label for c in state.registry]
 
     def order(pair: tuple[int, pytest.Item]) -> tuple[int, int, int]:
         index, item = pair
-        label = _host_label(item)
+        label = collected.host_label(item)
         host_rank = labels.index(label) if label in labels else len(labels)
         meta = meta_of(item)
         rank = state.profile.order_of(meta.id) if meta else None
         return (host_rank, rank if rank is not None else len(state.profile.checks), index)
 
     items[:] = [item for _, item in sorted(enumerate(keep), key=order)]
-
-
-def _concise_failures(item: pytest.Item) -> None:
-    """A failing check reads as its message, not a traceback, unless --tb asks for one.
-
-    What a compliance run reports is the state the check found; the check's source is
-    noise there, and formatting it costs more than running the check.
-    """
-    full = item.repr_failure
-
-    def repr_failure(excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
-        if style is not None or item.config.option.tbstyle != "auto":
-            return full(excinfo, style) if style is not None else full(excinfo)
-        if not excinfo.errisinstance(AssertionError):
-            return full(excinfo)
-        path, line, _ = item.location
-        lines = str(excinfo.value).splitlines() or ["check failed"]
-        return "\n".join([f"{path}:{(line or 0) + 1}: check failed", *(f"E   {x}" for x in lines)])
-
-    item.repr_failure = repr_failure  # type: ignore[method-assign]
-
-
-def _set_probes(items: list[pytest.Item]) -> None:
-    """Give each host the files and packages its checks read, for its facts gather."""
-    wanted: dict[str, tuple[HostContext, dict[str, None], dict[str, None]]] = {}
-    for item in items:
-        meta, ctx = meta_of(item), _context(item)
-        if meta is None or ctx is None or not (meta.reads_file or meta.reads_package):
-            continue
-        _, files, packages = wanted.setdefault(ctx.key, (ctx, {}, {}))
-        params = fixflow.check_params(item)
-        if meta.reads_file:
-            files[str(params[meta.reads_file])] = None
-        if meta.reads_package:
-            packages[str(params[meta.reads_package])] = None
-    for ctx, files, packages in wanted.values():
-        try:
-            ctx.probes = Probes(tuple(files), tuple(packages))
-        except KitValueError as exc:
-            raise pytest.UsageError(f"{ctx.label}: {exc}") from None
 
 
 PREFETCH_THREADS = 32
@@ -326,7 +278,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     used: dict[str, bool] = {}
     for item in session.items:
-        label = _host_label(item)
+        label = collected.host_label(item)
         if label is not None:
             wants = "facts" in getattr(item, "fixturenames", ())
             used[label] = used.get(label, False) or wants
@@ -334,27 +286,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if len(contexts) < 2:
         return
     with ThreadPoolExecutor(min(PREFETCH_THREADS, len(contexts))) as pool:
-        list(pool.map(lambda c: _warm(c, used[c.label]), contexts))
-
-
-def _warm(ctx: HostContext, facts: bool) -> None:
-    # A failed connect is remembered by the context and reported by the host's checks.
-    with contextlib.suppress(KitError):
-        ctx.conn  # noqa: B018 - connecting is the point
-        if facts:
-            ctx.facts  # noqa: B018
-
-
-def _host_label(item: pytest.Item) -> str | None:
-    callspec = getattr(item, "callspec", None)
-    host = callspec.params.get("_testinfra_host") if callspec else None
-    return host.backend.get_pytest_id() if host is not None else None
-
-
-def _context(item: pytest.Item) -> HostContext | None:
-    callspec = getattr(item, "callspec", None)
-    host = callspec.params.get("_testinfra_host") if callspec else None
-    return getattr(host.backend, "context", None) if host is not None else None
+        list(pool.map(lambda c: collected.warm(c, used[c.label]), contexts))
 
 
 # -- fixtures -------------------------------------------------------------------------
@@ -363,7 +295,7 @@ def _context(item: pytest.Item) -> HostContext | None:
 @pytest.fixture(autouse=True)
 def _hostkit_reachable(request: pytest.FixtureRequest) -> None:
     """Connect before a check runs, so an unreachable host is an error, not a failure."""
-    ctx = _context(request.node)
+    ctx = collected.context(request.node)
     if ctx is None:
         return
     try:
@@ -410,7 +342,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     try:
         return (yield)
     except AssertionError as first:
-        ctx = _context(item)
+        ctx = collected.context(item)
         if not (state.fix and meta and meta.fix and ctx):
             item.stash[ITEM_OUTCOME] = outcomes.FAILED
             raise

@@ -1,0 +1,81 @@
+"""What the plugin knows about collected items: their host, probes, failure style."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+
+from kit import fix as fixflow
+from kit.check import meta_of
+from kit.errors import KitError, KitValueError
+from kit.facts.model import Probes
+from kit.hosts import HostContext
+
+
+def param_id(values: tuple[Any, ...]) -> str:
+    """`key=value` for a pair of profile values, else the values joined by `-`."""
+    if len(values) == 2:
+        return f"{values[0]}={values[1]}"
+    return "-".join(str(v) for v in values)
+
+
+def host_label(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    host = callspec.params.get(fixflow.HOST_PARAM) if callspec else None
+    return host.backend.get_pytest_id() if host is not None else None
+
+
+def context(item: pytest.Item) -> HostContext | None:
+    callspec = getattr(item, "callspec", None)
+    host = callspec.params.get(fixflow.HOST_PARAM) if callspec else None
+    return getattr(host.backend, "context", None) if host is not None else None
+
+
+def concise_failures(item: pytest.Item) -> None:
+    """A failing check reads as its message, not a traceback, unless --tb asks for one.
+
+    What a compliance run reports is the state the check found; the check's source is
+    noise there, and formatting it costs more than running the check.
+    """
+    full = item.repr_failure
+
+    def repr_failure(excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if style is not None or item.config.option.tbstyle != "auto":
+            return full(excinfo, style) if style is not None else full(excinfo)
+        if not excinfo.errisinstance(AssertionError):
+            return full(excinfo)
+        path, line, _ = item.location
+        lines = str(excinfo.value).splitlines() or ["check failed"]
+        return "\n".join([f"{path}:{(line or 0) + 1}: check failed", *(f"E   {x}" for x in lines)])
+
+    item.repr_failure = repr_failure  # type: ignore[method-assign]
+
+
+def set_probes(items: list[pytest.Item]) -> None:
+    """Give each host the files and packages its checks read, for its facts gather."""
+    wanted: dict[str, tuple[HostContext, dict[str, None], dict[str, None]]] = {}
+    for item in items:
+        meta, ctx = meta_of(item), context(item)
+        if meta is None or ctx is None or not (meta.reads_file or meta.reads_package):
+            continue
+        _, files, packages = wanted.setdefault(ctx.key, (ctx, {}, {}))
+        params = fixflow.check_params(item)
+        if meta.reads_file:
+            files[str(params[meta.reads_file])] = None
+        if meta.reads_package:
+            packages[str(params[meta.reads_package])] = None
+    for ctx, files, packages in wanted.values():
+        try:
+            ctx.probes = Probes(tuple(files), tuple(packages))
+        except KitValueError as exc:
+            raise pytest.UsageError(f"{ctx.label}: {exc}") from None
+
+
+def warm(ctx: HostContext, facts: bool) -> None:
+    # A failed connect is remembered by the context and reported by the host's checks.
+    with contextlib.suppress(KitError):
+        ctx.conn  # noqa: B018 - connecting is the point
+        if facts:
+            ctx.facts  # noqa: B018
