@@ -51,7 +51,7 @@ PACKAGES = (
 
 # Served from a local apt repository inside the image, and deliberately absent from
 # the base system, so "required executable" checks can fail and be fixed.
-REPO_PACKAGES = ("socat", "ethtool", "conntrack", "hello")
+REPO_PACKAGES = ("socat", "ethtool", "conntrack", "hello", "firewalld")
 REPO_DIR = "/srv/hostkit-repo"
 TESTER = "tester"
 

@@ -81,6 +81,20 @@ def test_executables_and_hostname_on_a_container(containers, tmp_path):
         assert conn.run("getent hosts %s", conn.run("hostname").stdout.strip()).ok
 
 
+def test_active_firewalld_is_stopped_and_stays_off(vm, tmp_path):
+    with vm.connect() as conn:
+        conn.run(
+            "apt-get update -qq && apt-get install -y -qq firewalld >/dev/null"
+            " && systemctl enable --now firewalld",
+            env={"DEBIAN_FRONTEND": "noninteractive"},
+            timeout=600,
+        ).check()
+    fail_fix_settle(vm, tmp_path, "firewalld", {"test_firewalld_inactive": "firewalld is active"})
+    with vm.connect() as conn:  # independent reads
+        assert conn.run("systemctl is-active firewalld").stdout.strip() != "active"
+        assert conn.run("systemctl is-enabled firewalld").stdout.strip() == "disabled"
+
+
 def test_whole_profile_fixed_on_the_vm_survives_a_reboot(vm, tmp_path):
     first = compliance.run(vm, tmp_path, "fix", "--fix")
     assert first.ret == 0, first.output
