@@ -10,7 +10,7 @@ import pytest
 
 from kit.errors import KitError, KitValueError
 from kit.runner import archives
-from tests.local.write_recording import RecordingConnection
+from tests.local.recording import RecordingConnection
 
 MEMBERS = {"app/bin/tool": b"#!/bin/sh\necho tool\n", "app/README": b"read me\n"}
 

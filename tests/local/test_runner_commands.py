@@ -2,7 +2,7 @@ import pytest
 
 from kit.errors import CommandError, CommandTimeout, KitValueError
 from kit.runner import commands
-from tests.local.write_recording import RecordingConnection
+from tests.local.recording import RecordingConnection
 
 
 @pytest.fixture

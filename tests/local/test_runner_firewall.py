@@ -17,7 +17,7 @@ from kit.errors import FactUnknown, KitError, KitValueError
 from kit.facts import gather_facts
 from kit.runner import firewall
 from kit.runner.firewall import FirewallRule
-from tests.local.command_log import RecordingConnection
+from tests.local.recording import RecordingConnection
 
 FAKES = {
     "iptables": """

@@ -9,7 +9,7 @@ import pytest
 
 from kit.errors import KitError, KitValueError
 from kit.runner import kernel
-from tests.local.write_recording import RecordingConnection
+from tests.local.recording import RecordingConnection
 
 
 @pytest.fixture

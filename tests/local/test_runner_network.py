@@ -10,7 +10,7 @@ import pytest
 from kit.errors import CommandTimeout, KitError, KitValueError
 from kit.facts import gather_facts
 from kit.runner import network
-from tests.local.command_log import RecordingConnection
+from tests.local.recording import RecordingConnection
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from kit.errors import FactUnknown, KitValueError
 from kit.facts import PackageManager, gather_facts
 from kit.runner import packages
-from tests.local.command_log import RecordingConnection
+from tests.local.recording import RecordingConnection
 
 
 @pytest.fixture(scope="module")

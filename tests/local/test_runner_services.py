@@ -13,7 +13,7 @@ import pytest
 from kit.errors import FactUnknown, KitValueError
 from kit.facts import InitSystem, gather_facts
 from kit.runner import services
-from tests.local.command_log import RecordingConnection
+from tests.local.recording import RecordingConnection
 
 CTL = """#!/bin/sh
 state={state}

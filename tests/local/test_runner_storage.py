@@ -9,7 +9,7 @@ import pytest
 from kit.edits import fstab as fstab_edit
 from kit.errors import KitError, KitValueError
 from kit.runner import storage
-from tests.local.write_recording import RecordingConnection
+from tests.local.recording import RecordingConnection
 
 MOUNTS = (
     "proc /proc proc rw,nosuid 0 0\n"

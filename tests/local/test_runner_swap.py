@@ -8,7 +8,7 @@ import pytest
 
 from kit.facts.model import Facts, InitSystem
 from kit.runner import swap
-from tests.local.write_recording import RecordingConnection
+from tests.local.recording import RecordingConnection
 
 HEADER = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
 FSTAB = (

@@ -12,7 +12,7 @@ from kit.connection.base import Connection
 from kit.errors import CommandTimeout, FactUnknown, HostUnreachable, KitValueError
 from kit.facts import InitSystem, gather_facts
 from kit.runner import system
-from tests.local.command_log import RecordingConnection
+from tests.local.recording import RecordingConnection
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 from kit.errors import KitValueError
 from kit.runner import templates
-from tests.local.write_recording import RecordingConnection
+from tests.local.recording import RecordingConnection
 
 TEMPLATE = "listen {{ port }}\n{% for h in hosts %}server {{ h }}\n{% endfor %}"
 

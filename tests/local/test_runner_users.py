@@ -8,7 +8,7 @@ import pytest
 
 from kit.errors import KitValueError
 from kit.runner import users
-from tests.local.command_log import RecordingConnection
+from tests.local.recording import RecordingConnection
 
 HASH = "$6$saltsalt$" + "a" * 86
 NOBODY = "hostkit-nouser"

@@ -34,13 +34,24 @@ WRITES = (
 
 
 class RecordingConnection(LocalConnection):
-    def __init__(self) -> None:
+    def __init__(self, path_prefix: str | None = None) -> None:
         super().__init__(parse("local://"))
         self.commands: list[str] = []
+        # Tests may put stand-in tools first on PATH for what must not run here for real.
+        self.path_prefix = path_prefix
 
     def _exec(self, cmdline, *, stdin, timeout):
         self.commands.append(cmdline)
+        if self.path_prefix:
+            cmdline = f"PATH={self.path_prefix}:$PATH; export PATH; {cmdline}"
         return super()._exec(cmdline, stdin=stdin, timeout=timeout)
+
+    @property
+    def sent(self) -> list[str]:
+        return self.commands
+
+    def sent_any(self, *words: str) -> bool:
+        return any(w in c for c in self.commands for w in words)
 
     def writes(self) -> list[str]:
         """Commands recorded so far that would change the host."""
