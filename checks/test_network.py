@@ -1,13 +1,8 @@
 """Ports, firewall and the host's name (kubeadm preflight)."""
 
-import re
-
 from kit.check import check
+from kit.runner import validate
 from remediations import network as fixes
-
-_RFC1123 = re.compile(
-    r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
-)
 
 
 @check(
@@ -47,5 +42,6 @@ def test_firewalld_inactive(facts):
 )
 def test_hostname(facts):
     name = facts.hostname
-    assert _RFC1123.match(name), f"host name {name!r} is not a lowercase RFC 1123 name"
+    valid = validate.matches("hostname", name)
+    assert valid, f"host name {name!r} is not a lowercase RFC 1123 name"
     assert facts.hostname_addresses, f"host name {name} does not resolve"

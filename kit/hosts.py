@@ -44,10 +44,6 @@ class HostContext:
             return self._conn
 
     @property
-    def error(self) -> ConnectError | None:
-        return self._error
-
-    @property
     def facts(self) -> Facts:
         if self._facts is None:
             self._facts = self._gather()
@@ -97,9 +93,6 @@ class HostRegistry:
 
     def get(self, key: str) -> HostContext:
         return self._hosts[key]
-
-    def by_label(self, label: str) -> HostContext | None:
-        return next((c for c in self._hosts.values() if c.label == label), None)
 
     def __iter__(self) -> Iterator[HostContext]:
         return iter(list(self._hosts.values()))

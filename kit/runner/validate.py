@@ -22,10 +22,14 @@ _RULES: dict[str, re.Pattern[str]] = {
 }
 
 
+def matches(kind: str, value: str) -> bool:
+    """Whether value is a valid name of that kind."""
+    return isinstance(value, str) and _RULES[kind].fullmatch(value) is not None
+
+
 def name(kind: str, value: str) -> str:
     """Return value when it is a valid name of that kind, else raise KitValueError."""
-    rule = _RULES[kind]
-    if not isinstance(value, str) or not rule.fullmatch(value):
+    if not matches(kind, value):
         raise KitValueError(f"invalid {kind}: {value!r}")
     return value
 
