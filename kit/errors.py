@@ -83,3 +83,13 @@ class FactUnknown(KitError):
         super().__init__(f"fact {fact!r} is unknown{where}; cannot proceed without it")
         self.fact = fact
         self.host = host
+
+
+class ProtectedError(KitError):
+    """An operation would cut the access the kit is using to reach the host; nothing ran."""
+
+    def __init__(self, host: str, operation: str, reason: str) -> None:
+        super().__init__(f"{host}: refused to {operation}: {reason}")
+        self.host = host
+        self.operation = operation
+        self.reason = reason

@@ -1,28 +1,57 @@
-"""The --fix flow for one failing check: remediate, refresh facts, check again."""
+"""The --fix flow for one failing check: remediate, refresh facts, check again.
+
+A remediation runs only at or below --max-disruption. On the host it runs inside
+the run's journal, so every file it changes is saved first; when it raises, what
+it changed is put back and the check reports one line saying where it failed.
+"""
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kit.errors import KitError
-from kit.remediation import Target
+import pytest
+
+from kit import outcomes
+from kit.errors import ConnectError, KitError, ProtectedError, WriteInterrupted
+from kit.remediation import DISRUPTIONS, RemediationMeta, Target
 from kit.runner.change import Change
 
 if TYPE_CHECKING:
-    import pytest
-
+    from kit.check import CheckMeta
+    from kit.fixhost import HostFixes
     from kit.hosts import HostContext
+    from kit.runner.journal import Journal
 
 HOST_PARAM = "_testinfra_host"
+OUTCOME = pytest.StashKey[str]()  # what the flow decided, when it differs from pytest's
+UNDECLARED = RemediationMeta(reboot=False, strategy="configure", disruption="high")
 
 
 class RemediationFailed(KitError):
     """A remediation raised instead of returning its changes."""
 
 
+@dataclass(frozen=True)
+class Settings:
+    dry_run: bool
+    max_disruption: str
+    verbose: bool
+
+
 def name_of(fix: Callable[..., Any]) -> str:
     return f"{fix.__module__}.{fix.__qualname__}"
+
+
+def meta_of(fix: Callable[..., Any]) -> RemediationMeta:
+    """What the remediation declares; one that declares nothing counts as high disruption."""
+    return getattr(fix, "hostkit_remediation", UNDECLARED)
+
+
+def exceeds(disruption: str, limit: str) -> bool:
+    return DISRUPTIONS.index(disruption) > DISRUPTIONS.index(limit)
 
 
 def check_params(item: pytest.Item) -> dict[str, Any]:
@@ -36,6 +65,8 @@ def apply(fix: Callable[..., Any], target: Target, params: Mapping[str, Any]) ->
     """Run fix(target, **params); it returns a Change, several, or None for no change."""
     try:
         result = fix(target, **params)
+    except ProtectedError:
+        raise
     except Exception as exc:
         raise RemediationFailed(f"remediation {name_of(fix)} failed: {exc}") from exc
     changes = [] if result is None else [result] if isinstance(result, Change) else list(result)
@@ -45,6 +76,132 @@ def apply(fix: Callable[..., Any], target: Target, params: Mapping[str, Any]) ->
                 f"remediation {name_of(fix)} returned {type(change).__name__}, not a Change"
             )
     return changes
+
+
+def remediate(
+    item: pytest.Item,
+    ctx: HostContext,
+    check: CheckMeta,
+    first: AssertionError,
+    settings: Settings,
+    host: HostFixes | None,
+) -> str:
+    """The outcome of repairing a failing check; raises (as the check would) unless fixed."""
+    assert check.fix is not None
+    fix, declared, params = check.fix, meta_of(check.fix), check_params(item)
+    if exceeds(declared.disruption, settings.max_disruption):
+        what = _would_do(fix, ctx, params)
+        note = f"fix needs --max-disruption={declared.disruption}: {what}"
+        item.user_properties.append(("held_back", note))
+        raise _still_failing(first, note)
+    if settings.dry_run:
+        return _plan(item, ctx, fix, params, first)
+    assert host is not None
+    why_not = host.prepare()
+    item.user_properties += [("notice", n) for n in host.notices]
+    host.notices.clear()
+    if why_not:
+        item.user_properties.append(("held_back", f"fix held back: {why_not}"))
+        raise _still_failing(first, f"fix held back: {why_not}")
+    assert host.journal is not None
+    changes = _apply_journaled(item, ctx, check, fix, params, host, settings)
+    for change in (c for c in changes if c.changed):
+        item.user_properties.append(("fix", change.summary))
+    if declared.reboot and any(c.changed for c in changes):
+        item.user_properties.append(("reboot_required", name_of(fix)))
+    recheck(item, ctx, fix, changes, first)
+    return outcomes.FIXED
+
+
+def _apply_journaled(
+    item: pytest.Item,
+    ctx: HostContext,
+    check: CheckMeta,
+    fix: Callable[..., Any],
+    params: Mapping[str, Any],
+    host: HostFixes,
+    settings: Settings,
+) -> list[Change]:
+    journal = host.journal
+    assert journal is not None
+    with journal.fix(check.id):
+        try:
+            return apply(fix, Target(ctx.conn, ctx.facts), params)
+        except (ProtectedError, RemediationFailed) as exc:
+            cause = exc.__cause__ if isinstance(exc, RemediationFailed) else exc
+            step = journal.in_flight or journal.last_step or "its first step"
+            if isinstance(cause, ConnectError | WriteInterrupted):
+                host.lost(str(cause))
+                message = (
+                    f"connection lost during the fix, at {step}; the journal in "
+                    f"{journal.dir} on the host records the step in flight"
+                )
+            else:
+                message = _undo(journal, check.id, step, cause)
+            detail = "".join(traceback.format_exception(cause)) if cause else message
+            item.user_properties.append(("fix_error", detail))
+            refused = isinstance(cause, ProtectedError)
+            item.stash[OUTCOME] = outcomes.FAILED if refused else outcomes.ERROR
+            pytest.fail(message + ("\n" + detail if settings.verbose else ""), pytrace=False)
+
+
+def _undo(journal: Journal, check_id: str, step: str, cause: BaseException | None) -> str:
+    """Put back what the failed fix changed; the one line that says how it ended."""
+    refused = isinstance(cause, ProtectedError)
+    error = cause.reason if isinstance(cause, ProtectedError) else str(cause)
+    head = f"fix refused: {error}" if refused else f"fix failed at {step}: {error}"
+    live = list(journal.live_done)
+    try:
+        restored = journal.rollback()
+    except KitError as exc:
+        return f"{head}; putting files back failed too: {exc}"
+    journal.note(event="fix-failed", check=check_id, step=step, error=error[:300])
+    if not restored and not live:
+        return f"{head}; host unchanged"
+    parts = []
+    if restored:
+        parts.append(f"restored {len(restored)} file{'s' if len(restored) != 1 else ''}")
+    if live:
+        parts.append(f"left as changed: {', '.join(live)}")
+    return f"{head}; {'; '.join(parts)}"
+
+
+def _plan(
+    item: pytest.Item,
+    ctx: HostContext,
+    fix: Callable[..., Any],
+    params: Mapping[str, Any],
+    first: AssertionError,
+) -> str:
+    """--dry-run: what the fix would change, or why it would be refused; the check fails."""
+    try:
+        changes = apply(fix, Target(ctx.conn, ctx.facts, dry_run=True), params)
+    except ProtectedError as exc:
+        item.user_properties.append(("planned", f"refused: {exc.reason}"))
+        raise _still_failing(first, f"fix would be refused: {exc.reason}") from None
+    for change in (c for c in changes if c.changed):
+        text = change.summary + ("\n" + change.diff if change.diff else "")
+        item.user_properties.append(("planned", text))
+    raise first
+
+
+def _would_do(fix: Callable[..., Any], ctx: HostContext, params: Mapping[str, Any]) -> str:
+    """What a held-back fix would change, from planning it; its docstring if planning fails."""
+    try:
+        changes = apply(fix, Target(ctx.conn, ctx.facts, dry_run=True), params)
+    except ProtectedError as exc:
+        return f"refused anyway: {exc.reason}"
+    except KitError:
+        changes = []
+    done = [c.summary for c in changes if c.changed]
+    if done:
+        return "; ".join(done)
+    doc = (fix.__doc__ or "").strip().splitlines()
+    return doc[0] if doc else name_of(fix)
+
+
+def _still_failing(first: AssertionError, note: str) -> AssertionError:
+    return AssertionError(f"{first}\n{note}")
 
 
 def recheck(

@@ -32,6 +32,10 @@ class Tally:
     fixes: list[tuple[str, str, str]] = field(default_factory=list)  # host, test, change
     plans: list[tuple[str, str, str, str]] = field(default_factory=list)  # + diff
     unreachable: dict[str, str] = field(default_factory=dict)
+    held_back: list[tuple[str, str, str]] = field(default_factory=list)  # host, test, why
+    failed_fixes: list[tuple[str, str, str]] = field(default_factory=list)  # host, test, line
+    reboot_required: dict[str, list[str]] = field(default_factory=dict)  # host -> fixes
+    notices: dict[str, list[str]] = field(default_factory=dict)  # host -> earlier runs
 
     def count(self, host: str, outcome: str) -> None:
         self.by_host.setdefault(host, Counter())[outcome] += 1
@@ -66,11 +70,27 @@ class Collector:
         self.tally.count(host, outcome)
         name = report.nodeid.rpartition("::")[2]
         for key, value in report.user_properties:
+            text = str(value)
             if key == "fix":
-                self.tally.fixes.append((host, name, str(value)))
+                self.tally.fixes.append((host, name, text))
             elif key == "planned":
-                summary, _, diff = str(value).partition("\n")
+                summary, _, diff = text.partition("\n")
                 self.tally.plans.append((host, name, summary, diff))
+            elif key == "held_back":
+                self.tally.held_back.append((host, name, text))
+            elif key == "fix_error":
+                self.tally.failed_fixes.append((host, name, _message_of(report)))
+            elif key == "reboot_required":
+                self.tally.reboot_required.setdefault(host, []).append(text)
+            elif key == "notice" and text not in self.tally.notices.get(host, []):
+                self.tally.notices.setdefault(host, []).append(text)
+
+
+def _message_of(report: pytest.TestReport) -> str:
+    """The first line of a failed report's message (pytest.fail's text)."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else str(report.longrepr or "")
+    return text.removeprefix("Failed: ").splitlines()[0] if text else ""
 
 
 def write_summary(tr: Any, tally: Tally) -> None:
@@ -88,6 +108,24 @@ def write_summary(tr: Any, tally: Tally) -> None:
         tr.section("fixes applied")
         for host, name, change in tally.fixes:
             tr.line(f"{host} {name}: {change}")
+    sections = (
+        ("fixes that failed", tally.failed_fixes),
+        ("fixes held back", tally.held_back),
+    )
+    for title, rows in sections:
+        if rows:
+            tr.section(title)
+            for host, name, text in rows:
+                tr.line(f"{host} {name}: {text.splitlines()[-1] if text else ''}")
+    if tally.reboot_required:
+        tr.section("reboot required")
+        for host, fixes in sorted(tally.reboot_required.items()):
+            tr.line(f"{host}: {', '.join(sorted(set(fixes)))}; reboot it to finish")
+    if tally.notices:
+        tr.section("earlier runs that did not finish")
+        for host, notes in sorted(tally.notices.items()):
+            for note in notes:
+                tr.line(f"{host}: {note}")
     if tally.plans:
         tr.section("planned changes (dry run, nothing applied)")
         for host, name, plan, diff in tally.plans:

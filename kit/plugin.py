@@ -20,29 +20,56 @@ from kit.check import TAGS, CheckMeta, meta_of
 from kit.connection.secrets import FromEnv, FromFile, SecretProvider
 from kit.connection.spec import parse
 from kit.errors import ConnectError, KitError, KitValueError
+from kit.fixhost import HostFixes, new_run_id
 from kit.hosts import HostContext, HostRegistry
 from kit.outcomes import Tally, prop
 from kit.profile import Profile
-from kit.remediation import Target
+from kit.remediation import DISRUPTIONS
+from kit.runner import hostlock, journal
 
 if TYPE_CHECKING:
     from kit.connection import Connection
     from kit.facts import Facts
 
 STATE = pytest.StashKey["RunState"]()
-ITEM_OUTCOME = pytest.StashKey[str]()
+ITEM_OUTCOME = fixflow.OUTCOME
 DEFAULT_PROFILE = "kubernetes-node"
+DEFAULT_MAX_DISRUPTION = "medium"
+NEEDS_HOSTS = "--fix needs explicit hosts; use --hosts=local:// to fix this machine"
 
 
 class RunState:
     def __init__(self, config: pytest.Config, registry: HostRegistry, profile: Profile) -> None:
         self.fix: bool = config.getoption("hostkit_fix")
-        self.dry_run: bool = config.getoption("hostkit_dry_run")
+        self.settings = fixflow.Settings(
+            dry_run=config.getoption("hostkit_dry_run"),
+            max_disruption=config.getoption("hostkit_max_disruption"),
+            verbose=config.option.verbose > 0,
+        )
         # pytest's own --strict (the `strict` ini value) also makes warnings fail the run.
         self.strict: bool = bool(config.getini("strict"))
         self.registry = registry
         self.profile = profile
         self.tally = Tally()
+        # One id for the whole run; xdist workers receive the controller's.
+        workerinput = getattr(config, "workerinput", {})
+        self.run_id: str = workerinput.get("hostkit_run_id") or new_run_id()
+        self.lock_timeout: float = config.getoption("hostkit_fix_lock_timeout")
+        self.runs_dir: str = config.getini("hostkit_runs_dir")
+        self.lock_dir: str = config.getini("hostkit_lock_dir")
+        self.hosts: dict[str, HostFixes] = {}
+
+    def fixes_for(self, ctx: HostContext) -> HostFixes:
+        if ctx.key not in self.hosts:
+            self.hosts[ctx.key] = HostFixes(
+                ctx, self.run_id, self.lock_timeout, self.runs_dir, self.lock_dir
+            )
+        return self.hosts[ctx.key]
+
+    def close_fixes(self) -> None:
+        for host in self.hosts.values():
+            host.close()
+        self.hosts.clear()
 
 
 # -- options ---------------------------------------------------------------------
@@ -61,6 +88,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         dest="hostkit_dry_run",
         help="with --fix: show each planned change and its diff, apply nothing",
+    )
+    group.addoption(
+        "--max-disruption",
+        dest="hostkit_max_disruption",
+        choices=DISRUPTIONS,
+        default=DEFAULT_MAX_DISRUPTION,
+        help="with --fix: run only remediations this disruptive or less "
+        f"(default {DEFAULT_MAX_DISRUPTION})",
+    )
+    group.addoption(
+        "--fix-lock-timeout",
+        dest="hostkit_fix_lock_timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="with --fix: how long to wait for another run's fixes on a host to end (default 60)",
     )
     group.addoption(
         "--profile",
@@ -101,6 +144,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("hostkit_junit", "default JUnit report path, relative to the rootdir", default="")
     parser.addini(
+        "hostkit_runs_dir",
+        "where --fix keeps each run's saved files and journal on a host",
+        default=journal.ROOT,
+    )
+    parser.addini(
+        "hostkit_lock_dir",
+        "where --fix takes its lock on a host (a directory under /run)",
+        default=hostlock.LOCK_DIR,
+    )
+    parser.addini(
         "hostkit_profiles",
         "directory of profiles, relative to the rootdir",
         default="checks/profiles",
@@ -122,6 +175,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{tag}: hostkit checks tagged {tag}")
     if config.getoption("hostkit_dry_run") and not config.getoption("hostkit_fix"):
         raise pytest.UsageError("--dry-run plans fixes: use it together with --fix")
+    explicit = config.option.hosts or config.getoption("hostkit_inventory")
+    if config.getoption("hostkit_fix") and not explicit:
+        raise pytest.UsageError(NEEDS_HOSTS)
     try:
         registry = HostRegistry(_connect_defaults(config))
         _register_hosts(config, registry)
@@ -137,6 +193,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
     if state is not None:
+        state.close_fixes()
         state.registry.close()
         backend.install(None)
 
@@ -168,10 +225,15 @@ def _register_hosts(config: pytest.Config, registry: HostRegistry) -> None:
     if inventory_file:
         from kit import inventory
 
-        for entry in inventory.select(inventory.load(inventory_file), names or None):
+        chosen = inventory.select(inventory.load(inventory_file), names or None)
+        if not chosen:
+            raise KitValueError(f"inventory {inventory_file} selects no host")
+        for entry in chosen:
             ctx = registry.add(entry.spec, entry.name, identity_file=entry.identity_file)
             specs.append(f"{backend.SCHEME}://{ctx.key}")
     else:
+        if config.option.hosts and not names:
+            raise KitValueError(f"--hosts={config.option.hosts!r} names no host")
         for name in names:
             scheme = name.partition("://")[0] if "://" in name else "ssh"
             if scheme not in ("ssh", "local"):
@@ -198,6 +260,12 @@ def _load_profile(config: pytest.Config) -> Profile:
 
 
 # -- xdist ----------------------------------------------------------------------------
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Workers record their fixes under the controller's run id."""
+    node.workerinput["hostkit_run_id"] = node.config.stash[STATE].run_id
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -346,38 +414,20 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         if not (state.fix and meta and meta.fix and ctx):
             item.stash[ITEM_OUTCOME] = outcomes.FAILED
             raise
-        item.stash[ITEM_OUTCOME] = _remediate(item, ctx, meta.fix, first, state.dry_run)
+        host = None if state.settings.dry_run else state.fixes_for(ctx)
+        try:
+            outcome = fixflow.remediate(item, ctx, meta, first, state.settings, host)
+        except AssertionError:
+            item.stash[ITEM_OUTCOME] = outcomes.FAILED
+            raise
+        except KitError:
+            item.stash[ITEM_OUTCOME] = outcomes.ERROR
+            raise
+        item.stash[ITEM_OUTCOME] = outcome
         return None
     except Exception:
         item.stash[ITEM_OUTCOME] = outcomes.ERROR
         raise
-
-
-def _remediate(
-    item: pytest.Item, ctx: HostContext, fix: Any, first: AssertionError, dry_run: bool
-) -> str:
-    """Outcome of repairing a failing check; raises (as the check would) unless fixed."""
-    try:
-        target = Target(ctx.conn, ctx.facts, dry_run=dry_run)
-        changes = fixflow.apply(fix, target, fixflow.check_params(item))
-    except KitError:
-        item.stash[ITEM_OUTCOME] = outcomes.ERROR
-        raise
-    for change in (c for c in changes if c.changed):
-        if dry_run:
-            text = change.summary + ("\n" + change.diff if change.diff else "")
-            item.user_properties.append(("planned", text))
-        else:
-            item.user_properties.append(("fix", change.summary))
-    if dry_run:
-        item.stash[ITEM_OUTCOME] = outcomes.FAILED
-        raise first
-    try:
-        fixflow.recheck(item, ctx, fix, changes, first)
-    except AssertionError:
-        item.stash[ITEM_OUTCOME] = outcomes.FAILED
-        raise
-    return outcomes.FIXED
 
 
 @pytest.hookimpl(wrapper=True)

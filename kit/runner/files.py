@@ -6,6 +6,7 @@ import re
 
 from kit.connection import Connection, quote
 from kit.errors import KitError, KitValueError
+from kit.runner import journal, protect
 from kit.runner.change import Change, unified_diff
 from kit.runner.validate import name as valid_name
 from kit.runner.validate import path as valid_path
@@ -75,14 +76,16 @@ def write_file(
         what.append(f"mode {want_mode}")
     if owner_changed or (attrs is None and (owner or group)):
         what.append(f"owner {owner or ''}:{group or ''}".rstrip(":"))
-    if not dry_run:
-        if content_changed:
-            conn.put(data, path, mode=want_mode, sudo=sudo)
-        elif mode_changed:
-            conn.run("chmod %s %s", want_mode or "", path, sudo=sudo).check()
-        if owner or group:
-            spec = f"{owner or ''}:{group or ''}" if group else (owner or "")
-            conn.run("chown %s -- %s", spec, path, sudo=sudo).check()
+    protect.path(conn, path, "write")
+    with journal.file_step(conn, "write_file", path, dry_run=dry_run):
+        if not dry_run:
+            if content_changed:
+                conn.put(data, path, mode=want_mode, sudo=sudo)
+            elif mode_changed:
+                conn.run("chmod %s %s", want_mode or "", path, sudo=sudo).check()
+            if owner or group:
+                spec = f"{owner or ''}:{group or ''}" if group else (owner or "")
+                conn.run("chown %s -- %s", spec, path, sudo=sudo).check()
     return Change.made(f"{path}: {', '.join(what)}", diff, dry_run=dry_run)
 
 
@@ -140,8 +143,11 @@ def remove(
         raise KitValueError("refusing to remove /")
     if info[0] == "directory" and not recursive:
         raise KitError(f"{path} is a directory; pass recursive=True to remove it")
-    if not dry_run:
-        conn.run("rm -rf -- %s" if recursive else "rm -f -- %s", path, sudo=sudo).check()
+    protect.path(conn, path, "remove")
+    step = journal.file_step if info[0] != "directory" else journal.path_step
+    with step(conn, "remove", path, dry_run=dry_run):
+        if not dry_run:
+            conn.run("rm -rf -- %s" if recursive else "rm -f -- %s", path, sudo=sudo).check()
     return Change.made(f"{path}: removed ({info[0]})", dry_run=dry_run)
 
 
@@ -155,8 +161,10 @@ def chmod(
     have = _norm_mode(info[1])
     if have == want:
         return Change.none(f"{path} already has mode {want}", dry_run=dry_run)
-    if not dry_run:
-        conn.run("chmod %s -- %s", want, path, sudo=sudo).check()
+    protect.path(conn, path, "chmod")
+    with journal.file_step(conn, "chmod", path, dry_run=dry_run):
+        if not dry_run:
+            conn.run("chmod %s -- %s", want, path, sudo=sudo).check()
     return Change.made(f"{path}: mode {have} -> {want}", dry_run=dry_run)
 
 
@@ -189,9 +197,12 @@ def chown(
         )
     if not wrong:
         return Change.none(f"{path} already owned by {spec}", dry_run=dry_run)
-    if not dry_run:
-        flag = "-R " if recursive else ""
-        conn.run(f"chown {flag}%s -- %s", spec, path, sudo=sudo).check()
+    protect.path(conn, path, "chown")
+    step = journal.path_step if recursive else journal.file_step
+    with step(conn, "chown", path, dry_run=dry_run):
+        if not dry_run:
+            flag = "-R " if recursive else ""
+            conn.run(f"chown {flag}%s -- %s", spec, path, sudo=sudo).check()
     return Change.made(f"{path}: owner {info[2]}:{info[3]} -> {spec}", dry_run=dry_run)
 
 
@@ -241,6 +252,14 @@ def create_symlink(
         return Change.none(f"{link_path} already links to {target}", dry_run=dry_run)
     if kind == "directory" or (kind == "file" and not force):
         raise KitError(f"{link_path} exists and is a {kind}, not a symlink")
+    protect.path(conn, link_path, "replace")
+    with journal.file_step(conn, "create_symlink", link_path, dry_run=dry_run):
+        _link(conn, link_path, target, sudo, dry_run)
+    was = {"link": f" (was -> {current})", "file": " (replaced a file)"}.get(kind, "")
+    return Change.made(f"{link_path} -> {target}{was}", dry_run=dry_run)
+
+
+def _link(conn: Connection, link_path: str, target: str, sudo: bool, dry_run: bool) -> None:
     if not dry_run:
         # A link made beside the old one and renamed over it: never a moment without one.
         script = (
@@ -248,8 +267,6 @@ def create_symlink(
             '&& mv -f -T -- "$tmp" "$1" || { rm -f -- "$tmp"; exit 1; }'
         )
         conn.run("sh -c %s sh %s %s", script, link_path, target, sudo=sudo).check()
-    was = {"link": f" (was -> {current})", "file": " (replaced a file)"}.get(kind, "")
-    return Change.made(f"{link_path} -> {target}{was}", dry_run=dry_run)
 
 
 def _stat(conn: Connection, path: str, *, sudo: bool) -> tuple[str, ...] | None:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from kit.connection import Connection, quote
-from kit.errors import FactUnknown, KitError, KitValueError
+from kit.errors import FactUnknown, KitError, KitValueError, ProtectedError
 from kit.facts import Facts
-from kit.runner import services
+from kit.runner import netfilter, protect, services
 from kit.runner.change import Change, combine
 from kit.runner.validate import name as valid_name
 
@@ -56,6 +56,11 @@ class Firewall:
     def add(self, rule: FirewallRule) -> None:
         raise NotImplementedError
 
+    def remaining(self, ruleset: netfilter.Ruleset) -> netfilter.Ruleset | None:
+        """The live ruleset once this firewall is off, where other rules may outlive it;
+        None when turning it off flushes everything or leaves the rules as they are."""
+        return None
+
     def disable(self, facts: Facts, *, dry_run: bool) -> list[Change]:
         """Stop and disable this firewall's services (idempotent per service)."""
         steps: list[Change] = []
@@ -68,6 +73,10 @@ class Firewall:
 class Firewalld(Firewall):
     name = "firewalld"
     services = ("firewalld",)
+
+    def remaining(self, ruleset: netfilter.Ruleset) -> netfilter.Ruleset | None:
+        # firewalld removes its own tables and leaves everyone else's in place.
+        return ruleset.without_tables(["firewalld"])
 
     def _spec(self, rule: FirewallRule) -> str:
         zone = f" --zone={quote(rule.zone)}" if rule.zone else ""
@@ -92,6 +101,10 @@ class Firewalld(Firewall):
 
 class Ufw(Firewall):
     name = "ufw"
+
+    def remaining(self, ruleset: netfilter.Ruleset) -> netfilter.Ruleset | None:
+        # `ufw disable` drops its ufw-* chains and resets the built-in policies to ACCEPT.
+        return ruleset.without_chains("ufw").with_policy("input", "accept")
 
     def _line(self, rule: FirewallRule) -> str:
         verb = "allow" if rule.action == "allow" else "deny"
@@ -213,9 +226,11 @@ def configure_firewall(
 ) -> Change:
     """Add each rule the firewall lacks; rules already present send no command."""
     fw = backend(conn, facts)
+    missing = [rule for rule in rules if not fw.has(rule)]
+    protect.firewall_rules(conn, [(r.port, r.protocol) for r in missing if r.action == "deny"])
     steps = []
     for rule in rules:
-        if fw.has(rule):
+        if rule not in missing:
             steps.append(Change.none(f"{fw.name}: {rule} present", dry_run=dry_run))
             continue
         if not dry_run:
@@ -229,4 +244,22 @@ def disable_firewall(conn: Connection, facts: Facts, *, dry_run: bool = False) -
     if facts.firewall == "none":
         return Change.none("no firewall active", dry_run=dry_run)
     fw = backend(conn, facts)
+    _guard_disable(conn, fw)
     return combine(f"{fw.name} disabled", fw.disable(facts, dry_run=dry_run), dry_run=dry_run)
+
+
+def _guard_disable(conn: Connection, fw: Firewall) -> None:
+    """Refuse when the rules left once fw is off would drop the connection's own port."""
+    if conn.spec.scheme != "ssh" or fw.remaining(netfilter.Ruleset({}, {})) is None:
+        return
+    res = conn.run("nft -j list ruleset", sudo=True)
+    if not res.ok:
+        raise ProtectedError(
+            conn.name,
+            f"disable {fw.name}",
+            "the live ruleset cannot be read (nft -j list ruleset) to tell whether what "
+            "remains would cut this connection",
+        )
+    after = fw.remaining(netfilter.Ruleset.from_json(res.stdout))
+    if after is not None:
+        protect.firewall_after(conn, after, f"disable {fw.name}")

@@ -17,6 +17,7 @@ from kit.connection import Connection, quote
 from kit.edits import modules as modedit
 from kit.edits import sysctl as sysedit
 from kit.errors import KitError, KitValueError
+from kit.runner import journal
 from kit.runner.change import Change, combine
 from kit.runner.files import mkdirp, stat_and_read, write_file
 from kit.runner.validate import name as valid_name
@@ -122,8 +123,9 @@ def load_module(
             dry_run=dry_run,
         )
     else:
-        if not dry_run:
-            conn.run("modprobe" + " %s" * (1 + len(params)), name, *params, sudo=True).check()
+        with journal.live_step(conn, f"modprobe {name}", dry_run=dry_run):
+            if not dry_run:
+                conn.run("modprobe" + " %s" * (1 + len(params)), name, *params, sudo=True).check()
         now = Change.made(f"module {name} loaded", dry_run=dry_run)
     if not persistent:
         return now
@@ -316,8 +318,9 @@ def set_sysctl(
     if sysedit.same_value(live, want):
         steps.append(Change.none(f"{key} is {want}", dry_run=dry_run))
     else:
-        if not dry_run:
-            conn.run("sysctl -q -w %s", f"{key}={want}", sudo=True).check()
+        with journal.live_step(conn, f"sysctl {key}={want} (was {live})", dry_run=dry_run):
+            if not dry_run:
+                conn.run("sysctl -q -w %s", f"{key}={want}", sudo=True).check()
         steps.append(Change.made(f"{key}: {live} -> {want} (live)", dry_run=dry_run))
     notes = ""
     if persistent:

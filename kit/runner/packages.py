@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kit.connection import Connection, quote
 from kit.facts import Facts, PackageManager, fill
+from kit.runner import journal
 from kit.runner.change import Change
 from kit.runner.files import write_file
 from kit.runner.validate import name as valid_name
@@ -49,8 +50,9 @@ def install_packages(
     missing = _missing(conn, pm, _names(packages))
     if not missing:
         return Change.none(f"packages already installed: {' '.join(packages)}", dry_run=dry_run)
-    if not dry_run:
-        _install(conn, pm, missing)
+    with journal.live_step(conn, f"install {' '.join(missing)}", dry_run=dry_run):
+        if not dry_run:
+            _install(conn, pm, missing)
     return Change.made(f"installed {' '.join(missing)}", dry_run=dry_run)
 
 

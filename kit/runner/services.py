@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from kit.connection import Connection
 from kit.errors import FactUnknown
 from kit.facts import Facts, InitSystem, fill
+from kit.runner import journal, protect
 from kit.runner.change import Change, combine
 from kit.runner.files import write_file
 from kit.runner.templates import render_to_string
@@ -115,17 +116,20 @@ def _converge(
     svc, mgr = _service(name), manager(conn, facts)
     prop, value = want
     now = mgr.is_active(svc) if prop == "active" else mgr.is_enabled(svc)
-    done, cmd = {
-        ("active", True): ("started", mgr.init.start_cmd),
-        ("active", False): ("stopped", mgr.init.stop_cmd),
-        ("enabled", True): ("enabled", mgr.init.enable_cmd),
-        ("enabled", False): ("disabled", mgr.init.disable_cmd),
+    verb, done, cmd = {
+        ("active", True): ("start", "started", mgr.init.start_cmd),
+        ("active", False): ("stop", "stopped", mgr.init.stop_cmd),
+        ("enabled", True): ("enable", "enabled", mgr.init.enable_cmd),
+        ("enabled", False): ("disable", "disabled", mgr.init.disable_cmd),
     }[want]
     if now == value:
         already = "running" if done == "started" else done
         return Change.none(f"{svc} already {already}", dry_run=dry_run)
-    if not dry_run:
-        mgr.act(cmd, svc)
+    if not value:
+        protect.units(conn, [svc], verb)
+    with journal.live_step(conn, f"{verb} {svc}", dry_run=dry_run):
+        if not dry_run:
+            mgr.act(cmd, svc)
     return Change.made(f"{svc} {done}", dry_run=dry_run)
 
 
@@ -140,8 +144,10 @@ def stop_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool = F
 def restart_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool = False) -> Change:
     """Restart (or start, when stopped). An action, not a state: it always acts."""
     svc, mgr = _service(name), manager(conn, facts)
-    if not dry_run:
-        mgr.act(mgr.init.restart_cmd, svc)
+    protect.units(conn, [svc], "restart")
+    with journal.live_step(conn, f"restart {svc}", dry_run=dry_run):
+        if not dry_run:
+            mgr.act(mgr.init.restart_cmd, svc)
     return Change.made(f"{svc} restarted", dry_run=dry_run)
 
 
@@ -181,6 +187,8 @@ def deploy_and_enable_service(
     svc, mgr = _service(name), manager(conn, facts)
     text = render_to_string(unit_content, template_data) if template_data else unit_content
     dest = valid_path(path) if path else mgr.unit_path(svc)
+    # A new unit file under a protected name replaces what the connection runs on.
+    protect.units(conn, [svc], "replace the unit file of")
     written = write_file(conn, dest, text, mode=mgr.unit_mode, sudo=True, dry_run=dry_run)
     steps = [written]
     if written.changed:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from kit.connection import Connection
 from kit.edits import fstab as fstab_edit
+from kit.runner import journal
 from kit.runner.change import Change, combine
 from kit.runner.files import stat_and_read, write_file
 from kit.runner.validate import path as valid_path
@@ -54,8 +55,9 @@ def disable_swap(
     steps = []
     active = active_swaps(conn, proc_swaps=proc_swaps)
     if active:
-        if not dry_run:
-            conn.run("swapoff -a", sudo=True).check()
+        with journal.live_step(conn, "swapoff -a", dry_run=dry_run):
+            if not dry_run:
+                conn.run("swapoff -a", sudo=True).check()
         steps.append(Change.made(f"swapoff ({', '.join(active)})", dry_run=dry_run))
     else:
         steps.append(Change.none("no active swap", dry_run=dry_run))
@@ -89,6 +91,7 @@ def _mask_swap_target(conn: Connection, dry_run: bool) -> Change:
     state = conn.run("systemctl is-enabled swap.target").stdout.strip()
     if state in {"masked", "masked-runtime"}:
         return Change.none("swap.target masked", dry_run=dry_run)
-    if not dry_run:
-        conn.run("systemctl mask swap.target", sudo=True).check()
+    with journal.live_step(conn, "mask swap.target", dry_run=dry_run):
+        if not dry_run:
+            conn.run("systemctl mask swap.target", sudo=True).check()
     return Change.made(f"swap.target masked (was {state or 'unknown'})", dry_run=dry_run)

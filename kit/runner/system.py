@@ -8,7 +8,7 @@ import time
 from kit.connection import Connection
 from kit.errors import CommandTimeout, FactUnknown, KitError, KitValueError
 from kit.facts import Facts
-from kit.runner import services
+from kit.runner import protect, services
 from kit.runner.change import Change, combine
 from kit.runner.files import write_file
 from kit.runner.validate import name as valid_name
@@ -178,14 +178,23 @@ _BOOT_ID = "cat /proc/sys/kernel/random/boot_id"
 
 
 def reboot(
-    conn: Connection, timeout: float = 600.0, *, poll: float = 3.0, dry_run: bool = False
+    conn: Connection,
+    timeout: float = 600.0,
+    *,
+    poll: float = 3.0,
+    accept_disconnect: bool = False,
+    dry_run: bool = False,
 ) -> Change:
     """Reboot, and return once the host answers with a new boot id.
+
+    A reboot cuts the connection, so it is refused (ProtectedError) unless the
+    caller says it expects that with accept_disconnect=True; never on local://.
 
     The reboot is scheduled a second ahead, detached, so the command returns
     before the connection drops; the connection then reconnects on its next
     command. CommandTimeout when the host is not back within timeout seconds.
     """
+    protect.reboot(conn, accept_disconnect)
     before = conn.run(_BOOT_ID).check().stdout.strip()
     if dry_run:
         return Change.made("reboot", dry_run=True)

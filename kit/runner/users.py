@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from kit.connection import Connection, quote
 from kit.edits import sudoers
 from kit.errors import KitError, KitValueError
+from kit.runner import journal, protect
 from kit.runner.change import Change, unified_diff
 from kit.runner.files import stat_and_read
 from kit.runner.validate import name as valid_name
@@ -134,6 +135,9 @@ def modify_user(
         what.append(f"home {changes.home}")
     if not what:
         return Change.none(f"user {name} already as wanted", dry_run=dry_run)
+    if any(not w.startswith("groups +") for w in what):
+        # Adding groups takes nothing away; a new shell, home or primary group can.
+        protect.user(conn, name, "change the account of")
     if not dry_run:
         conn.run(" ".join(quote(a) for a in [*argv, "--", name]), sudo=True).check()
     return Change.made(f"user {name}: {', '.join(what)}", dry_run=dry_run)
@@ -152,6 +156,7 @@ def set_user_password(
         raise UserMissing(f"user {name!r} does not exist (or shadow is unreadable)")
     if res.stdout.split(":")[1:2] == [password_hash]:
         return Change.none(f"password of {name} already set", dry_run=dry_run)
+    protect.user(conn, name, "change the password of")
     if not dry_run:
         result = conn.run("chpasswd -e", stdin=f"{name}:{password_hash}\n", sudo=True)
         if not result.ok:
@@ -180,10 +185,13 @@ def configure_sudoer(
     if old == data.encode() and attrs is not None and attrs[0] == "440":
         return Change.none(f"{dest} already up to date", dry_run=dry_run)
     diff = unified_diff(dest, old, data.encode())
+    protect.sudo_rights(conn, name, [data, (old or b"").decode(errors="replace")])
     if dry_run:
         res = conn.run("visudo -cf /dev/stdin", stdin=data, sudo=True)
     else:
-        res = conn.run("sh -c %s", _INSTALL_SUDOERS.format(dest=quote(dest)), stdin=data, sudo=True)
+        with journal.file_step(conn, "configure_sudoer", dest):
+            script = _INSTALL_SUDOERS.format(dest=quote(dest))
+            res = conn.run("sh -c %s", script, stdin=data, sudo=True)
     if not res.ok:
         detail = (res.stderr or res.stdout).strip().replace("/dev/stdin", name)
         raise SudoersInvalid(f"sudoers drop-in {name} rejected by visudo: {detail}")

@@ -104,7 +104,7 @@ def test_whole_profile_fixed_on_the_vm_survives_a_reboot(vm, tmp_path):
     unsettled = {n for n, c in second.cases.items() if c.fixes and "time_synchronized" not in n}
     assert unsettled == set(), second.cases
     with vm.connect() as conn:
-        kit.runner.reboot(conn, timeout=300)
+        kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
     ready.wait(vm, 300)
     after = compliance.run(vm, tmp_path, "after-reboot")
     assert after.ret == 0, after.output

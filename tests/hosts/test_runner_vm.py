@@ -47,7 +47,7 @@ def test_vm_operations_hold_and_survive_a_reboot(vm):
         try:
             _apply_all(conn, facts)
             started = time.monotonic()
-            assert runner.reboot(conn, timeout=300).changed
+            assert runner.reboot(conn, timeout=300, accept_disconnect=True).changed
             rebooted_in = time.monotonic() - started
             _after_reboot(conn)
             print(f"reboot took {rebooted_in:.0f}s")

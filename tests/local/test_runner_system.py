@@ -7,9 +7,15 @@ import os
 
 import pytest
 
-import kit
 from kit.connection.base import Connection
-from kit.errors import CommandTimeout, FactUnknown, HostUnreachable, KitValueError
+from kit.connection.spec import parse
+from kit.errors import (
+    CommandTimeout,
+    FactUnknown,
+    HostUnreachable,
+    KitValueError,
+    ProtectedError,
+)
 from kit.facts import InitSystem, gather_facts
 from kit.runner import system
 from tests.local.recording import RecordingConnection
@@ -86,11 +92,26 @@ def test_time_service_choice(facts):
     assert system.time_service(conn, rhel).service == "chronyd"
 
 
-def test_reboot_dry_run_reads_the_boot_id_only():
+def test_reboot_of_the_controller_itself_is_refused_before_anything_runs():
     conn = RecordingConnection()
-    plan = system.reboot(conn, dry_run=True)
-    assert plan.changed and plan.dry_run
-    assert conn.sent == ["cat /proc/sys/kernel/random/boot_id"]
+    for dry_run in (True, False):
+        with pytest.raises(ProtectedError, match="end the controller itself"):
+            system.reboot(conn, accept_disconnect=True, dry_run=dry_run)
+    assert conn.sent == []
+
+
+def test_reboot_without_accepting_the_disconnect_is_refused():
+    host = RebootingHost()
+    with pytest.raises(ProtectedError, match="accept the disconnect"):
+        system.reboot(host, timeout=5, poll=0.01)
+    assert not host.rebooted and host.sent == []
+
+
+def test_reboot_dry_run_reads_the_boot_id_only():
+    host = RebootingHost()
+    plan = system.reboot(host, accept_disconnect=True, dry_run=True)
+    assert plan.changed and plan.dry_run and not host.rebooted
+    assert host.sent == ["cat /proc/sys/kernel/random/boot_id"]
 
 
 class RebootingHost(Connection):
@@ -98,7 +119,8 @@ class RebootingHost(Connection):
     with a new boot id. Rebooting this machine is not an option."""
 
     def __init__(self, down_for=2, new_boot_id="bbbb"):
-        super().__init__(kit.connect("local://").spec)
+        super().__init__(parse("ssh://simulated.invalid"))
+        self.sent: list[str] = []
         self.boot_id = "aaaa"
         self.down = 0
         self.down_for = down_for
@@ -106,6 +128,7 @@ class RebootingHost(Connection):
         self.rebooted = False
 
     def _exec(self, cmdline, *, stdin, timeout):
+        self.sent.append(cmdline)
         if "reboot" in cmdline:
             self.rebooted, self.down = True, self.down_for
             return 0, b"", b""
@@ -124,7 +147,7 @@ class RebootingHost(Connection):
 
 def test_reboot_waits_for_a_new_boot_id():
     host = RebootingHost()
-    change = system.reboot(host, timeout=5, poll=0.01)
+    change = system.reboot(host, timeout=5, poll=0.01, accept_disconnect=True)
     assert change.changed and host.rebooted
     assert "aaaa" in change.summary and "bbbb" in change.summary
 
@@ -132,4 +155,4 @@ def test_reboot_waits_for_a_new_boot_id():
 def test_reboot_times_out_when_the_boot_id_never_changes():
     host = RebootingHost(down_for=1, new_boot_id="aaaa")
     with pytest.raises(CommandTimeout):
-        system.reboot(host, timeout=0.3, poll=0.01)
+        system.reboot(host, timeout=0.3, poll=0.01, accept_disconnect=True)

@@ -83,8 +83,16 @@ def counts(result: pytest.RunResult) -> dict[str, int]:
 
 
 def run(pytester: pytest.Pytester, *args: str, xdist: bool) -> pytest.RunResult:
-    extra = ("-n", "2") if xdist else ()
+    """A run of the suite; --fix runs name this machine and keep their record in tmp dirs."""
+    extra = ["-n", "2"] if xdist else []
+    if "--fix" in args:
+        extra += ["--hosts=local://", *state_dirs(pytester)]
     return pytester.runpytest_subprocess("--junitxml=junit.xml", *extra, *args)
+
+
+def state_dirs(pytester: pytest.Pytester) -> list[str]:
+    runs, lock = pytester.path / "runs", pytester.path / "lock"
+    return ["-o", f"hostkit_runs_dir={runs}", "-o", f"hostkit_lock_dir={lock}"]
 
 
 @pytest.mark.parametrize("xdist", [False, True], ids=["serial", "xdist"])
@@ -129,9 +137,11 @@ def test_failure_after_fix_shows_both_attempts(pytester, suite):
 def test_remediation_error_is_an_error_outcome(pytester, suite):
     result = run(pytester, "--fix", "-k", "broken", xdist=False)
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["*remediation*explode failed: cannot repair*"])
+    result.stdout.fnmatch_lines(["*fix failed at its first step: cannot repair *; host unchanged"])
+    assert "Traceback" not in result.stdout.str()
     (props,) = junit(pytester).values()
     assert props["outcome"] == ["error"]
+    assert "RuntimeError: cannot repair" in props["fix_error"][0]
 
 
 def test_dry_run_plans_with_diff_and_applies_nothing(pytester, suite):

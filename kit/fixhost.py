@@ -1,0 +1,73 @@
+"""A host's side of one --fix run: its lock, its journal, and what became of it.
+
+Prepared on the first fix the host needs, so read-only runs and compliant hosts
+never take the lock or write a record; closed when the run ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kit.errors import KitError
+from kit.runner import hostlock, journal
+from kit.runner.hostlock import HostBusy, HostLock
+from kit.runner.journal import Journal
+
+if TYPE_CHECKING:
+    from kit.hosts import HostContext
+
+NEW, READY, HELD, LOST = "new", "ready", "held", "lost"
+
+
+def new_run_id() -> str:
+    """Sortable by start time, unique across controllers."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(4)
+
+
+@dataclass
+class HostFixes:
+    ctx: HostContext
+    run_id: str
+    lock_timeout: float
+    runs_dir: str = journal.ROOT
+    lock_dir: str = hostlock.LOCK_DIR
+    status: str = NEW
+    reason: str = ""
+    journal: Journal | None = None
+    lock: HostLock | None = None
+    notices: list[str] = field(default_factory=list)
+
+    def prepare(self) -> str | None:
+        """Ready the host for fixes; None when they may run, else why they may not."""
+        if self.status == NEW:
+            try:
+                conn = self.ctx.conn
+                self.lock = HostLock(conn, self.run_id, self.lock_dir)
+                self.lock.acquire(self.lock_timeout)
+                self.journal = Journal(conn, self.run_id, self.runs_dir)
+                self.notices += [str(earlier) for earlier in self.journal.open()]
+                self.status = READY
+            except HostBusy as exc:
+                self.hold(exc.args[0].partition(": ")[2])
+            except KitError as exc:
+                self.hold(f"cannot prepare the host for fixes: {exc}")
+        return None if self.status == READY else self.reason
+
+    def hold(self, reason: str, status: str = HELD) -> None:
+        self.status, self.reason = status, reason
+
+    def lost(self, reason: str) -> None:
+        """The connection went away mid-fix: no more fixes on this host in this run."""
+        self.hold(f"the connection was lost during an earlier fix ({reason})", LOST)
+
+    def close(self) -> None:
+        with contextlib.suppress(KitError):
+            if self.journal is not None and self.status != LOST:
+                self.journal.close()
+        with contextlib.suppress(KitError):
+            if self.lock is not None and self.status != LOST:
+                self.lock.release()

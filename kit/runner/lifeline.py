@@ -1,0 +1,161 @@
+"""What the kit's own access to a host depends on, read from the host in one round trip.
+
+Over SSH that is the sshd units, the units and processes serving this session (the
+remote shell's process chain up to init), the TCP port of the connection, and the
+connecting user. On a local connection the same chain starts at the controller's
+own shell, so it holds the controller and whatever unit runs it.
+
+Reading is split from deciding: `SCRIPT` prints, `parse` turns the text into a
+`Lifeline`, and kit.runner.protect decides what an operation may touch.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+
+from kit.connection import Connection
+from kit.errors import CommandError
+
+# The chain from this shell to init: pid, ppid, start time, name, the systemd cgroup.
+# /proc/PID/stat's name may hold spaces and parentheses, so fields are taken after
+# its last ")": state is the 1st, ppid the 2nd, start time the 20th.
+SCRIPT = r"""
+printf 'user\t%s\t%s\n' "$(id -un)" "$(id -u)"
+printf 'home\t%s\n' "$HOME"
+printf 'groups\t%s\n' "$(id -Gn)"
+printf 'ssh\t%s\n' "$SSH_CONNECTION"
+p=$$
+n=0
+while [ -n "$p" ] && [ "$p" -gt 0 ] && [ "$n" -lt 64 ]; do
+  stat=$(cat /proc/$p/stat 2>/dev/null) || break
+  set -- ${stat##*) }
+  cg=$(grep -E '^(0::|[0-9]+:name=systemd:)' /proc/$p/cgroup 2>/dev/null | tr '\n' '|')
+  printf 'proc\t%s\t%s\t%s\t%s\t%s\n' "$p" "$2" "${20}" "$cg" "$(cat /proc/$p/comm 2>/dev/null)"
+  [ "$p" = 1 ] && break
+  p=$2
+  n=$((n + 1))
+done
+"""
+
+# The units that serve SSH logins on the distributions hostkit knows.
+SSHD_UNITS = ("ssh.service", "sshd.service", "ssh.socket", "sshd.socket")
+SSHD_UNIT_PATTERNS = ("sshd@*.service", "ssh@*.service", "sshd-session@*.service")
+# Units whose stop takes the host's network, and with it every SSH connection.
+NETWORK_UNITS = (
+    "networking.service",
+    "systemd-networkd.service",
+    "systemd-networkd.socket",
+    "NetworkManager.service",
+    "wicked.service",
+    "network.service",
+)
+# A cgroup path element that names a unit (slices are containers of units, not units).
+_UNIT = re.compile(r"^[A-Za-z0-9:_.@\\-]+\.(?:service|scope|socket)$")
+
+
+@dataclass(frozen=True)
+class Process:
+    pid: int
+    ppid: int
+    start: str
+    name: str
+    cgroup: str
+
+    @property
+    def unit(self) -> str | None:
+        return unit_of_cgroup(self.cgroup)
+
+
+@dataclass(frozen=True)
+class Lifeline:
+    """What must keep working for the kit to reach this host again."""
+
+    transport: str  # "ssh" or "local"
+    user: str
+    uid: int
+    home: str
+    port: int | None = None
+    groups: frozenset[str] = field(default_factory=frozenset)
+    chain: tuple[Process, ...] = ()
+    units: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def pids(self) -> frozenset[int]:
+        return frozenset(p.pid for p in self.chain)
+
+    def protects_unit(self, unit: str) -> str | None:
+        """Why unit must not be stopped, disabled or restarted; None when it may."""
+        unit = normalize_unit(unit)
+        if unit in self.units:
+            holder = next((p for p in self.chain if p.unit == unit), None)
+            what = f"{holder.name} (pid {holder.pid})" if holder else "this session"
+            return f"{unit} runs {what}, which carries this connection"
+        if self.transport == "ssh":
+            if unit in SSHD_UNITS or any(fnmatch.fnmatch(unit, p) for p in SSHD_UNIT_PATTERNS):
+                return f"{unit} serves SSH logins, which this connection uses"
+            if unit in NETWORK_UNITS:
+                return f"{unit} brings up the network this connection uses"
+        return None
+
+    def holder(self, controller: int | None = None) -> Process | None:
+        """The process whose life bounds this connection: sshd's session process, or on a
+        local connection the controller (whose pid the caller knows)."""
+        if self.transport == "ssh":
+            return next((p for p in self.chain if p.name.startswith("sshd")), None)
+        return next((p for p in self.chain if p.pid == controller), None)
+
+
+def normalize_unit(name: str) -> str:
+    """systemctl's reading of a bare name: `ssh` is `ssh.service`."""
+    return name if re.search(r"\.[a-z]+$", name) else f"{name}.service"
+
+
+def unit_of_cgroup(cgroup: str) -> str | None:
+    """The innermost unit a cgroup path names, or None (the root, a slice, a bare path).
+
+    Takes the unified hierarchy's line, else the v1 name=systemd one. Under a
+    delegated subtree (a container's init, user@.service) the innermost unit is the
+    one a stop would act on from the host's point of view, which is what matters.
+    """
+    lines = [line for line in cgroup.split("|") if line]
+    chosen = next((ln for ln in lines if ln.startswith("0::") and ln != "0::/"), None)
+    chosen = chosen or next((ln for ln in lines if ":name=systemd:" in ln), None)
+    if chosen is None:
+        return None
+    path = chosen.split(":", 2)[2]
+    units = [part for part in path.split("/") if _UNIT.match(part)]
+    return units[-1] if units else None
+
+
+def parse(text: str, transport: str) -> Lifeline:
+    """The lifeline from SCRIPT's output; chain[0] is the shell that ran it."""
+    user, uid, home, port = "", -1, "", None
+    groups: frozenset[str] = frozenset()
+    chain: list[Process] = []
+    for line in text.splitlines():
+        kind, _, rest = line.partition("\t")
+        fields = rest.split("\t")
+        if kind == "user" and len(fields) == 2 and fields[1].isdigit():
+            user, uid = fields[0], int(fields[1])
+        elif kind == "home":
+            home = rest
+        elif kind == "groups":
+            groups = frozenset(rest.split())
+        elif kind == "ssh":
+            parts = rest.split()
+            if len(parts) == 4 and parts[3].isdigit():
+                port = int(parts[3])
+        elif kind == "proc" and len(fields) == 5 and fields[0].isdigit() and fields[1].isdigit():
+            chain.append(Process(int(fields[0]), int(fields[1]), fields[2], fields[4], fields[3]))
+    units = frozenset(u for u in (p.unit for p in chain) if u and u != "init.scope")
+    return Lifeline(transport, user, uid, home, port, groups, tuple(chain), units)
+
+
+def read(conn: Connection) -> Lifeline:
+    """Ask the host, now: a session may move (reconnects), so this is never cached."""
+    res = conn.run("sh -c %s", SCRIPT)
+    if not res.ok:
+        raise CommandError(res, f"{conn.name}: cannot tell what this connection depends on")
+    return parse(res.stdout, conn.spec.scheme)
