@@ -70,7 +70,45 @@ def markdown(directory: Path) -> str:
             fix = "yes" if meta.fix else "-"
             lines.append(f"| `{meta.id}` | {what} | {meta.severity} | {fix} | {_source(meta)} |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + remediations(metas))
+
+
+NEVER = (
+    "Whatever their disruption, no remediation (a user's own included) may stop, disable or "
+    "restart the sshd units or the unit serving the kit's session, signal a process the "
+    "session runs through, deny or leave dropped the connection's TCP port, reboot the "
+    "host, or change the connecting account, its keys or its sudo rights: the runner "
+    "refuses with ProtectedError before anything runs."
+)
+
+
+def remediations(metas: list[CheckMeta]) -> list[str]:
+    """Every remediation the catalog pairs with a check, with what it declares."""
+    from kit import fix as fixflow
+
+    lines = ["### Remediations", "", NEVER, ""]
+    lines += [
+        "| remediation | for | disruption | reboot | what it does | never touches |",
+        "|---|---|---|---|---|---|",
+    ]
+    seen: dict[str, list[str]] = {}
+    fixes = {}
+    for meta in metas:
+        if meta.fix is not None:
+            name = f"{meta.fix.__module__}.{meta.fix.__name__}"
+            seen.setdefault(name, []).append(f"`{meta.id}`")
+            fixes[name] = meta.fix
+    for name, fix in fixes.items():
+        declared = fixflow.meta_of(fix)
+        doc = " ".join((fix.__doc__ or "").strip().split("\n\n")[0].split())
+        reboot = "yes" if declared.reboot else "no"
+        checks = ", ".join(seen[name])
+        never = declared.never or "-"
+        lines.append(
+            f"| `{name}` | {checks} | {declared.disruption} | {reboot} | {doc} | {never} |"
+        )
+    lines.append("")
+    return lines
 
 
 def _order(prof: profiles.Profile, meta: CheckMeta) -> int:

@@ -31,17 +31,22 @@ class RemediationMeta:
     reboot: bool
     strategy: str
     disruption: str
+    never: str = ""
 
 
-def remediation(*, reboot: bool = False, strategy: str, disruption: str) -> Callable[[F], F]:
-    """Declare a remediation: whether it needs a reboot, its strategy, and how disruptive it is."""
+def remediation(
+    *, reboot: bool = False, strategy: str, disruption: str, never: str = ""
+) -> Callable[[F], F]:
+    """Declare a remediation: whether it needs a reboot, its strategy, how disruptive it is,
+    and what it leaves alone beyond what the runner protects for every remediation."""
     if strategy not in STRATEGIES:
         raise KitValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
     if disruption not in DISRUPTIONS:
         raise KitValueError(f"disruption must be one of {DISRUPTIONS}, not {disruption!r}")
 
     def decorate(fn: F) -> F:
-        fn.hostkit_remediation = RemediationMeta(reboot, strategy, disruption)  # type: ignore[attr-defined]
+        meta = RemediationMeta(reboot, strategy, disruption, never)
+        fn.hostkit_remediation = meta  # type: ignore[attr-defined]
         return fn
 
     return decorate

@@ -7,8 +7,14 @@ from kit.runner import packages
 from kit.runner.change import Change, combine
 
 
-@remediation(reboot=False, strategy="install", disruption="low")
+@remediation(
+    reboot=False,
+    strategy="install",
+    disruption="low",
+    never="installed packages: it never removes one",
+)
 def install_for_executable(target: Target, executable: str, package: str) -> Change:
+    """Install the package that ships the executable (refreshing stale package lists first)."""
     conn, facts, dry_run = target.conn, target.facts, target.dry_run
     if packages.is_package_installed(conn, facts, package):
         return Change.none(f"{package} already installed", dry_run=dry_run)
