@@ -76,7 +76,7 @@ class HostLock:
                     f"{(res.stderr or res.stdout).strip()[:200]}"
                 )
             if time.monotonic() >= deadline:
-                raise HostBusy(self.conn.name, f"run {answer[5:]}", timeout)
+                raise HostBusy(self.conn.name, answer[5:], timeout)
             time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
 
     def release(self) -> None:

@@ -44,10 +44,11 @@ _DONE = """p={path}; sha=
 [ -f "$p" ] && sha=$(sha256sum < "$p" | cut -c1-64)
 printf '%s%s%s\\n' {head} "$sha" {tail} >> {journal}
 """
-# Back as it was, atomically: a copy beside the target renamed over it.
+# Back as it was, atomically: a copy beside the target renamed over it. No saved copy
+# means the file did not exist before, so it goes.
 _RESTORE = """set -e
 p={path}; s={saved}
-if [ -n "$s" ]; then
+if [ -n "$s" ] && {{ [ -e "$s" ] || [ -L "$s" ]; }}; then
   tmp="$(dirname -- "$p")/.hostkit-restore.$$"
   cp -a -- "$s" "$tmp" && mv -f -T -- "$tmp" "$p" || {{ rm -f -- "$tmp"; exit 1; }}
 elif [ -L "$p" ] || [ -f "$p" ]; then rm -f -- "$p"
@@ -112,6 +113,7 @@ class Journal:
     in_flight: str | None = None
     last_step: str | None = None
     live_done: list[str] = field(default_factory=list)  # the current fix's live changes
+    _completed: set[int] = field(default_factory=set)
 
     @property
     def dir(self) -> str:
@@ -160,7 +162,9 @@ class Journal:
             _ACTIVE.reset(token)
 
     def rollback(self) -> list[str]:
-        """Put back every file the current fix changed, newest first; their paths."""
+        """Put back every file the current fix changed, newest first; the paths of those
+        whose change had completed (a step cut short is put back too, but it was never
+        more than begun)."""
         restored = []
         for step in reversed(self._steps):
             assert step.path is not None
@@ -176,7 +180,8 @@ class Journal:
                     f"{self.conn.name}: could not put back {step.path} "
                     f"(saved as {self.dir}/{step.saved})"
                 )
-            restored.append(step.path)
+            if step.seq in self._completed:
+                restored.append(step.path)
         self._steps = []
         return restored
 
@@ -225,6 +230,7 @@ class Journal:
         )
         self.conn.run("sh -c %s", script, sudo=True)
         self.in_flight = None
+        self._completed.add(step.seq)
 
 
 def active(conn: Connection) -> Journal | None:

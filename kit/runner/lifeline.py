@@ -67,6 +67,10 @@ class Process:
     def unit(self) -> str | None:
         return unit_of_cgroup(self.cgroup)
 
+    @property
+    def units(self) -> tuple[str, ...]:
+        return units_of_cgroup(self.cgroup)
+
 
 @dataclass(frozen=True)
 class Lifeline:
@@ -89,7 +93,7 @@ class Lifeline:
         """Why unit must not be stopped, disabled or restarted; None when it may."""
         unit = normalize_unit(unit)
         if unit in self.units:
-            holder = next((p for p in self.chain if p.unit == unit), None)
+            holder = next((p for p in self.chain if unit in p.units), None)
             what = f"{holder.name} (pid {holder.pid})" if holder else "this session"
             return f"{unit} runs {what}, which carries this connection"
         if self.transport == "ssh":
@@ -113,20 +117,25 @@ def normalize_unit(name: str) -> str:
 
 
 def unit_of_cgroup(cgroup: str) -> str | None:
-    """The innermost unit a cgroup path names, or None (the root, a slice, a bare path).
+    """The innermost unit a cgroup path names, or None (the root, a slice, a bare path)."""
+    units = units_of_cgroup(cgroup)
+    return units[-1] if units else None
 
-    Takes the unified hierarchy's line, else the v1 name=systemd one. Under a
-    delegated subtree (a container's init, user@.service) the innermost unit is the
-    one a stop would act on from the host's point of view, which is what matters.
+
+def units_of_cgroup(cgroup: str) -> tuple[str, ...]:
+    """Every unit on a process's cgroup path, outermost first.
+
+    Takes the unified hierarchy's line, else the v1 name=systemd one (lines joined
+    by "|"). Stopping any of them ends the process: under user@1000.service, or a
+    container's scope, the outer unit takes the inner ones with it.
     """
     lines = [line for line in cgroup.split("|") if line]
     chosen = next((ln for ln in lines if ln.startswith("0::") and ln != "0::/"), None)
     chosen = chosen or next((ln for ln in lines if ":name=systemd:" in ln), None)
     if chosen is None:
-        return None
+        return ()
     path = chosen.split(":", 2)[2]
-    units = [part for part in path.split("/") if _UNIT.match(part)]
-    return units[-1] if units else None
+    return tuple(part for part in path.split("/") if _UNIT.match(part))
 
 
 def parse(text: str, transport: str) -> Lifeline:
@@ -149,7 +158,7 @@ def parse(text: str, transport: str) -> Lifeline:
                 port = int(parts[3])
         elif kind == "proc" and len(fields) == 5 and fields[0].isdigit() and fields[1].isdigit():
             chain.append(Process(int(fields[0]), int(fields[1]), fields[2], fields[4], fields[3]))
-    units = frozenset(u for u in (p.unit for p in chain) if u and u != "init.scope")
+    units = frozenset(u for p in chain for u in p.units if u != "init.scope")
     return Lifeline(transport, user, uid, home, port, groups, tuple(chain), units)
 
 

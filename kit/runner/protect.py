@@ -51,10 +51,15 @@ def process(conn: Connection, pid: int, action: str = "kill") -> None:
     if pid in line.pids or pid <= 1:
         raise ProtectedError(conn.name, f"{action} pid {pid}", "it carries this connection")
     res = conn.run("cat /proc/%s/cgroup", str(int(pid)))
-    unit = lifeline.unit_of_cgroup(res.stdout.replace("\n", "|")) if res.ok else None
-    reason = line.protects_unit(unit) if unit else None
-    if reason:
-        raise ProtectedError(conn.name, f"{action} pid {pid}", f"it belongs to {reason}")
+    units = lifeline.units_of_cgroup(res.stdout.replace("\n", "|")) if res.ok else ()
+    for unit in units:
+        reason = line.protects_unit(unit)
+        if reason:
+            raise ProtectedError(
+                conn.name,
+                f"{action} pid {pid}",
+                f"it runs inside a unit that must stay up: {reason}",
+            )
 
 
 def reboot(conn: Connection, accept_disconnect: bool) -> None:

@@ -32,7 +32,8 @@ def test_facts_with_sudo_in_one_round_trip(conn: Connection) -> None:
 
 
 def test_sudoer_through_password_sudo(conn: Connection, server: sshd.Sshd, root_dir) -> None:
-    content = f"{sshd.USER} ALL=(ALL) NOPASSWD: /usr/bin/true\n"
+    # For another user: a drop-in naming the connecting user is refused (test_protect_ssh).
+    content = f"{sshd.NOPASSWD_USER} ALL=(ALL) NOPASSWD: /usr/bin/true\n"
     change = users.configure_sudoer(conn, "hostkit-test", content, directory=str(root_dir))
     assert change.changed
     dest = root_dir / "hostkit-test"
@@ -54,7 +55,7 @@ def test_invalid_sudoer_over_ssh_never_lands(conn: Connection, server: sshd.Sshd
 
 def test_password_hash_dry_run_reads_shadow_with_sudo(conn: Connection, server: sshd.Sshd) -> None:
     digest = "$6$hostkit$" + "b" * 86
-    plan = users.set_user_password(conn, sshd.USER, digest, dry_run=True)
+    plan = users.set_user_password(conn, sshd.NOPASSWD_USER, digest, dry_run=True)
     assert plan.changed and plan.dry_run
     assert digest not in str(plan)
 
