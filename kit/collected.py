@@ -9,7 +9,7 @@ import pytest
 
 from kit import fix as fixflow
 from kit.check import meta_of
-from kit.errors import KitError, KitValueError
+from kit.errors import KitValueError
 from kit.facts.model import Probes
 from kit.hosts import HostContext
 
@@ -74,8 +74,10 @@ def set_probes(items: list[pytest.Item]) -> None:
 
 
 def warm(ctx: HostContext, facts: bool) -> None:
-    # A failed connect is remembered by the context and reported by the host's checks.
-    with contextlib.suppress(KitError):
+    # A failed connect is remembered by the context and reported by the host's checks. Any
+    # other error is not cached, so the host's checks meet it again; here it would abort the
+    # prefetch of every other host.
+    with contextlib.suppress(Exception):
         ctx.conn  # noqa: B018 - connecting is the point
         if facts:
             ctx.facts  # noqa: B018

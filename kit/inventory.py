@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from kit.connection.spec import HostSpec
+from kit.connection.spec import HostSpec, build
 from kit.errors import KitValueError
 
 
@@ -27,6 +27,8 @@ def load(path: str | Path) -> list[InventoryHost]:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise KitValueError(f"inventory {file}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise KitValueError(f"inventory {file}: not UTF-8 text (byte {exc.start})") from None
     if file.suffix in (".yaml", ".yml") or text.lstrip().startswith(("all:", "---")):
         groups, hostvars = _parse_yaml(text, file)
     else:
@@ -46,20 +48,23 @@ def select(hosts: list[InventoryHost], patterns: list[str] | None) -> list[Inven
 
 
 def _host(name: str, hv: dict[str, Any], groups: frozenset[str], file: Path) -> InventoryHost:
-    address = str(hv.get("ansible_host", name))
+    where = f"inventory {file}: host {name!r}"
     port = hv.get("ansible_port")
-    try:
-        spec = HostSpec(
-            "ssh",
-            address,
-            str(hv["ansible_user"]) if hv.get("ansible_user") else None,
-            int(port) if port is not None else None,
-        )
-    except ValueError:
-        raise KitValueError(f"inventory {file}: host {name}: invalid ansible_port") from None
-    from kit.connection.spec import parse
-
-    parse(str(spec))  # the same validation as a spec given on the command line
+    if port is not None:
+        # int() would also take " 22", "٣" and 22.9; an inventory port is plain digits.
+        if isinstance(port, bool) or not isinstance(port, int | str):
+            raise KitValueError(f"{where}: invalid ansible_port {port!r}")
+        if isinstance(port, str):
+            if not (port.isascii() and port.isdigit() and len(port) <= 5):
+                raise KitValueError(f"{where}: invalid ansible_port {port!r}")
+            port = int(port)
+    user = hv.get("ansible_user")
+    spec = build(
+        str(hv.get("ansible_host") or name),
+        str(user) if user else None,
+        port,
+        where=where,
+    )
     key = hv.get("ansible_ssh_private_key_file")
     return InventoryHost(name, spec, str(key) if key else None, groups)
 
@@ -87,7 +92,13 @@ def _parse_ini(text: str, file: Path) -> tuple[dict[str, set[str]], dict[str, di
                 raise KitValueError(f"inventory {file}:{number}: unknown section kind {kind!r}")
             groups.setdefault(section, set())
             continue
-        words = shlex.split(line, comments=True)
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError as exc:
+            # shlex says "No closing quotation" or "No escaped character".
+            raise KitValueError(f"inventory {file}:{number}: {str(exc).lower()}") from None
+        if not words:
+            continue
         if kind == "children":
             children.setdefault(section, set()).add(words[0])
         elif kind == "vars":
@@ -119,27 +130,34 @@ def _parse_yaml(text: str, file: Path) -> tuple[dict[str, set[str]], dict[str, d
     groups: dict[str, set[str]] = {}
     hostvars: dict[str, dict[str, Any]] = {}
 
-    def walk(name: str, node: dict[str, Any] | None, inherited: dict[str, Any]) -> set[str]:
-        node = node or {}
-        if not isinstance(node, dict):
-            raise KitValueError(f"inventory {file}: group {name} must be a mapping")
-        gv = {**inherited, **(node.get("vars") or {})}
+    def mapping(value: Any, what: str) -> dict[Any, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise KitValueError(f"inventory {file}: {what} must be a mapping")
+        return value
+
+    def walk(name: str, node: Any, inherited: dict[str, Any], stack: tuple[str, ...]) -> set[str]:
+        if name in stack:
+            raise KitValueError(f"inventory {file}: group cycle: {' -> '.join((*stack, name))}")
+        node = mapping(node, f"group {name}")
+        gv = {**inherited, **mapping(node.get("vars"), f"group {name}: vars")}
         members: set[str] = set()
-        for host, hv in (node.get("hosts") or {}).items():
+        for host, hv in mapping(node.get("hosts"), f"group {name}: hosts").items():
             merged = hostvars.setdefault(str(host), {})
-            merged.update(hv or {})
+            merged.update(mapping(hv, f"host {host}"))
             for key, value in gv.items():
                 merged.setdefault(key, value)
             members.add(str(host))
-        for child, sub in (node.get("children") or {}).items():
-            members |= walk(str(child), sub, gv)
+        for child, sub in mapping(node.get("children"), f"group {name}: children").items():
+            members |= walk(str(child), sub, gv, (*stack, name))
         groups.setdefault(name, set()).update(members)
         return members
 
     if not isinstance(data, dict):
         raise KitValueError(f"inventory {file}: expected a mapping at the top level")
     for top, node in data.items():
-        walk(str(top), node, {})
+        walk(str(top), node, {}, ())
     return groups, hostvars
 
 

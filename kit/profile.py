@@ -23,7 +23,7 @@ import yaml
 
 from kit.errors import KitValueError
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def available(directory: Path) -> list[str]:
 def _load(name_or_path: str, directory: Path, seen: tuple[str, ...]) -> Profile:
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
-        if not _NAME.match(name_or_path):
+        if not _NAME.fullmatch(name_or_path):
             raise KitValueError(f"invalid profile name {name_or_path!r}")
         path = directory / f"{name_or_path}.yaml"
     if not path.is_file():
@@ -78,18 +78,24 @@ def _load(name_or_path: str, directory: Path, seen: tuple[str, ...]) -> Profile:
         raise KitValueError(f"profile {path} extends itself through {' -> '.join(seen)}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise KitValueError(f"profile {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise KitValueError(f"profile {path}: not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
         raise KitValueError(f"profile {path}: invalid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise KitValueError(f"profile {path}: expected a mapping at the top level")
     unknown = set(data) - {"name", "description", "extends", "checks", "params"}
     if unknown:
-        raise KitValueError(f"profile {path}: unknown key(s) {', '.join(sorted(unknown))}")
-    base = (
-        _load(data["extends"], directory, (*seen, str(path)))
-        if data.get("extends")
-        else Profile(name="")
-    )
+        names = ", ".join(sorted(str(k) for k in unknown))
+        raise KitValueError(f"profile {path}: unknown key(s) {names}")
+    extends = data.get("extends")
+    if extends is not None and not isinstance(extends, str):
+        raise KitValueError(
+            f"profile {path}: extends must be a profile name, not {type(extends).__name__}"
+        )
+    base = _load(extends, directory, (*seen, str(path))) if extends else Profile(name="")
     checks = data.get("checks", base.checks)
     params = data.get("params") or {}
     if not isinstance(checks, list | tuple) or not all(isinstance(c, str) for c in checks):

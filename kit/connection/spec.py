@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from kit.errors import KitValueError
 
 SCHEMES = ("local", "ssh")
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
-_USER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
+MAX_SPEC = 1024
+_HOSTNAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
+_USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?")
+# An IPv6 zone is an interface name or number; the kernel caps names at 15 bytes.
+_ZONE = re.compile(r"[A-Za-z0-9_.-]{1,15}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,10 @@ def parse(spec: str) -> HostSpec:
     text = spec.strip()
     if not text:
         raise KitValueError("empty host spec")
+    if len(text) > MAX_SPEC:
+        raise KitValueError(f"host spec {text[:40]!r}...: longer than {MAX_SPEC} characters")
+    # urlsplit silently drops tabs and newlines, so "no\nde" would read as "node".
+    _refuse_unprintable(text, f"host spec {spec!r}", "")
     if text in ("local", "local://"):
         return HostSpec("local")
     if "://" not in text:
@@ -58,25 +67,48 @@ def parse(spec: str) -> HostSpec:
         raise KitValueError(f"host spec {spec!r}: unexpected path or query")
     if parts.password is not None:
         raise KitValueError(f"host spec {spec!r}: passwords do not belong in host specs")
-    host = parts.hostname or ""
-    if not host or not (_HOSTNAME.match(host) or _is_ipv6(host)):
-        raise KitValueError(f"host spec {spec!r}: invalid host name {host!r}")
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise KitValueError(f"host spec {spec!r}: invalid port") from exc
-    if port == 0:
-        raise KitValueError(f"host spec {spec!r}: invalid port 0")
+    _, _, hostport = parts.netloc.rpartition("@")
+    port_text = hostport.rpartition("]")[2] if hostport.startswith("[") else hostport
+    port_text = port_text.partition(":")[2] if ":" in port_text else None
+    if port_text is not None and not re.fullmatch(r"[0-9]{1,5}", port_text):
+        raise KitValueError(f"host spec {spec!r}: invalid port {port_text!r}")
     user = unquote(parts.username) if parts.username else None
-    if user is not None and not _USER.match(user):
-        raise KitValueError(f"host spec {spec!r}: invalid user name {user!r}")
+    return build(
+        parts.hostname or "",
+        user,
+        int(port_text) if port_text is not None else None,
+        where=f"host spec {spec!r}",
+    )
+
+
+def build(host: str, user: str | None, port: int | None, *, where: str) -> HostSpec:
+    """An ssh HostSpec from its parts, each validated; where names the source in errors."""
+    _refuse_unprintable(host, where, "host name")
+    if not host or not (_HOSTNAME.fullmatch(host) or _is_ipv6(host)):
+        raise KitValueError(f"{where}: invalid host name {host!r}")
+    if user is not None:
+        _refuse_unprintable(user, where, "user name")
+        if not _USER.fullmatch(user):
+            raise KitValueError(f"{where}: invalid user name {user!r}")
+    if port is not None and (isinstance(port, bool) or not 0 < port < 65536):
+        raise KitValueError(f"{where}: invalid port {port}")
     return HostSpec("ssh", host, user, port)
 
 
-def _is_ipv6(host: str) -> bool:
-    import ipaddress
+def _refuse_unprintable(text: str, where: str, what: str) -> None:
+    subject = f"{where}: {what}".rstrip()
+    for char in text:
+        if unicodedata.category(char)[0] == "C":
+            raise KitValueError(f"{subject} contains the control character {char!r}")
+        if char.isspace():
+            raise KitValueError(f"{subject} contains whitespace {char!r}")
 
+
+def _is_ipv6(host: str) -> bool:
+    address, _, zone = host.partition("%")
+    if zone and not _ZONE.fullmatch(zone):
+        return False
     try:
-        return ipaddress.ip_address(host).version == 6
+        return ipaddress.ip_address(address).version == 6
     except ValueError:
         return False

@@ -159,8 +159,20 @@ def parse_boot_files(text: str) -> Mapping[str, str]:
 
 
 def parse_int(text: str) -> int | None:
+    # Not str.isdigit: it is true for "²", which int() refuses.
     text = text.strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if _DIGITS.fullmatch(text) else None
+
+
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def _address(text: str, version: int) -> str | None:
+    """text when it is an IP address of that version, else None."""
+    try:
+        return text if ipaddress.ip_address(text).version == version else None
+    except ValueError:
+        return None
 
 
 def parse_os_release(text: str) -> OSInfo:
@@ -190,7 +202,7 @@ def parse_os_release(text: str) -> OSInfo:
 
 
 def parse_memory(text: str) -> int | None:
-    match = re.search(r"MemTotal:\s+(\d+)\s*kB", text)
+    match = re.search(r"MemTotal:\s+([0-9]{1,18})\s*kB", text)
     return int(match.group(1)) // 1024 if match else None
 
 
@@ -244,7 +256,12 @@ def _rc(text: str) -> tuple[int | None, str]:
         body, last = "", text.strip()
     if not last.startswith("rc="):
         return None, ""
-    return int(last[3:]), body
+    rc = parse_int(last[3:])
+    if rc is None:
+        # The probe ran but its status is unreadable: a failed read, so the answer is
+        # unknown rather than "no firewall".
+        return -1, ""
+    return rc, body
 
 
 def _nft_tables_with_rules(ruleset: str) -> set[tuple[str, str]]:
@@ -320,7 +337,9 @@ def parse_interfaces(links: str, addrs: str) -> tuple[Interface, ...]:
         if len(words) < 4 or words[2] not in {"inet", "inet6"}:
             continue
         name = words[1].split("@", 1)[0]
-        address = words[3].split("/", 1)[0]
+        address = _address(words[3].split("/", 1)[0], 4 if words[2] == "inet" else 6)
+        if address is None:
+            continue
         (v4 if words[2] == "inet" else v6).setdefault(name, []).append(address)
         if name not in names:
             names.append(name)
@@ -337,14 +356,19 @@ def parse_default_address(
         if not words or words[0] != "default":
             continue
         opts = dict(zip(words[1::2], words[2::2], strict=False))
-        if "src" in opts:
-            return opts["src"]
+        src = _address(opts.get("src", ""), version)
+        if src is not None:
+            return src
         dev = opts.get("dev")
         iface = next((i for i in interfaces if i.name == dev), None)
         if iface is None:
             continue
         candidates = iface.ipv4 if version == 4 else iface.ipv6
-        usable = [a for a in candidates if not ipaddress.ip_address(a).is_link_local]
+        usable = [
+            a
+            for a in candidates
+            if _address(a, version) and not ipaddress.ip_address(a).is_link_local
+        ]
         if usable:
             return usable[0]
     return None
@@ -368,6 +392,8 @@ def parse_proc_net(text: str, proto: str) -> list[Socket]:
         if not listening:
             continue
         address, _, port = local.partition(":")
+        if not re.fullmatch(r"[0-9A-Fa-f]{4}", port):
+            continue
         try:
             found.append(Socket(proto, _hex_address(address), int(port, 16)))  # type: ignore[arg-type]
         except ValueError:

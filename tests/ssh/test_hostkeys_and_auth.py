@@ -102,6 +102,82 @@ def test_hashed_entries_are_matched(server: sshd.Sshd, tmp_path: Path) -> None:
         assert conn.run("true").ok
 
 
+@pytest.mark.parametrize("policy", ["strict", "accept-new"])
+def test_revoked_key_is_refused(server: sshd.Sshd, tmp_path: Path, policy: str) -> None:
+    keytype, blob = server.host_key_pub.split()[:2]
+    known = tmp_path / "known_hosts"
+    recorded = server.known_hosts_line() + f"@revoked * {keytype} {blob}\n"
+    known.write_text(recorded)
+    with pytest.raises(HostKeyRejected, match="@revoked") as caught:
+        _connect(server, known, host_key_policy=policy)
+    assert _fingerprint(server.host_key.with_suffix(".pub")) in str(caught.value)
+    assert known.read_text() == recorded
+
+
+def test_cert_authority_line_leaves_plain_keys_to_their_own_lines(
+    server: sshd.Sshd, tmp_path: Path
+) -> None:
+    ca = sshd.keygen(tmp_path / "ca")
+    known = tmp_path / "known_hosts"
+    keytype, blob = ca.with_suffix(".pub").read_text().split()[:2]
+    ca_line = f"@cert-authority * {keytype} {blob}\n"
+    known.write_text(ca_line + server.known_hosts_line())
+    with _connect(server, known) as conn:
+        assert conn.run("true").ok
+
+
+def test_cert_authority_does_not_vouch_for_the_plain_key(server: sshd.Sshd, tmp_path: Path) -> None:
+    # The host's own key, listed as a CA: it may sign host certificates, it is not one.
+    keytype, blob = server.host_key_pub.split()[:2]
+    known = tmp_path / "known_hosts"
+    ca_line = f"@cert-authority [127.0.0.1]:{server.port} {keytype} {blob}\n"
+    known.write_text(ca_line)
+    with pytest.raises(HostKeyRejected, match="certificates only"):
+        _connect(server, known)
+    with _connect(server, known, host_key_policy="accept-new") as conn:
+        assert conn.run("true").ok
+    assert known.read_text() == ca_line + server.known_hosts_line()
+
+
+def test_malformed_lines_are_skipped_with_one_warning(
+    server: sshd.Sshd, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    known = tmp_path / "known_hosts"
+    known.write_text(
+        "this line is not a host key\n"
+        + server.known_hosts_line()
+        + "@bogus-marker host ssh-ed25519 AAAA\n"
+    )
+    with caplog.at_level(logging.WARNING, logger="kit.connection.hostkeys"):
+        for _ in range(2):
+            with _connect(server, known) as conn:
+                assert conn.run("true").ok
+    warned = [r.getMessage() for r in caplog.records if str(known) in r.getMessage()]
+    assert len(warned) == 1
+    assert "line 1" in warned[0]
+
+
+def test_non_utf8_comment_is_harmless(server: sshd.Sshd, tmp_path: Path) -> None:
+    known = tmp_path / "known_hosts"
+    known.write_bytes(b"# Jos\xe9's hosts\n" + server.known_hosts_line().encode()[:-1] + b" \xff\n")
+    with _connect(server, known) as conn:
+        assert conn.run("true").ok
+
+
+def test_accept_new_writes_through_a_symlinked_known_hosts(
+    server: sshd.Sshd, tmp_path: Path
+) -> None:
+    real = tmp_path / "dotfiles" / "known_hosts"
+    real.parent.mkdir()
+    real.write_text("")
+    link = tmp_path / "known_hosts"
+    link.symlink_to(real)
+    with _connect(server, link, host_key_policy="accept-new") as conn:
+        assert conn.run("true").ok
+    assert link.is_symlink()
+    assert real.read_text() == server.known_hosts_line()
+
+
 def test_ignore_accepts_with_a_warning(
     server: sshd.Sshd, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -191,3 +191,33 @@ def test_unreadable_rules_make_the_firewall_unknown():
     text = (DATA / "centos7.txt").read_text()
     text = text.replace("-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nrc=0", "rc=4")
     assert parse_facts(text).firewall == "unknown"
+
+
+def _recorded_with(name: str, old: str, new: str) -> str:
+    text = (DATA / f"{name}.txt").read_text()
+    assert old in text
+    return text.replace(old, new)
+
+
+def test_an_address_that_is_not_one_is_dropped_and_the_default_is_unknown():
+    facts = parse_facts(_recorded_with("centos7", "inet 172.16.0.7/16", "inet garbage/24"))
+    assert facts.interface("eth0") == Interface("eth0")
+    assert facts.ipv4_default is None
+
+
+def test_a_garbage_route_source_falls_back_to_the_device_address():
+    raw = _recorded_with("ubuntu2204", "src 10.0.2.15", "src garbage")
+    assert parse_facts(raw).ipv4_default == "10.0.2.15"
+
+
+def test_a_cpu_count_that_is_not_ascii_digits_is_unknown():
+    assert (
+        parse_facts(_recorded_with("centos7", "@@hostkit:cpu\n1", "@@hostkit:cpu\n²")).cpu_count
+        is None
+    )
+
+
+def test_an_unreadable_probe_status_makes_the_firewall_unknown():
+    raw = _recorded_with("centos7", "--dport 22 -j ACCEPT\nrc=0", "--dport 22 -j ACCEPT\nrc=x")
+    raw = raw.replace("@@hostkit:nft\n", "@@hostkit:nft\nrc=x\n")
+    assert parse_facts(raw).firewall == "unknown"

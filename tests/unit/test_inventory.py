@@ -75,3 +75,36 @@ def test_bad_inventory_names_the_problem(tmp_path):
         inventory.load(path)
     with pytest.raises(KitValueError, match=r"missing\.ini"):
         inventory.load(tmp_path / "missing.ini")
+
+
+def test_unbalanced_quote_names_the_file_and_line(tmp_path):
+    path = tmp_path / "quoted.ini"
+    path.write_text('[web]\nweb1 ansible_user="admin\n')
+    with pytest.raises(KitValueError, match=r"quoted\.ini:2: no closing quotation"):
+        inventory.load(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("all:\n  hosts: [web1]\n", "group all: hosts must be a mapping"),
+        ("all:\n  hosts:\n    web1: 5\n", "host web1 must be a mapping"),
+        ("all:\n  hosts:\n    web1: {ansible_port: [22]}\n", "invalid ansible_port"),
+        ("all:\n  hosts:\n    web1: {ansible_port: ' 22'}\n", "invalid ansible_port"),
+        ("all: &a\n  children:\n    g: *a\n", "group cycle: all -> g -> g"),
+        ('all:\n  hosts:\n    "web1\\x0b": {}\n', "control character"),
+    ],
+)
+def test_malformed_yaml_inventory_names_the_problem(tmp_path, text, complaint):
+    path = tmp_path / "hosts.yaml"
+    path.write_text(text)
+    with pytest.raises(KitValueError, match=complaint) as caught:
+        inventory.load(path)
+    assert str(path) in str(caught.value)
+
+
+def test_non_utf8_inventory_names_the_file(tmp_path):
+    path = tmp_path / "latin.ini"
+    path.write_bytes(b"[web]\nweb1 # caf\xe9\n")
+    with pytest.raises(KitValueError, match=r"latin\.ini: not UTF-8"):
+        inventory.load(path)

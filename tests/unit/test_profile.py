@@ -58,3 +58,24 @@ def test_host_of_picks_the_longest_matching_label():
     )
     assert host_of("checks/t.py::test_x[ssh://node-1-a]", labels) == "ssh://node-1"
     assert host_of("checks/t.py::test_plain", labels) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("extends: 5\n", "extends must be a profile name, not int"),
+        ("extends: [base]\n", "extends must be a profile name, not list"),
+        ("1: x\nchekcs: []\n", r"unknown key\(s\) 1, chekcs"),
+    ],
+)
+def test_malformed_profile_names_the_file_and_problem(tmp_path, text, complaint):
+    (tmp_path / "odd.yaml").write_text(text)
+    with pytest.raises(KitValueError, match=complaint) as caught:
+        profile.load("odd", tmp_path)
+    assert "odd.yaml" in str(caught.value)
+
+
+def test_non_utf8_profile_names_the_file(tmp_path):
+    (tmp_path / "latin.yaml").write_bytes(b"description: caf\xe9\n")
+    with pytest.raises(KitValueError, match=r"latin\.yaml: not UTF-8"):
+        profile.load("latin", tmp_path)
