@@ -34,6 +34,28 @@ def name(kind: str, value: str) -> str:
     return value
 
 
+_SCHEME = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?/*")
+
+
+def mask_url(url: str) -> str:
+    """url with the password of its userinfo (or a userinfo without one) masked.
+
+    Works on malformed URLs too (`https:/user:pw@host`), which urlsplit does not
+    split into a password. It masks too much rather than too little: everything
+    from the first ":" after the scheme to the last "@".
+    """
+    start = _SCHEME.match(url).end()  # type: ignore[union-attr]
+    head = url[start:]
+    at = head.rfind("@")
+    if at == -1:
+        return url
+    user, colon, _ = head[:at].partition(":")
+    if colon:
+        return f"{url[:start]}{user}:***{head[at:]}"
+    # No password: a bare userinfo is often a token; an "@" after a "/" is part of the path.
+    return url if "/" in user else f"{url[:start]}***{head[at:]}"
+
+
 def path(value: str) -> str:
     """An absolute path with no NUL and no newline (which would break line-based tools)."""
     if not isinstance(value, str) or not value.startswith("/") or "\0" in value or "\n" in value:
