@@ -123,7 +123,7 @@ def load_module(
         )
     else:
         if not dry_run:
-            conn.run("modprobe" + " %s" * (1 + len(params)), name, *params, sudo=True).check()
+            conn.run("modprobe --" + " %s" * (1 + len(params)), name, *params, sudo=True).check()
         now = Change.made(f"module {name} loaded", dry_run=dry_run)
     if not persistent:
         return now
@@ -157,7 +157,7 @@ def unload_module(
     if not loaded:
         return Change.none(f"module {name} not loaded", dry_run=dry_run)
     if not dry_run:
-        conn.run("modprobe -r %s", name, sudo=True).check()
+        conn.run("modprobe -r -- %s", name, sudo=True).check()
     return Change.made(f"module {name} unloaded", dry_run=dry_run)
 
 

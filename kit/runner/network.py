@@ -105,7 +105,7 @@ class _Hostnamectl(_HostnameSetter):
         if static is not None and static.decode().strip() == name and self.live() == name:
             return Change.none(f"hostname already {name}", dry_run=dry_run)
         if not dry_run:
-            self.conn.run("hostnamectl set-hostname %s", name, sudo=True).check()
+            self.conn.run("hostnamectl set-hostname -- %s", name, sudo=True).check()
         return Change.made(f"hostname {name}", dry_run=dry_run)
 
 

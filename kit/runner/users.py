@@ -103,7 +103,7 @@ def add_user(
 
 def _user_state(conn: Connection, name: str) -> tuple[str, str, str, set[str]]:
     """(home, shell, primary group, supplementary groups) in one round trip."""
-    res = conn.run("getent passwd %s && id -gn %s && id -Gn %s", name, name, name)
+    res = conn.run("getent passwd %s && id -gn -- %s && id -Gn -- %s", name, name, name)
     if not res.ok:
         raise UserMissing(f"user {name!r} does not exist")
     passwd, primary, groups = res.stdout.splitlines()[:3]

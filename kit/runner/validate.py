@@ -23,8 +23,15 @@ _RULES: dict[str, re.Pattern[str]] = {
 
 
 def matches(kind: str, value: str) -> bool:
-    """Whether value is a valid name of that kind."""
-    return isinstance(value, str) and _RULES[kind].fullmatch(value) is not None
+    """Whether value is a valid name of that kind.
+
+    No name may start with "-": every tool would read it as an option.
+    """
+    return (
+        isinstance(value, str)
+        and not value.startswith("-")
+        and _RULES[kind].fullmatch(value) is not None
+    )
 
 
 def name(kind: str, value: str) -> str:

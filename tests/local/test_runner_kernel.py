@@ -259,3 +259,41 @@ def test_bad_values_fail_before_anything_runs(conn, value):
     with pytest.raises(KitValueError):
         kernel.set_sysctl(conn, None, "net.ipv4.ip_forward", value, dry_run=True)
     assert conn.commands == []
+
+
+@pytest.mark.parametrize("name", ["-r", "--all", "-v"])
+def test_option_shaped_module_names_fail_before_anything_runs(conn, module_paths, name):
+    root, paths = module_paths
+    kw = {
+        "modprobe_dirs": (str(root / "modprobe.d"),),
+        "modules_load_d": str(root / "modules-load.d"),
+        "modprobe_d": str(root / "modprobe.d"),
+    }
+    with pytest.raises(KitValueError, match="module name"):
+        kernel.load_module(conn, None, name, persistent=True, **paths, **kw)
+    with pytest.raises(KitValueError, match="module name"):
+        kernel.configure_module_on_boot(conn, None, name, **kw)
+    with pytest.raises(KitValueError, match="module name"):
+        kernel.unload_module(conn, None, name, **paths)
+    assert conn.commands == []
+    assert list((root / "modules-load.d").iterdir()) == []
+
+
+STAND_IN_MODPROBE = """#!/bin/sh
+printf '%s\\n' "$@" >> {log}
+"""
+
+
+def test_modprobe_gets_the_name_after_end_of_options(module_paths):
+    root, paths = module_paths
+    bin_dir = root / "bin"
+    bin_dir.mkdir()
+    log = root / "modprobe.log"
+    tool = bin_dir / "modprobe"
+    tool.write_text(STAND_IN_MODPROBE.format(log=log))
+    tool.chmod(0o755)
+    conn = RecordingConnection(path_prefix=str(bin_dir))
+    kw = {**paths, "modprobe_dirs": (str(root / "modprobe.d"),)}
+    assert kernel.load_module(conn, None, "dummy", ["numdummies=2"], **kw).changed
+    assert kernel.unload_module(conn, None, "overlay", **paths).changed
+    assert log.read_text().splitlines() == ["--", "dummy", "numdummies=2", "-r", "--", "overlay"]
