@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kit.connection import Connection, quote
+from kit.edits import decode, encode
 from kit.edits import modules as modedit
 from kit.edits import sysctl as sysedit
 from kit.errors import KitError, KitValueError
@@ -379,13 +380,13 @@ def _edit(
 ) -> Change:
     """Apply a text edit to a root-owned file; a new file starts with the header."""
     old, _ = stat_and_read(conn, path, sudo=True)
-    before = old.decode() if old is not None else _HEADER
+    before = decode(old) if old is not None else _HEADER
     after = edit(before)
     if old is not None and after == before:
         done = f"already {'sets ' + what if what else 'up to date'}"
         return Change.none(f"{path} {done}", dry_run=dry_run)
     if old is not None:
-        return write_file(conn, path, after, sudo=True, dry_run=dry_run)
+        return write_file(conn, path, encode(after), sudo=True, dry_run=dry_run)
     # Some hosts ship without /etc/modprobe.d or /etc/sysctl.d.
     parent = mkdirp(conn, posixpath.dirname(path), mode="0755", sudo=True, dry_run=dry_run)
     written = write_file(conn, path, after, mode="0644", sudo=True, dry_run=dry_run)

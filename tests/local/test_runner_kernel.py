@@ -297,3 +297,26 @@ def test_modprobe_gets_the_name_after_end_of_options(module_paths):
     assert kernel.load_module(conn, None, "dummy", ["numdummies=2"], **kw).changed
     assert kernel.unload_module(conn, None, "overlay", **paths).changed
     assert log.read_text().splitlines() == ["--", "dummy", "numdummies=2", "-r", "--", "overlay"]
+
+
+def test_set_sysctl_keeps_bytes_that_are_not_utf8(conn, sysctl_paths):
+    key = "net.ipv4.ip_local_port_range"
+    live = _live(key)
+    managed = sysctl_paths["managed_file"]
+    with open(managed, "wb") as f:
+        f.write(b"# r\xe9glages \xff\nvm.x = 1\n" + f"{key} = 1 2\n".encode())
+    assert kernel.set_sysctl(conn, None, key, live, **sysctl_paths).changed
+    with open(managed, "rb") as f:
+        assert f.read() == b"# r\xe9glages \xff\nvm.x = 1\n" + f"{key} = {live}\n".encode()
+    conn.reset()
+    assert not kernel.set_sysctl(conn, None, key, live, **sysctl_paths).changed
+    assert not conn.writes()
+
+
+def test_module_boot_file_keeps_bytes_that_are_not_utf8(conn, tmp_path):
+    load_d = tmp_path / "modules-load.d"
+    load_d.mkdir()
+    (load_d / "hostkit-dummy.conf").write_bytes(b"# \xe9t\xe9\n")
+    kw = {"modprobe_dirs": (), "modules_load_d": str(load_d), "modprobe_d": str(tmp_path)}
+    assert kernel.configure_module_on_boot(conn, None, "dummy", **kw).changed
+    assert (load_d / "hostkit-dummy.conf").read_bytes() == b"# \xe9t\xe9\ndummy\n"
