@@ -55,22 +55,27 @@ class Rule:
 
 
 _NOT = r"!?"
-_ALIAS = r"[A-Z][A-Z0-9_]*"
+# Words sudo's lexer takes as keywords wherever they stand (options such as CWD=, and
+# sudoedit), so a host, user or alias of that name would not parse as one.
+_KEYWORD = r"(?!(?:CHROOT|CWD|ROLE|TYPE|TIMEOUT|NOTBEFORE|NOTAFTER|sudoedit)\Z)"
+_ALIAS = rf"{_KEYWORD}[A-Z][A-Z0-9_]*"
 _NETGROUP = r"\+[A-Za-z0-9_][A-Za-z0-9_.-]*"
 _HOST_WORD = re.compile(
-    rf"{_NOT}(?:{_ALIAS}|{_NETGROUP}|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|(?P<net>[0-9A-Fa-f:.]+(?:/[0-9.]+)?))"
+    rf"{_NOT}{_KEYWORD}(?:{_ALIAS}|{_NETGROUP}|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|(?P<net>[0-9A-Fa-f:.]+(?:/[0-9.]+)?))"
 )
 _RUNAS_USER = re.compile(
-    rf"{_NOT}(?:{_ALIAS}|{_NETGROUP}|#[0-9]+|%#[0-9]+|%[a-z_][a-z0-9_-]*\$?|[a-z_][a-z0-9_-]*\$?)"
+    rf"{_NOT}{_KEYWORD}(?:{_ALIAS}|{_NETGROUP}|#[0-9]+|%#[0-9]+|%[a-z_][a-z0-9_-]*\$?|[a-z_][a-z0-9_-]*\$?)"
 )
-_RUNAS_GROUP = re.compile(rf"{_NOT}(?:{_ALIAS}|#[0-9]+|[a-z_][a-z0-9_-]*\$?)")
+_RUNAS_GROUP = re.compile(rf"{_NOT}{_KEYWORD}(?:{_ALIAS}|#[0-9]+|[a-z_][a-z0-9_-]*\$?)")
 # A command argument: printable ASCII without the characters that end a command
 # (",", ":", "=", "#" start of a comment, '"'), unless escaped with a backslash.
 _ARG = r"(?:[!$%&\'()*+./0-9;<>?@A-Z\[\]^_`a-z{|}~-]|\\[,:=\\])+"
-_PATH = r"/(?:[A-Za-z0-9_.*?\[\]+@%~-]+/?)*"
-_COMMAND = re.compile(
-    rf'{_NOT}(?:{_ALIAS}|(?:{_PATH}|sudoedit)(?:[ \t]+(?:""|{_ARG}(?:[ \t]+{_ARG})*))?)'
-)
+_SEGMENT = r"[A-Za-z0-9_.*?\[\]+@%~-]+"
+# A path ending in "/" is a directory: every command in it, and it takes no arguments.
+_DIRECTORY = rf"/(?:{_SEGMENT}/)+"
+_FILE = rf"/(?:{_SEGMENT}/)*{_SEGMENT}"
+_ARGS = rf'(?:[ \t]+(?:""|{_ARG}(?:[ \t]+{_ARG})*))?'
+_COMMAND = re.compile(rf"{_NOT}(?:{_ALIAS}|{_DIRECTORY}|(?:{_FILE}|sudoedit){_ARGS})")
 
 
 def _items(text: str, label: str) -> list[str]:

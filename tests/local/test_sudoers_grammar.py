@@ -72,7 +72,8 @@ def test_the_fields_that_granted_everything_are_refused(fields):
 TOKENS = [
     "ALL", "root", "%wheel", "%#0", "#0", "+ng", "HOSTS", "h1", "10.0.0.0/8", "fe80::1",
     "/bin/ls", "/usr/bin/", "sudoedit", "-l", "x", '""', "!", "NOPASSWD:", "(", ")", ":",
-    "=", ",", "\\,", "\\:", "\\=", "\\\\", "\\", "#", "*",
+    "=", ",", "\\,", "\\:", "\\=", "\\\\", "\\", "#", "*", "CWD", "TIMEOUT", "list",
+    "Defaults", "User_Alias",
 ]  # fmt: skip
 hostile = st.lists(st.sampled_from(TOKENS), min_size=1, max_size=6).flatmap(
     lambda ts: st.sampled_from(["", " ", ", "]).map(lambda sep: sep.join(ts))
