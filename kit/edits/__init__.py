@@ -22,6 +22,20 @@ def lines(text: str) -> list[str]:
     return out
 
 
+def decode(data: bytes) -> str:
+    """A file's bytes as text; bytes that are not UTF-8 become lone surrogates.
+
+    encode gives exactly those bytes back, so an edit keeps a Latin-1 comment
+    (or any other stray byte) it does not touch.
+    """
+    return data.decode("utf-8", errors="surrogateescape")
+
+
+def encode(text: str) -> bytes:
+    """The bytes decode read, with the edit's changes."""
+    return text.encode("utf-8", errors="surrogateescape")
+
+
 def ending(line: str) -> str:
     return "\n" if line.endswith("\n") else ""
 

@@ -8,18 +8,37 @@ the same address are dropped, and every other line stays byte-identical.
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from kit.edits import append_line, ending, fields, lines
 from kit.errors import KitValueError
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
+# ipaddress takes any text after "%" as an IPv6 zone, newlines included; a zone
+# is an interface name (or index), so only the characters Linux allows in one.
+_ZONE = re.compile(r"[A-Za-z0-9_.:@-]{1,15}")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*")
 
-def _address(text: str) -> Address | None:
+
+def address(text: str) -> Address | None:
+    """The address text spells, or None when it is not one (zone included)."""
+    if not isinstance(text, str):
+        return None
     try:
-        return ipaddress.ip_address(text)
+        found = ipaddress.ip_address(text)
     except ValueError:
         return None
+    zone = getattr(found, "scope_id", None)
+    return found if zone is None or _ZONE.fullmatch(zone) else None
+
+
+def check_address(text: str) -> Address:
+    found = address(text)
+    if found is None:
+        raise KitValueError(f"invalid IP address: {text!r}")
+    return found
 
 
 def parse_line(line: str) -> tuple[Address, tuple[str, ...]] | None:
@@ -28,8 +47,8 @@ def parse_line(line: str) -> tuple[Address, tuple[str, ...]] | None:
     words = fields(body)
     if len(words) < 2:
         return None
-    address = _address(words[0])
-    return (address, tuple(words[1:])) if address is not None else None
+    found = address(words[0])
+    return (found, tuple(words[1:])) if found is not None else None
 
 
 def parse(text: str) -> dict[str, tuple[str, ...]]:
@@ -46,22 +65,20 @@ def check_names(names: tuple[str, ...]) -> tuple[str, ...]:
     if not names:
         raise KitValueError("a hosts entry needs at least one name")
     for n in names:
-        if not n or any(c in n for c in " \t\r\n#\0"):
+        # RFC 1123 names only: anything else could split the line or start a comment.
+        if not isinstance(n, str) or not _HOST_NAME.fullmatch(n):
             raise KitValueError(f"invalid host name for /etc/hosts: {n!r}")
     return names
 
 
 def format_line(ip: str, names: tuple[str, ...], comment: str = "") -> str:
-    address = _address(ip)
-    if address is None:
-        raise KitValueError(f"invalid IP address: {ip!r}")
-    line = "\t".join([str(address), " ".join(check_names(names))])
+    line = "\t".join([str(check_address(ip)), " ".join(check_names(names))])
     return f"{line}\t{comment}" if comment else line
 
 
 def set_entry(text: str, ip: str, *names: str) -> str:
     """Make ip map to names (in that order, the first canonical) on exactly one line."""
-    wanted = _address(ip)
+    wanted = address(ip)
     line = format_line(ip, names)
     out: list[str] = []
     placed = False

@@ -108,7 +108,7 @@ def install_blocks(text: str, name: str) -> list[str]:
 
 
 def _check_name(name: str) -> None:
-    if not name or any(c in name for c in " \t\n\r#;\0"):
+    if not name or name[0] == "-" or any(c in name for c in " \t\n\r#;\0"):
         raise KitValueError(f"invalid module name: {name!r}")
 
 

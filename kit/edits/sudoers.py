@@ -1,15 +1,19 @@
 """sudoers drop-ins (/etc/sudoers.d/NAME): rules `PRINCIPAL HOSTS=(RUNAS) [TAGS:] COMMANDS`.
 
-The runner validates the whole file with `visudo -cf` on the host before
-installing it; these functions only build text and refuse names that would
-make sudo ignore the file or read a rule for the wrong principal.
+Each field of a rule is checked against sudoers' grammar for that field
+(host list, runas lists, command list) and the line is parsed back before it
+is returned, so a field cannot close the runas list early, add a tag or start
+another host group. The runner also has `visudo` check the whole
+configuration on the host before installing a file.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
+from dataclasses import dataclass
 
-from kit.edits import append_line, ending, lines
+from kit.edits import append_line, ending, fields, lines
 from kit.errors import KitValueError
 
 HEADER = "# Managed by hostkit; edits here are replaced.\n"
@@ -38,6 +42,109 @@ def check_principal(principal: str) -> str:
     return principal
 
 
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule: a principal, its hosts, (runas users : runas groups), tags and commands."""
+
+    principal: str
+    hosts: tuple[str, ...]
+    runas_users: tuple[str, ...]
+    runas_groups: tuple[str, ...]
+    tags: tuple[str, ...]
+    commands: tuple[str, ...]
+
+
+_NOT = r"!?"
+# Words sudo's lexer takes as keywords wherever they stand (options such as CWD=, and
+# sudoedit), so a host, user or alias of that name would not parse as one.
+_KEYWORD = r"(?!(?:CHROOT|CWD|ROLE|TYPE|TIMEOUT|NOTBEFORE|NOTAFTER|sudoedit)\Z)"
+_ALIAS = rf"{_KEYWORD}[A-Z][A-Z0-9_]*"
+_NETGROUP = r"\+[A-Za-z0-9_][A-Za-z0-9_.-]*"
+_HOST_WORD = re.compile(
+    rf"{_NOT}{_KEYWORD}(?:{_ALIAS}|{_NETGROUP}|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|(?P<net>[0-9A-Fa-f:.]+(?:/[0-9.]+)?))"
+)
+_RUNAS_USER = re.compile(
+    rf"{_NOT}{_KEYWORD}(?:{_ALIAS}|{_NETGROUP}|#[0-9]+|%#[0-9]+|%[a-z_][a-z0-9_-]*\$?|[a-z_][a-z0-9_-]*\$?)"
+)
+_RUNAS_GROUP = re.compile(rf"{_NOT}{_KEYWORD}(?:{_ALIAS}|#[0-9]+|[a-z_][a-z0-9_-]*\$?)")
+# A command argument: printable ASCII without the characters that end a command
+# (",", ":", "=", "#" start of a comment, '"'), unless escaped with a backslash.
+_ARG = r"(?:[!$%&\'()*+./0-9;<>?@A-Z\[\]^_`a-z{|}~-]|\\[,:=\\])+"
+_SEGMENT = r"[A-Za-z0-9_.*?\[\]+@%~-]+"
+# A path ending in "/" is a directory: every command in it, and it takes no arguments.
+_DIRECTORY = rf"/(?:{_SEGMENT}/)+"
+_FILE = rf"/(?:{_SEGMENT}/)*{_SEGMENT}"
+_ARGS = rf'(?:[ \t]+(?:""|{_ARG}(?:[ \t]+{_ARG})*))?'
+_COMMAND = re.compile(rf"{_NOT}(?:{_ALIAS}|{_DIRECTORY}|(?:{_FILE}|sudoedit){_ARGS})")
+
+
+def _items(text: str, label: str) -> list[str]:
+    """The comma-separated items of a list field, blanks around them stripped.
+
+    A backslash escapes the next character, so an escaped comma stays in its item.
+    """
+    if not isinstance(text, str):
+        raise KitValueError(f"invalid sudoers {label}: {text!r}")
+    items, current, escaped = [], "", False
+    for c in text:
+        if escaped:
+            current, escaped = current + c, False
+        elif c == "\\":
+            current, escaped = current + c, True
+        elif c == ",":
+            items.append(current)
+            current = ""
+        else:
+            current += c
+    items.append(current)
+    return [" ".join(fields(i)) if label == "commands" else i.strip(" \t") for i in items]
+
+
+def _check_list(
+    text: str, label: str, word: re.Pattern[str], whole: str | None = None
+) -> tuple[str, ...]:
+    items = _items(text, label)
+    for item in items:
+        found = word.fullmatch(item)
+        if found is None or (found.groupdict().get("net") and not _is_network(found["net"])):
+            raise KitValueError(f"invalid sudoers {label}: {item!r} in {whole or text!r}")
+    return tuple(items)
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def check_hosts(hosts: str) -> tuple[str, ...]:
+    """A Host_List: names, addresses or networks, +netgroups, aliases, ALL; `!` negates."""
+    return _check_list(hosts, "hosts", _HOST_WORD)
+
+
+def check_runas(runas: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What goes between the parentheses: `USERS`, `USERS:GROUPS` or `:GROUPS`."""
+    if not isinstance(runas, str) or runas.count(":") > 1:
+        raise KitValueError(f"invalid sudoers runas: {runas!r}")
+    users, colon, groups = runas.partition(":")
+    if not colon and not users.strip(" \t"):
+        raise KitValueError(f"invalid sudoers runas: {runas!r}")
+    found_users = _check_list(users, "runas", _RUNAS_USER, runas) if users.strip(" \t") else ()
+    found_groups = _check_list(groups, "runas group", _RUNAS_GROUP, runas) if colon else ()
+    return found_users, found_groups
+
+
+def check_commands(commands: str) -> tuple[str, ...]:
+    """A Cmnd_List: absolute paths (with arguments), directories, sudoedit, aliases, ALL.
+
+    Per-command runas lists, tags and options are not taken here: the rule's
+    own runas and nopasswd apply to every command.
+    """
+    return _check_list(commands, "commands", _COMMAND)
+
+
 def rule(
     principal: str,
     commands: str = "ALL",
@@ -48,11 +155,51 @@ def rule(
 ) -> str:
     """One rule line, e.g. `deploy ALL=(ALL) NOPASSWD: /usr/bin/systemctl`."""
     check_principal(principal)
-    for label, value in (("commands", commands), ("runas", runas), ("hosts", hosts)):
-        if not value.strip() or any(c in value for c in "\n\r\0\\#"):
-            raise KitValueError(f"invalid sudoers {label}: {value!r}")
+    host_list = check_hosts(hosts)
+    users, groups = check_runas(runas)
+    command_list = check_commands(commands)
+    runas_text = ", ".join(users) + (":" + ", ".join(groups) if groups or ":" in runas else "")
     tag = "NOPASSWD: " if nopasswd else ""
-    return f"{principal} {hosts}=({runas}) {tag}{commands}"
+    line = f"{principal} {', '.join(host_list)}=({runas_text}) {tag}{', '.join(command_list)}"
+    wanted = Rule(
+        principal, host_list, users, groups, ("NOPASSWD",) if nopasswd else (), command_list
+    )
+    if parse_rule(line) != wanted:
+        raise KitValueError(f"sudoers fields do not make one rule: {line!r}")
+    return line
+
+
+_RULE = re.compile(
+    r"[ \t]*(?P<who>[^ \t]+)[ \t]+(?P<hosts>[^=]*?)[ \t]*=[ \t]*\((?P<runas>[^()]*)\)[ \t]*"
+    r"(?P<tags>(?:[A-Z_]+[ \t]*:[ \t]*)*)(?P<commands>.*?)[ \t]*\n?"
+)
+
+
+def parse_rule(line: str) -> Rule | None:
+    """The rule a one-line `PRINCIPAL HOSTS=(RUNAS) [TAGS:] COMMANDS` holds, or None.
+
+    None also for anything outside that shape (several host groups, per-command
+    runas lists or tags): this module never writes those.
+    """
+    found = _RULE.fullmatch(line)
+    if found is None:
+        return None
+    tags = tuple(t.strip(" \t") for t in found["tags"].split(":")[:-1])
+    try:
+        check_principal(found["who"])
+        users, groups = check_runas(found["runas"])
+        if any(t not in _TAGS for t in tags):
+            return None
+        return Rule(
+            found["who"],
+            check_hosts(found["hosts"]),
+            users,
+            groups,
+            tags,
+            check_commands(found["commands"]),
+        )
+    except KitValueError:
+        return None
 
 
 def drop_in(*rules: str) -> str:
@@ -63,13 +210,26 @@ def drop_in(*rules: str) -> str:
     return HEADER + body
 
 
+# A backslash continues a line when it is not itself escaped, even with blanks after
+# it; one inside a comment does not.
+_CONTINUED = re.compile(r"(?<!\\)(?:\\\\)*\\[ \t]*\Z")
+_COMMENT = re.compile(r"(?<!\\)#(?!-?[0-9])")
+_JOIN = re.compile(r"\\[ \t]*\n")
+
+
+def _continues(line: str) -> bool:
+    body = line.removesuffix("\n")
+    comment = _COMMENT.search(body)
+    return _CONTINUED.search(body[: comment.start()] if comment else body) is not None
+
+
 def _logical_lines(text: str) -> list[str]:
     """Physical lines joined where one ends in a backslash continuation."""
     out: list[str] = []
     pending = ""
     for line in lines(text):
         pending += line
-        if not line.rstrip("\r\n").endswith("\\"):
+        if not _continues(line):
             out.append(pending)
             pending = ""
     if pending:
@@ -79,13 +239,19 @@ def _logical_lines(text: str) -> list[str]:
 
 def principal_of(line: str) -> str | None:
     """The user or %group a rule line is for; None for comments, Defaults, aliases, includes."""
-    stripped = line.strip(" \t\r\n")
-    if not stripped or stripped[0] in "#@":
+    # Blanks are spaces and tabs, as sudoers defines them; a form feed or \x85 is not one.
+    words = fields(line)
+    if not words or words[0][0] in "#@":
         return None
-    first = stripped.split(None, 1)[0]
+    first = words[0]
     if first.startswith("Defaults") or first.endswith("_Alias") or "=" in first:
         return None
     return first
+
+
+def _rest(line: str) -> str:
+    """A rule's text after its principal, continuations joined and blanks collapsed."""
+    return " ".join(fields(_JOIN.sub(" ", line))[1:])
 
 
 def parse(text: str) -> dict[str, str]:
@@ -94,18 +260,17 @@ def parse(text: str) -> dict[str, str]:
     for line in _logical_lines(text):
         who = principal_of(line)
         if who is not None:
-            rest = line.strip(" \t\r\n").split(None, 1)[1:] or [""]
-            found.setdefault(who, " ".join(rest[0].replace("\\\n", " ").split()))
+            found.setdefault(who, _rest(line))
     return found
 
 
 def set_rule(text: str, new_rule: str) -> str:
     """Make text hold new_rule as the one rule for its principal; other lines untouched."""
-    who = principal_of(new_rule)
-    if who is None or "\n" in new_rule:
+    parsed = parse_rule(new_rule) if isinstance(new_rule, str) and "\n" not in new_rule else None
+    if parsed is None:
         raise KitValueError(f"not a sudoers rule line: {new_rule!r}")
-    check_principal(who)
-    want = " ".join(new_rule.split(None, 1)[1].split()) if " " in new_rule.strip() else ""
+    who = parsed.principal
+    want = _rest(new_rule)
     out: list[str] = []
     placed = False
     for old in _logical_lines(text):
@@ -115,4 +280,9 @@ def set_rule(text: str, new_rule: str) -> str:
             placed = True
             out.append(old if parse(old).get(who) == want else new_rule + ending(old))
     result = "".join(out)
-    return result if placed else append_line(result, new_rule)
+    if placed:
+        return result
+    if result and _continues(lines(result)[-1]):
+        # The file ends in a continuation: an empty line ends it, or it would swallow the rule.
+        result = append_line(result, "")
+    return append_line(result, new_rule)

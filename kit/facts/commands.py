@@ -49,12 +49,12 @@ def package_manager(executables: Mapping[str, str | None]) -> PackageManager:
 
 SYSTEMD = InitSystem(
     type="systemd",
-    start_cmd="systemctl start {}",
-    stop_cmd="systemctl stop {}",
-    enable_cmd="systemctl enable {}",
-    disable_cmd="systemctl disable {}",
-    restart_cmd="systemctl restart {}",
-    is_active_cmd="systemctl is-active --quiet {}",
+    start_cmd="systemctl start -- {}",
+    stop_cmd="systemctl stop -- {}",
+    enable_cmd="systemctl enable -- {}",
+    disable_cmd="systemctl disable -- {}",
+    restart_cmd="systemctl restart -- {}",
+    is_active_cmd="systemctl is-active --quiet -- {}",
     daemon_reload_cmd="systemctl daemon-reload",
 )
 

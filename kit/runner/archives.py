@@ -15,6 +15,7 @@ from kit.connection import Connection
 from kit.errors import KitError, KitValueError
 from kit.runner.change import Change, combine
 from kit.runner.files import get_sha256, mkdirp
+from kit.runner.validate import mask_url
 from kit.runner.validate import path as valid_path
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -78,7 +79,7 @@ def download(
         return Change.none(f"{dest} exists (no checksum given to compare)", dry_run=dry_run)
     if dry_run:
         verb = "replace" if present else "create"
-        return Change.made(f"{dest}: download {_safe(url)} ({verb})", dry_run=True)
+        return Change.made(f"{dest}: download {mask_url(url)} ({verb})", dry_run=True)
     res = conn.run(
         "sh -c %s sh - %s %s %s",
         _DOWNLOAD,
@@ -90,10 +91,11 @@ def download(
         timeout=timeout,
     )
     if not res.ok:
-        raise KitError(f"download of {_safe(url)} to {dest} failed: {res.stderr.strip()[:300]}")
+        detail = res.stderr.strip().replace(url, mask_url(url))[:300]
+        raise KitError(f"download of {mask_url(url)} to {dest} failed: {detail}")
     if res.stdout.strip() == "same":
-        return Change.none(f"{dest} already has the content of {_safe(url)}")
-    return Change.made(f"{dest}: downloaded {_safe(url)}")
+        return Change.none(f"{dest} already has the content of {mask_url(url)}")
+    return Change.made(f"{dest}: downloaded {mask_url(url)}")
 
 
 def archive_kind(path: str) -> str:
@@ -144,9 +146,12 @@ def download_and_extract(
     timeout: float | None = None,
 ) -> Change:
     """Download url into cache_dir (kept, so a second run downloads nothing), then extract."""
+    # Checked first: the archive's name comes from the URL, and a malformed one could
+    # put its userinfo there.
+    _check_url(url)
     name = posixpath.basename(urlsplit(url).path)
     if not name or name in {".", ".."}:
-        raise KitValueError(f"cannot name an archive after this URL: {_safe(url)}")
+        raise KitValueError(f"cannot name an archive after this URL: {mask_url(url)}")
     archive_kind(name)
     archive = posixpath.join(valid_path(cache_dir), name)
     steps = [mkdirp(conn, cache_dir, mode="0755", sudo=sudo, dry_run=dry_run)]
@@ -158,7 +163,7 @@ def download_and_extract(
         steps.append(Change.made(f"extract {archive} into {dest_dir}", dry_run=True))
     else:
         steps.append(extract(conn, archive, dest_dir, sudo=sudo, dry_run=dry_run, timeout=timeout))
-    return combine(f"{_safe(url)} in {dest_dir}", steps, dry_run=dry_run)
+    return combine(f"{mask_url(url)} in {dest_dir}", steps, dry_run=dry_run)
 
 
 def _same(conn: Connection, kind: str, archive: str, dest_dir: str, *, sudo: bool) -> bool:
@@ -189,7 +194,7 @@ def _check_url(url: str) -> None:
         or not parts.netloc
         or any(c in url for c in '\n\r\0 "\\')
     ):
-        raise KitValueError(f"invalid URL (http, https or ftp): {_safe(url)}")
+        raise KitValueError(f"invalid URL (http, https or ftp): {mask_url(url)}")
 
 
 def _check_sha(sha256: str | None) -> str | None:
@@ -199,13 +204,3 @@ def _check_sha(sha256: str | None) -> str | None:
     if not _SHA256.match(want):
         raise KitValueError(f"invalid sha256: {sha256!r}")
     return want
-
-
-def _safe(url: str) -> str:
-    """url without user:password, which must not reach a report."""
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return parts._replace(netloc=netloc).geturl()

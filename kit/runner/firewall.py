@@ -198,7 +198,7 @@ class Iptables(Firewall):
 
 def _unit_known(conn: Connection, service: str) -> bool:
     return conn.run(
-        "systemctl cat %s >/dev/null 2>&1 || test -e /etc/init.d/%s", service, service
+        "systemctl cat -- %s >/dev/null 2>&1 || test -e /etc/init.d/%s", service, service
     ).ok
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kit.connection import Connection, quote
+from kit.edits import decode, encode
 from kit.edits import modules as modedit
 from kit.edits import sysctl as sysedit
 from kit.errors import KitError, KitValueError
@@ -125,7 +126,8 @@ def load_module(
     else:
         with journal.live_step(conn, f"modprobe {name}", dry_run=dry_run):
             if not dry_run:
-                conn.run("modprobe" + " %s" * (1 + len(params)), name, *params, sudo=True).check()
+                cmd = "modprobe --" + " %s" * (1 + len(params))
+                conn.run(cmd, name, *params, sudo=True).check()
         now = Change.made(f"module {name} loaded", dry_run=dry_run)
     if not persistent:
         return now
@@ -159,7 +161,7 @@ def unload_module(
     if not loaded:
         return Change.none(f"module {name} not loaded", dry_run=dry_run)
     if not dry_run:
-        conn.run("modprobe -r %s", name, sudo=True).check()
+        conn.run("modprobe -r -- %s", name, sudo=True).check()
     return Change.made(f"module {name} unloaded", dry_run=dry_run)
 
 
@@ -382,13 +384,13 @@ def _edit(
 ) -> Change:
     """Apply a text edit to a root-owned file; a new file starts with the header."""
     old, _ = stat_and_read(conn, path, sudo=True)
-    before = old.decode() if old is not None else _HEADER
+    before = decode(old) if old is not None else _HEADER
     after = edit(before)
     if old is not None and after == before:
         done = f"already {'sets ' + what if what else 'up to date'}"
         return Change.none(f"{path} {done}", dry_run=dry_run)
     if old is not None:
-        return write_file(conn, path, after, sudo=True, dry_run=dry_run)
+        return write_file(conn, path, encode(after), sudo=True, dry_run=dry_run)
     # Some hosts ship without /etc/modprobe.d or /etc/sysctl.d.
     parent = mkdirp(conn, posixpath.dirname(path), mode="0755", sudo=True, dry_run=dry_run)
     written = write_file(conn, path, after, mode="0644", sudo=True, dry_run=dry_run)

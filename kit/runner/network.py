@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from kit.connection import Connection, command
+from kit.edits import decode, encode
 from kit.edits import hosts as hosts_edit
 from kit.errors import CommandTimeout, KitError, KitValueError
 from kit.facts import Facts
@@ -34,10 +33,8 @@ def _port(port: int) -> int:
 
 
 def _host(host: str) -> str:
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return valid_name("hostname", host.lower())
+    found = hosts_edit.address(host)
+    return str(found) if found is not None else valid_name("hostname", host.lower())
 
 
 def _probe_args(host: str, port: int, wait: int) -> list[str | int]:
@@ -102,10 +99,10 @@ class _Hostnamectl(_HostnameSetter):
 
     def apply(self, name: str, *, dry_run: bool) -> Change:
         static, _ = stat_and_read(self.conn, self.hostname_file)
-        if static is not None and static.decode().strip() == name and self.live() == name:
+        if static is not None and decode(static).strip() == name and self.live() == name:
             return Change.none(f"hostname already {name}", dry_run=dry_run)
         if not dry_run:
-            self.conn.run("hostnamectl set-hostname %s", name, sudo=True).check()
+            self.conn.run("hostnamectl set-hostname -- %s", name, sudo=True).check()
         return Change.made(f"hostname {name}", dry_run=dry_run)
 
 
@@ -134,14 +131,14 @@ def add_host_entry(
 ) -> Change:
     """One line in hosts_file maps ip to fqdn and hostnames; an existing line for ip is updated."""
     names = (fqdn, *hostnames)
-    for n in names:
-        valid_name("hostname", n.lower())
+    # Address and names are checked before anything runs.
+    hosts_edit.format_line(ip, names)
     old, _ = stat_and_read(conn, valid_path(hosts_file), sudo=True)
-    text = (old or b"").decode()
+    text = decode(old or b"")
     new = hosts_edit.set_entry(text, ip, *names)
     if old is not None and new == text:
         return Change.none(f"{hosts_file} already maps {ip}", dry_run=dry_run)
-    return write_file(conn, hosts_file, new, sudo=True, dry_run=dry_run)
+    return write_file(conn, hosts_file, encode(new), sudo=True, dry_run=dry_run)
 
 
 def get_interface_addresses(conn: Connection, name: str) -> dict[str, list[str]]:

@@ -54,7 +54,7 @@ class Systemd(ServiceManager):
     unit_mode = "0644"
 
     def is_enabled(self, service: str) -> bool:
-        return self.conn.run("systemctl is-enabled --quiet %s", service).ok
+        return self.conn.run("systemctl is-enabled --quiet -- %s", service).ok
 
     def unit_path(self, service: str) -> str:
         suffixed = service if "." in service else f"{service}.service"

@@ -29,7 +29,7 @@ class _TimezoneFiles:
         self.zoneinfo = zoneinfo
 
     def current(self) -> str:
-        link = self.conn.run("readlink %s", self.localtime).stdout.strip()
+        link = self.conn.run("readlink -- %s", self.localtime).stdout.strip()
         return link.split("zoneinfo/", 1)[1] if "zoneinfo/" in link else ""
 
     def apply(self, tz: str, *, dry_run: bool) -> Change:
@@ -51,7 +51,7 @@ class _Timedatectl(_TimezoneFiles):
         if self.current() == tz:
             return Change.none(f"timezone already {tz}", dry_run=dry_run)
         if not dry_run:
-            self.conn.run("timedatectl set-timezone %s", tz, sudo=True).check()
+            self.conn.run("timedatectl set-timezone -- %s", tz, sudo=True).check()
         return Change.made(f"timezone {tz}", dry_run=dry_run)
 
 

@@ -23,17 +23,96 @@ _CRYPT_HASH = re.compile(r"^\$[0-9a-z]{1,2}\$[./0-9A-Za-z$=,]+$")
 
 SUDOERS_DIR = "/etc/sudoers.d"
 
-# Validate the exact bytes that will be installed, then rename: an invalid file never lands.
-# The temporary name has a "." so sudo ignores it while it exists.
-_INSTALL_SUDOERS = """set -e
-dest={dest}
-tmp=$(mktemp "$(dirname -- "$dest")/.hostkit.XXXXXXXX")
-trap 'rm -f -- "$tmp"' EXIT
-cat > "$tmp"
-chmod 0440 "$tmp"
-if ! out=$(visudo -cf "$tmp" 2>&1); then printf '%s\\n' "$out" >&2; exit 3; fi
-mv -f -- "$tmp" "$dest"
-trap - EXIT"""
+SUDOERS_FILE = "/etc/sudoers"
+
+# Checks a sudoers drop-in (stdin) twice: alone, then as part of the whole
+# configuration, so that a file valid on its own that clashes with another
+# (a second `User_Alias ADMINS`, say) never lands and breaks sudo for everyone.
+# The whole configuration is a copy under a private temporary directory: the
+# main file and everything it includes, with the include paths rewritten into
+# the copy and the new file in its place. Then, with $3 = install, the exact
+# checked bytes are renamed into place from a temporary file beside the
+# destination, whose name has a "." so sudo ignores it meanwhile.
+# $1 destination, $2 main sudoers file, $3 install or check.
+_CHECK_SUDOERS = r"""set -e
+dest=$1 main=$2
+work=$(mktemp -d)
+stage=
+trap 'rm -rf -- "$work"; [ -z "$stage" ] || rm -f -- "$stage"' EXIT
+trap 'exit 129' HUP INT TERM PIPE
+cat > "$work/new"
+report() {
+  A=$work/root C=$work/new D=$dest awk '{
+    out = ""; s = $0
+    while ((i = index(s, ENVIRON["C"])) > 0) {
+      out = out substr(s, 1, i - 1) ENVIRON["D"]; s = substr(s, i + length(ENVIRON["C"]))
+    }
+    s = out s; out = ""
+    while ((i = index(s, ENVIRON["A"])) > 0) {
+      out = out substr(s, 1, i - 1); s = substr(s, i + length(ENVIRON["A"]))
+    }
+    print out s
+  }' >&2
+}
+if ! out=$(visudo -cf "$work/new" 2>&1); then printf '%s\n' "$out" | report; exit 3; fi
+real() { (cd -P -- "$(dirname -- "$1")" 2>/dev/null && printf '%s/%s\n' "$(pwd -P)" "${1##*/}"); }
+if [ -f "$main" ]; then
+  want=$(real "$dest") || want=$dest
+  host=$(hostname 2>/dev/null | cut -d. -f1)
+  tab=$(printf '\t')
+  printf 'f\t%s\n' "$main" > "$work/queue"
+  : > "$work/seen"
+  n=0
+  while :; do
+    n=$((n + 1))
+    item=$(sed -n "${n}p" "$work/queue")
+    [ -n "$item" ] || break
+    kind=${item%%"$tab"*} path=${item#*"$tab"}
+    if grep -Fxq -- "$item" "$work/seen"; then continue; fi
+    printf '%s\n' "$item" >> "$work/seen"
+    mkdir -p -- "$work/root$(dirname -- "$path")"
+    if [ "$kind" = d ]; then
+      mkdir -p -- "$work/root$path"
+      for f in "$path"/*; do
+        case ${f##*/} in *.*|*~) continue;; esac
+        if [ -f "$f" ]; then printf 'f\t%s\n' "$f" >> "$work/queue"; fi
+      done
+      if [ "$(cd -P -- "$path" 2>/dev/null && pwd -P)" = "${want%/*}" ]; then
+        printf 'f\t%s/%s\n' "$path" "${dest##*/}" >> "$work/queue"
+      fi
+    elif [ "$(real "$path")" = "$want" ]; then
+      cp -- "$work/new" "$work/root$path"
+    elif [ -f "$path" ]; then
+      R=$work/root H=$host F=$path Q=$work/queue awk '
+        function abs(p) {
+          gsub(/%h/, ENVIRON["H"], p)
+          if (p !~ /^\//) { d = ENVIRON["F"]; sub(/\/[^\/]*$/, "", d); p = d "/" p }
+          return p
+        }
+        /^[ \t]*[#@]include(dir)?[ \t]/ {
+          line = $0; sub(/^[ \t]*/, "", line)
+          word = line; sub(/[ \t].*$/, "", word)
+          p = line; sub(/^[#@]include(dir)?[ \t]+/, "", p); sub(/[ \t]+$/, "", p)
+          if (p ~ /^".*"$/) p = substr(p, 2, length(p) - 2)
+          p = abs(p)
+          printf "%s\t%s\n", (word ~ /dir$/ ? "d" : "f"), p >> ENVIRON["Q"]
+          # Quoted only when it must be: sudo before 1.9 reads quotes as part of the path.
+          q = (ENVIRON["R"] p ~ /[ \t]/) ? "\"" : ""
+          printf "%s %s%s%s%s\n", word, q, ENVIRON["R"], p, q
+          next
+        }
+        { print }
+      ' "$path" > "$work/root$path"
+    fi
+  done
+  if ! out=$(visudo -c -f "$work/root$main" 2>&1); then printf '%s\n' "$out" | report; exit 4; fi
+fi
+[ "$3" = install ] || exit 0
+stage=$(mktemp "$(dirname -- "$dest")/.hostkit.XXXXXXXX")
+cat -- "$work/new" > "$stage"
+chmod 0440 "$stage"
+mv -f -- "$stage" "$dest"
+stage="""
 
 
 class UserMissing(KitError):
@@ -104,7 +183,7 @@ def add_user(
 
 def _user_state(conn: Connection, name: str) -> tuple[str, str, str, set[str]]:
     """(home, shell, primary group, supplementary groups) in one round trip."""
-    res = conn.run("getent passwd %s && id -gn %s && id -Gn %s", name, name, name)
+    res = conn.run("getent passwd %s && id -gn -- %s && id -Gn -- %s", name, name, name)
     if not res.ok:
         raise UserMissing(f"user {name!r} does not exist")
     passwd, primary, groups = res.stdout.splitlines()[:3]
@@ -170,29 +249,33 @@ def configure_sudoer(
     content: str,
     *,
     directory: str = SUDOERS_DIR,
+    sudoers_file: str = SUDOERS_FILE,
     dry_run: bool = False,
 ) -> Change:
-    """Install content as directory/NAME (mode 0440) after `visudo -cf` accepts it.
+    """Install content as directory/NAME (mode 0440) once visudo accepts it and the whole
+    configuration (sudoers_file and what it includes) with it in place.
 
     Invalid content raises SudoersInvalid with visudo's message, and the file on
-    the host is left as it was. Under dry run the content is still checked, from
-    stdin, so a plan never promises a file sudo would reject.
+    the host is left as it was. Under dry run the content is checked the same
+    way, so a plan never promises a file sudo would reject.
     """
     sudoers.check_file_name(name)
     dest = f"{valid_path(directory).rstrip('/')}/{name}"
+    valid_path(sudoers_file)
     data = content if content.endswith("\n") else content + "\n"
     old, attrs = stat_and_read(conn, dest, sudo=True)
     if old == data.encode() and attrs is not None and attrs[0] == "440":
         return Change.none(f"{dest} already up to date", dry_run=dry_run)
     diff = unified_diff(dest, old, data.encode())
     protect.sudo_rights(conn, name, [data, (old or b"").decode(errors="replace")])
-    if dry_run:
-        res = conn.run("visudo -cf /dev/stdin", stdin=data, sudo=True)
-    else:
-        with journal.file_step(conn, "configure_sudoer", dest):
-            script = _INSTALL_SUDOERS.format(dest=quote(dest))
-            res = conn.run("sh -c %s", script, stdin=data, sudo=True)
+    mode = "check" if dry_run else "install"
+    with journal.file_step(conn, "configure_sudoer", dest, dry_run=dry_run):
+        res = conn.run(
+            "sh -c %s sh %s %s %s", _CHECK_SUDOERS, dest, sudoers_file, mode, stdin=data, sudo=True
+        )
     if not res.ok:
-        detail = (res.stderr or res.stdout).strip().replace("/dev/stdin", name)
-        raise SudoersInvalid(f"sudoers drop-in {name} rejected by visudo: {detail}")
+        # visudo's first line names the file, line and problem; the rest repeats the line.
+        detail = ((res.stderr or res.stdout).strip().splitlines() or ["no output"])[0]
+        where = "with the rest of the configuration" if res.rc == 4 else "on its own"
+        raise SudoersInvalid(f"sudoers drop-in {name} rejected by visudo {where}: {detail}")
     return Change.made(f"{dest}: {'created' if old is None else 'updated'}", diff, dry_run=dry_run)

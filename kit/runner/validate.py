@@ -23,8 +23,15 @@ _RULES: dict[str, re.Pattern[str]] = {
 
 
 def matches(kind: str, value: str) -> bool:
-    """Whether value is a valid name of that kind."""
-    return isinstance(value, str) and _RULES[kind].fullmatch(value) is not None
+    """Whether value is a valid name of that kind.
+
+    No name may start with "-": every tool would read it as an option.
+    """
+    return (
+        isinstance(value, str)
+        and not value.startswith("-")
+        and _RULES[kind].fullmatch(value) is not None
+    )
 
 
 def name(kind: str, value: str) -> str:
@@ -32,6 +39,28 @@ def name(kind: str, value: str) -> str:
     if not matches(kind, value):
         raise KitValueError(f"invalid {kind}: {value!r}")
     return value
+
+
+_SCHEME = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?/*")
+
+
+def mask_url(url: str) -> str:
+    """url with the password of its userinfo (or a userinfo without one) masked.
+
+    Works on malformed URLs too (`https:/user:pw@host`), which urlsplit does not
+    split into a password. It masks too much rather than too little: everything
+    from the first ":" after the scheme to the last "@".
+    """
+    start = _SCHEME.match(url).end()  # type: ignore[union-attr]
+    head = url[start:]
+    at = head.rfind("@")
+    if at == -1:
+        return url
+    user, colon, _ = head[:at].partition(":")
+    if colon:
+        return f"{url[:start]}{user}:***{head[at:]}"
+    # No password: a bare userinfo is often a token; an "@" after a "/" is part of the path.
+    return url if "/" in user else f"{url[:start]}***{head[at:]}"
 
 
 def path(value: str) -> str:

@@ -129,3 +129,33 @@ def test_url_credentials_never_reach_a_command_line(served, conn, tmp_path):
     assert change.changed and dest.read_bytes() == (root / "app.tar.gz").read_bytes()
     assert conn.commands and not any("s3cret-token" in c for c in conn.commands)
     assert "s3cret-token" not in change.summary
+
+
+MALFORMED = [
+    "https:/deploy:pw-S3CRET@example.invalid/app.tar.gz",
+    "https:deploy:pw-S3CRET@example.invalid/app.tar.gz",
+    "https:/deploy:pw-S3CRET@example.invalid",
+    "https://deploy:pw-S3CRET@exa mple.invalid/app.tar.gz",
+    "gopher://deploy:pw-S3CRET@example.invalid/app.tar.gz",
+]
+
+
+@pytest.mark.parametrize("url", MALFORMED)
+def test_a_malformed_url_is_refused_without_its_password(conn, tmp_path, url):
+    for call in (
+        lambda: archives.download(conn, url, str(tmp_path / "a.tar.gz")),
+        lambda: archives.download(conn, url, str(tmp_path / "a.tar.gz"), dry_run=True),
+        lambda: archives.download_and_extract(conn, url, str(tmp_path / "x")),
+    ):
+        with pytest.raises(KitValueError) as info:
+            call()
+        assert "pw-S3CRET" not in str(info.value)
+        assert "deploy:***@" in str(info.value)
+    assert conn.commands == []
+
+
+def test_a_plan_names_the_url_with_its_password_masked(served, conn, tmp_path):
+    base, _ = served
+    url = base.replace("http://", "http://deploy:pw-S3CRET@") + "/app.zip"
+    plan = archives.download(conn, url, str(tmp_path / "a.zip"), dry_run=True)
+    assert "pw-S3CRET" not in plan.summary and "deploy:***@" in plan.summary

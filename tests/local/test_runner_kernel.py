@@ -259,3 +259,64 @@ def test_bad_values_fail_before_anything_runs(conn, value):
     with pytest.raises(KitValueError):
         kernel.set_sysctl(conn, None, "net.ipv4.ip_forward", value, dry_run=True)
     assert conn.commands == []
+
+
+@pytest.mark.parametrize("name", ["-r", "--all", "-v"])
+def test_option_shaped_module_names_fail_before_anything_runs(conn, module_paths, name):
+    root, paths = module_paths
+    kw = {
+        "modprobe_dirs": (str(root / "modprobe.d"),),
+        "modules_load_d": str(root / "modules-load.d"),
+        "modprobe_d": str(root / "modprobe.d"),
+    }
+    with pytest.raises(KitValueError, match="module name"):
+        kernel.load_module(conn, None, name, persistent=True, **paths, **kw)
+    with pytest.raises(KitValueError, match="module name"):
+        kernel.configure_module_on_boot(conn, None, name, **kw)
+    with pytest.raises(KitValueError, match="module name"):
+        kernel.unload_module(conn, None, name, **paths)
+    assert conn.commands == []
+    assert list((root / "modules-load.d").iterdir()) == []
+
+
+STAND_IN_MODPROBE = """#!/bin/sh
+printf '%s\\n' "$@" >> {log}
+"""
+
+
+def test_modprobe_gets_the_name_after_end_of_options(module_paths):
+    root, paths = module_paths
+    bin_dir = root / "bin"
+    bin_dir.mkdir()
+    log = root / "modprobe.log"
+    tool = bin_dir / "modprobe"
+    tool.write_text(STAND_IN_MODPROBE.format(log=log))
+    tool.chmod(0o755)
+    conn = RecordingConnection(path_prefix=str(bin_dir))
+    kw = {**paths, "modprobe_dirs": (str(root / "modprobe.d"),)}
+    assert kernel.load_module(conn, None, "dummy", ["numdummies=2"], **kw).changed
+    assert kernel.unload_module(conn, None, "overlay", **paths).changed
+    assert log.read_text().splitlines() == ["--", "dummy", "numdummies=2", "-r", "--", "overlay"]
+
+
+def test_set_sysctl_keeps_bytes_that_are_not_utf8(conn, sysctl_paths):
+    key = "net.ipv4.ip_local_port_range"
+    live = _live(key)
+    managed = sysctl_paths["managed_file"]
+    with open(managed, "wb") as f:
+        f.write(b"# r\xe9glages \xff\nvm.x = 1\n" + f"{key} = 1 2\n".encode())
+    assert kernel.set_sysctl(conn, None, key, live, **sysctl_paths).changed
+    with open(managed, "rb") as f:
+        assert f.read() == b"# r\xe9glages \xff\nvm.x = 1\n" + f"{key} = {live}\n".encode()
+    conn.reset()
+    assert not kernel.set_sysctl(conn, None, key, live, **sysctl_paths).changed
+    assert not conn.writes()
+
+
+def test_module_boot_file_keeps_bytes_that_are_not_utf8(conn, tmp_path):
+    load_d = tmp_path / "modules-load.d"
+    load_d.mkdir()
+    (load_d / "hostkit-dummy.conf").write_bytes(b"# \xe9t\xe9\n")
+    kw = {"modprobe_dirs": (), "modules_load_d": str(load_d), "modprobe_d": str(tmp_path)}
+    assert kernel.configure_module_on_boot(conn, None, "dummy", **kw).changed
+    assert (load_d / "hostkit-dummy.conf").read_bytes() == b"# \xe9t\xe9\ndummy\n"

@@ -125,3 +125,36 @@ def test_host_entry_names_are_validated(conn, tmp_path):
         network.add_host_entry(conn, "10.0.0.5", "bad name", hosts_file=str(tmp_path / "h"))
     with pytest.raises(KitValueError):
         network.add_host_entry(conn, "10.0.0.500", "ok", hosts_file=str(tmp_path / "h"))
+
+
+@pytest.mark.parametrize(
+    "ip,name",
+    [
+        ("fe80::1%x\n10.6.6.6 evil.example", "gw.example"),
+        ("fe80::1%eth0 evil.example", "gw.example"),
+        ("10.0.0.5", "db.example\n10.6.6.6 evil.example"),
+        ("10.0.0.5", "-db"),
+    ],
+)
+def test_a_host_entry_cannot_inject_a_line(conn, tmp_path, ip, name):
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.1 localhost\n")
+    with pytest.raises(KitValueError):
+        network.add_host_entry(conn, ip, name, hosts_file=str(hosts))
+    assert conn.sent == []
+    assert hosts.read_text() == "127.0.0.1 localhost\n"
+
+
+def test_a_zone_id_with_a_newline_is_not_probed(conn, facts):
+    with pytest.raises(KitValueError):
+        network.is_port_open(conn, facts, 22, "fe80::1%lo\nx")
+    assert conn.sent == []
+
+
+def test_host_entry_keeps_bytes_that_are_not_utf8(conn, tmp_path):
+    hosts = tmp_path / "hosts"
+    before = b"127.0.0.1\tlocalhost\n# caf\xe9 \xff\xfe\n10.0.0.5 old\n"
+    hosts.write_bytes(before)
+    assert network.add_host_entry(conn, "10.0.0.5", "db.example", hosts_file=str(hosts)).changed
+    assert hosts.read_bytes() == b"127.0.0.1\tlocalhost\n# caf\xe9 \xff\xfe\n10.0.0.5\tdb.example\n"
+    assert not network.add_host_entry(conn, "10.0.0.5", "db.example", hosts_file=str(hosts)).changed

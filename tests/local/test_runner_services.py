@@ -167,7 +167,7 @@ def test_sysvinit_reads_on_this_machine(env):
     assert not conn.sent_any("update-rc.d")
 
 
-@pytest.mark.parametrize("bad", ["web;reboot", "a b", "", "$(id)"])
+@pytest.mark.parametrize("bad", ["web;reboot", "a b", "", "$(id)", "--now", "-q", "-Hroot@host"])
 def test_bad_service_names_are_refused_first(env, bad):
     conn, facts, _, _ = env
     with pytest.raises(KitValueError, match="service name"):

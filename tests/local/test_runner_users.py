@@ -125,3 +125,69 @@ def test_sudoer_names_sudo_would_ignore_are_refused(conn, tmp_path, bad):
     with pytest.raises(KitValueError):
         users.configure_sudoer(conn, bad, "root ALL=(ALL) ALL\n", directory=str(tmp_path))
     assert conn.sent == []
+
+
+@pytest.fixture
+def contained(tmp_path):
+    """A sudoers tree of its own: main file, a relative #include, an @includedir."""
+    etc = tmp_path / "etc"
+    drop = etc / "sudoers.d"
+    drop.mkdir(parents=True)
+    (etc / "sudoers").write_text(
+        f"Defaults env_reset\nroot ALL=(ALL:ALL) ALL\n#include sudoers.local\n@includedir {drop}\n"
+    )
+    (etc / "sudoers.local").write_text("Cmnd_Alias LOCAL = /usr/bin/true\n")
+    (drop / "admins").write_text("User_Alias ADMINS = alice\nADMINS ALL=(ALL) LOCAL\n")
+    # sudo skips names with a ".": this one must not count as a clash.
+    (drop / "old.bak").write_text("User_Alias OPS = bob\n")
+    for f in (etc / "sudoers", etc / "sudoers.local", drop / "admins", drop / "old.bak"):
+        f.chmod(0o440)
+    return etc, drop
+
+
+def _tree(etc):
+    return {str(p.relative_to(etc)): p.read_bytes() for p in sorted(etc.rglob("*")) if p.is_file()}
+
+
+CLASH = "User_Alias ADMINS = bob\nADMINS ALL=(ALL) /usr/bin/id\n"
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_drop_in_that_breaks_the_whole_configuration_never_lands(conn, contained, dry_run):
+    etc, drop = contained
+    before = _tree(etc)
+    with pytest.raises(users.SudoersInvalid, match="rest of the configuration") as info:
+        users.configure_sudoer(
+            conn,
+            "deploy",
+            CLASH,
+            directory=str(drop),
+            sudoers_file=str(etc / "sudoers"),
+            dry_run=dry_run,
+        )
+    assert f"{drop}/deploy" in str(info.value) and "ADMINS" in str(info.value)
+    assert "/tmp/" not in str(info.value).replace(str(etc), "")
+    assert _tree(etc) == before
+
+
+def test_the_whole_configuration_sees_nested_includes(conn, contained):
+    etc, drop = contained
+    kw = {"directory": str(drop), "sudoers_file": str(etc / "sudoers")}
+    # LOCAL comes from the relative #include: without it the alias would be undefined.
+    good = "User_Alias OPS = bob\nOPS ALL=(ALL) LOCAL\n"
+    assert users.configure_sudoer(conn, "ops", good, **kw).changed
+    assert (drop / "ops").read_text() == good
+    assert not users.configure_sudoer(conn, "ops", good, **kw).changed
+    with pytest.raises(users.SudoersInvalid, match="LOCAL"):
+        users.configure_sudoer(conn, "ops", "Cmnd_Alias LOCAL = /usr/bin/id\n", **kw)
+    assert (drop / "ops").read_text() == good
+    assert sorted(p.name for p in drop.iterdir()) == ["admins", "old.bak", "ops"]
+
+
+def test_replacing_a_drop_in_checks_the_new_content_not_the_old(conn, contained):
+    etc, drop = contained
+    kw = {"directory": str(drop), "sudoers_file": str(etc / "sudoers")}
+    # The new admins file redefines ADMINS in place of the old one: no clash.
+    new = "User_Alias ADMINS = carol\nADMINS ALL=(ALL) LOCAL\n"
+    assert users.configure_sudoer(conn, "admins", new, **kw).changed
+    assert (drop / "admins").read_text() == new

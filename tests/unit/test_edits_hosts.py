@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kit.edits import lines
+from kit.edits import decode, encode, lines
 from kit.edits.hosts import parse, parse_line, set_entry
 from kit.errors import KitValueError
 
@@ -69,6 +69,15 @@ def test_missing_final_newline_is_handled():
         ("10.0.0.1", ("a b",)),
         ("10.0.0.1", ("a#b",)),
         ("10.0.0.1", ("",)),
+        ("fe80::1%x\n10.6.6.6 evil.example", ("a",)),
+        ("fe80::1%eth0 evil", ("a",)),
+        ("fe80::1%a#b", ("a",)),
+        ("10.0.0.1", ("a\nb",)),
+        ("10.0.0.1", ("a\x0bb",)),
+        ("10.0.0.1", ("-a",)),
+        ("10.0.0.1", ("a..b",)),
+        ("10.0.0.1", ("a_b",)),
+        ("10.0.0.1", ("é.example",)),
     ],
 )
 def test_bad_input_is_refused(ip, names):
@@ -79,7 +88,8 @@ def test_bad_input_is_refused(ip, names):
 # -- properties ----------------------------------------------------------------
 
 ips = st.ip_addresses().map(str)
-host_names = st.from_regex(r"[a-z0-9][a-z0-9.-]{0,20}", fullmatch=True)
+label = st.from_regex(r"[a-zA-Z0-9]([a-zA-Z0-9-]{0,8}[a-zA-Z0-9])?", fullmatch=True)
+host_names = st.lists(label, min_size=1, max_size=3).map(".".join)
 names_st = st.lists(host_names, min_size=1, max_size=4).map(tuple)
 blank = st.sampled_from([" ", "\t", "  \t", "\t\t"])
 
@@ -127,3 +137,43 @@ def test_other_lines_survive_byte_for_byte(text, ip, names):
     # The last line may gain the newline an appended entry needs.
     assert [ln.rstrip("\n") for ln in out_others] == [ln.rstrip("\n") for ln in others]
     assert out_others[:-1] == others[:-1]
+
+
+def test_a_zone_id_is_an_interface_name():
+    out = set_entry("", "fe80::1%eth0", "gw.example")
+    assert out == "fe80::1%eth0\tgw.example\n"
+
+
+# Mostly the characters that split a line or a field, with enough letters to pass for a name.
+hostile = st.text(
+    alphabet=st.sampled_from("ab1.-_:@%# \t\n\r\x0b\x0c\x1c\x85\0é"), max_size=12
+) | st.text(max_size=12)
+
+
+@given(hosts_text, hostile, st.lists(hostile, min_size=1, max_size=3))
+def test_hostile_input_is_refused_or_makes_exactly_one_line(text, zone, names):
+    for ip in (f"fe80::1%{zone}", zone):
+        try:
+            out = set_entry(text, ip, *names)
+        except KitValueError:
+            continue
+        wanted = ipaddress.ip_address(ip)
+        mapped = [e for ln in lines(out) if (e := parse_line(ln)) and e[0] == wanted]
+        assert mapped == [(wanted, tuple(names))]
+        assert len(lines(out)) <= len(lines(text)) + 1
+
+
+raw_lines = st.binary(max_size=30).filter(lambda b: b"\n" not in b).map(lambda b: b + b"\n")
+
+
+@given(st.lists(raw_lines, max_size=6), ips, names_st)
+def test_bytes_that_are_not_utf8_survive_in_other_lines(raw, ip, names):
+    wanted = ipaddress.ip_address(ip)
+
+    def other(line: bytes) -> bool:
+        return not ((e := parse_line(decode(line))) and e[0] == wanted)
+
+    out = encode(set_entry(decode(b"".join(raw)), ip, *names))
+    out_lines = [ln + b"\n" for ln in out.split(b"\n")[:-1]]
+    assert b"".join(out_lines) == out
+    assert [ln for ln in out_lines if other(ln)] == [ln for ln in raw if other(ln)]

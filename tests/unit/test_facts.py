@@ -51,7 +51,7 @@ def test_ubuntu_apt_systemd_ufw():
     assert facts.kernel == "5.15.0-105-generic"
     assert facts.package_manager.type == "apt"
     assert facts.init_system.type == "systemd"
-    assert facts.init_system.enable_cmd == "systemctl enable {}"
+    assert facts.init_system.enable_cmd == "systemctl enable -- {}"
     assert facts.apparmor == "enabled"
     assert facts.selinux == "absent"
     assert facts.firewall == "ufw"

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kit.edits import lines, sysctl
+from kit.edits import decode, encode, lines, sysctl
 
 KEYS = st.sampled_from(["net.ipv4.ip_forward", "vm.swappiness", "net.ipv4.ip_local_port_range"])
 VALUES = st.lists(st.sampled_from(["0", "1", "60", "32768", "-1"]), min_size=1, max_size=3).map(
@@ -66,3 +66,21 @@ def test_set_key_preserves_other_lines_byte_for_byte(text, key, value):
 @given(VALUES, st.sampled_from([" ", "\t", " \t"]))
 def test_whitespace_does_not_change_a_value(value, blank):
     assert sysctl.same_value(value, blank + value.replace(" ", blank) + blank)
+
+
+RAW_LINE = st.one_of(
+    st.binary(max_size=30).filter(lambda b: b"\n" not in b),
+    setting_lines().map(lambda s: s.encode()),
+).map(lambda b: b + b"\n")
+
+
+@given(st.lists(RAW_LINE, max_size=8), KEYS, VALUES)
+def test_bytes_that_are_not_utf8_survive_in_other_lines(raw, key, value):
+    def other(line: bytes) -> bool:
+        return not _targets(decode(line), key)
+
+    out = encode(sysctl.set_key(decode(b"".join(raw)), key, value))
+    out_lines = [ln + b"\n" for ln in out.split(b"\n")[:-1]]
+    assert b"".join(out_lines) == out
+    assert [ln for ln in out_lines if other(ln)] == [ln for ln in raw if other(ln)]
+    assert sysctl.lookup(decode(out), key) == value
