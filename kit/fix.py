@@ -104,7 +104,7 @@ def remediate(
         item.user_properties.append(("held_back", f"fix held back: {why_not}"))
         raise _still_failing(first, f"fix held back: {why_not}")
     assert host.journal is not None
-    changes = _apply_journaled(item, ctx, check, fix, params, host, settings)
+    changes = _apply_journaled(item, ctx, check, fix, params, host, settings, first)
     for change in (c for c in changes if c.changed):
         item.user_properties.append(("fix", change.summary))
     if declared.reboot and any(c.changed for c in changes):
@@ -121,6 +121,7 @@ def _apply_journaled(
     params: Mapping[str, Any],
     host: HostFixes,
     settings: Settings,
+    first: AssertionError,
 ) -> list[Change]:
     journal = host.journal
     assert journal is not None
@@ -138,11 +139,13 @@ def _apply_journaled(
                 )
             else:
                 message = _undo(journal, check.id, step, cause)
-            detail = "".join(traceback.format_exception(cause)) if cause else message
-            item.user_properties.append(("fix_error", detail))
-            refused = isinstance(cause, ProtectedError)
-            item.stash[OUTCOME] = outcomes.FAILED if refused else outcomes.ERROR
-            pytest.fail(message + ("\n" + detail if settings.verbose else ""), pytrace=False)
+    # Outside the handler and from None: the report is this one line, not a chain of causes.
+    detail = "".join(traceback.format_exception(cause)) if cause else message
+    item.user_properties += [("fix_failed", message), ("fix_error", detail)]
+    refused = isinstance(cause, ProtectedError)
+    item.stash[OUTCOME] = outcomes.FAILED if refused else outcomes.ERROR
+    text = f"{message}\n{first}" + ("\n" + detail if settings.verbose else "")
+    raise pytest.fail.Exception(text, pytrace=False) from None
 
 
 def _undo(journal: Journal, check_id: str, step: str, cause: BaseException | None) -> str:

@@ -78,19 +78,12 @@ class Collector:
                 self.tally.plans.append((host, name, summary, diff))
             elif key == "held_back":
                 self.tally.held_back.append((host, name, text))
-            elif key == "fix_error":
-                self.tally.failed_fixes.append((host, name, _message_of(report)))
+            elif key == "fix_failed":
+                self.tally.failed_fixes.append((host, name, text))
             elif key == "reboot_required":
                 self.tally.reboot_required.setdefault(host, []).append(text)
             elif key == "notice" and text not in self.tally.notices.get(host, []):
                 self.tally.notices.setdefault(host, []).append(text)
-
-
-def _message_of(report: pytest.TestReport) -> str:
-    """The first line of a failed report's message (pytest.fail's text)."""
-    crash = getattr(report.longrepr, "reprcrash", None)
-    text = crash.message if crash is not None else str(report.longrepr or "")
-    return text.removeprefix("Failed: ").splitlines()[0] if text else ""
 
 
 def write_summary(tr: Any, tally: Tally) -> None:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.hosts
 FSTAB_SWAP = "/hk-half-swap none swap sw 0 0"
 
 
-def fail_fix_settle(host, tmp_path, select: str, expect: dict[str, str]) -> None:
+def fail_fix_settle(host, tmp_path, select: str, expect: dict[str, str], *fix_args: str) -> None:
     """expect: test-name prefix -> a fragment the failure message must contain."""
     before = compliance.run(host, tmp_path, "before", select=select)
     for prefix, fragment in expect.items():
@@ -28,10 +28,10 @@ def fail_fix_settle(host, tmp_path, select: str, expect: dict[str, str]) -> None
             prefix,
             [before.cases[n].message for n in names],
         )
-    fixed = compliance.run(host, tmp_path, "fix", "--fix", select=select)
+    fixed = compliance.run(host, tmp_path, "fix", "--fix", *fix_args, select=select)
     for name in before.failing():
         assert fixed.cases[name].outcome == "fixed", (name, fixed.cases[name])
-    again = compliance.run(host, tmp_path, "again", "--fix", select=select)
+    again = compliance.run(host, tmp_path, "again", "--fix", *fix_args, select=select)
     assert again.failing() == set(), again.cases
     assert not any(c.fixes for c in again.cases.values())
 
@@ -89,7 +89,16 @@ def test_active_firewalld_is_stopped_and_stays_off(vm, tmp_path):
             env={"DEBIAN_FRONTEND": "noninteractive"},
             timeout=600,
         ).check()
-    fail_fix_settle(vm, tmp_path, "firewalld", {"test_firewalld_inactive": "firewalld is active"})
+    held = compliance.run(vm, tmp_path, "held", "--fix", select="firewalld")
+    (case,) = held.cases.values()
+    assert "fix needs --max-disruption=high: firewalld" in case.message, case
+    fail_fix_settle(
+        vm,
+        tmp_path,
+        "firewalld",
+        {"test_firewalld_inactive": "firewalld is active"},
+        "--max-disruption=high",
+    )
     with vm.connect() as conn:  # independent reads
         assert conn.run("systemctl is-active firewalld").stdout.strip() != "active"
         assert conn.run("systemctl is-enabled firewalld").stdout.strip() == "disabled"
