@@ -92,10 +92,17 @@ class SSHConnection(Connection):
             self._teardown()
 
     def put(
-        self, data: bytes, path: str, *, mode: int | str | None = None, sudo: bool = False
+        self,
+        data: bytes,
+        path: str,
+        *,
+        mode: int | str | None = None,
+        owner: str | None = None,
+        group: str | None = None,
+        sudo: bool = False,
     ) -> None:
         try:
-            super().put(data, path, mode=mode, sudo=sudo)
+            super().put(data, path, mode=mode, owner=owner, group=group, sudo=sudo)
         except CommandDropped as exc:
             raise WriteInterrupted(
                 f"{self.name}: connection dropped while writing {path}; the write was not "
