@@ -87,9 +87,13 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     def _exec(
-        self, cmdline: str, *, stdin: bytes | None, timeout: float | None
+        self, cmdline: str, *, stdin: bytes | sudo.Input | None, timeout: float | None
     ) -> tuple[int, bytes, bytes]:
-        """Run cmdline under sh; return (rc, stdout, stderr). Raise CommandTimeout."""
+        """Run cmdline under sh; return (rc, stdout, stderr). Raise CommandTimeout.
+
+        A sudo.Input stdin carries a password to write only when sudo prompts for it
+        (see sudo.Dialog), and data to write only once the command runs.
+        """
 
     def close(self) -> None:  # noqa: B027 - transports without resources need nothing
         """Release the transport."""
@@ -185,13 +189,17 @@ class Connection(abc.ABC):
         if mode is sudo.SudoMode.PASSWORD and self._sudo_password is None:
             raise SudoError(self.name, "a password is required and no sudo password was given")
         wrapped = sudo.wrap(cmdline, mode, self._sudo_user)
-        data = stdin
+        feed: bytes | sudo.Input | None = stdin
         if wrapped.needs_password:
             assert self._sudo_password is not None
-            line = (self._sudo_password.get().reveal() + "\n").encode()
-            data = line + (stdin or b"")
-        rc, out, err = self._exec(wrapped.command, stdin=data, timeout=timeout)
-        clean = sudo.unwrap_stderr(err, wrapped.token)
+            feed = sudo.Input(
+                stdin,
+                secret=self._sudo_password.get(),
+                prompt=wrapped.prompt,
+                token=wrapped.token,
+            )
+        rc, out, err = self._exec(wrapped.command, stdin=feed, timeout=timeout)
+        clean = sudo.unwrap_stderr(err, wrapped.token, wrapped.prompt)
         if clean is None:
             raise SudoError(self.name, sudo.refusal_reason(err))
         return rc, out, clean
