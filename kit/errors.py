@@ -93,3 +93,24 @@ class ProtectedError(KitError):
         self.host = host
         self.operation = operation
         self.reason = reason
+
+
+class CommandNotStarted(KitError):
+    """The host could not start the command at all (for example, its arguments are too long)."""
+
+    def __init__(self, host: str, reason: str) -> None:
+        super().__init__(f"{host}: the command could not start: {reason}")
+        self.host = host
+        self.reason = reason
+
+
+class SessionStartTimeout(KitError, TimeoutError):
+    """The user's login shell did not come up in time (slow start-up files, not a dropped link)."""
+
+    def __init__(self, host: str, timeout: float) -> None:
+        super().__init__(
+            f"{host}: the login shell did not start within {timeout:g}s (startup_timeout); "
+            "the user's shell start-up files (.bashrc, .profile) may be slow"
+        )
+        self.host = host
+        self.timeout = timeout

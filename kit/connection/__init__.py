@@ -34,6 +34,8 @@ _SSH_OPTIONS = {
     "known_hosts",
     "host_key_policy",
     "connect_timeout",
+    "startup_timeout",
+    "max_channels",
 }
 _COMMON_OPTIONS = {"sudo_password", "sudo_user", "command_timeout"}
 
@@ -48,7 +50,9 @@ def connect(
 
     Options: identity_file, ssh_config, known_hosts, host_key_policy
     ("strict", "accept-new", "ignore"), sudo_password (a provider),
-    sudo_user, connect_timeout, command_timeout.
+    sudo_user, connect_timeout, command_timeout, startup_timeout (how long the
+    user's login shell may take to start, 60s by default) and max_channels (SSH
+    channels open at once on one connection, 10 by default, as sshd's MaxSessions).
     """
     from kit.connection.secrets import provider
 

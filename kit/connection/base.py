@@ -20,18 +20,45 @@ from kit.connection.spec import HostSpec
 from kit.errors import CommandError, KitValueError, SudoError
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_OWNER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$")
+_TEMP_CHAR = "[0-9A-Za-z]"
+_STALE_MINUTES = 15
+# The temporary file is named after the writing shell's pid, so that a later write
+# can tell a live transfer from one that died before its trap could run (SIGKILL).
+# It removes ours only: our names, regular files, untouched for a while, writer gone.
+# Owner before mode: chown clears setuid and setgid bits.
 _PUT_SCRIPT = """set -e
 dest={dest}
-tmp=$(mktemp "$(dirname -- "$dest")/.hostkit.XXXXXXXX")
+dir=$(dirname -- "$dest")
+x={char}{char}{char}{char}{char}{char}{char}{char}
+for f in "$dir"/.hostkit.*; do
+  n=${{f##*/}} pid=
+  case $n in
+    .hostkit.$x) ;;
+    .hostkit.*.$x) pid=${{n#.hostkit.}}; pid=${{pid%%.*}}
+      case $pid in ''|*[!0-9]*) continue ;; esac ;;
+    *) continue ;;
+  esac
+  if [ -L "$f" ] || [ ! -f "$f" ]; then continue; fi
+  [ -n "$(find "$f" -prune -mmin +{stale} 2>/dev/null)" ] || continue
+  if [ -n "$pid" ] && {{ kill -0 "$pid" 2>/dev/null || [ -d "/proc/$pid" ]; }}; then continue; fi
+  rm -f -- "$f"
+done
+tmp=$(mktemp "$dir/.hostkit.$$.XXXXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
+# dash runs no EXIT trap when a signal kills it: a timeout's TERM, or PIPE once the
+# connection is gone and it reports the short write.
+trap 'rm -f -- "$tmp"; exit 1' HUP INT TERM PIPE
 cat > "$tmp"
 # A dropped connection ends stdin early and looks like EOF: never install a short file.
 [ "$(wc -c < "$tmp")" -eq {size} ] || {{ echo "hostkit: short write, not installed" >&2; exit 1; }}
-if [ -n {mode} ]; then chmod {mode} "$tmp"
-elif [ -e "$dest" ]; then chmod --reference="$dest" -- "$tmp"; chown --reference="$dest" -- "$tmp"
+if [ -n {owner} ]; then chown -- {owner} "$tmp"
+elif [ -z {mode} ] && [ -e "$dest" ]; then chown --reference="$dest" -- "$tmp"; fi
+if [ -n {mode} ]; then chmod -- {mode} "$tmp"
+elif [ -e "$dest" ]; then chmod --reference="$dest" -- "$tmp"
 else chmod 0644 "$tmp"; fi
 mv -f -- "$tmp" "$dest"
-trap - EXIT"""
+trap - EXIT HUP INT TERM PIPE"""
 
 
 class Connection(abc.ABC):
@@ -60,9 +87,13 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     def _exec(
-        self, cmdline: str, *, stdin: bytes | None, timeout: float | None
+        self, cmdline: str, *, stdin: bytes | sudo.Input | None, timeout: float | None
     ) -> tuple[int, bytes, bytes]:
-        """Run cmdline under sh; return (rc, stdout, stderr). Raise CommandTimeout."""
+        """Run cmdline under sh; return (rc, stdout, stderr). Raise CommandTimeout.
+
+        A sudo.Input stdin carries a password to write only when sudo prompts for it
+        (see sudo.Dialog), and data to write only once the command runs.
+        """
 
     def close(self) -> None:  # noqa: B027 - transports without resources need nothing
         """Release the transport."""
@@ -95,13 +126,35 @@ class Connection(abc.ABC):
         return Result(command, rc, out, err, time.monotonic() - started)
 
     def put(
-        self, data: bytes, path: str, *, mode: int | str | None = None, sudo: bool = False
+        self,
+        data: bytes,
+        path: str,
+        *,
+        mode: int | str | None = None,
+        owner: str | None = None,
+        group: str | None = None,
+        sudo: bool = False,
     ) -> None:
-        """Write data to path atomically: a temporary file beside it, then rename."""
+        """Write data to path atomically: a temporary file beside it, then rename.
+
+        Without mode, an existing file's mode and owner are kept. owner and group
+        are set on the temporary file before its mode, so setuid and setgid stay.
+        """
         if not path or "\0" in path:
             raise KitValueError(f"invalid path {path!r}")
         mode_arg = _mode(mode) if mode is not None else ""
-        script = _PUT_SCRIPT.format(dest=quote(path), mode=quote(mode_arg), size=len(data))
+        for name in (owner, group):
+            if name is not None and not _OWNER.match(name):
+                raise KitValueError(f"invalid owner or group name {name!r}")
+        owner_arg = (owner or "") + (f":{group}" if group else "")
+        script = _PUT_SCRIPT.format(
+            dest=quote(path),
+            mode=quote(mode_arg),
+            owner=quote(owner_arg),
+            size=len(data),
+            char=_TEMP_CHAR,
+            stale=_STALE_MINUTES,
+        )
         self.run("sh -c %s", script, stdin=data, sudo=sudo).check()
 
     def get(self, path: str, *, sudo: bool = False) -> bytes:
@@ -136,13 +189,17 @@ class Connection(abc.ABC):
         if mode is sudo.SudoMode.PASSWORD and self._sudo_password is None:
             raise SudoError(self.name, "a password is required and no sudo password was given")
         wrapped = sudo.wrap(cmdline, mode, self._sudo_user)
-        data = stdin
+        feed: bytes | sudo.Input | None = stdin
         if wrapped.needs_password:
             assert self._sudo_password is not None
-            line = (self._sudo_password.get().reveal() + "\n").encode()
-            data = line + (stdin or b"")
-        rc, out, err = self._exec(wrapped.command, stdin=data, timeout=timeout)
-        clean = sudo.unwrap_stderr(err, wrapped.token)
+            feed = sudo.Input(
+                stdin,
+                secret=self._sudo_password.get(),
+                prompt=wrapped.prompt,
+                token=wrapped.token,
+            )
+        rc, out, err = self._exec(wrapped.command, stdin=feed, timeout=timeout)
+        clean = sudo.unwrap_stderr(err, wrapped.token, wrapped.prompt)
         if clean is None:
             raise SudoError(self.name, sudo.refusal_reason(err))
         return rc, out, clean

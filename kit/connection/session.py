@@ -26,14 +26,41 @@ from collections.abc import Callable
 
 import paramiko
 
+from kit.connection import sudo
 from kit.connection.quoting import quote
+from kit.connection.secrets import Secret
 
 _CHUNK = 1 << 16
 _READY = b"hostkit-ready\n"
-_SHELL_CHECK = "command -v setsid >/dev/null 2>&1 && echo hostkit-ready && exec /bin/sh; echo none"
+_SHELL_CHECK = (
+    "command -v setsid >/dev/null 2>&1 && command -v mkfifo >/dev/null 2>&1 "
+    "&& echo hostkit-ready && exec /bin/sh; echo none"
+)
+# Each command writes into pipes of its own, passed on to the channel by two cat relays.
+# The next command first kills the relays (checking they are still this shell's
+# children, as a pid may be reused), so output that a background job writes after
+# its command ended goes nowhere instead of into the next command's output. Without
+# fifos (no writable temporary directory) the command writes to the channel itself.
+_RELAYS = (
+    "for hk_p in $hk_relays; do if {{ read -r _ _ _ hk_pp _ </proc/$hk_p/stat; }} 2>/dev/null "
+    '&& [ "$hk_pp" = $$ ]; then kill -KILL $hk_p 2>/dev/null; wait $hk_p 2>/dev/null; fi; done\n'
+    "hk_relays=\n"
+    '[ -n "$hk_d" ] || {{ hk_d=$(mktemp -d 2>/dev/null) && '
+    """trap 'rm -rf -- "$hk_d"' EXIT && trap 'exit 1' HUP TERM PIPE; }}\n"""
+    'if [ -n "$hk_d" ] && mkfifo "$hk_d/o" "$hk_d/e" 2>/dev/null; then '
+    'cat "$hk_d/o" & hk_relays=$!; cat "$hk_d/e" >&2 & hk_relays="$hk_relays $!"; '
+    'exec 3>"$hk_d/o" 4>"$hk_d/e"; rm -f -- "$hk_d/o" "$hk_d/e"; '
+    "else exec 3>&1 4>&2; fi\n"
+)
+_RUN = _RELAYS + (
+    "setsid -w /bin/sh -c {inner} sh {cmd} </dev/null >&3 2>&4 3>&- 4>&- &\n"
+    'wait $!; printf "%s %s\\n" {end} "$?" >&3; printf "%s\\n" {end} >&4; exec 3>&- 4>&-\n'
+)
 # No "--": dash's kill takes it for a pid; a negative pid names the group in every sh.
 _KILL = "kill -TERM -{pid} 2>/dev/null; sleep 0.2; kill -KILL -{pid} 2>/dev/null; true"
 _GRACE = 5.0  # how long a killed command's shell may take to report back
+# Linux's limit on one argument (MAX_ARG_STRLEN); sshd hands an exec request to sh as one.
+ARG_LIMIT = 128 * 1024
 
 
 class Dropped(Exception):
@@ -46,6 +73,14 @@ class Timeout(Exception):
 
 class NoShell(Exception):
     """The host lacks what the long-lived shell needs (setsid)."""
+
+
+class NotStarted(Exception):
+    """The host could not start the command (E2BIG and the like); the text says why."""
+
+
+class StartTimeout(Exception):
+    """The long-lived shell did not report ready in time (slow login start-up files)."""
 
 
 class _Markers:
@@ -63,7 +98,10 @@ class _Markers:
         self._err = _Stream(rb"%s()\n" % self.start.encode(), rb"%s()\n" % self.end.encode())
 
     def scan(self, out: bytearray, err: bytearray) -> bool:
-        """Look for the tokens in what arrived so far; True once both ends are seen."""
+        """Look for the tokens in what arrived so far; True once both ends are seen.
+
+        Also True when the end arrives with no start: the command never started.
+        """
         pid = self._out.scan_start(out)
         if pid:
             self.pid = int(pid)
@@ -72,11 +110,18 @@ class _Markers:
         if rc:
             self.rc = int(rc)
         self._err.scan_end(err)
+        if self.pid is None and self._out.begin < 0:
+            return self._out.ended_early(out) and self._err.ended_early(err)
         return self._out.stop >= 0 and self._err.stop >= 0
 
     def bodies(self, out: bytearray, err: bytearray) -> tuple[bytes, bytes]:
         """What the command wrote, between the tokens (or to the end when unfinished)."""
         return self._out.body(out), self._err.body(err)
+
+    def unstarted_reason(self, err: bytearray) -> str:
+        """Why a command that never started failed: what the shell said on stderr."""
+        text = bytes(err[: self._err.stop]).decode("utf-8", errors="replace").strip()
+        return text.splitlines()[-1] if text else "the host's shell could not run it"
 
 
 class _Stream:
@@ -111,6 +156,14 @@ class _Stream:
         self.stop = m.start()
         return m.group(1) or b"0"
 
+    def ended_early(self, buf: bytearray) -> bool:
+        """Whether the end line came without a start line (only the shell could print it)."""
+        if self.stop < 0:
+            m = self._end.search(buf)
+            if m is not None:
+                self.stop = m.start()
+        return self.stop >= 0
+
     def body(self, buf: bytearray) -> bytes:
         begin = max(self.begin, 0)
         return bytes(buf[begin : self.stop if self.stop >= 0 else len(buf)])
@@ -122,11 +175,13 @@ def pump(
     err: bytearray,
     done: Callable[[], bool],
     deadline: float | None,
+    react: Callable[[], None] | None = None,
 ) -> bool:
     """Read both streams into out and err until done() or the deadline.
 
-    Return True when done, False at the deadline; raise Dropped when the
-    channel ends first.
+    react, when given, runs after each read (to answer what arrived). Return
+    True when done, False at the deadline; raise Dropped when the channel ends
+    first.
     """
     fd = chan.fileno()
     while True:
@@ -136,6 +191,8 @@ def pump(
             out += chan.recv(_CHUNK)
         while chan.recv_stderr_ready():
             err += chan.recv_stderr(_CHUNK)
+        if react is not None:
+            react()
         if done():
             return True
         if ended:
@@ -173,24 +230,42 @@ def kill_group(transport: paramiko.Transport, pid: int, timeout: float = 10.0) -
 class ShellSession:
     """One channel running a long-lived sh; used by one thread at a time."""
 
-    def __init__(self, transport: paramiko.Transport, timeout: float) -> None:
+    def __init__(
+        self,
+        transport: paramiko.Transport,
+        open_timeout: float,
+        startup_timeout: float,
+        deadline: float | None = None,
+    ) -> None:
+        """Open the channel and wait for the shell, past the user's start-up files.
+
+        Those files may be slow: startup_timeout bounds them, apart from the
+        network's open_timeout; deadline is the waiting command's own.
+        """
         self.transport = transport
         try:
-            self._chan = transport.open_session(timeout=timeout)
+            self._chan = transport.open_session(timeout=open_timeout)
         except (OSError, EOFError, paramiko.SSHException):
             raise Dropped from None
         try:
             self._chan.exec_command(_SHELL_CHECK)
             out, err = bytearray(), bytearray()
+            limit = time.monotonic() + startup_timeout
             # A login shell's start-up files may print first: look for the line, anywhere.
             try:
                 ready = pump(
-                    self._chan, out, err, lambda: _READY in out, time.monotonic() + timeout
+                    self._chan,
+                    out,
+                    err,
+                    lambda: _READY in out,
+                    limit if deadline is None else min(limit, deadline),
                 )
             except Dropped:
                 raise NoShell if out.endswith(b"none\n") else Dropped from None
             if not ready:
-                raise Dropped
+                if deadline is not None and deadline < limit:
+                    raise Timeout
+                raise StartTimeout
         except BaseException:
             self._chan.close()
             raise
@@ -205,22 +280,21 @@ class ShellSession:
     def run(
         self, cmdline: str, timeout: float | None, kill: Killer | None = None
     ) -> tuple[int, bytes, bytes]:
-        """Run one command; raise Timeout (after killing it with kill) or Dropped."""
+        """Run one command; raise Timeout (after killing it with kill), Dropped or NotStarted."""
         marks = _Markers()
         inner = f'printf "%s %s\\n" {marks.start} "$$"; printf "%s\\n" {marks.start} >&2; '
         inner += 'exec /bin/sh -c "$1"'
-        script = (
-            f"setsid -w /bin/sh -c {quote(inner)} sh {quote(cmdline)} </dev/null &\n"
-            f'wait $!; printf "%s %s\\n" {marks.end} "$?"; printf "%s\\n" {marks.end} >&2\n'
-        )
+        script = _RUN.format(inner=quote(inner), cmd=quote(cmdline), end=marks.end).encode()
         out, err = bytearray(), bytearray()
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            self._chan.sendall(script.encode())
+            self._chan.sendall(script)
             done = pump(self._chan, out, err, lambda: marks.scan(out, err), deadline)
         except (Dropped, OSError, EOFError, paramiko.SSHException):
             self.close()
             raise Dropped from None
+        if done and marks.pid is None:
+            raise NotStarted(marks.unstarted_reason(err))
         if done:
             assert marks.rc is not None
             return (marks.rc, *marks.bodies(out, err))
@@ -249,7 +323,7 @@ class ShellSession:
 def exec_channel(
     transport: paramiko.Transport,
     cmdline: str,
-    stdin: bytes | None,
+    stdin: bytes | sudo.Input | None,
     timeout: float | None,
     open_timeout: float,
     kill: Killer | None = None,
@@ -257,32 +331,60 @@ def exec_channel(
     """Run one command on a channel of its own, feeding stdin from a thread.
 
     sshd starts every exec channel's command in a new session, so the login
-    shell's pid is the process group a timeout kills.
+    shell's pid is the process group a timeout kills. A sudo.Input stdin is
+    written as its sudo.Dialog allows: the password only at sudo's prompt.
     """
     marks = _Markers()
     wrapped = (
         f'printf "%s %s\\n" {marks.start} "$$"; printf "%s\\n" {marks.start} >&2; '
         f"exec /bin/sh -c {quote(cmdline)}"
     )
+    if len(wrapped.encode()) > ARG_LIMIT:
+        # sshd would drop the whole connection over an exec request this large.
+        raise NotStarted(
+            f"the command is {len(wrapped.encode())} bytes, more than the {ARG_LIMIT} "
+            "a host accepts as one argument"
+        )
+    feed = sudo.as_input(stdin)
     try:
         chan = transport.open_session(timeout=open_timeout)
     except (OSError, EOFError, paramiko.SSHException):
         raise Dropped from None
-    writer: threading.Thread | None = None
+    writer: list[threading.Thread] = []
+    out, err = bytearray(), bytearray()
+
+    def start_data() -> None:
+        if feed is not None and feed.data:
+            thread = threading.Thread(target=_feed, args=(chan, feed.data), daemon=True)
+            thread.start()
+            writer.append(thread)
+        else:
+            end_input()
+
+    def send_secret(secret: Secret) -> None:
+        with contextlib.suppress(OSError):  # a closed channel shows up in pump
+            secret.write_line(chan.sendall)
+
+    def end_input() -> None:
+        with contextlib.suppress(OSError, EOFError, paramiko.SSHException):
+            chan.shutdown_write()
+
+    dialog = sudo.Dialog(feed) if feed is not None else None
+
+    def react() -> None:
+        if dialog is not None and dialog.waiting:
+            dialog.advance(err, send_secret, start_data, end_input)
+
     try:
         try:
             chan.exec_command(wrapped)
         except (OSError, EOFError, paramiko.SSHException):
             raise Dropped from None
-        if stdin:
-            writer = threading.Thread(target=_feed, args=(chan, stdin), daemon=True)
-            writer.start()
-        else:
-            chan.shutdown_write()
-        out, err = bytearray(), bytearray()
+        if dialog is None or not dialog.waiting:
+            start_data()
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            finished = pump(chan, out, err, lambda: False, deadline)
+            finished = pump(chan, out, err, lambda: False, deadline, react)
         except Dropped:
             finished = True  # end of both streams: the normal end here
         marks.scan(out, err)
@@ -297,13 +399,15 @@ def exec_channel(
                 raise Timeout
             chan.status_event.wait(0.5)
         rc = chan.recv_exit_status()
+        if marks.pid is None and rc != -1 and transport.is_active():
+            raise NotStarted(err.decode("utf-8", errors="replace").strip() or f"exit code {rc}")
         if marks.pid is None or rc == -1:
             raise Dropped  # the channel ended without the command's own report
         return (rc, *marks.bodies(out, err))
     finally:
         chan.close()
-        if writer is not None:
-            writer.join(5)
+        for thread in writer:
+            thread.join(5)
 
 
 def _feed(chan: paramiko.Channel, data: bytes) -> None:

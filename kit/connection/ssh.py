@@ -2,7 +2,9 @@
 
 Commands without stdin go through a small pool of long-lived shells (see
 session.py), so each costs one round trip. A command with stdin (every sudo
-with a password among them) gets an exec channel of its own. When the transport
+with a password among them) gets an exec channel of its own. Shells and exec
+channels together stay within max_channels, as sshd allows only so many
+sessions on one connection; commands past the limit wait for a channel. When the transport
 is found dead, the next command reconnects once; a command that was running
 when it died is reported as failed and never run again.
 """
@@ -14,6 +16,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 
 import paramiko
@@ -24,9 +27,11 @@ from kit.connection.secrets import SecretProvider
 from kit.connection.spec import HostSpec
 from kit.errors import (
     AuthenticationFailed,
+    CommandNotStarted,
     CommandTimeout,
     HostUnreachable,
     KitValueError,
+    SessionStartTimeout,
     WriteInterrupted,
 )
 
@@ -53,6 +58,8 @@ class SSHConnection(Connection):
         known_hosts: str | os.PathLike[str] | None = None,
         host_key_policy: str = "strict",
         connect_timeout: float | None = None,
+        startup_timeout: float | None = None,
+        max_channels: int = 10,
         max_sessions: int = 4,
     ) -> None:
         super().__init__(
@@ -66,7 +73,15 @@ class SSHConnection(Connection):
         self._known = hostkeys.KnownHosts(known_hosts or DEFAULT_KNOWN_HOSTS)
         self._identity = Path(identity_file).expanduser() if identity_file else None
         self._connect_timeout = connect_timeout if connect_timeout is not None else 15.0
-        self._max_sessions = max(1, max_sessions)
+        self._startup_timeout = startup_timeout if startup_timeout is not None else 60.0
+        if isinstance(max_channels, bool) or not isinstance(max_channels, int) or max_channels < 2:
+            raise KitValueError(f"max_channels must be an integer, at least 2: {max_channels!r}")
+        # sshd refuses sessions past its MaxSessions (10 by default). One channel stays
+        # free for killing a timed-out command, which needs one while its own is busy.
+        self._cap = max_channels - 1
+        self._kill_slot = threading.Lock()
+        self._max_sessions = max(1, min(max_sessions, self._cap))
+        self._channels = 0  # open command channels: shells (idle or busy) and exec channels
         self._lock = threading.Condition()
         self._transport: paramiko.Transport | None = None
         self._hops: list[paramiko.Transport] = []  # jump hosts' transports, outermost first
@@ -92,10 +107,17 @@ class SSHConnection(Connection):
             self._teardown()
 
     def put(
-        self, data: bytes, path: str, *, mode: int | str | None = None, sudo: bool = False
+        self,
+        data: bytes,
+        path: str,
+        *,
+        mode: int | str | None = None,
+        owner: str | None = None,
+        group: str | None = None,
+        sudo: bool = False,
     ) -> None:
         try:
-            super().put(data, path, mode=mode, sudo=sudo)
+            super().put(data, path, mode=mode, owner=owner, group=group, sudo=sudo)
         except CommandDropped as exc:
             raise WriteInterrupted(
                 f"{self.name}: connection dropped while writing {path}; the write was not "
@@ -105,27 +127,40 @@ class SSHConnection(Connection):
     # -- commands --------------------------------------------------------------
 
     def _exec(
-        self, cmdline: str, *, stdin: bytes | None, timeout: float | None
+        self, cmdline: str, *, stdin: bytes | sudo.Input | None, timeout: float | None
     ) -> tuple[int, bytes, bytes]:
         transport = self._live_transport()
-        kill = self._sudo_killer(transport) if getattr(self._local, "sudo", False) else None
+        if getattr(self._local, "sudo", False):
+            kill = self._sudo_killer(transport)
+        else:
+            kill = self._killer(transport)
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             if stdin is None and self._shell_ok:
-                shell = self._acquire(transport)
+                shell = self._acquire(transport, deadline)
                 if shell is not None:
                     try:
-                        return shell.run(cmdline, timeout, kill)
+                        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                        return shell.run(cmdline, left, kill)
                     finally:
                         self._release(shell)
-            return session.exec_channel(
-                transport, cmdline, stdin, timeout, self._connect_timeout, kill
-            )
+            self._take_channel()
+            try:
+                return session.exec_channel(
+                    transport, cmdline, stdin, timeout, self._connect_timeout, kill
+                )
+            finally:
+                self._give_channel()
         except session.Timeout:
             raise CommandTimeout(cmdline, timeout or 0) from None
         except session.Dropped:
             raise CommandDropped(
                 self.name, "connection dropped while a command ran; it was not repeated"
             ) from None
+        except session.NotStarted as exc:
+            raise CommandNotStarted(self.name, str(exc)) from None
+        except session.StartTimeout:
+            raise SessionStartTimeout(self.name, self._startup_timeout) from None
 
     def _exec_sudo(
         self, cmdline: str, stdin: bytes | None, timeout: float | None
@@ -137,20 +172,49 @@ class SSHConnection(Connection):
         finally:
             self._local.sudo = False
 
-    def _sudo_killer(self, transport: paramiko.Transport) -> session.Killer | None:
+    def _killer(self, transport: paramiko.Transport) -> session.Killer:
+        def kill(pid: int) -> None:
+            with self._kill_slot:
+                session.kill_group(transport, pid)
+
+        return kill
+
+    def _sudo_killer(self, transport: paramiko.Transport) -> session.Killer:
         mode = self._sudo_mode
         if mode not in (sudo.SudoMode.PASSWORD, sudo.SudoMode.NOPASSWD):
-            return None
+            return self._killer(transport)
 
         def kill(pid: int) -> None:
             wrapped = sudo.wrap(session.kill_script(pid), mode, self._sudo_user)
-            data = None
+            feed = None
             if wrapped.needs_password and self._sudo_password is not None:
-                data = (self._sudo_password.get().reveal() + "\n").encode()
-            with contextlib.suppress(session.Dropped, session.Timeout):
-                session.exec_channel(transport, wrapped.command, data, 10, self._connect_timeout)
+                feed = sudo.Input(
+                    None,
+                    secret=self._sudo_password.get(),
+                    prompt=wrapped.prompt,
+                    token=wrapped.token,
+                )
+            with self._kill_slot, contextlib.suppress(session.Dropped, session.Timeout):
+                session.exec_channel(transport, wrapped.command, feed, 10, self._connect_timeout)
 
         return kill
+
+    def _take_channel(self) -> None:
+        """Count one more channel, closing an idle shell or waiting when at the cap."""
+        with self._lock:
+            while self._channels >= self._cap:
+                if self._idle:
+                    self._idle.pop().close()
+                    self._sessions -= 1
+                    self._channels -= 1
+                else:
+                    self._lock.wait()
+            self._channels += 1
+
+    def _give_channel(self) -> None:
+        with self._lock:
+            self._channels -= 1
+            self._lock.notify_all()
 
     def _live_transport(self) -> paramiko.Transport:
         with self._lock:
@@ -163,8 +227,10 @@ class SSHConnection(Connection):
             assert self._transport is not None
             return self._transport
 
-    def _acquire(self, transport: paramiko.Transport) -> session.ShellSession | None:
-        """An idle shell, a new one while under the limit, or wait for one to free up."""
+    def _acquire(
+        self, transport: paramiko.Transport, deadline: float | None
+    ) -> session.ShellSession | None:
+        """An idle shell, a new one while under the limits, or wait for one to free up."""
         with self._lock:
             while True:
                 while self._idle:
@@ -173,14 +239,18 @@ class SSHConnection(Connection):
                         return shell
                     shell.close()
                     self._sessions -= 1
-                if self._sessions < self._max_sessions:
+                    self._channels -= 1
+                if self._sessions < self._max_sessions and self._channels < self._cap:
                     self._sessions += 1
+                    self._channels += 1
                     break
                 self._lock.wait()
         try:
-            return session.ShellSession(transport, self._connect_timeout)
+            return session.ShellSession(
+                transport, self._connect_timeout, self._startup_timeout, deadline
+            )
         except session.NoShell:
-            log.info("%s: no setsid on the host; one channel per command", self.name)
+            log.info("%s: no setsid or mkfifo on the host; one channel per command", self.name)
             self._shell_ok = False
             self._forget_one()
             return None
@@ -192,7 +262,7 @@ class SSHConnection(Connection):
         with self._lock:
             if shell.usable() and shell.transport is self._transport and not self._closed:
                 self._idle.append(shell)
-                self._lock.notify()
+                self._lock.notify_all()
                 return
         shell.close()
         self._forget_one()
@@ -200,7 +270,8 @@ class SSHConnection(Connection):
     def _forget_one(self) -> None:
         with self._lock:
             self._sessions -= 1
-            self._lock.notify()
+            self._channels -= 1
+            self._lock.notify_all()
 
     # -- connecting ------------------------------------------------------------
 
@@ -328,6 +399,7 @@ class SSHConnection(Connection):
         for shell in self._idle:
             shell.close()
         self._sessions -= len(self._idle)
+        self._channels -= len(self._idle)
         self._idle.clear()
         if self._transport is not None:
             self._transport.close()

@@ -3,15 +3,21 @@
 The wrapped command prints a random token to stderr before anything else. If the
 token is missing, sudo itself refused, and the refusal is told apart from a
 failing command without guessing from exit codes.
+
+With a password, sudo prompts on stderr with a random marker. The password is
+written only in answer to that prompt: when sudo does not ask (a NOPASSWD rule
+for the command, or cached credentials), the command would read it instead.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
 from kit.connection.quoting import quote
+from kit.connection.secrets import Secret
 
 # One round trip tells what sudo needs: nothing (root), no password, or a password.
 PROBE = (
@@ -33,29 +39,109 @@ class SudoMode(Enum):
 class Wrapped:
     command: str
     token: bytes
-    needs_password: bool
+    prompt: bytes | None  # what sudo prints when it asks for the password
+
+    @property
+    def needs_password(self) -> bool:
+        return self.prompt is not None
 
 
 def wrap(command: str, mode: SudoMode, user: str | None = None) -> Wrapped:
     token = "HOSTKIT-SUDO-" + secrets.token_hex(8)
     inner = f"printf '%s\\n' {token} >&2; {command}"
     target = f"-u {quote(user)} " if user else ""
+    prompt = None
     if mode is SudoMode.PASSWORD:
-        # -k makes sudo always read the password line, so it never reaches the command.
-        prefix = f"sudo -k -S -p '' {target}"
+        # No "%" in the marker: sudo expands %-escapes in a prompt.
+        prompt = f"HOSTKIT-PROMPT-{secrets.token_hex(8)}:"
+        prefix = f"sudo -S -p {quote(prompt)} {target}"
     else:
         prefix = f"sudo -n {target}"
     return Wrapped(
-        f"{prefix}-- sh -c {quote(inner)}", (token + "\n").encode(), mode is SudoMode.PASSWORD
+        f"{prefix}-- sh -c {quote(inner)}",
+        (token + "\n").encode(),
+        prompt.encode() if prompt else None,
     )
 
 
-def unwrap_stderr(stderr: bytes, token: bytes) -> bytes | None:
-    """Strip the token from stderr; None when it never appeared (sudo refused)."""
+class Input:
+    """What a command reads on stdin, and for password sudo the password to answer its prompt.
+
+    The password stays inside a Secret until the moment it is written, so no frame
+    a traceback prints (with locals or not) holds it in a readable form.
+    """
+
+    __slots__ = ("data", "prompt", "secret", "token")
+
+    def __init__(
+        self,
+        data: bytes | None,
+        *,
+        secret: Secret | None = None,
+        prompt: bytes | None = None,
+        token: bytes | None = None,
+    ) -> None:
+        self.data = data
+        self.secret = secret
+        self.prompt = prompt
+        self.token = token
+
+    def __repr__(self) -> str:
+        size = "no data" if self.data is None else f"{len(self.data)} bytes"
+        return f"Input({size}, password {'********' if self.secret else 'none'})"
+
+
+def as_input(stdin: bytes | Input | None) -> Input | None:
+    return stdin if isinstance(stdin, Input) or stdin is None else Input(stdin)
+
+
+class Dialog:
+    """Follows sudo's stderr and says what to write to the command's stdin, and when.
+
+    The data waits for the token (sudo let the command run); the password goes
+    only in answer to the first prompt; a second prompt means it was wrong, and
+    stdin is closed so that sudo gives up instead of waiting.
+    """
+
+    def __init__(self, feed: Input) -> None:
+        self.feed = feed
+        self.waiting = feed.token is not None  # until sudo lets the command run
+        self._answered = False
+
+    def advance(
+        self,
+        err: bytes | bytearray,
+        send_secret: Callable[[Secret], None],
+        start_data: Callable[[], None],
+        end_input: Callable[[], None],
+    ) -> None:
+        """Act on the stderr that has arrived so far; call again as more arrives."""
+        if not self.waiting:
+            return
+        feed = self.feed
+        assert feed.token is not None
+        if feed.token in err:
+            self.waiting = False
+            start_data()
+            return
+        if feed.prompt is None or feed.secret is None:
+            return
+        prompts = err.count(feed.prompt)
+        if prompts == 1 and not self._answered:
+            self._answered = True
+            send_secret(feed.secret)
+        elif prompts > 1:
+            self.waiting = False
+            end_input()
+
+
+def unwrap_stderr(stderr: bytes, token: bytes, prompt: bytes | None = None) -> bytes | None:
+    """Strip the token (and sudo's prompt) from stderr; None when the token never appeared."""
     at = stderr.find(token)
     if at < 0:
         return None
-    return stderr[:at] + stderr[at + len(token) :]
+    head = stderr[:at].replace(prompt, b"") if prompt else stderr[:at]
+    return head + stderr[at + len(token) :]
 
 
 def refusal_reason(stderr: bytes) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 import kit
 from kit.connection import Connection
-from kit.errors import CommandError, CommandTimeout, KitValueError
+from kit.errors import CommandError, CommandNotStarted, CommandTimeout, KitValueError
 
 
 @pytest.fixture
@@ -110,3 +110,10 @@ def test_get_of_a_missing_file_raises(conn: Connection, tmp_path: Path) -> None:
 def test_sudo_as_root_runs_directly(conn: Connection) -> None:
     result = conn.run("id -u", sudo=True)
     assert result.stdout == "0\n"
+
+
+def test_an_argument_too_long_is_a_clear_error(conn: Connection) -> None:
+    with pytest.raises(CommandNotStarted, match="could not start"):
+        conn.run("echo %s", "x" * 200_000)
+    with pytest.raises(CommandNotStarted):
+        conn.run("echo %s", "x" * 200_000, timeout=10)

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SSHD = "/usr/sbin/sshd"
-USER = "hostkit-test"  # sudo asks this one for a password
+USER = "hostkit-test"  # sudo asks this one for a password, except for NOPASSWD_MARK
+NOPASSWD_MARK = "hk-nopasswd"  # a command of USER's that ends with this needs no password
+SLOW_FLAG = ".hk-slow-login"  # in NOPASSWD_USER's home: seconds its ~/.bashrc sleeps
 NOPASSWD_USER = "hostkit-nopw"  # sudo lets it through without a password; login shell bash
 SUDOERS = Path("/etc/sudoers.d/hostkit-test")
 LOCK = Path(tempfile.gettempdir()) / "hostkit-ssh-tier.lock"
@@ -78,11 +80,12 @@ def keygen(path: Path, kind: str = "ed25519") -> Path:
 
 
 @contextlib.contextmanager
-def running(*, users: bool = True, pam: bool = False) -> Iterator[Sshd]:
+def running(*, users: bool = True, pam: bool = False, max_sessions: int = 10) -> Iterator[Sshd]:
     """Start sshd; with users=True also create the sudo test users (root only).
 
     pam=True runs sessions through PAM as a distribution's sshd does, which is
-    what a real host's channel setup costs; the tests leave it off.
+    what a real host's channel setup costs; the tests leave it off. max_sessions
+    is sshd's MaxSessions, by default sshd's own default.
     """
     if not os.path.exists(SSHD) or shutil.which("ssh-keygen") is None:
         raise SshdUnavailable("openssh-server is not installed")
@@ -94,7 +97,7 @@ def running(*, users: bool = True, pam: bool = False) -> Iterator[Sshd]:
         with _lock() if users else contextlib.nullcontext():
             created = _create_users() if users else {}
             try:
-                with _sshd(root, pam) as sshd:
+                with _sshd(root, pam, max_sessions) as sshd:
                     sshd.users = created
                     yield sshd
             finally:
@@ -113,7 +116,7 @@ def _lock() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _sshd(root: Path, pam: bool) -> Iterator[Sshd]:
+def _sshd(root: Path, pam: bool, max_sessions: int) -> Iterator[Sshd]:
     # sshd refuses to start without its privilege separation directory; the
     # distribution's service unit creates it at boot, which never ran here.
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
@@ -140,7 +143,7 @@ def _sshd(root: Path, pam: bool) -> Iterator[Sshd]:
             "KbdInteractiveAuthentication no\n"
             "PermitRootLogin prohibit-password\n"
             "AllowTcpForwarding yes\n"
-            "MaxSessions 30\n"
+            f"MaxSessions {max_sessions}\n"
             "MaxStartups 100\n"
             "LogLevel VERBOSE\n"
         )
@@ -203,9 +206,17 @@ def _create_users() -> dict[str, str]:
     # bash reads ~/.bashrc even for commands sshd runs; a chatty one must not
     # confuse the session framing (the output goes before any command's).
     bashrc = Path(f"/home/{NOPASSWD_USER}/.bashrc")
-    bashrc.write_text("echo bashrc-noise; echo bashrc-noise-err >&2\n")
+    # A test makes it slow by writing a number of seconds into SLOW_FLAG.
+    bashrc.write_text(
+        "echo bashrc-noise; echo bashrc-noise-err >&2\n"
+        f'[ -f ~/{SLOW_FLAG} ] && sleep "$(cat ~/{SLOW_FLAG})"\n'
+    )
     shutil.chown(bashrc, NOPASSWD_USER, NOPASSWD_USER)
-    rules = f"{USER} ALL=(ALL:ALL) ALL\n{NOPASSWD_USER} ALL=(ALL:ALL) NOPASSWD: ALL\n"
+    rules = (
+        f"{USER} ALL=(ALL:ALL) ALL\n"
+        f"{USER} ALL=(ALL:ALL) NOPASSWD: /bin/sh -c *{NOPASSWD_MARK}\n"
+        f"{NOPASSWD_USER} ALL=(ALL:ALL) NOPASSWD: ALL\n"
+    )
     # sudo skips names with a dot, so the staged file is inert until the rename.
     with tempfile.NamedTemporaryFile(
         "w", dir=SUDOERS.parent, prefix=".hostkit-test.", delete=False

@@ -98,3 +98,8 @@ def test_put_in_flight_raises_write_interrupted(conn: Connection, tmp_path: Path
     time.sleep(1)  # whatever the remote side still does with the cut stream, it has done
     assert Path(dest).read_bytes() == b"old content"
     assert conn.get(dest) == b"old content"
+    # The shell that was writing died of SIGPIPE, not in its EXIT trap; it still cleans up.
+    deadline = time.monotonic() + 10
+    while any(n.startswith(".hostkit.") for n in os.listdir(folder)):
+        assert time.monotonic() < deadline, "the temporary file was left behind"
+        time.sleep(0.05)

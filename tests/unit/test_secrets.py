@@ -92,3 +92,24 @@ def test_line_breaks_are_refused_without_echoing(bad: str) -> None:
 
 def test_none_provider_stays_none() -> None:
     assert provider(None) is None
+
+
+def test_write_line_hands_over_the_secret_and_a_newline() -> None:
+    written: list[bytes] = []
+    Secret(VALUE).write_line(written.append)
+    assert written == [(VALUE + "\n").encode()]
+
+
+def test_a_failed_write_leaves_no_frame_holding_the_secret() -> None:
+    import traceback
+
+    def broken(data: bytes) -> None:
+        raise OSError("pipe closed")
+
+    with pytest.raises(OSError) as caught:
+        Secret(VALUE).write_line(broken)
+    exc = caught.value
+    text = "".join(traceback.TracebackException.from_exception(exc, capture_locals=True).format())
+    assert "write_line" in text
+    assert VALUE not in text
+    assert VALUE not in str(caught.getrepr(showlocals=True, style="long"))
