@@ -15,7 +15,6 @@ skipped, with one warning per file, instead of making the whole file unusable.
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import fcntl
 import functools
@@ -115,7 +114,7 @@ def _hashed_parts(field: str) -> tuple[bytes, bytes]:
         raise Malformed("hashed host name is not |1|salt|hash")
     try:
         salt, digest = (base64.b64decode(p, validate=True) for p in parts[2:])
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or text that is not ASCII
         raise Malformed("hashed host name is not base64") from None
     if len(digest) != _SHA1_SIZE:
         raise Malformed("hashed host name has a digest of the wrong length")
@@ -140,7 +139,7 @@ def parse_line(line: str, lineno: int) -> Entry | None:
         _hashed_parts(hosts)
     try:
         blob = base64.b64decode(encoded, validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, or text that is not ASCII
         raise Malformed("key is not base64") from None
     # The blob names its own type first; a line whose two types differ is damaged.
     size = int.from_bytes(blob[:4], "big")
