@@ -31,15 +31,35 @@ class Run:
         return {n for n, c in self.cases.items() if c.outcome in ("failed", "warning", "error")}
 
 
-def run(host, tmp_path: Path, name: str, *extra: str, select: str | None = None) -> Run:
-    """One compliance run against host; extra pytest arguments such as --fix."""
-    opts = host.connect_options
+def run(
+    host,
+    tmp_path: Path,
+    name: str,
+    *extra: str,
+    select: str | None = None,
+    suite: Path | None = None,
+) -> Run:
+    """One compliance run against host; extra pytest arguments such as --fix.
+
+    suite: a directory of checks of the test's own, run from there; the catalog by default.
+    """
     report = tmp_path / f"{name}.xml"
-    args = [
+    args = command(host, report, suite, *extra)
+    if select:
+        args += ["-k", select]
+    cwd = suite if suite is not None else ROOT
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=900, check=False)
+    return read(report, proc.returncode, proc.stdout + proc.stderr)
+
+
+def command(host, report: Path, suite: Path | None, *extra: str) -> list[str]:
+    """The pytest command line of a run against host."""
+    opts = host.connect_options
+    return [
         sys.executable,
         "-m",
         "pytest",
-        "checks",
+        str(suite) if suite is not None else "checks",
         "-p",
         "no:cacheprovider",
         "-q",
@@ -49,16 +69,20 @@ def run(host, tmp_path: Path, name: str, *extra: str, select: str | None = None)
         f"--junitxml={report}",
         *extra,
     ]
-    if select:
-        args += ["-k", select]
-    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+
+
+def read(report: Path, ret: int, output: str) -> Run:
     cases = {}
     for case in ET.parse(report).iter("testcase"):
         props = [(p.get("name"), p.get("value")) for p in case.iter("property")]
         outcome = next((v for k, v in reversed(props) if k == "outcome"), "")
         failure = case.find("failure")
-        message = failure.get("message", "") if failure is not None else ""
+        message = (
+            (failure.get("message", "") + "\n" + (failure.text or ""))
+            if failure is not None
+            else ""
+        )
         message += next((v for k, v in props if k == "message"), "")
         cases[case.get("name")] = Case(outcome, [v for k, v in props if k == "fix"], message)
-    assert cases, proc.stdout + proc.stderr
-    return Run(proc.returncode, proc.stdout + proc.stderr, cases)
+    assert cases, output
+    return Run(ret, output, cases)
