@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
+import re
 from dataclasses import dataclass
 
 
@@ -53,3 +55,22 @@ def unified_diff(path: str, old: bytes | None, new: bytes) -> str:
     return "".join(
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )
+
+
+# Keys whose values are secrets wherever they appear: key=value, key: value, "key": value.
+_SECRET = re.compile(
+    rb"(?i)\b(pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?|auth)"
+    rb"[\"']?\s*[:=]|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
+
+
+def private_diff(path: str, old: bytes | None, new: bytes, *, readable: bool) -> str:
+    """The diff of a file's change, unless it may hold secrets: a file that is not
+    world-readable, or that holds secret-looking keys, shows digests instead."""
+    secret = any(_SECRET.search(text) for text in (old or b"", new))
+    if readable and not secret:
+        return unified_diff(path, old, new)
+    why = "it is not world-readable" if not readable else "it holds secret-looking keys"
+    before = hashlib.sha256(old).hexdigest() if old is not None else "(absent)"
+    after = hashlib.sha256(new).hexdigest()
+    return f"--- {path}\n+++ {path}\n(content not shown: {why}; sha256 {before} -> {after})\n"

@@ -7,7 +7,7 @@ import re
 from kit.connection import Connection, quote
 from kit.errors import KitError, KitValueError
 from kit.runner import journal, protect
-from kit.runner.change import Change, unified_diff
+from kit.runner.change import Change, private_diff
 from kit.runner.validate import name as valid_name
 from kit.runner.validate import path as valid_path
 
@@ -34,11 +34,34 @@ def stat_and_read(
     """Content and (mode, owner, group) of path, or (None, None) when it does not exist."""
     p = quote(valid_path(path))
     res = conn.run(_READ.format(p=p), sudo=sudo).check()
-    head, _, body = res.stdout_bytes.partition(b"\n")
+    return _parse_read(res.stdout_bytes)
+
+
+def _parse_read(out: bytes) -> tuple[bytes | None, tuple[str, str, str] | None]:
+    head, _, body = out.partition(b"\n")
     if head == b"absent":
         return None, None
     mode, owner, group = head.decode().split()
     return body, (mode, owner, group)
+
+
+# Where a write to path lands (a symlink's final target, as editors and Ansible's
+# `follow` write), on the first line; then what _READ prints for that target.
+_READ_THROUGH = (
+    't=$(readlink -f -- {p} 2>/dev/null); [ -n "$t" ] || t={p}; printf \'%s\\n\' "$t"; '
+    + _READ.format(p='"$t"')
+)
+
+
+def read_through(
+    conn: Connection, path: str, *, sudo: bool = False
+) -> tuple[str, bytes | None, tuple[str, str, str] | None]:
+    """(the file a write to path changes, its content, its (mode, owner, group))."""
+    p = quote(valid_path(path))
+    res = conn.run(_READ_THROUGH.format(p=p), sudo=sudo).check()
+    target, _, rest = res.stdout_bytes.partition(b"\n")
+    content, attrs = _parse_read(rest)
+    return target.decode(errors="surrogateescape") or path, content, attrs
 
 
 def write_file(
@@ -55,12 +78,18 @@ def write_file(
     """Make path hold content (and mode/owner/group when given), atomically.
 
     Reads first; when content and attributes already match, nothing is written.
-    Without mode, an existing file keeps its mode and owner.
+    Without mode, an existing file keeps its mode and owner. A symlink is written
+    through: its target changes and the link stays. Every argument is checked
+    before the first write, whichever path the write takes.
     """
     data = content.encode() if isinstance(content, str) else content
     valid_path(path)
-    old, attrs = stat_and_read(conn, path, sudo=sudo)
-    want_mode = _norm_mode(mode) if mode is not None else None
+    want_mode = _valid_mode(mode) if mode is not None else None
+    if owner is not None:
+        _valid_owner("user name", owner)
+    if group is not None:
+        _valid_owner("group name", group)
+    target, old, attrs = read_through(conn, path, sudo=sudo)
     content_changed = old != data
     mode_changed = want_mode is not None and (attrs is None or _norm_mode(attrs[0]) != want_mode)
     owner_changed = attrs is not None and (
@@ -68,7 +97,8 @@ def write_file(
     )
     if not (content_changed or mode_changed or owner_changed):
         return Change.none(f"{path} already up to date", dry_run=dry_run)
-    diff = unified_diff(path, old, data) if content_changed else ""
+    readable = _world_readable(attrs[0] if attrs else None) and _world_readable(want_mode)
+    diff = private_diff(path, old, data, readable=readable) if content_changed else ""
     what = []
     if content_changed:
         what.append("created" if old is None else "content updated")
@@ -76,17 +106,38 @@ def write_file(
         what.append(f"mode {want_mode}")
     if owner_changed or (attrs is None and (owner or group)):
         what.append(f"owner {owner or ''}:{group or ''}".rstrip(":"))
-    protect.path(conn, path, "write")
-    with journal.file_step(conn, "write_file", path, dry_run=dry_run):
-        if not dry_run:
-            if content_changed:
-                conn.put(data, path, mode=want_mode, sudo=sudo)
-            elif mode_changed:
-                conn.run("chmod %s %s", want_mode or "", path, sudo=sudo).check()
-            if owner or group:
-                spec = f"{owner or ''}:{group or ''}" if group else (owner or "")
-                conn.run("chown %s -- %s", spec, path, sudo=sudo).check()
+    if target != path:
+        what.append(f"through the link to {target}")
+    protect.path(conn, target, "write")
+    with journal.file_step(conn, "write_file", target, dry_run=dry_run):
+        if not dry_run and content_changed:
+            conn.put(data, target, mode=want_mode, owner=owner, group=group, sudo=sudo)
+        elif not dry_run:
+            _set_attributes(conn, target, attrs, want_mode, owner, group, owner_changed, sudo)
     return Change.made(f"{path}: {', '.join(what)}", diff, dry_run=dry_run)
+
+
+def _set_attributes(
+    conn: Connection,
+    path: str,
+    attrs: tuple[str, str, str] | None,
+    want_mode: str | None,
+    owner: str | None,
+    group: str | None,
+    owner_changed: bool,
+    sudo: bool,
+) -> None:
+    """Owner first, then mode: chown clears setuid and setgid, so the mode goes after."""
+    if owner_changed:
+        spec = (owner or "") + (f":{group}" if group else "")
+        conn.run("chown %s -- %s", spec, path, sudo=sudo).check()
+    mode = want_mode or (attrs[0] if attrs and owner_changed else None)
+    if mode is not None and (want_mode is not None or int(mode, 8) & 0o7000):
+        conn.run("chmod %s -- %s", mode, path, sudo=sudo).check()
+
+
+def _world_readable(mode: str | None) -> bool:
+    return mode is None or bool(int(mode, 8) & 0o004)
 
 
 def _norm_mode(mode: str | int) -> str:

@@ -93,7 +93,8 @@ class Lifeline:
         """Why unit must not be stopped, disabled or restarted; None when it may."""
         unit = normalize_unit(unit)
         if unit in self.units:
-            holder = next((p for p in self.chain if unit in p.units), None)
+            # Named by its outermost process in the chain: the daemon, not a shell under it.
+            holder = next((p for p in reversed(self.chain) if unit in p.units), None)
             what = f"{holder.name} (pid {holder.pid})" if holder else "this session"
             return f"{unit} runs {what}, which carries this connection"
         if self.transport == "ssh":

@@ -13,7 +13,7 @@ from kit.connection import Connection, quote
 from kit.edits import sudoers
 from kit.errors import KitError, KitValueError
 from kit.runner import journal, protect
-from kit.runner.change import Change, unified_diff
+from kit.runner.change import Change, private_diff
 from kit.runner.files import stat_and_read
 from kit.runner.validate import name as valid_name
 from kit.runner.validate import path as valid_path
@@ -266,7 +266,7 @@ def configure_sudoer(
     old, attrs = stat_and_read(conn, dest, sudo=True)
     if old == data.encode() and attrs is not None and attrs[0] == "440":
         return Change.none(f"{dest} already up to date", dry_run=dry_run)
-    diff = unified_diff(dest, old, data.encode())
+    diff = private_diff(dest, old, data.encode(), readable=False)  # sudoers files are 0440
     protect.sudo_rights(conn, name, [data, (old or b"").decode(errors="replace")])
     mode = "check" if dry_run else "install"
     with journal.file_step(conn, "configure_sudoer", dest, dry_run=dry_run):

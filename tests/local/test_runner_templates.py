@@ -32,7 +32,11 @@ def test_render_writes_once_with_mode_and_honours_dry_run(tmp_path):
     dest = tmp_path / "app.conf"
     data = {"port": 1, "hosts": []}
     plan = templates.render(conn, TEMPLATE, data, str(dest), mode="0640", dry_run=True)
-    assert plan.changed and "+listen 1" in plan.diff and not dest.exists()
+    # Not world-readable, so the plan shows digests, not the content.
+    assert plan.changed and "not world-readable; sha256 (absent) -> " in plan.diff
+    assert "listen" not in plan.diff and not dest.exists()
+    public = templates.render(conn, TEMPLATE, data, str(dest), mode="0644", dry_run=True)
+    assert "+listen 1" in public.diff
     assert not conn.writes()
     assert templates.render(conn, TEMPLATE, data, str(dest), mode="0640").changed
     assert dest.read_text() == "listen 1\n" and stat.S_IMODE(os.stat(dest).st_mode) == 0o640

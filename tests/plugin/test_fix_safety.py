@@ -62,6 +62,15 @@ def slow(target):
     with journal.live_step(target.conn, "wait for the network", dry_run=target.dry_run):
         target.conn.run("sleep 60")
 
+@remediation(strategy="configure", disruption="low")
+def set_password(target):
+    return files.write_file(target.conn, SECRET, "password=s3cr3t-new\\n", dry_run=target.dry_run)
+
+@check("t.secret", "the app has its password", fix=set_password)
+def test_secret(conn):
+    has_it = _read(conn, SECRET) == "password=s3cr3t-new\\n"
+    assert has_it, "the password is not the one wanted"
+
 @check("t.slow", "a fix that takes long", fix=slow)
 def test_slow(conn):
     assert _read(conn, SLOW) == "done\\n"
@@ -71,9 +80,12 @@ def test_slow(conn):
 @pytest.fixture
 def suite(pytester: pytest.Pytester, tmp_path):
     paths = {
-        n: tmp_path / n.lower() for n in ("HIGH", "FIRST", "SECOND", "REBOOTED", "KERNEL", "SLOW")
+        n: tmp_path / n.lower()
+        for n in ("HIGH", "FIRST", "SECOND", "REBOOTED", "KERNEL", "SLOW", "SECRET")
     }
     paths["FIRST"].write_bytes(b"original\n\xff kept as bytes\n")
+    paths["SECRET"].write_text("password=s3cr3t-old\n")
+    paths["SECRET"].chmod(0o600)
     header = "".join(f"{name} = {str(path)!r}\n" for name, path in paths.items())
     pytester.makepyfile(test_checks=header + CHECKS)
     return paths
@@ -243,3 +255,13 @@ def test_an_inventory_that_selects_no_host_is_an_error(pytester, suite):
         assert result.ret == pytest.ExitCode.USAGE_ERROR
         result.stderr.fnmatch_lines(["*inventory hosts.ini selects no host*"])
     assert not suite["HIGH"].exists()
+
+
+def test_a_planned_change_to_a_private_file_keeps_its_values_out_of_reports(pytester, suite):
+    result = run(pytester, "-k", "secret", "--dry-run")
+    assert result.ret == 1
+    (case,) = props(pytester).values()
+    (planned,) = case["planned"]
+    assert "not world-readable" in planned and "sha256" in planned
+    report = (pytester.path / "junit.xml").read_text() + result.stdout.str()
+    assert "s3cr3t" not in report
