@@ -1,14 +1,16 @@
-"""Ports, firewall and the host's name (kubeadm preflight)."""
+"""Ports, firewall and the host's name (kubeadm preflight, the installers' rules)."""
+
+import re
 
 from kit.check import check
-from kit.runner import validate
 from remediations import network as fixes
+from remediations.network import qualified_name_errors
 
 
 @check(
     "k8s.port.free",
     "Port Kubernetes needs is not in use",
-    refs={"kubeadm": "Port-<port>"},
+    refs={"kubeadm": "checks.go PortOpenCheck.Check (Port-<port>)"},
     fix=fixes.free_port,
     params="ports_free",
     argnames="port",
@@ -23,25 +25,56 @@ def test_port_free(facts, port):
 
 @check(
     "k8s.firewalld.inactive",
-    "firewalld is not active (its rules get in the way of kube-proxy)",
+    "firewalld is neither running nor enabled (its rules get in the way of kube-proxy)",
     severity="warning",
-    refs={"kubeadm": "Firewalld"},
+    refs={"kubeadm": "checks.go FirewalldCheck.Check"},
     fix=fixes.disable_firewalld,
     tags=("network",),
 )
 def test_firewalld_inactive(facts):
     assert facts.firewall != "firewalld", "firewalld is active"
+    # kubeadm looks at the running service only; an enabled one starts again at boot.
+    state = facts.unit_states.get("firewalld.service")
+    assert state not in ENABLED, f"firewalld is stopped but {state}: it starts again at boot"
+
+
+# `systemctl is-enabled` answers that start the unit at boot.
+ENABLED = ("enabled", "enabled-runtime", "alias")
+
+# kubespray preinstall 0040-verify-settings.yml, "Stop if bad hostname".
+_KUBESPRAY = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def node_name(facts) -> str:
+    """kubeadm's default node name: the host name, trimmed and lowercased
+    (nodeutil.GetHostname)."""
+    return facts.hostname.strip().lower()
 
 
 @check(
     "k8s.hostname.valid",
-    "Host name is a lowercase RFC 1123 name that resolves",
-    refs={"kubeadm": "Hostname"},
+    "Node name (the host name, lowercased) is a qualified name that resolves",
+    severity="warning",
+    refs={"kubeadm": "checks.go HostnameCheck.Check (IsQualifiedName, net.LookupHost)"},
     fix=fixes.resolve_hostname,
     tags=("network",),
 )
 def test_hostname(facts):
+    name = node_name(facts)
+    errors = qualified_name_errors(name)
+    assert not errors, f"invalid node name format {name!r}: {'; '.join(errors)}"
+    assert facts.hostname_addresses, f"host name {facts.hostname} does not resolve"
+
+
+@check(
+    "k8s.hostname.installers",
+    "Host name is a lowercase RFC 1123 name, as the installers require",
+    refs={"kubespray": "roles/kubernetes/preinstall/tasks/0040-verify-settings.yml bad hostname"},
+    tags=("network",),
+)
+def test_hostname_installers(facts):
     name = facts.hostname
-    valid = validate.matches("hostname", name)
-    assert valid, f"host name {name!r} is not a lowercase RFC 1123 name"
-    assert facts.hostname_addresses, f"host name {name} does not resolve"
+    assert _KUBESPRAY.match(name), (
+        f"host name {name!r} must consist of lowercase alphanumeric characters, '.' or '-', "
+        "and start and end with an alphanumeric character (rename the host by hand)"
+    )

@@ -1,9 +1,36 @@
 """Executables, time, cgroups and resources a node needs (kubeadm preflight)."""
 
+import re
+
+import pytest
+
 from kit.check import check
+from kit.errors import KitValueError
 from kit.runner import files
 from remediations import packages
 from remediations import time as time_fixes
+
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$")
+
+
+def minor(version: str) -> tuple[int, int]:
+    """(major, minor) of a Kubernetes version such as "1.35", "v1.34.2" or "1.36.0-rc.1"."""
+    found = _VERSION.match(str(version).strip())
+    if found is None:
+        raise KitValueError(f"invalid Kubernetes version {version!r} (want e.g. 1.35)")
+    return int(found.group(1)), int(found.group(2))
+
+
+def _find(conn, facts, executable: str) -> str | None:
+    # Facts answer for the executables the gather script asks about; others cost a lookup.
+    if executable in facts.executables:
+        return facts.executables[executable]
+    return files.look_path(conn, executable)
+
+
+def _missing(executable: str, facts) -> str:
+    package = packages.package_for(executable, facts)
+    return f"{executable} not found" + (f" (package {package})" if package else "")
 
 
 def _executable_check(check_id: str, title: str, severity: str, params: str):
@@ -11,19 +38,14 @@ def _executable_check(check_id: str, title: str, severity: str, params: str):
         check_id,
         title,
         severity=severity,
-        refs={"kubeadm": "FileExisting-<name>"},
+        refs={"kubeadm": "checks_linux.go addExecChecks: InPathCheck (FileExisting-<name>)"},
         fix=packages.install_for_executable,
         params=params,
-        argnames="executable,package",
+        argnames="executable",
         tags=("system",),
     )
-    def test(conn, facts, executable, package):
-        # Facts answer for the executables the gather script asks about; others cost a lookup.
-        if executable in facts.executables:
-            path = facts.executables[executable]
-        else:
-            path = files.look_path(conn, executable)
-        assert path, f"{executable} not found (package {package})"
+    def test(conn, facts, executable):
+        assert _find(conn, facts, executable), _missing(executable, facts)
 
     return test
 
@@ -43,52 +65,102 @@ test_executable_recommended = _executable_check(
 
 
 @check(
+    "k8s.executable.conntrack",
+    "conntrack is on the PATH where kubeadm requires it (Kubernetes before 1.32)",
+    refs={"kubeadm": "checks_linux.go addExecChecks: InPathCheck conntrack, mandatory < 1.32"},
+    fix=packages.install_conntrack,
+    params="kubernetes_version",
+    argnames="version",
+    tags=("system",),
+)
+def test_executable_conntrack(conn, facts, version):
+    if minor(version) >= (1, 32):
+        pytest.skip(f"kube-proxy needs no conntrack executable from 1.32 (profile: {version})")
+    assert _find(conn, facts, "conntrack"), _missing("conntrack", facts)
+
+
+@check(
     "k8s.time.synchronized",
-    "Clock is synchronised by chrony or systemd-timesyncd",
+    "Clock is synchronised by chrony, systemd-timesyncd or ntpd",
     severity="warning",
-    refs={"installers": "time sync"},
+    refs={"installers": "kubespray preinstall 0081-ntp-configurations.yml"},
     fix=time_fixes.sync_time,
     tags=("system",),
 )
 def test_time_synchronized(facts):
     sync = facts.time_sync
-    assert sync.service, "no time synchronisation service (chrony or systemd-timesyncd) runs"
-    assert sync.synchronized, f"{sync.service} runs but the clock is not synchronised"
+    assert sync.service, "no time synchronisation service (chrony, systemd-timesyncd, ntpd) runs"
+    synced = sync.synchronized
+    if synced is None and sync.chrony_leap is not None:
+        synced = sync.chrony_leap == "Normal"
+    assert synced is not None, (
+        f"{sync.service} runs; whether the clock is synchronised is unknown "
+        "(no timedatectl, and chrony does not answer)"
+    )
+    assert synced, f"{sync.service} runs but the clock is not synchronised"
+
+
+def _cgroup_v1_message(facts) -> str:
+    if facts.cgroup_version is None:
+        return "the cgroup version is unknown (/sys/fs/cgroup is neither cgroup2fs nor tmpfs)"
+    return f"cgroup v{facts.cgroup_version}: v1 support is in maintenance mode, migrate to v2"
 
 
 @check(
     "k8s.cgroup.v2",
-    "cgroup v2 (unified hierarchy)",
+    "cgroup v2 (unified hierarchy); v1 is deprecated before Kubernetes 1.35",
     severity="warning",
-    refs={"kubeadm": "SystemVerification"},
+    refs={"kubeadm": "system-validators cgroup_validator_linux.go CgroupsValidator.Validate"},
+    params="kubernetes_version",
+    argnames="version",
     tags=("system",),
 )
-def test_cgroup_v2(facts):
-    assert facts.cgroup_version == 2, f"cgroup v{facts.cgroup_version}: v1 support is deprecated"
+def test_cgroup_v2(facts, version):
+    if minor(version) >= (1, 35):
+        pytest.skip(f"from 1.35 cgroup v1 is an error: k8s.cgroup.v2.required (profile: {version})")
+    assert facts.cgroup_version == 2, _cgroup_v1_message(facts)
+
+
+@check(
+    "k8s.cgroup.v2.required",
+    "cgroup v2 (unified hierarchy), required from Kubernetes 1.35",
+    refs={"kubelet": "KubeletConfiguration failCgroupV1, true by default from 1.35"},
+    params="kubernetes_version",
+    argnames="version",
+    tags=("system",),
+)
+def test_cgroup_v2_required(facts, version):
+    if minor(version) < (1, 35):
+        pytest.skip(f"before 1.35 cgroup v1 is a warning: k8s.cgroup.v2 (profile: {version})")
+    assert facts.cgroup_version == 2, (
+        _cgroup_v1_message(facts) + f"; kubelet {version} refuses to start on cgroup v1"
+    )
 
 
 @check(
     "k8s.resources.cpu",
     "Enough CPUs",
-    refs={"kubeadm": "NumCPU"},
+    refs={"kubeadm": "checks.go NumCPUCheck.Check"},
     params="min_cpus",
     argnames="cpus",
     tags=("system",),
 )
 def test_cpus(facts, cpus):
-    assert facts.cpu_count is not None and facts.cpu_count >= int(cpus), (
-        f"{facts.cpu_count} CPU(s), need {cpus}"
-    )
+    assert facts.cpu_count is not None, "the number of CPUs is unknown"
+    assert facts.cpu_count >= int(cpus), f"{facts.cpu_count} CPU(s), need {cpus}"
 
 
 @check(
     "k8s.resources.memory",
-    "Enough memory",
-    refs={"kubeadm": "Mem"},
-    params="min_memory_mb",
-    argnames="megabytes",
+    "Enough memory (control plane)",
+    refs={"kubeadm": "checks_linux.go MemCheck.Check, ControlPlaneMem, InitNodeChecks only"},
+    params="min_memory_mib",
+    argnames="mebibytes",
     tags=("system",),
 )
-def test_memory(facts, megabytes):
-    mb = facts.memory_mib * 1.048576 if facts.memory_mib is not None else None
-    assert mb is not None and mb >= int(megabytes), f"{mb:.0f} MB of memory, need {megabytes}"
+def test_memory(facts, mebibytes):
+    # kubeadm: Totalram*Unit/1024/1024 against 1700, which is /proc/meminfo's MemTotal in
+    # kB divided by 1024, rounded down: mebibytes, not decimal megabytes.
+    mib = facts.memory_mib
+    assert mib is not None, "the amount of memory is unknown (/proc/meminfo has no MemTotal)"
+    assert mib >= int(mebibytes), f"{mib} MiB of memory, need {mebibytes} MiB"

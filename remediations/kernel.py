@@ -11,10 +11,11 @@ from kit.runner.change import Change
     reboot=False,
     strategy="disable",
     disruption="medium",
-    never="swap files and partitions themselves; fstab lines that are not swap",
+    never="swap files and partitions themselves; fstab lines that are not swap or are noauto",
 )
 def disable_swap(target: Target) -> Change:
-    """Turn swap off now (swapoff) and at boot (fstab lines commented, swap.target masked).
+    """Turn swap off now (swapoff) and at boot: fstab's swap lines commented (not noauto
+    ones), swap.target masked so no swap unit, GPT auto-swap or zram device comes back.
 
     Medium disruption: pages in swap come back into memory, which a host short of
     memory may not have.
@@ -26,10 +27,11 @@ def disable_swap(target: Target) -> Change:
     reboot=False,
     strategy="enable",
     disruption="low",
-    never="modules already loaded; other modules-load.d files",
+    never="modules already loaded or built into the kernel; other modules-load.d files",
 )
 def load_module(target: Target, module: str) -> Change:
-    """Load the module now and list it in /etc/modules-load.d for every boot."""
+    """Load the module now and list it in /etc/modules-load.d for every boot; a module
+    built into the kernel needs neither."""
     return kernel.load_module(
         target.conn, target.facts, module, persistent=True, dry_run=target.dry_run
     )
@@ -39,10 +41,18 @@ def load_module(target: Target, module: str) -> Change:
     reboot=False,
     strategy="configure",
     disruption="low",
-    never="other keys; any sysctl file but its own in /etc/sysctl.d",
+    never=(
+        "other keys; a value already at or above a floor; lines for the key that boot "
+        "applies before its own file; vendor files (overridden from /etc/sysctl.d instead)"
+    ),
 )
 def set_sysctl(target: Target, key: str, value: str) -> Change:
-    """Set the kernel parameter now and in /etc/sysctl.d for every boot."""
+    """Set the kernel parameter now and in /etc/sysctl.d/99-hostkit.conf for every boot.
+
+    So that its value wins at boot, a line that a later file (Debian's /etc/sysctl.conf
+    through 99-sysctl.conf, say) sets against it is commented out behind a
+    `# hostkit: overridden by ...` marker.
+    """
     return kernel.set_sysctl(
         target.conn, target.facts, key, value, persistent=True, dry_run=target.dry_run
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from kit.edits import hosts as hosts_edit
+from kit.edits import lines
 from kit.errors import KitError
 from kit.remediation import Target, remediation
 from kit.runner import firewall, network, protect, services
@@ -50,18 +52,81 @@ def free_port(target: Target, port: int) -> Change:
 
 @remediation(reboot=False, strategy="disable", disruption="high", never="other firewalls' rules")
 def disable_firewalld(target: Target) -> Change:
-    """Stop and disable firewalld.
+    """Stop and disable firewalld; a stopped one that is enabled is only disabled.
 
     High disruption: every port its zones kept closed opens to the network. Refused
     when the rules left behind would drop this connection's port.
     """
-    return firewall.disable_firewall(target.conn, target.facts, dry_run=target.dry_run)
+    conn, facts, dry_run = target.conn, target.facts, target.dry_run
+    if facts.firewall == "firewalld":
+        return firewall.disable_firewall(conn, facts, dry_run=dry_run)
+    # Stopped, its rules are not loaded: disabling it closes nothing and opens nothing now.
+    return services.disable_service(conn, facts, "firewalld", dry_run=dry_run)
 
 
 @remediation(
-    reboot=False, strategy="configure", disruption="low", never="other lines of /etc/hosts"
+    reboot=False,
+    strategy="configure",
+    disruption="low",
+    never="other lines of /etc/hosts; a name kubeadm would refuse (left to rename by hand)",
 )
 def resolve_hostname(target: Target) -> Change:
-    """Make the host's own name resolve, as Debian's installer does: 127.0.1.1 in /etc/hosts."""
-    name = target.facts.hostname
-    return network.add_host_entry(target.conn, "127.0.1.1", name, dry_run=target.dry_run)
+    """Make the node name resolve to the node's own address: its default-route address
+    (IPv4, else IPv6) in /etc/hosts.
+
+    Not 127.0.1.1, as Debian's installer writes: a node name on a loopback address
+    resolves, but kubelet and the API server would then reach the node at loopback.
+    A name kubeadm finds invalid, or a host without a default-route address, is left
+    to the administrator.
+    """
+    facts = target.facts
+    name = facts.hostname
+    if qualified_name_errors(name.strip().lower()):
+        raise KitError(f"host name {name!r} is not a valid node name: rename the host by hand")
+    address = facts.ipv4_default or facts.ipv6_default
+    if address is None:
+        raise KitError(f"no default-route address to map {name} to: add it to /etc/hosts by hand")
+    # Names already on the address's line stay: the node name joins them.
+    text = target.conn.run("cat /etc/hosts").stdout
+    names: tuple[str, ...] = ()
+    for line in lines(text):
+        entry = hosts_edit.parse_line(line)
+        if entry is not None and entry[0] == hosts_edit.address(address):
+            names = entry[1]
+            break
+    if name in names:
+        return Change.none(f"/etc/hosts already maps {name} to {address}", dry_run=target.dry_run)
+    first, *rest = (*names, name)
+    return network.add_host_entry(target.conn, address, first, *rest, dry_run=target.dry_run)
+
+
+# k8s.io/apimachinery validation.IsQualifiedName, as kubeadm's HostnameCheck applies it.
+_QUALIFIED = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+
+
+def qualified_name_errors(value: str) -> list[str]:
+    """What validation.IsQualifiedName finds wrong with value (empty: nothing)."""
+    parts = value.split("/")
+    if len(parts) > 2:
+        return ["a qualified name has at most one '/'"]
+    errors = []
+    if len(parts) == 2:
+        prefix = parts[0]
+        if not prefix:
+            errors.append("prefix part must be non-empty")
+        elif len(prefix) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(prefix):
+            errors.append("prefix part must be a lowercase RFC 1123 subdomain")
+    name = parts[-1]
+    if not name:
+        errors.append("name part must be non-empty")
+    elif len(name) > 63:
+        errors.append("name part must be no more than 63 characters")
+    if name and not _QUALIFIED.fullmatch(name):
+        errors.append(
+            "name part must consist of alphanumeric characters, '-', '_' or '.', "
+            "and must start and end with an alphanumeric character"
+        )
+    return errors
+
+
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")

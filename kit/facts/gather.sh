@@ -40,6 +40,9 @@ s swaps
 cat /proc/swaps 2>/dev/null
 s modules
 if [ -r /proc/modules ]; then cut -d' ' -f1 /proc/modules; else echo "@absent"; fi
+s modules-builtin
+b="/lib/modules/$(uname -r 2>/dev/null)/modules.builtin"
+if [ -r "$b" ]; then sed 's#.*/##' "$b"; else echo "@absent"; fi
 s cgroup
 stat -fc %T /sys/fs/cgroup 2>/dev/null
 s links
@@ -60,6 +63,30 @@ cat /etc/timezone 2>/dev/null
 s timesync
 [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1 &&
     echo "ntpsynchronized=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)"
+# Without systemd, chrony still says whether it tracks a source.
+command -v chronyc >/dev/null 2>&1 &&
+    chronyc -n tracking 2>/dev/null | sed -n 's/^Leap status *: */chrony-leap=/p'
+s units
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+    for u in firewalld.service chrony.service chronyd.service systemd-timesyncd.service \
+        ntp.service ntpd.service ntpsec.service swap.target; do
+        printf '%s=%s\n' "$u" "$(systemctl is-enabled -- "$u" 2>/dev/null)"
+    done
+fi
+s swap-units
+# Swap units something pulls in at boot: enabled ones, and generators' (fstab, GPT
+# auto-swap, zram) links under the targets' .wants and .requires directories.
+for f in /etc/systemd/system/*.wants/*.swap /etc/systemd/system/*.requires/*.swap \
+    /run/systemd/system/*.wants/*.swap /run/systemd/system/*.requires/*.swap \
+    /run/systemd/generator*/*.wants/*.swap /run/systemd/generator*/*.requires/*.swap \
+    /usr/local/lib/systemd/system/*.wants/*.swap /usr/lib/systemd/system/*.wants/*.swap \
+    /lib/systemd/system/*.wants/*.swap; do
+    [ -L "$f" ] || [ -e "$f" ] && echo "unit=$f"
+done
+for g in /usr/lib/systemd/system-generators/zram-generator \
+    /lib/systemd/system-generators/zram-generator; do
+    [ -x "$g" ] && echo "generator=$g"
+done
 s mounts
 cat /proc/self/mounts 2>/dev/null
 s sysctls
@@ -70,7 +97,15 @@ s boot-files
 for f in /etc/fstab /etc/modules /etc/modules-load.d/*.conf /run/modules-load.d/*.conf \
     /usr/local/lib/modules-load.d/*.conf /usr/lib/modules-load.d/*.conf /lib/modules-load.d/*.conf \
     /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf \
-    /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf; do
+    /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf \
+    /etc/systemd/zram-generator.conf /run/systemd/zram-generator.conf \
+    /usr/local/lib/systemd/zram-generator.conf /usr/lib/systemd/zram-generator.conf \
+    /etc/systemd/zram-generator.conf.d/*.conf /run/systemd/zram-generator.conf.d/*.conf \
+    /usr/local/lib/systemd/zram-generator.conf.d/*.conf \
+    /usr/lib/systemd/zram-generator.conf.d/*.conf; do
+    # A link is named with its target: /dev/null masks a file, 99-sysctl.conf leads to
+    # /etc/sysctl.conf.
+    [ -L "$f" ] && printf '@@link:%s\t%s\n' "$f" "$(readlink -f -- "$f" 2>/dev/null)"
     [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; cat "$f"; echo; }
 done
 # Probes come as arguments: files to stat, then "--", then packages to query.

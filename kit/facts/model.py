@@ -81,6 +81,8 @@ class Socket:
 class TimeSync:
     synchronized: bool | None = None
     service: str | None = None
+    # chrony's own answer ("Normal", "Not synchronised"), read where timedatectl is not.
+    chrony_leap: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +150,8 @@ class Facts:
     interfaces: tuple[Interface, ...] = ()
     swaps: tuple[str, ...] = ()
     modules: frozenset[str] = frozenset()
+    # Modules built into the running kernel (modules.builtin); None: unreadable.
+    modules_builtin: frozenset[str] | None = None
     cgroup_version: int | None = None
     listening: tuple[Socket, ...] = ()
     boot_id: str = UNKNOWN
@@ -160,6 +164,15 @@ class Facts:
     hostname_addresses: tuple[str, ...] = ()
     # What the next boot reads: fstab, modules-load.d and sysctl.d files, path -> text.
     boot_files: Mapping[str, str] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
+    # Links among those files, path -> resolved target ("/dev/null" masks the file).
+    boot_links: Mapping[str, str] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
+    # `systemctl is-enabled` of the units checks ask about (firewalld.service,
+    # swap.target, time daemons): "enabled", "disabled", "masked", ...; absent: no such
+    # unit or no systemd.
+    unit_states: Mapping[str, str] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
+    # Swap units linked into a target's .wants/.requires (by hand or by a generator).
+    swap_units: tuple[str, ...] = ()
+    zram_generator: bool = False
     # Answers to Probes: a probed file's stat (None: absent), a package's version (None:
     # not installed). A path or package nobody probed is not a key.
     files: Mapping[str, FileStat | None] = field(default_factory=_frozen_map)  # type: ignore[arg-type]

@@ -78,6 +78,7 @@ def parse_facts(raw: str) -> Facts:
     executables = parse_executables(sec.get("executables", ""))
     interfaces = parse_interfaces(sec.get("links", ""), sec.get("addrs", ""))
     procs = set(sec.get("procs", "").split())
+    swap_units, zram = parse_swap_units(sec.get("swap-units", ""))
     return Facts(
         os=parse_os_release(sec.get("os-release", "")),
         hostname=sysctls.get("kernel.hostname", UNKNOWN),
@@ -96,6 +97,7 @@ def parse_facts(raw: str) -> Facts:
         interfaces=interfaces,
         swaps=parse_swaps(sec.get("swaps", "")),
         modules=parse_modules(sec.get("modules", "")),
+        modules_builtin=parse_modules_builtin(sec.get("modules-builtin")),
         cgroup_version=parse_cgroup(sec.get("cgroup", "")),
         listening=parse_listening(sec),
         boot_id=sysctls.get("kernel.random.boot_id", UNKNOWN),
@@ -106,6 +108,10 @@ def parse_facts(raw: str) -> Facts:
         executables=executables,
         hostname_addresses=parse_hostname_addresses(sec.get("hostname-addresses", "")),
         boot_files=parse_boot_files(sec.get("boot-files", "")),
+        boot_links=parse_boot_links(sec.get("boot-files", "")),
+        unit_states=parse_unit_states(sec.get("units", "")),
+        swap_units=swap_units,
+        zram_generator=zram,
         files=parse_file_probes(sec.get("files", "")),
         packages=parse_package_probes(sec.get("packages", "")),
     )
@@ -142,6 +148,41 @@ def parse_hostname_addresses(text: str) -> tuple[str, ...]:
 
 
 FILE_MARKER = "@@file:"
+LINK_MARKER = "@@link:"
+
+
+def parse_boot_links(text: str) -> Mapping[str, str]:
+    """`@@link:PATH<TAB>TARGET` lines: which boot files are links, and to what."""
+    links: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith(LINK_MARKER):
+            path, sep, target = line[len(LINK_MARKER) :].partition("\t")
+            if sep and path.startswith("/"):
+                links[path] = target
+    return MappingProxyType(links)
+
+
+def parse_unit_states(text: str) -> Mapping[str, str]:
+    """`unit=state` lines; a unit systemctl does not know prints no state and is left out."""
+    states: dict[str, str] = {}
+    for line in text.splitlines():
+        unit, sep, state = line.partition("=")
+        if sep and unit and state.strip():
+            states[unit.strip()] = state.strip()
+    return MappingProxyType(states)
+
+
+def parse_swap_units(text: str) -> tuple[tuple[str, ...], bool]:
+    """(swap unit links, whether zram-generator is installed)."""
+    units = []
+    zram = False
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key == "unit" and value.endswith(".swap"):
+            units.append(value)
+        elif key == "generator" and value:
+            zram = True
+    return tuple(dict.fromkeys(units)), zram
 
 
 def parse_boot_files(text: str) -> Mapping[str, str]:
@@ -151,6 +192,8 @@ def parse_boot_files(text: str) -> Mapping[str, str]:
     for line in text.splitlines():
         if line.startswith(FILE_MARKER):
             current = files.setdefault(line[len(FILE_MARKER) :], [])
+        elif line.startswith(LINK_MARKER):
+            continue
         elif current is not None:
             current.append(line)
     return MappingProxyType(
@@ -318,6 +361,21 @@ def parse_modules(text: str) -> frozenset[str]:
     return frozenset(line.split()[0] for line in text.splitlines() if line.split())
 
 
+def parse_modules_builtin(text: str | None) -> frozenset[str] | None:
+    """Names in modules.builtin (the script strips the directories), `-` as `_`.
+
+    None when the section is missing or the file was unreadable: unknown, not "none".
+    """
+    if text is None or text.strip() == "@absent":
+        return None
+    names = set()
+    for line in text.splitlines():
+        base = line.strip().rsplit("/", 1)[-1]
+        if base.endswith(".ko"):
+            names.add(base[:-3].replace("-", "_"))
+    return frozenset(names)
+
+
 def parse_cgroup(text: str) -> int | None:
     kind = text.strip()
     if kind == "cgroup2fs":
@@ -423,12 +481,15 @@ def parse_timezone(text: str) -> str:
 
 def parse_time_sync(text: str, procs: set[str]) -> TimeSync:
     synced: bool | None = None
+    leap: str | None = None
     for line in text.splitlines():
         if line.startswith("ntpsynchronized="):
             value = line.partition("=")[2].strip()
             synced = {"yes": True, "no": False}.get(value)
+        elif line.startswith("chrony-leap="):
+            leap = line.partition("=")[2].strip() or None
     service = next((name for comm, name in _TIME_DAEMONS if comm in procs), None)
-    return TimeSync(synced, service)
+    return TimeSync(synced, service, leap)
 
 
 def _unescape(field: str) -> str:

@@ -9,12 +9,12 @@ and unusual hosts can point them elsewhere.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kit.connection import Connection, quote
-from kit.edits import decode, encode
+from kit.edits import decode, encode, lines
 from kit.edits import modules as modedit
 from kit.edits import sysctl as sysedit
 from kit.errors import KitError, KitValueError
@@ -36,7 +36,6 @@ SYSCTL_DIRS = (
     "/usr/lib/sysctl.d",
     "/lib/sysctl.d",
 )
-SYSCTL_CONF = "/etc/sysctl.conf"
 MANAGED_SYSCTL = "/etc/sysctl.d/99-hostkit.conf"
 MODPROBE_DIRS = (
     "/etc/modprobe.d",
@@ -52,10 +51,12 @@ PROC_MODULES = "/proc/modules"
 _HEADER = "# Managed by hostkit: edits to lines it manages are replaced.\n"
 
 # $@: directories (their *.conf files) and plain files; each file is printed
-# as NUL, its path, NUL, its content. Config files hold no NUL bytes.
+# as NUL, its path, NUL, its content; a link in a directory also as NUL,
+# "@link:" and its path, NUL, its resolved target. Config files hold no NUL bytes.
 _CAT_CONFS = r"""for d in "$@"; do
   if [ -d "$d" ]; then
     for f in "$d"/*.conf; do
+      if [ -L "$f" ]; then printf '\0@link:%s\0%s' "$f" "$(readlink -f -- "$f")"; fi
       if [ -f "$f" ]; then printf '\0%s\0' "$f"; cat -- "$f" 2>/dev/null; fi
     done
   elif [ -f "$d" ]; then printf '\0%s\0' "$d"; cat -- "$d" 2>/dev/null; fi
@@ -118,11 +119,11 @@ def load_module(
     _check_module(name, params)
     blocked_by(conn, name, modprobe_dirs=modprobe_dirs, raise_error=True)
     loaded, builtin = _module_state(conn, name, proc_modules, modules_builtin)
-    if loaded or builtin:
-        now = Change.none(
-            f"module {name} {'built into the kernel' if builtin else 'already loaded'}",
-            dry_run=dry_run,
-        )
+    if builtin:
+        # Present from the first instant of every boot: nothing to load, nothing to list.
+        return Change.none(f"module {name} built into the kernel", dry_run=dry_run)
+    if loaded:
+        now = Change.none(f"module {name} already loaded", dry_run=dry_run)
     else:
         with journal.live_step(conn, f"modprobe {name}", dry_run=dry_run):
             if not dry_run:
@@ -243,36 +244,94 @@ def sysctl_state(
     key: str,
     *,
     dirs: Sequence[str] = SYSCTL_DIRS,
-    conf: str | None = SYSCTL_CONF,
 ) -> SysctlState:
     """Live and boot-time value of key, to tell a check that the two disagree."""
     live = get_sysctl(conn, key)
-    files = _read_confs(conn, [*dirs, *([conf] if conf else [])])
-    value, source = sysctl_at_boot(files, key, dirs=dirs, conf=conf)
+    files, links = _read_tree(conn, list(dirs))
+    value, source = sysctl_at_boot(files, key, links=links, dirs=dirs)
     return SysctlState(sysedit.normalise_key(key), live, value, source)
+
+
+def boot_order(
+    files: Iterable[tuple[str, str]],
+    links: Mapping[str, str] | None = None,
+    *,
+    dirs: Sequence[str] = SYSCTL_DIRS,
+) -> list[tuple[str, str]]:
+    """The files systemd-sysctl applies, in the order it applies them (sysctl.d(5)).
+
+    It reads `*.conf` from dirs only: a name in an earlier directory hides the same name
+    in a later one, a link to /dev/null masks it, and the survivors apply in file-name
+    order. /etc/sysctl.conf counts only through a link such as 99-sysctl.conf, under
+    the link's name. Other (path, text) pairs are ignored.
+    """
+    links = links or {}
+    texts = dict(files)
+    names = {p for p in (*texts, *links) if p.endswith(".conf") and posixpath.dirname(p) in dirs}
+    chosen: dict[str, str] = {}
+    for path in sorted(names, key=lambda p: (dirs.index(posixpath.dirname(p)), p)):
+        chosen.setdefault(posixpath.basename(path), path)
+    order = []
+    for name in sorted(chosen):
+        path = chosen[name]
+        if links.get(path) == "/dev/null" or path not in texts:
+            continue
+        order.append((path, texts[path]))
+    return order
 
 
 def sysctl_at_boot(
     files: Iterable[tuple[str, str]],
     key: str,
     *,
+    links: Mapping[str, str] | None = None,
     dirs: Sequence[str] = SYSCTL_DIRS,
-    conf: str | None = SYSCTL_CONF,
 ) -> tuple[str | None, str | None]:
-    """(value, file) that boot gives key, from (path, text) pairs; others are ignored.
+    """(value, file) that boot gives key, from (path, text) pairs and the links among them.
 
-    Pure, so a check can answer from the files facts already carry.
+    Pure, so a check can answer from the files facts already carry. The last file in
+    boot order that sets key wins: systemd-sysctl overwrites an earlier assignment.
     """
     wanted = sysedit.normalise_key(key)
-    ours = [(p, t) for p, t in files if p == conf or posixpath.dirname(p) in dirs]
-    # Earlier directories hide later ones whatever order the files came in.
-    ours.sort(key=lambda f: dirs.index(posixpath.dirname(f[0])) if f[0] != conf else len(dirs))
     value = source = None
-    for path, text in boot_order(ours, conf):
+    for path, text in boot_order(files, links, dirs=dirs):
         found = sysedit.parse(text).get(wanted)
         if found is not None:
             value, source = found, path
     return value, source
+
+
+AT_LEAST = ">="
+
+
+def wanted_value(value: str | int) -> tuple[str, str]:
+    """A profile's wanted value as (comparison, value): "=" for an exact value, ">=" for a
+    floor such as fs.inotify.max_user_watches, where a higher value is just as good."""
+    text = sysedit.normalise_value(str(value))
+    if isinstance(value, bool) or not text or any(c in text for c in "\n\r\0"):
+        raise KitValueError(f"invalid sysctl value: {value!r}")
+    if text.startswith(AT_LEAST):
+        floor = text[len(AT_LEAST) :].strip()
+        if not floor.isascii() or not floor.isdigit():
+            raise KitValueError(f"a sysctl floor must be a whole number, not {floor!r}")
+        return AT_LEAST, floor
+    return "=", text
+
+
+def satisfies(actual: str | None, value: str | int) -> bool:
+    """Whether a sysctl's actual value meets the wanted one (exact, or at least a floor)."""
+    if actual is None:
+        return False
+    op, want = wanted_value(value)
+    if op == "=":
+        return sysedit.same_value(actual, want)
+    got = sysedit.normalise_value(actual)
+    return got.isascii() and got.isdigit() and int(got) >= int(want)
+
+
+def describe_wanted(value: str | int) -> str:
+    op, want = wanted_value(value)
+    return want if op == "=" else f"at least {want}"
 
 
 MODULES_LOAD_DIRS = (
@@ -303,76 +362,99 @@ def set_sysctl(
     dry_run: bool = False,
     managed_file: str = MANAGED_SYSCTL,
     dirs: Sequence[str] = SYSCTL_DIRS,
-    conf: str | None = SYSCTL_CONF,
 ) -> Change:
-    """Set key live (sysctl -w) and, persistent, in the one managed sysctl.d file.
+    """Set key live (sysctl -w) and, persistent, in the one managed sysctl.d file, so that
+    it wins at boot.
 
-    The managed file's line for key is replaced, never duplicated. Other files
-    that set key to another value are named in the summary: they may win at boot.
+    value is exact ("1") or a floor (">=524288"): a floor never lowers a higher value,
+    live or at boot. The managed file's line for key is replaced, never duplicated. A
+    file that boot applies after the managed one and that sets key against the wanted
+    value has that line commented out behind a marker; a vendor file outside the first
+    directory is overridden by a same-named copy there with the line commented.
     """
     _check_key(key)
-    want = sysedit.normalise_value(str(value))
-    if isinstance(value, bool) or not want or any(c in want for c in "\n\r\0"):
+    if isinstance(value, bool):
         raise KitValueError(f"invalid value for sysctl {key}: {value!r}")
+    try:
+        op, want = wanted_value(value)
+    except KitValueError:
+        raise KitValueError(f"invalid value for sysctl {key}: {value!r}") from None
     live = get_sysctl(conn, key)
     steps = []
     # Compared as text: "0" is a value like any other, never "unset".
-    if sysedit.same_value(live, want):
-        steps.append(Change.none(f"{key} is {want}", dry_run=dry_run))
+    if satisfies(live, value):
+        steps.append(Change.none(f"{key} is {live}", dry_run=dry_run))
+        persist = live if op == AT_LEAST else want
     else:
         with journal.live_step(conn, f"sysctl {key}={want} (was {live})", dry_run=dry_run):
             if not dry_run:
                 conn.run("sysctl -q -w %s", f"{key}={want}", sudo=True).check()
         steps.append(Change.made(f"{key}: {live} -> {want} (live)", dry_run=dry_run))
-    notes = ""
+        persist = want
     if persistent:
         valid_path(managed_file)
         steps.append(
-            _edit(conn, managed_file, lambda t: sysedit.set_key(t, key, want), dry_run, key)
+            _edit(conn, managed_file, lambda t: sysedit.set_key(t, key, persist), dry_run, key)
         )
-        notes = _conflicts(conn, key, want, managed_file, dirs, conf)
-    done = combine(f"sysctl {key}={want}", steps, dry_run=dry_run)
-    if not notes:
-        return done
-    return Change(done.changed, f"{done.summary}; {notes}", done.diff, dry_run)
+        steps += _win_at_boot(conn, key, value, persist, managed_file, dirs, dry_run)
+    return combine(f"sysctl {key}={describe_wanted(value)}", steps, dry_run=dry_run)
 
 
-def boot_order(files: list[tuple[str, str]], conf: str | None) -> list[tuple[str, str]]:
-    """The files boot applies, in order: by file name, earlier directories hiding later
-    ones of the same name; `conf` (/etc/sysctl.conf) last, as `sysctl --system` does."""
-    chosen: dict[str, tuple[str, str]] = {}
-    last = []
-    for path, text in files:
-        if conf is not None and path == conf:
-            last.append((path, text))
+MARKER = "# hostkit: overridden by {managed}: "
+
+
+def _win_at_boot(
+    conn: Connection,
+    key: str,
+    value: str | int,
+    persist: str,
+    managed_file: str,
+    dirs: Sequence[str],
+    dry_run: bool,
+) -> list[Change]:
+    """Comment out, in every file boot applies after managed_file, the lines that set key
+    against the wanted value."""
+    files, links = _read_tree(conn, list(dirs))
+    texts = dict(files)
+    # In a dry run the managed file may not exist yet: boot order is what it would be.
+    texts[managed_file] = sysedit.set_key(texts.get(managed_file, _HEADER), key, persist)
+    order = boot_order(texts.items(), links, dirs=dirs)
+    names = [p for p, _ in order]
+    if managed_file not in names:
+        raise KitError(
+            f"{managed_file} is masked or hidden, so boot never reads it: "
+            f"{key} cannot be made to persist"
+        )
+    wanted = sysedit.normalise_key(key)
+    marker = MARKER.format(managed=managed_file)
+    steps = []
+    for path, text in order[names.index(managed_file) + 1 :]:
+        found = sysedit.parse(text).get(wanted)
+        if found is None or satisfies(found, value):
             continue
-        chosen.setdefault(posixpath.basename(path), (path, text))
-    return [chosen[name] for name in sorted(chosen)] + last
+        edited = _comment_key(text, wanted, value, marker)
+        if posixpath.dirname(path) == posixpath.normpath(dirs[0]):
+            steps.append(_edit(conn, path, lambda _t, e=edited: e, dry_run))
+        else:
+            # A vendor file is its package's; a same-named file in the first directory
+            # hides it (sysctl.d(5)), so the override lives there.
+            override = posixpath.join(dirs[0], posixpath.basename(path))
+            steps.append(_edit(conn, override, lambda _t, e=edited: e, dry_run))
+    return steps
+
+
+def _comment_key(text: str, wanted: str, value: str | int, marker: str) -> str:
+    out = []
+    for line in lines(text):
+        kv = sysedit.parse_line(line)
+        if kv is not None and kv[0] == wanted and not satisfies(kv[1], value):
+            out.append(marker + line)
+        else:
+            out.append(line)
+    return "".join(out)
 
 
 # -- internals -----------------------------------------------------------------
-
-
-def _conflicts(
-    conn: Connection,
-    key: str,
-    want: str,
-    managed_file: str,
-    dirs: Sequence[str],
-    conf: str | None,
-) -> str:
-    files = boot_order(_read_confs(conn, [*dirs, *([conf] if conf else [])]), conf)
-    names = [path for path, _ in files]
-    mine = names.index(managed_file) if managed_file in names else len(names)
-    wanted = sysedit.normalise_key(key)
-    notes = []
-    for i, (path, text) in enumerate(files):
-        other = sysedit.parse(text).get(wanted)
-        if path == managed_file or other is None or sysedit.same_value(other, want):
-            continue
-        wins = " and wins at boot" if i > mine else ""
-        notes.append(f"{path} sets {other}{wins}")
-    return "; ".join(notes)
 
 
 def _edit(
@@ -398,16 +480,26 @@ def _edit(
 
 
 def _read_confs(conn: Connection, paths: list[str]) -> list[tuple[str, str]]:
+    return _read_tree(conn, paths)[0]
+
+
+def _read_tree(conn: Connection, paths: list[str]) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """((path, text) of each readable file, {link: resolved target}) under paths."""
     if not paths:
-        return []
+        return [], {}
     for p in paths:
         valid_path(p)
     out = conn.run("sh -c %s sh" + " %s" * len(paths), _CAT_CONFS, *paths).check()
     parts = out.stdout_bytes.split(b"\0")[1:]
-    return [
-        (parts[i].decode(errors="replace"), parts[i + 1].decode(errors="replace"))
-        for i in range(0, len(parts) - 1, 2)
-    ]
+    files: list[tuple[str, str]] = []
+    links: dict[str, str] = {}
+    for i in range(0, len(parts) - 1, 2):
+        head, body = parts[i].decode(errors="replace"), parts[i + 1].decode(errors="replace")
+        if head.startswith("@link:"):
+            links[head[len("@link:") :]] = body
+        else:
+            files.append((head, body))
+    return files, links
 
 
 def _module_state(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from kit.connection import Connection
 from kit.edits import fstab as fstab_edit
+from kit.edits import lines
 from kit.runner import journal
 from kit.runner.change import Change, combine
 from kit.runner.files import stat_and_read, write_file
@@ -48,9 +49,10 @@ def disable_swap(
 ) -> Change:
     """Turn swap off now and for every boot after.
 
-    swapoff -a; every swap line of fstab commented out, all other lines left
-    byte-identical; on systemd, swap.target masked so that no generator's swap
-    unit (a GPT swap partition, say) turns it back on.
+    swapoff -a; every swap line of fstab that boot turns on commented out (a
+    `noauto` line, and all other lines, left byte-identical); on systemd,
+    swap.target masked so that no swap unit (enabled by hand, or a generator's:
+    fstab, GPT auto-swap, zram-generator) turns it back on.
     """
     steps = []
     active = active_swaps(conn, proc_swaps=proc_swaps)
@@ -72,11 +74,22 @@ def _comment_fstab(conn: Connection, fstab: str, dry_run: bool) -> Change:
     if old is None:
         return Change.none(f"{fstab} does not exist", dry_run=dry_run)
     text = old.decode("utf-8", errors="surrogateescape")
-    new = fstab_edit.comment_swap(text)
+    new = comment_swap_at_boot(text)
     if new == text:
         return Change.none(f"{fstab} has no swap line", dry_run=dry_run)
     data = new.encode("utf-8", errors="surrogateescape")
     return write_file(conn, fstab, data, sudo=True, dry_run=dry_run)
+
+
+def comment_swap_at_boot(text: str) -> str:
+    """Comment out the swap lines boot turns on; a `noauto` line stays as it is, since
+    neither swapon -a nor systemd-fstab-generator's swap.target activates it."""
+    out = []
+    for line in lines(text):
+        entry = fstab_edit.parse_line(line)
+        on = entry is not None and entry.vfstype == "swap" and "noauto" not in entry.options
+        out.append("#" + line if on else line)
+    return "".join(out)
 
 
 def _is_systemd(conn: Connection, facts: Facts | None, runtime_dir: str) -> bool:

@@ -5,6 +5,8 @@ already has (or with dry_run), and modules are "loaded" through a
 /proc/modules stand-in file.
 """
 
+import os
+
 import pytest
 
 from kit.errors import KitError, KitValueError
@@ -31,7 +33,6 @@ def sysctl_paths(tmp_path):
     return {
         "managed_file": str(etc / "99-hostkit.conf"),
         "dirs": (str(etc), str(lib)),
-        "conf": str(tmp_path / "etc" / "sysctl.conf"),
     }
 
 
@@ -91,29 +92,75 @@ def test_dry_run_with_another_value_plans_both_writes_and_sends_neither(conn, sy
     assert not conn.writes() and _live(key) != other
 
 
-def test_set_sysctl_replaces_its_line_and_names_conflicting_files(conn, sysctl_paths, tmp_path):
+def test_set_sysctl_wins_at_boot_over_later_files(conn, sysctl_paths, tmp_path):
+    """systemd-sysctl applies files by name (sysctl.d(5)): Debian's 99-sysctl.conf link to
+    /etc/sysctl.conf sorts after 99-hostkit.conf, so its line would win; the fix comments
+    it out, and a later vendor file is overridden from the first directory."""
     key = "net.ipv4.ip_forward"
     live = _live(key)
     other = "1" if live == "0" else "0"
-    etc, lib = sysctl_paths["dirs"]
+    _, lib = sysctl_paths["dirs"]
     with open(sysctl_paths["managed_file"], "w") as f:
         f.write(f"# mine\n{key} = {other}\nvm.swappiness = 10\n")
-    with open(f"{lib}/10-vendor.conf", "w") as f:
+    with open(f"{lib}/10-vendor.conf", "w") as f:  # before ours: harmless, left alone
         f.write(f"{key}={other}\n")
-    with open(f"{etc}/zz-late.conf", "w") as f:
-        f.write(f"net/ipv4/ip_forward = {other}\n")
+    with open(f"{lib}/zz-vendor.conf", "w") as f:
+        f.write(f"kernel.sysrq = 1\n{key}={other}\n")
+    conf = tmp_path / "etc" / "sysctl.conf"
+    conf.write_text(f"# Debian's\nnet/ipv4/ip_forward = {other}\nvm.swappiness = 60\n")
+    (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").symlink_to("../sysctl.conf")
+    before = kernel.sysctl_state(conn, key, dirs=sysctl_paths["dirs"])
+    assert before.persistent == other
     change = kernel.set_sysctl(conn, None, key, live, **sysctl_paths)
+    assert "wins at boot" not in change.summary
     with open(sysctl_paths["managed_file"]) as f:
         assert f.read() == f"# mine\n{key} = {live}\nvm.swappiness = 10\n"
-    assert f"{lib}/10-vendor.conf sets {other};" in change.summary
-    assert f"{etc}/zz-late.conf sets {other} and wins at boot" in change.summary
-    assert (
-        "10-vendor.conf sets" in change.summary
-        and "and wins" not in change.summary.split("10-vendor.conf")[1].split(";")[0]
+    marker = f"# hostkit: overridden by {sysctl_paths['managed_file']}: "
+    # Written through the link: the link stays, the line is commented, the rest is kept.
+    assert (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").is_symlink()
+    assert conf.read_text() == (
+        f"# Debian's\n{marker}net/ipv4/ip_forward = {other}\nvm.swappiness = 60\n"
     )
+    assert (tmp_path / "etc" / "sysctl.d" / "zz-vendor.conf").read_text() == (
+        f"kernel.sysrq = 1\n{marker}{key}={other}\n"
+    )
+    with open(f"{lib}/zz-vendor.conf") as f:  # the vendor's own file is not touched
+        assert f.read() == f"kernel.sysrq = 1\n{key}={other}\n"
+    with open(f"{lib}/10-vendor.conf") as f:
+        assert f.read() == f"{key}={other}\n"
+    after = kernel.sysctl_state(conn, key, dirs=sysctl_paths["dirs"])
+    assert after.persistent_file == sysctl_paths["managed_file"] and after.consistent
+    conn.reset()
+    again = kernel.set_sysctl(conn, None, key, live, **sysctl_paths)
+    assert not again.changed and not conn.writes()
 
 
-def test_sysctl_state_follows_boot_order(conn, sysctl_paths):
+def test_a_floor_is_met_by_a_higher_value_and_never_lowers_it(conn, sysctl_paths, tmp_path):
+    key = "fs.inotify.max_user_watches"
+    live = int(_live(key))
+    conf = tmp_path / "etc" / "sysctl.conf"
+    conf.write_text(f"{key} = {live + 1}\n")  # higher than the floor: no conflict
+    (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").symlink_to("../sysctl.conf")
+    change = kernel.set_sysctl(conn, None, key, f">={live - 1}", **sysctl_paths)
+    assert not any("sysctl -q -w" in c for c in conn.commands)
+    with open(sysctl_paths["managed_file"]) as f:
+        assert f.read().endswith(f"\n{key} = {live}\n")  # the live value, not the floor
+    assert conf.read_text() == f"{key} = {live + 1}\n" and change.changed
+    conf.write_text(f"{key} = {live - 2}\n")  # below the floor and later: commented
+    kernel.set_sysctl(conn, None, key, f">={live - 1}", **sysctl_paths)
+    assert conf.read_text().startswith("# hostkit: overridden by ")
+    state = kernel.sysctl_state(conn, key, dirs=sysctl_paths["dirs"])
+    assert state.persistent == str(live)
+
+
+def test_a_masked_managed_file_is_refused(conn, sysctl_paths):
+    key = "net.ipv4.ip_forward"
+    os.symlink("/dev/null", sysctl_paths["managed_file"])
+    with pytest.raises(KitError, match="masked or hidden"):
+        kernel.set_sysctl(conn, None, key, _live(key), dry_run=True, **sysctl_paths)
+
+
+def test_sysctl_state_follows_boot_order(conn, sysctl_paths, tmp_path):
     key = "net.ipv4.ip_forward"
     etc, lib = sysctl_paths["dirs"]
     with open(f"{lib}/50-a.conf", "w") as f:
@@ -122,7 +169,7 @@ def test_sysctl_state_follows_boot_order(conn, sysctl_paths):
         f.write(f"{key} = 5\n")
     with open(f"{lib}/60-b.conf", "w") as f:
         f.write(f"{key} = 6\n")
-    kw = {"dirs": sysctl_paths["dirs"], "conf": sysctl_paths["conf"]}
+    kw = {"dirs": sysctl_paths["dirs"]}
     state = kernel.sysctl_state(conn, key, **kw)
     assert (state.live, state.persistent, state.persistent_file) == (
         _live(key),
@@ -130,10 +177,18 @@ def test_sysctl_state_follows_boot_order(conn, sysctl_paths):
         f"{lib}/60-b.conf",
     )
     assert not state.consistent
-    with open(sysctl_paths["conf"], "w") as f:
-        f.write(f"{key}={_live(key)}\n")
+    # /etc/sysctl.conf alone is not read by systemd-sysctl...
+    conf = tmp_path / "etc" / "sysctl.conf"
+    conf.write_text(f"{key}={_live(key)}\n")
+    assert kernel.sysctl_state(conn, key, **kw).persistent_file == f"{lib}/60-b.conf"
+    # ...only through a link such as Debian's 99-sysctl.conf.
+    (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").symlink_to("../sysctl.conf")
     state = kernel.sysctl_state(conn, key, **kw)
-    assert state.persistent_file == sysctl_paths["conf"] and state.consistent
+    assert state.persistent_file == f"{etc}/99-sysctl.conf" and state.consistent
+    # A /dev/null link masks the vendor file of that name.
+    (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").unlink()
+    (tmp_path / "etc" / "sysctl.d" / "60-b.conf").symlink_to("/dev/null")
+    assert kernel.sysctl_state(conn, key, **kw).persistent == "5"
 
 
 # -- modules -------------------------------------------------------------------
@@ -233,9 +288,13 @@ def test_boot_order_is_by_name_with_earlier_directories_hiding_later_ones():
         ("/etc/sysctl.d/50-x.conf", "a"),
         ("/usr/lib/sysctl.d/10-y.conf", "b"),
         ("/usr/lib/sysctl.d/50-x.conf", "hidden"),
-        ("/etc/sysctl.conf", "last"),
+        ("/usr/lib/sysctl.d/60-z.conf", "masked"),
+        ("/etc/sysctl.d/99-sysctl.conf", "via the link"),
+        ("/etc/sysctl.conf", "not read"),
     ]
-    assert [t for _, t in kernel.boot_order(files, "/etc/sysctl.conf")] == ["b", "a", "last"]
+    links = {"/etc/sysctl.d/60-z.conf": "/dev/null"}
+    order = [t for _, t in kernel.boot_order(files, links)]
+    assert order == ["b", "a", "via the link"]
 
 
 def test_boot_files_go_into_directories_created_when_missing(conn, tmp_path):
