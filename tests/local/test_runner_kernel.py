@@ -235,6 +235,21 @@ def test_load_module_already_loaded_configures_boot_once(conn, module_paths):
     assert not conn.writes()
 
 
+def test_load_module_built_into_the_kernel_does_nothing(conn, module_paths):
+    """A built-in module is there from the first instant of every boot: no modprobe,
+    no modules-load.d file (the module check passes on it as it is)."""
+    root, paths = module_paths
+    kw = {
+        **paths,
+        "modprobe_dirs": (str(root / "modprobe.d"),),
+        "modules_load_d": str(root / "modules-load.d"),
+        "modprobe_d": str(root / "modprobe.d"),
+    }
+    change = kernel.load_module(conn, None, "loop", persistent=True, **kw)
+    assert not change.changed and "built into the kernel" in change.summary
+    assert not conn.writes() and not list((root / "modules-load.d").iterdir())
+
+
 def test_load_module_dry_run_plans_modprobe_without_running_it(conn, module_paths):
     root, paths = module_paths
     kw = {**paths, "modprobe_dirs": (str(root / "modprobe.d"),)}
