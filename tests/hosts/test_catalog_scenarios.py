@@ -66,8 +66,9 @@ def test_boot_right_but_live_wrong_names_the_live_half(vm, tmp_path):
 def test_executables_and_hostname_on_a_container(containers, tmp_path):
     host = containers[0]
     with host.connect() as conn:
+        name = conn.run("hostname").stdout.strip()
         conn.run(
-            "apt-get remove -y -qq socat ethtool conntrack >/dev/null 2>&1;"
+            "apt-get remove -y -qq socat ethtool ebtables >/dev/null 2>&1;"
             " sed -i '/^127.0.1.1/d' /etc/hosts"
         ).check()
     fail_fix_settle(
@@ -77,8 +78,96 @@ def test_executables_and_hostname_on_a_container(containers, tmp_path):
         {"test_executable_recommended": "not found", "test_hostname": "does not resolve"},
     )
     with host.connect() as conn:  # independent reads
-        assert conn.run("command -v socat && command -v conntrack && command -v ethtool").ok
-        assert conn.run("getent hosts %s", conn.run("hostname").stdout.strip()).ok
+        assert conn.run("command -v socat && command -v ebtables && command -v ethtool").ok
+        # The node name maps to the node's own address, not to loopback.
+        resolved = conn.run("getent hosts %s", name).check().stdout.split()[0]
+        own = conn.run("ip -4 route get 192.0.2.1").check().stdout
+        assert resolved in own.split() and not resolved.startswith("127."), (resolved, own)
+
+
+def test_sysctl_conf_setting_the_opposite_loses_to_the_fix_at_boot(vm, tmp_path):
+    # Debian's /etc/sysctl.conf is read through /etc/sysctl.d/99-sysctl.conf, which
+    # systemd-sysctl applies after 99-hostkit.conf.
+    with vm.connect() as conn:
+        kit.runner.load_module(conn, None, "br_netfilter")
+        conn.run(
+            "test -L /etc/sysctl.d/99-sysctl.conf"
+            " && printf 'net.ipv4.ip_forward=1\\n' > /etc/sysctl.d/99-hostkit.conf"
+            " && printf 'net.ipv4.ip_forward=0\\n' >> /etc/sysctl.conf"
+            " && sysctl -q -w net.ipv4.ip_forward=1"
+        ).check()
+    fail_fix_settle(
+        vm,
+        tmp_path,
+        "sysctl and ip_forward",
+        {"test_sysctl[": "boot sets 0 (/etc/sysctl.d/99-sysctl.conf)"},
+    )
+    with vm.connect() as conn:  # independent reads
+        assert conn.run("test -L /etc/sysctl.d/99-sysctl.conf").ok
+        conf = conn.run("cat /etc/sysctl.conf").check().stdout
+        assert (
+            "# hostkit: overridden by /etc/sysctl.d/99-hostkit.conf: net.ipv4.ip_forward=0" in conf
+        )
+        kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
+    ready.wait(vm, 300)
+    with vm.connect() as conn:
+        assert conn.run("sysctl -n net.ipv4.ip_forward").stdout.strip() == "1"
+
+
+def test_a_swap_unit_and_a_noauto_line(vm, tmp_path):
+    with vm.connect() as conn:
+        conn.run(
+            "systemctl unmask swap.target"
+            " && fallocate -l 64M /hk-unit-swap && chmod 600 /hk-unit-swap"
+            " && mkswap -q /hk-unit-swap"
+            " && printf '[Swap]\\nWhat=/hk-unit-swap\\n[Install]\\nWantedBy=swap.target\\n'"
+            " > '/etc/systemd/system/hk\\x2dunit\\x2dswap.swap'"
+            " && systemctl daemon-reload && systemctl enable -q 'hk\\x2dunit\\x2dswap.swap'"
+            " && echo '/hk-noauto-swap none swap sw,noauto 0 0' >> /etc/fstab"
+        ).check()
+    fail_fix_settle(vm, tmp_path, "swap", {"test_swap_off": "swap units come back at boot"})
+    with vm.connect() as conn:  # independent reads
+        assert conn.run("systemctl is-enabled swap.target").stdout.strip() == "masked"
+        assert "\n/hk-noauto-swap none swap sw,noauto 0 0" in conn.run("cat /etc/fstab").stdout
+
+
+def test_enabled_but_stopped_firewalld_is_disabled(vm, tmp_path):
+    with vm.connect() as conn:
+        conn.run(
+            "apt-get update -qq && apt-get install -y -qq firewalld >/dev/null"
+            " && systemctl enable firewalld && systemctl stop firewalld",
+            env={"DEBIAN_FRONTEND": "noninteractive"},
+            timeout=600,
+        ).check()
+    fail_fix_settle(
+        vm,
+        tmp_path,
+        "firewalld",
+        {"test_firewalld_inactive": "stopped but enabled"},
+        "--max-disruption=high",
+    )
+    with vm.connect() as conn:  # independent reads
+        assert conn.run("systemctl is-enabled firewalld").stdout.strip() == "disabled"
+
+
+def test_no_time_daemon_gets_one_installed(vm, tmp_path):
+    with vm.connect() as conn:
+        conn.run(
+            "apt-get remove -y -qq systemd-timesyncd chrony >/dev/null 2>&1; true",
+            env={"DEBIAN_FRONTEND": "noninteractive"},
+            timeout=600,
+        ).check()
+    before = compliance.run(vm, tmp_path, "before", select="time")
+    (case,) = before.cases.values()
+    assert "no time synchronisation service" in case.message, case
+    # The disposable hosts reach no time server: the daemon runs, the clock may not sync.
+    compliance.run(vm, tmp_path, "fix", "--fix", "--max-disruption=medium", select="time")
+    with vm.connect() as conn:  # independent reads
+        assert conn.run("dpkg-query -W systemd-timesyncd").ok
+        assert conn.run("systemctl is-enabled systemd-timesyncd").stdout.strip() == "enabled"
+        assert conn.run("systemctl is-active systemd-timesyncd").stdout.strip() == "active"
+    again = compliance.run(vm, tmp_path, "again", "--fix", "--max-disruption=medium", select="time")
+    assert not any(c.fixes for c in again.cases.values()), again.cases
 
 
 def test_active_firewalld_is_stopped_and_stays_off(vm, tmp_path):
