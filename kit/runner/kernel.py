@@ -433,7 +433,19 @@ def _win_at_boot(
         if found is None or satisfies(found, value):
             continue
         edited = _comment_key(text, wanted, value, marker)
-        if posixpath.dirname(path) == posixpath.normpath(dirs[0]):
+        first = posixpath.normpath(dirs[0])
+        target = links.get(path)
+        if (
+            posixpath.dirname(path) == first
+            and target is not None
+            and not target.startswith(posixpath.dirname(first) + "/")
+        ):
+            # Writing through this link would edit a file outside the configuration tree.
+            raise KitError(
+                f"{path} links to {target} and sets {key} to {found} after {managed_file}: "
+                "comment that line out by hand"
+            )
+        if posixpath.dirname(path) == first:
             steps.append(_edit(conn, path, lambda _t, e=edited: e, dry_run))
         else:
             # A vendor file is its package's; a same-named file in the first directory

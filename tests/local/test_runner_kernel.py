@@ -394,3 +394,16 @@ def test_module_boot_file_keeps_bytes_that_are_not_utf8(conn, tmp_path):
     kw = {"modprobe_dirs": (), "modules_load_d": str(load_d), "modprobe_d": str(tmp_path)}
     assert kernel.configure_module_on_boot(conn, None, "dummy", **kw).changed
     assert (load_d / "hostkit-dummy.conf").read_bytes() == b"# \xe9t\xe9\ndummy\n"
+
+
+def test_a_later_link_out_of_the_configuration_tree_is_refused(conn, sysctl_paths, tmp_path):
+    key = "net.ipv4.ip_forward"
+    live = _live(key)
+    other = "1" if live == "0" else "0"
+    vendor = tmp_path / "usr" / "share" / "zz.conf"
+    vendor.parent.mkdir(parents=True)
+    vendor.write_text(f"{key} = {other}\n")
+    (tmp_path / "etc" / "sysctl.d" / "zz-link.conf").symlink_to(vendor)
+    with pytest.raises(KitError, match="comment that line out by hand"):
+        kernel.set_sysctl(conn, None, key, live, dry_run=True, **sysctl_paths)
+    assert vendor.read_text() == f"{key} = {other}\n" and not conn.writes()
