@@ -441,7 +441,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if outcome == outcomes.FAILED and meta and meta.severity == "warning" and not state.strict:
         # Shown and reported, but a warning fails the run only under --strict.
         outcome = outcomes.WARNING
-        item.user_properties.append(("message", _first_line(report)))
+        held = prop(item.user_properties, "held_back")
+        message = _first_line(report) + (f"; {held}" if held else "")
+        item.user_properties.append(("message", message))
         report.outcome = "passed"
         report.longrepr = None
     item.user_properties.append(("outcome", outcome))

@@ -23,6 +23,7 @@ import select
 import threading
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 import paramiko
 
@@ -59,12 +60,21 @@ _RUN = _RELAYS + (
 # No "--": dash's kill takes it for a pid; a negative pid names the group in every sh.
 _KILL = "kill -TERM -{pid} 2>/dev/null; sleep 0.2; kill -KILL -{pid} 2>/dev/null; true"
 _GRACE = 5.0  # how long a killed command's shell may take to report back
+# sshd frees a session's slot a moment after its channel closes: first retry of a
+# refused open soon, then back off.
+REFUSED_PAUSE = 0.02
+REFUSED_MAX_PAUSE = 0.5
+_T = TypeVar("_T")
 # Linux's limit on one argument (MAX_ARG_STRLEN); sshd hands an exec request to sh as one.
 ARG_LIMIT = 128 * 1024
 
 
 class Dropped(Exception):
     """The channel or transport closed before the command reported back."""
+
+
+class Refused(Exception):
+    """The server would not open a channel (sshd at MaxSessions); nothing ran."""
 
 
 class Timeout(Exception):
@@ -209,6 +219,37 @@ def pump(
 Killer = Callable[[int], None]
 
 
+def open_session(transport: paramiko.Transport, timeout: float) -> paramiko.Channel:
+    """Open a session channel; raise Refused when the server says no, Dropped when the link fails.
+
+    Neither ran anything on the host: the command goes out only on an open channel.
+    """
+    started = time.monotonic()
+    try:
+        return transport.open_session(timeout=timeout)
+    except paramiko.ChannelException as exc:
+        raise Refused(f"{exc.text} (code {exc.code})") from None
+    except (OSError, EOFError, paramiko.SSHException):
+        # paramiko keeps one open failure per transport: of two opens refused at once,
+        # one gets the ChannelException and the other a bare SSHException.
+        if transport.is_active() and time.monotonic() - started < timeout:
+            raise Refused("the server would not open it") from None
+        raise Dropped from None
+
+
+def patiently(attempt: Callable[[], _T], limit: float) -> _T:
+    """attempt(), again after a growing pause while it raises Refused, until limit passes."""
+    pause = REFUSED_PAUSE
+    while True:
+        try:
+            return attempt()
+        except Refused:
+            if time.monotonic() + pause > limit:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, REFUSED_MAX_PAUSE)
+
+
 def kill_script(pid: int) -> str:
     """Shell commands that end process group pid: TERM first, so sudo relays it, then KILL."""
     return _KILL.format(pid=int(pid))
@@ -216,8 +257,9 @@ def kill_script(pid: int) -> str:
 
 def kill_group(transport: paramiko.Transport, pid: int, timeout: float = 10.0) -> None:
     """Kill a process group from a channel of its own (the busy one cannot)."""
-    with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
-        chan = transport.open_session(timeout=timeout)
+    limit = time.monotonic() + timeout
+    with contextlib.suppress(Refused, Dropped, paramiko.SSHException, OSError, EOFError):
+        chan = patiently(lambda: open_session(transport, timeout), limit)
         try:
             chan.settimeout(timeout)
             chan.exec_command(kill_script(pid))
@@ -243,10 +285,7 @@ class ShellSession:
         network's open_timeout; deadline is the waiting command's own.
         """
         self.transport = transport
-        try:
-            self._chan = transport.open_session(timeout=open_timeout)
-        except (OSError, EOFError, paramiko.SSHException):
-            raise Dropped from None
+        self._chan = open_session(transport, open_timeout)
         try:
             self._chan.exec_command(_SHELL_CHECK)
             out, err = bytearray(), bytearray()
@@ -346,10 +385,7 @@ def exec_channel(
             "a host accepts as one argument"
         )
     feed = sudo.as_input(stdin)
-    try:
-        chan = transport.open_session(timeout=open_timeout)
-    except (OSError, EOFError, paramiko.SSHException):
-        raise Dropped from None
+    chan = open_session(transport, open_timeout)
     writer: list[threading.Thread] = []
     out, err = bytearray(), bytearray()
 

@@ -4,9 +4,11 @@ Commands without stdin go through a small pool of long-lived shells (see
 session.py), so each costs one round trip. A command with stdin (every sudo
 with a password among them) gets an exec channel of its own. Shells and exec
 channels together stay within max_channels, as sshd allows only so many
-sessions on one connection; commands past the limit wait for a channel. When the transport
-is found dead, the next command reconnects once; a command that was running
-when it died is reported as failed and never run again.
+sessions on one connection; commands past the limit wait for a channel, and
+one whose channel sshd refuses (it frees slots a moment late) tries again, as
+a refused channel ran nothing. When the transport is found dead, the next
+command reconnects once; a command that was running when it died is reported
+as failed and never run again.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import paramiko
 
@@ -39,6 +43,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 DEFAULT_IDENTITIES = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
+# How long sshd may refuse channels while none other of ours is open: its slots
+# free within moments of our closes, so a longer refusal has another cause.
+_REFUSED_ALONE = 5.0
+
+_T = TypeVar("_T")
 
 
 class CommandDropped(HostUnreachable):
@@ -146,8 +155,11 @@ class SSHConnection(Connection):
                         self._release(shell)
             self._take_channel()
             try:
-                return session.exec_channel(
-                    transport, cmdline, stdin, timeout, self._connect_timeout, kill
+                return self._until_accepted(
+                    lambda: session.exec_channel(
+                        transport, cmdline, stdin, timeout, self._connect_timeout, kill
+                    ),
+                    deadline,
                 )
             finally:
                 self._give_channel()
@@ -194,8 +206,16 @@ class SSHConnection(Connection):
                     prompt=wrapped.prompt,
                     token=wrapped.token,
                 )
-            with self._kill_slot, contextlib.suppress(session.Dropped, session.Timeout):
-                session.exec_channel(transport, wrapped.command, feed, 10, self._connect_timeout)
+            with (
+                self._kill_slot,
+                contextlib.suppress(session.Dropped, session.Timeout, session.Refused),
+            ):
+                session.patiently(
+                    lambda: session.exec_channel(
+                        transport, wrapped.command, feed, 10, self._connect_timeout
+                    ),
+                    time.monotonic() + 10,
+                )
 
         return kill
 
@@ -215,6 +235,49 @@ class SSHConnection(Connection):
         with self._lock:
             self._channels -= 1
             self._lock.notify_all()
+
+    def _until_accepted(self, attempt: Callable[[], _T], deadline: float | None) -> _T:
+        """attempt(), again while sshd refuses its channel, until sshd takes it or it is no use.
+
+        sshd frees a session's slot only once it has reaped the session (a closed
+        shell's sh must exit first), a moment after the channel closed; an open in
+        that moment is refused though this side is within MaxSessions. A refused open
+        ran nothing, so it is tried again after closing an idle shell of ours, or once
+        a channel of ours closes or a short pause ends. It gives up at the deadline,
+        or when sshd has refused for a while with no other channel of ours open whose
+        slot could still be freeing. The caller's channel stays counted meanwhile, so
+        the commands waiting for a channel do not pile in.
+        """
+        pause = session.REFUSED_PAUSE
+        alone_since: float | None = None
+        while True:
+            try:
+                return attempt()
+            except session.Refused as exc:
+                reason = str(exc)
+            now = time.monotonic()
+            with self._lock:
+                # An idle shell holds a slot no one uses: give it up (sshd's MaxSessions
+                # may be below max_channels, when only the slots we free can be had).
+                if self._idle:
+                    self._idle.pop().close()
+                    self._sessions -= 1
+                    self._channels -= 1
+                if self._channels > 1:
+                    alone_since = None
+                elif alone_since is None:
+                    alone_since = now
+                if alone_since is not None and now - alone_since >= _REFUSED_ALONE:
+                    raise session.NotStarted(
+                        f"the host refused every new channel for {_REFUSED_ALONE:g}s ({reason})"
+                    )
+                if deadline is not None and now >= deadline:
+                    raise session.NotStarted(
+                        f"the host refused a new channel until the timeout ({reason})"
+                    )
+                wait = pause if deadline is None else min(pause, deadline - now)
+                self._lock.wait(wait)
+            pause = min(pause * 2, session.REFUSED_MAX_PAUSE)
 
     def _live_transport(self) -> paramiko.Transport:
         with self._lock:
@@ -246,8 +309,11 @@ class SSHConnection(Connection):
                     break
                 self._lock.wait()
         try:
-            return session.ShellSession(
-                transport, self._connect_timeout, self._startup_timeout, deadline
+            return self._until_accepted(
+                lambda: session.ShellSession(
+                    transport, self._connect_timeout, self._startup_timeout, deadline
+                ),
+                deadline,
             )
         except session.NoShell:
             log.info("%s: no setsid or mkfifo on the host; one channel per command", self.name)

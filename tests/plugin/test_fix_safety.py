@@ -30,6 +30,12 @@ def stop_everything(target, path):
 def test_high(conn, path):
     assert _read(conn, path) == "fixed\\n", "not fixed yet"
 
+@check("t.softhigh", "only a warning, with a disruptive fix", severity="warning",
+       fix=stop_everything)
+@pytest.mark.parametrize("path", [HIGH], ids=["softhigh"])
+def test_softhigh(conn, path):
+    assert _read(conn, path) == "fixed\\n", "not fixed yet"
+
 @remediation(strategy="configure", disruption="low")
 def two_steps(target, first, second):
     files.write_file(target.conn, first, "step one\\n", dry_run=target.dry_run)
@@ -126,7 +132,7 @@ def props(pytester: pytest.Pytester) -> dict[str, dict[str, list[str]]]:
 
 
 def test_a_fix_above_the_limit_is_held_back_with_what_it_would_do(pytester, suite):
-    result = run(pytester, "-k", "high")
+    result = run(pytester, "-k", "high and not soft")
     assert result.ret == 1
     assert not suite["HIGH"].exists()
     result.stdout.fnmatch_lines(
@@ -138,13 +144,13 @@ def test_a_fix_above_the_limit_is_held_back_with_what_it_would_do(pytester, suit
 
 
 def test_the_dry_run_lists_a_held_back_fix_the_same_way(pytester, suite):
-    result = run(pytester, "-k", "high", "--dry-run")
+    result = run(pytester, "-k", "high and not soft", "--dry-run")
     assert result.ret == 1 and not suite["HIGH"].exists()
     result.stdout.fnmatch_lines(["*fix needs --max-disruption=high*"])
 
 
 def test_raising_the_limit_lets_it_run(pytester, suite):
-    result = run(pytester, "-k", "high", "--max-disruption=high")
+    result = run(pytester, "-k", "high and not soft", "--max-disruption=high")
     assert result.ret == 0
     assert suite["HIGH"].read_text() == "fixed\n"
 
@@ -265,3 +271,12 @@ def test_a_planned_change_to_a_private_file_keeps_its_values_out_of_reports(pyte
     assert "not world-readable" in planned and "sha256" in planned
     report = (pytester.path / "junit.xml").read_text() + result.stdout.str()
     assert "s3cr3t" not in report
+
+
+def test_a_warning_whose_fix_is_held_back_says_so(pytester, suite):
+    result = run(pytester, "-k", "softhigh")
+    assert result.ret == 0
+    (case,) = props(pytester).values()
+    assert case["outcome"] == ["warning"]
+    (message,) = case["message"]
+    assert message.startswith("not fixed yet; fix needs --max-disruption=high")

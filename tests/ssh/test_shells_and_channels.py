@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import kit
 from kit.connection import Connection
 from kit.errors import CommandNotStarted, KitValueError, SessionStartTimeout
 from tests.ssh import sshd
@@ -87,6 +89,68 @@ def test_max_channels_bounds_the_commands_running_at_once(connect) -> None:
     counts = [int(n) for n in Path(seen).read_text().split()]
     assert len(counts) == 8
     assert max(counts) <= 2
+
+
+@contextlib.contextmanager
+def _host_allowing(sessions: int) -> Iterator[tuple[Connection, sshd.Sshd]]:
+    """A connection as root to an sshd of its own whose MaxSessions is sessions."""
+    with sshd.running(users=False, max_sessions=sessions) as small:
+        conn = kit.connect(
+            small.spec("root"),
+            identity_file=small.client_key,
+            known_hosts=small.known_hosts,
+            connect_timeout=10,
+        )
+        try:
+            yield conn, small
+        finally:
+            conn.close()
+
+
+def test_commands_wait_out_an_sshd_that_refuses_channels(server: sshd.Sshd) -> None:
+    # max_channels stays 10: sshd refuses most opens, and each must wait, not fail.
+    with _host_allowing(3) as (conn, small):
+        outputs: dict[int, str] = {}
+
+        def job(n: int) -> None:
+            # The timeout only keeps a regression from hanging the run.
+            if n % 2:
+                result = conn.run("cat; sleep 0.2", stdin=f"in-{n}", timeout=60)
+            else:
+                result = conn.run("sleep 0.2; echo out-%s", n, timeout=60)
+            outputs[n] = result.check().stdout
+
+        errors = _run_all([lambda n=n: job(n) for n in range(12)])
+        assert errors == [], small.log_text()[-3000:]
+        assert outputs == {n: f"in-{n}" if n % 2 else f"out-{n}\n" for n in range(12)}
+        assert "no more sessions" in small.log_text()  # the refusals did happen
+
+
+def test_a_channel_refused_until_the_timeout_never_ran(server: sshd.Sshd, tmp_path) -> None:
+    with _host_allowing(1) as (conn, _):
+        started = tmp_path / "started"
+        holder = threading.Thread(
+            target=lambda: conn.run("touch %s; sleep 4", started, stdin=b"x", timeout=30).check()
+        )
+        holder.start()
+        try:
+            deadline = time.monotonic() + 10
+            while not started.exists() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert started.exists()
+            begun = time.monotonic()
+            with pytest.raises(CommandNotStarted, match="refused a new channel until the timeout"):
+                conn.run("touch %s", tmp_path / "ran", stdin=b"x", timeout=1)
+            assert time.monotonic() - begun < 3
+            assert not (tmp_path / "ran").exists()
+        finally:
+            holder.join(20)
+        assert conn.run("echo after").stdout == "after\n"
+
+
+def test_a_host_that_refuses_every_channel_says_so(server: sshd.Sshd) -> None:
+    with _host_allowing(0) as (conn, _), pytest.raises(CommandNotStarted, match="refused every"):
+        conn.run("echo hi")
 
 
 @pytest.mark.parametrize("bad", [1, 0, "10"])
