@@ -48,7 +48,10 @@ def zram_swap_at_boot(boot_files) -> list[str]:
     "k8s.swap.off",
     "Swap is off now and stays off at boot",
     severity="warning",
-    refs={"kubeadm": "checks.go SwapCheck", "kubespray": "preinstall 0010-swapoff.yml"},
+    refs={
+        "kubeadm": "checks.go SwapCheck.Check",
+        "kubespray": "roles/kubernetes/preinstall/tasks/0010-swapoff.yml",
+    },
     fix=fixes.disable_swap,
     tags=("kernel",),
 )
@@ -70,7 +73,9 @@ def test_swap_off(facts):
 @check(
     "k8s.kernel.module",
     "Kernel module is loaded now and at boot, or built into the kernel",
-    refs={"installers": "kubespray preinstall / kubekey: modprobe and modules-load.d"},
+    refs={
+        "kubespray": "roles/kubernetes/node/tasks/main.yml: modprobe br_netfilter, modules-load.d"
+    },
     fix=fixes.load_module,
     params="modules",
     argnames="module",
@@ -89,7 +94,11 @@ def test_module_loaded(facts, module):
 @check(
     "k8s.sysctl",
     "Kernel parameter has the profile's value (or at least its floor), live and at boot",
-    refs={"kubeadm": "checks_linux.go addIPv4Checks: FileContent--proc-sys-net-ipv4-ip_forward"},
+    refs={
+        "kubeadm": "checks_linux.go addIPv4Checks: FileContent--proc-sys-net-ipv4-ip_forward",
+        "kubespray": "roles/kubernetes/node/tasks/main.yml: Enable bridge-nf-call tables",
+        "systemd": "sysctl.d(5): boot order",
+    },
     fix=fixes.set_sysctl,
     params="sysctls",
     argnames="key,value",

@@ -83,7 +83,7 @@ def test_executable_conntrack(conn, facts, version):
     "k8s.time.synchronized",
     "Clock is synchronised by chrony, systemd-timesyncd or ntpd",
     severity="warning",
-    refs={"installers": "kubespray preinstall 0081-ntp-configurations.yml"},
+    refs={"kubespray": "roles/kubernetes/preinstall/tasks/0081-ntp-configurations.yml"},
     fix=time_fixes.sync_time,
     tags=("system",),
 )
@@ -124,7 +124,7 @@ def test_cgroup_v2(facts, version):
 @check(
     "k8s.cgroup.v2.required",
     "cgroup v2 (unified hierarchy), required from Kubernetes 1.35",
-    refs={"kubelet": "KubeletConfiguration failCgroupV1, true by default from 1.35"},
+    refs={"kubelet": "KubeletConfiguration failCgroupV1, true by default from 1.35 (KEP-4569)"},
     params="kubernetes_version",
     argnames="version",
     tags=("system",),

@@ -346,3 +346,22 @@ def test_profiles_list_ebtables_as_kubeadm_recommends_it():
     node = profile.load("kubernetes-node", Path(test_system.__file__).parent / "profiles")
     assert ("ebtables",) in node.values("executables_recommended")
     assert ("conntrack",) not in node.values("executables_recommended")
+
+
+# -- references -----------------------------------------------------------------------
+
+
+def test_every_reference_names_the_file_it_follows():
+    from kit import catalog
+
+    metas = catalog.checks(catalog.ROOT / "checks")
+    for meta in metas:
+        assert meta.refs, meta.id
+        for source, cited in meta.refs.items():
+            if source == "kubeadm":
+                assert ".go" in cited, (meta.id, cited)
+            if source == "kubespray":
+                assert cited.startswith("roles/") and ".yml" in cited, (meta.id, cited)
+    module = next(m for m in metas if m.id == "k8s.kernel.module")
+    # SystemVerification checks kernel config options, not loaded modules.
+    assert "SystemVerification" not in str(module.refs)
