@@ -17,7 +17,7 @@ echo "pid1=$(cat /proc/1/comm 2>/dev/null)"
 [ -d /run/openrc ] && echo openrc
 [ -d /etc/init.d ] && echo init.d
 s executables
-for n in ip iptables mount nsenter ethtool socat tc touch conntrack crictl kubelet \
+for n in ip iptables mount nsenter ebtables ethtool socat tc touch conntrack crictl kubelet \
     swapoff modprobe sysctl systemctl chronyc timedatectl firewall-cmd ufw nft \
     apt-get dnf yum rpm dpkg-query update-rc.d chkconfig rc-service rc-update service \
     hostnamectl hostname visudo chpasswd useradd usermod groupadd ss curl wget; do

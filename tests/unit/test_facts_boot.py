@@ -38,9 +38,10 @@ def test_files_are_kept_by_path_in_order():
 
 def test_sysctl_at_boot_follows_systemd_sysctl_order():
     files = parse_facts(RAW).boot_files.items()
-    # /etc/sysctl.d hides the /usr/lib file of the same name; sysctl.conf comes last.
+    # /etc/sysctl.d hides the /usr/lib file of the same name; systemd-sysctl reads
+    # /etc/sysctl.conf only through a link in a sysctl.d directory, and here there is none.
     assert sysctl_at_boot(files, "net.ipv4.ip_forward") == ("1", "/etc/sysctl.d/50-default.conf")
-    assert sysctl_at_boot(files, "vm.swappiness") == ("60", "/etc/sysctl.conf")
+    assert sysctl_at_boot(files, "vm.swappiness") == ("10", "/etc/sysctl.d/99-late.conf")
     assert sysctl_at_boot(files, "net/ipv4/ip_forward")[0] == "1"
     assert sysctl_at_boot(files, "kernel.pid_max") == (None, None)
 
