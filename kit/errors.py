@@ -114,3 +114,11 @@ class SessionStartTimeout(KitError, TimeoutError):
         )
         self.host = host
         self.timeout = timeout
+
+
+class PlanWriteError(KitError):
+    """While a fix was only being planned (dry run), it sent a write; the write did not run."""
+
+    def __init__(self, call: str) -> None:
+        super().__init__(f"while planning, remediation tried to write: {call}")
+        self.call = call

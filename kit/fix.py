@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from kit import outcomes
-from kit.errors import ConnectError, KitError, ProtectedError, WriteInterrupted
+from kit.connection.planning import PlanningConnection
+from kit.errors import (
+    ConnectError,
+    KitError,
+    PlanWriteError,
+    ProtectedError,
+    WriteInterrupted,
+)
 from kit.remediation import DISRUPTIONS, RemediationMeta, Target
 from kit.runner.change import Change
 
@@ -178,10 +185,16 @@ def _plan(
 ) -> str:
     """--dry-run: what the fix would change, or why it would be refused; the check fails."""
     try:
-        changes = apply(fix, Target(ctx.conn, ctx.facts, dry_run=True), params)
+        changes = apply(fix, Target(PlanningConnection(ctx.conn), ctx.facts, dry_run=True), params)
     except ProtectedError as exc:
         item.user_properties.append(("planned", f"refused: {exc.reason}"))
         raise _still_failing(first, f"fix would be refused: {exc.reason}") from None
+    except RemediationFailed as exc:
+        if not isinstance(exc.__cause__, PlanWriteError):
+            raise
+        note = f"fix cannot be planned: {exc.__cause__}"
+        item.user_properties.append(("planned", note))
+        raise _still_failing(first, note) from None
     for change in (c for c in changes if c.changed):
         text = change.summary + ("\n" + change.diff if change.diff else "")
         item.user_properties.append(("planned", text))
@@ -191,11 +204,11 @@ def _plan(
 def _would_do(fix: Callable[..., Any], ctx: HostContext, params: Mapping[str, Any]) -> str:
     """What a held-back fix would change, from planning it; its docstring if planning fails."""
     try:
-        changes = apply(fix, Target(ctx.conn, ctx.facts, dry_run=True), params)
+        changes = apply(fix, Target(PlanningConnection(ctx.conn), ctx.facts, dry_run=True), params)
     except ProtectedError as exc:
         return f"refused anyway: {exc.reason}"
     except KitError:
-        changes = []
+        changes = []  # a PlanWriteError too: the remediation cannot say what it would do
     done = [c.summary for c in changes if c.changed]
     if done:
         return "; ".join(done)

@@ -28,13 +28,13 @@ def free_port(target: Target, port: int) -> Change:
     Never stops a unit this connection depends on (sshd, the session's own unit).
     """
     conn = target.conn
-    res = conn.run("ss -Hltnp sport = :%s", str(int(port)), sudo=True).check()
+    res = conn.read("ss -Hltnp sport = :%s", str(int(port)), sudo=True).check()
     pids = sorted(set(re.findall(r"pid=(\d+)", res.stdout)))
     if not pids:
         return Change.none(f"port {port} already free", dry_run=target.dry_run)
     units = []
     for pid in pids:
-        cgroup = conn.run("cat /proc/%s/cgroup", pid, sudo=True).check().stdout.strip()
+        cgroup = conn.read("cat /proc/%s/cgroup", pid, sudo=True).check().stdout.strip()
         found = _UNIT.search(cgroup.splitlines()[-1]) if cgroup else None
         if found is None or found.group(1).endswith(".scope"):
             raise KitError(

@@ -125,6 +125,24 @@ class Connection(abc.ABC):
             rc, out, err = self._exec(cmdline, stdin=data, timeout=limit)
         return Result(command, rc, out, err, time.monotonic() - started)
 
+    def read(
+        self,
+        cmd: str,
+        *args: str | int | os.PathLike[str],
+        sudo: bool = False,
+        stdin: bytes | str | None = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Result:
+        """Run a command that only reads the host; otherwise exactly `run`.
+
+        The contract: the command changes nothing on the host that outlives it (temporary
+        files it removes itself are allowed). A planning connection (--dry-run) lets
+        these through and refuses everything sent with `run` or `put`, so marking a
+        command that writes as a read defeats dry run.
+        """
+        return self.run(cmd, *args, sudo=sudo, stdin=stdin, timeout=timeout, env=env)
+
     def put(
         self,
         data: bytes,
@@ -160,7 +178,7 @@ class Connection(abc.ABC):
     def get(self, path: str, *, sudo: bool = False) -> bytes:
         if not path or "\0" in path:
             raise KitValueError(f"invalid path {path!r}")
-        return self.run("cat -- %s", path, sudo=sudo).check().stdout_bytes
+        return self.read("cat -- %s", path, sudo=sudo).check().stdout_bytes
 
     def __enter__(self) -> Self:
         return self

@@ -34,5 +34,5 @@ def gather_facts(
     asked = probes or Probes()
     args = [*asked.files, "--", *asked.packages]
     cmd = "sh -c %s hostkit-facts" + " %s" * len(args)
-    result = conn.run(cmd, _SCRIPT, *args, sudo=sudo, timeout=timeout).check()
+    result = conn.read(cmd, _SCRIPT, *args, sudo=sudo, timeout=timeout).check()
     return parse_facts(result.stdout)

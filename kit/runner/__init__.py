@@ -3,7 +3,8 @@
 Every operation takes the connection first, and the host's facts where the OS
 matters: `runner.set_sysctl(conn, facts, "net.ipv4.ip_forward", "1")`. Writes read
 first, do nothing when the host already holds the wanted state, take `dry_run`,
-and return a `Change`.
+and return a `Change`. Commands that only read go with `conn.read`, writes with
+`conn.run` or `conn.put`: planning runs through a connection that refuses writes.
 """
 
 from kit.facts import gather_facts

@@ -72,7 +72,7 @@ def download(
     _check_url(url)
     valid_path(dest)
     want = _check_sha(sha256)
-    present = conn.run("test -e %s", dest, sudo=sudo).ok
+    present = conn.read("test -e %s", dest, sudo=sudo).ok
     if present and want is not None and get_sha256(conn, dest, sudo=sudo) == want:
         return Change.none(f"{dest} already has sha256 {want[:12]}", dry_run=dry_run)
     if present and want is None and not force:
@@ -119,7 +119,7 @@ def extract(
     """Unpack archive into dest_dir, unless every member is already there, the same."""
     kind = archive_kind(valid_path(archive))
     valid_path(dest_dir)
-    if not conn.run("test -f %s", archive, sudo=sudo).ok:
+    if not conn.read("test -f %s", archive, sudo=sudo).ok:
         raise KitError(f"archive {archive} does not exist")
     made_dir = mkdirp(conn, dest_dir, sudo=sudo, dry_run=dry_run)
     if not made_dir.changed and _same(conn, kind, archive, dest_dir, sudo=sudo):
@@ -168,11 +168,11 @@ def download_and_extract(
 
 def _same(conn: Connection, kind: str, archive: str, dest_dir: str, *, sudo: bool) -> bool:
     if kind == "zip":
-        return conn.run("sh -c %s sh %s %s", _ZIP_SAME, archive, dest_dir, sudo=sudo).ok
+        return conn.read("sh -c %s sh %s %s", _ZIP_SAME, archive, dest_dir, sudo=sudo).ok
     # tar --compare also reports owner, mode and mtime differences, which
     # extraction by another user or umask produces; only content and presence
     # decide whether extracting again would change anything.
-    res = conn.run("tar --compare -f %s -C %s", archive, dest_dir, sudo=sudo)
+    res = conn.read("tar --compare -f %s -C %s", archive, dest_dir, sudo=sudo)
     if res.ok:
         return True
     report = res.stdout + res.stderr

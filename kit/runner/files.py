@@ -17,11 +17,11 @@ _READ = 'if [ -e {p} ]; then stat -c "%a %U %G" -- {p} && cat -- {p}; else echo 
 
 
 def exists(conn: Connection, path: str, *, sudo: bool = False) -> bool:
-    return conn.run("test -e %s", valid_path(path), sudo=sudo).ok
+    return conn.read("test -e %s", valid_path(path), sudo=sudo).ok
 
 
 def is_dir(conn: Connection, path: str, *, sudo: bool = False) -> bool:
-    return conn.run("test -d %s", valid_path(path), sudo=sudo).ok
+    return conn.read("test -d %s", valid_path(path), sudo=sudo).ok
 
 
 def read_file(conn: Connection, path: str, *, sudo: bool = False) -> bytes:
@@ -33,7 +33,7 @@ def stat_and_read(
 ) -> tuple[bytes | None, tuple[str, str, str] | None]:
     """Content and (mode, owner, group) of path, or (None, None) when it does not exist."""
     p = quote(valid_path(path))
-    res = conn.run(_READ.format(p=p), sudo=sudo).check()
+    res = conn.read(_READ.format(p=p), sudo=sudo).check()
     return _parse_read(res.stdout_bytes)
 
 
@@ -58,7 +58,7 @@ def read_through(
 ) -> tuple[str, bytes | None, tuple[str, str, str] | None]:
     """(the file a write to path changes, its content, its (mode, owner, group))."""
     p = quote(valid_path(path))
-    res = conn.run(_READ_THROUGH.format(p=p), sudo=sudo).check()
+    res = conn.read(_READ_THROUGH.format(p=p), sudo=sudo).check()
     target, _, rest = res.stdout_bytes.partition(b"\n")
     content, attrs = _parse_read(rest)
     return target.decode(errors="surrogateescape") or path, content, attrs
@@ -258,7 +258,7 @@ def chown(
 
 
 def get_sha256(conn: Connection, path: str, *, sudo: bool = False) -> str:
-    out = conn.run("sha256sum -- %s", valid_path(path), sudo=sudo).check().stdout
+    out = conn.read("sha256sum -- %s", valid_path(path), sudo=sudo).check().stdout
     digest = out.split(" ", 1)[0].lstrip("\\")
     if not re.fullmatch(r"[0-9a-f]{64}", digest):
         raise KitError(f"unexpected sha256sum output for {path}: {out[:100]!r}")
@@ -269,7 +269,7 @@ def look_path(conn: Connection, name: str) -> str | None:
     """The absolute path the host's shell would run for name, or None."""
     if not _COMMAND_NAME.match(name):
         raise KitValueError(f"invalid command name: {name!r}")
-    res = conn.run("command -v %s", name)
+    res = conn.read("command -v %s", name)
     found = res.stdout.strip()
     # command -v also answers for builtins and aliases with a bare name.
     return found if res.ok and found.startswith("/") else None
@@ -291,7 +291,7 @@ def create_symlink(
     if not target or "\0" in target or "\n" in target:
         raise KitValueError(f"invalid symlink target: {target!r}")
     p = quote(valid_path(link_path))
-    out = conn.run(
+    out = conn.read(
         f"if [ -L {p} ]; then echo link; readlink -- {p}; "
         f"elif [ -d {p} ]; then echo directory; elif [ -e {p} ]; then echo file; "
         "else echo absent; fi",
@@ -322,7 +322,7 @@ def _link(conn: Connection, link_path: str, target: str, sudo: bool, dry_run: bo
 
 def _stat(conn: Connection, path: str, *, sudo: bool) -> tuple[str, ...] | None:
     """(type, mode, owner, group, uid, gid) of path, or None when it does not exist."""
-    out = conn.run(_STAT.format(p=quote(valid_path(path))), sudo=sudo).check().stdout.strip()
+    out = conn.read(_STAT.format(p=quote(valid_path(path))), sudo=sudo).check().stdout.strip()
     if out == "absent":
         return None
     return tuple(out.split("|"))
@@ -340,7 +340,7 @@ def _find_not_owned(
         tests.append("! -group %s")
         args.append(group)
     expr = " -o ".join(tests)
-    out = conn.run(f"find %s \\( {expr} \\) -print -quit", *args, sudo=sudo).check()
+    out = conn.read(f"find %s \\( {expr} \\) -print -quit", *args, sudo=sudo).check()
     return bool(out.stdout_bytes.strip())
 
 

@@ -88,8 +88,8 @@ class Firewalld(Firewall):
     def has(self, rule: FirewallRule) -> bool:
         spec = self._spec(rule)
         # Both the running rules and the saved ones must hold it.
-        runtime = self.conn.run("firewall-cmd" + spec.replace("%s", "query", 1), sudo=True)
-        saved = self.conn.run(
+        runtime = self.conn.read("firewall-cmd" + spec.replace("%s", "query", 1), sudo=True)
+        saved = self.conn.read(
             "firewall-cmd --permanent" + spec.replace("%s", "query", 1), sudo=True
         )
         return runtime.ok and saved.ok
@@ -111,7 +111,7 @@ class Ufw(Firewall):
         return f"ufw {verb} {rule.port}/{rule.protocol}"
 
     def has(self, rule: FirewallRule) -> bool:
-        added = self.conn.run("ufw show added", sudo=True).check().stdout
+        added = self.conn.read("ufw show added", sudo=True).check().stdout
         return self._line(rule) in (line.strip() for line in added.splitlines())
 
     def add(self, rule: FirewallRule) -> None:
@@ -119,7 +119,7 @@ class Ufw(Firewall):
         self.conn.run("ufw %s %s", verb, f"{rule.port}/{rule.protocol}", sudo=True).check()
 
     def disable(self, facts: Facts, *, dry_run: bool) -> list[Change]:
-        status = self.conn.run("ufw status", sudo=True).check().stdout
+        status = self.conn.read("ufw status", sudo=True).check().stdout
         if "Status: active" not in status:
             return [Change.none("ufw already inactive", dry_run=dry_run)]
         if not dry_run:
@@ -143,7 +143,7 @@ class Nftables(Firewall):
         return f"{rule.protocol} dport {rule.port} {verdict}"
 
     def has(self, rule: FirewallRule) -> bool:
-        res = self.conn.run(f"nft list chain {self.table} input", sudo=True)
+        res = self.conn.read(f"nft list chain {self.table} input", sudo=True)
         return res.ok and self._expr(rule) in (line.strip() for line in res.stdout.splitlines())
 
     def add(self, rule: FirewallRule) -> None:
@@ -162,7 +162,7 @@ class Nftables(Firewall):
 
     def disable(self, facts: Facts, *, dry_run: bool) -> list[Change]:
         steps = super().disable(facts, dry_run=dry_run)
-        if self.conn.run(f"nft list table {self.table}", sudo=True).ok:
+        if self.conn.read(f"nft list table {self.table}", sudo=True).ok:
             if not dry_run:
                 self.conn.run(f"nft delete table {self.table}", sudo=True).check()
             steps.append(Change.made("hostkit nftables table deleted", dry_run=dry_run))
@@ -182,7 +182,7 @@ class Iptables(Firewall):
         return rule.protocol, rule.port, "ACCEPT" if rule.action == "allow" else "DROP"
 
     def has(self, rule: FirewallRule) -> bool:
-        return self.conn.run("iptables -C " + self._RULE, *self._args(rule), sudo=True).ok
+        return self.conn.read("iptables -C " + self._RULE, *self._args(rule), sudo=True).ok
 
     def add(self, rule: FirewallRule) -> None:
         self.conn.run("iptables -A " + self._RULE, *self._args(rule), sudo=True).check()
@@ -197,7 +197,7 @@ class Iptables(Firewall):
 
 
 def _unit_known(conn: Connection, service: str) -> bool:
-    return conn.run(
+    return conn.read(
         "systemctl cat -- %s >/dev/null 2>&1 || test -e /etc/init.d/%s", service, service
     ).ok
 
@@ -252,7 +252,7 @@ def _guard_disable(conn: Connection, fw: Firewall) -> None:
     """Refuse when the rules left once fw is off would drop the connection's own port."""
     if conn.spec.scheme != "ssh" or fw.remaining(netfilter.Ruleset({}, {})) is None:
         return
-    res = conn.run("nft -j list ruleset", sudo=True)
+    res = conn.read("nft -j list ruleset", sudo=True)
     if not res.ok:
         raise ProtectedError(
             conn.name,

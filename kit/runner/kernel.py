@@ -233,7 +233,7 @@ class SysctlState:
 def get_sysctl(conn: Connection, key: str) -> str:
     """The live value, blanks collapsed (`32768\\t60999` reads `32768 60999`)."""
     _check_key(key)
-    res = conn.run("sysctl -n %s", key)
+    res = conn.read("sysctl -n %s", key)
     if not res.ok:
         raise KitError(f"cannot read sysctl {key}: {res.stderr.strip() or 'no such key'}")
     return sysedit.normalise_value(res.stdout.rstrip("\n"))
@@ -501,7 +501,7 @@ def _read_tree(conn: Connection, paths: list[str]) -> tuple[list[tuple[str, str]
         return [], {}
     for p in paths:
         valid_path(p)
-    out = conn.run("sh -c %s sh" + " %s" * len(paths), _CAT_CONFS, *paths).check()
+    out = conn.read("sh -c %s sh" + " %s" * len(paths), _CAT_CONFS, *paths).check()
     parts = out.stdout_bytes.split(b"\0")[1:]
     files: list[tuple[str, str]] = []
     links: dict[str, str] = {}
@@ -526,7 +526,7 @@ def _module_state(
         f"cat -- {quote(valid_path(proc_modules))} 2>/dev/null; printf '\\0'; "
         f"cat -- {builtin_path} 2>/dev/null; true"
     )
-    loaded_text, _, builtin_text = conn.run(script).check().stdout.partition("\0")
+    loaded_text, _, builtin_text = conn.read(script).check().stdout.partition("\0")
     wanted = name.replace("-", "_")
     loaded = wanted in {n.replace("-", "_") for n in parse_proc_modules(loaded_text)}
     return loaded, wanted in parse_modules_builtin(builtin_text)

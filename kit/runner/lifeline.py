@@ -165,7 +165,7 @@ def parse(text: str, transport: str) -> Lifeline:
 
 def read(conn: Connection) -> Lifeline:
     """Ask the host, now: a session may move (reconnects), so this is never cached."""
-    res = conn.run("sh -c %s", SCRIPT)
+    res = conn.read("sh -c %s", SCRIPT)
     if not res.ok:
         raise CommandError(res, f"{conn.name}: cannot tell what this connection depends on")
     return parse(res.stdout, conn.spec.scheme)

@@ -47,7 +47,7 @@ def is_port_open(conn: Connection, facts: Facts, port: int, host: str = "127.0.0
     facts is taken for the seed's signature; the answer is live, not from
     facts.listening, which is a snapshot.
     """
-    res = conn.run(_PROBE, *_probe_args(_host(host), _port(port), 2))
+    res = conn.read(_PROBE, *_probe_args(_host(host), _port(port), 2))
     if res.rc == 2:
         raise KitError(f"{conn.name}: neither bash nor nc to probe ports with")
     return res.ok
@@ -68,7 +68,7 @@ def wait_for_port(
     """
     probe = command(_PROBE, *_probe_args(_host(host), _port(port), 1))
     script = _WAIT.replace("{probe}", probe.replace("%", "%%"))
-    res = conn.run(script, int(timeout), f"{interval:g}", timeout=timeout + 30)
+    res = conn.read(script, int(timeout), f"{interval:g}", timeout=timeout + 30)
     if res.rc == 2:
         raise KitError(f"{conn.name}: neither bash nor nc to probe ports with")
     if not res.ok:
@@ -83,7 +83,7 @@ class _HostnameSetter:
         self.hostname_file = hostname_file
 
     def live(self) -> str:
-        return self.conn.run("cat /proc/sys/kernel/hostname").check().stdout.strip()
+        return self.conn.read("cat /proc/sys/kernel/hostname").check().stdout.strip()
 
     def apply(self, name: str, *, dry_run: bool) -> Change:
         steps = [write_file(self.conn, self.hostname_file, name + "\n", sudo=True, dry_run=dry_run)]
@@ -144,7 +144,7 @@ def add_host_entry(
 def get_interface_addresses(conn: Connection, name: str) -> dict[str, list[str]]:
     """{"ipv4": [...], "ipv6": [...]} of one interface; KitError when it does not exist."""
     valid_name("interface name", name)
-    res = conn.run("ip -o addr show dev %s", name)
+    res = conn.read("ip -o addr show dev %s", name)
     if not res.ok:
         raise KitError(f"{conn.name}: no interface {name!r}: {res.stderr.strip()}")
     iface = next((i for i in parse_interfaces(name, res.stdout) if i.name == name), None)

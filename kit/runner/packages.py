@@ -34,7 +34,7 @@ def _names(packages: tuple[str, ...]) -> tuple[str, ...]:
 def _missing(conn: Connection, pm: PackageManager, packages: tuple[str, ...]) -> list[str]:
     """The packages not installed, asked in one round trip."""
     script = "; ".join(f"{{ {fill(pm.query_cmd, p)}; }} || echo {quote(p)}" for p in packages)
-    result = conn.run(script)
+    result = conn.read(script)
     return [line for line in result.stdout.splitlines() if line in packages]
 
 
@@ -91,7 +91,7 @@ def update_package_cache(
     """
     pm = _manager(facts)
     stamp = _CACHE_STAMP[pm.type]
-    age = conn.run(
+    age = conn.read(
         "now=$(date +%%s); then=$(stat -c %%Y %s 2>/dev/null) && echo $((now - then))", stamp
     ).stdout.strip()
     if max_age > 0 and age.isdigit() and int(age) < max_age:

@@ -18,7 +18,7 @@ def kill_process(
         raise KitValueError(f"invalid pid: {pid!r}")
     if signal not in _SIGNALS:
         raise KitValueError(f"invalid signal {signal!r}; one of {', '.join(_SIGNALS)}")
-    if not conn.run("test -d /proc/%s", str(pid)).ok:
+    if not conn.read("test -d /proc/%s", str(pid)).ok:
         return Change.none(f"pid {pid} already gone", dry_run=dry_run)
     protect.process(conn, pid, f"send SIG{signal} to")
     if not dry_run:

@@ -50,7 +50,7 @@ def process(conn: Connection, pid: int, action: str = "kill") -> None:
     line = lifeline.read(conn)
     if pid in line.pids or pid <= 1:
         raise ProtectedError(conn.name, f"{action} pid {pid}", "it carries this connection")
-    res = conn.run("cat /proc/%s/cgroup", str(int(pid)))
+    res = conn.read("cat /proc/%s/cgroup", str(int(pid)))
     units = lifeline.units_of_cgroup(res.stdout.replace("\n", "|")) if res.ok else ()
     for unit in units:
         reason = line.protects_unit(unit)
@@ -104,7 +104,7 @@ def firewall_after(conn: Connection, ruleset: netfilter.Ruleset, what: str) -> N
 
 
 def _client_address(conn: Connection) -> str | None:
-    res = conn.run('printf %s "$SSH_CONNECTION"')
+    res = conn.read('printf %s "$SSH_CONNECTION"')
     parts = res.stdout.split()
     return parts[0] if res.ok and parts else None
 

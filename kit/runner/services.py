@@ -30,7 +30,7 @@ class ServiceManager:
         self.init = init
 
     def is_active(self, service: str) -> bool:
-        return self.conn.run(fill(self.init.is_active_cmd, service)).ok
+        return self.conn.read(fill(self.init.is_active_cmd, service)).ok
 
     def is_enabled(self, service: str) -> bool:
         raise NotImplementedError
@@ -54,7 +54,7 @@ class Systemd(ServiceManager):
     unit_mode = "0644"
 
     def is_enabled(self, service: str) -> bool:
-        return self.conn.run("systemctl is-enabled --quiet -- %s", service).ok
+        return self.conn.read("systemctl is-enabled --quiet -- %s", service).ok
 
     def unit_path(self, service: str) -> str:
         suffixed = service if "." in service else f"{service}.service"
@@ -68,12 +68,12 @@ class SysVinit(ServiceManager):
             "for f in /etc/rc[2345].d/S[0-9][0-9]%s /etc/rc.d/rc[2345].d/S[0-9][0-9]%s; "
             'do [ -e "$f" ] && exit 0; done; exit 1'
         )
-        return self.conn.run(script, service, service).ok
+        return self.conn.read(script, service, service).ok
 
 
 class OpenRC(ServiceManager):
     def is_enabled(self, service: str) -> bool:
-        return self.conn.run("test -e /etc/runlevels/default/%s", service).ok
+        return self.conn.read("test -e /etc/runlevels/default/%s", service).ok
 
 
 _MANAGERS: dict[str, type[ServiceManager]] = {

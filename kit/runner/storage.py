@@ -34,7 +34,7 @@ _FORCE = {"xfs": ["-f"], "btrfs": ["-f"]}
 
 def mounted(conn: Connection, *, mounts: str = MOUNTS) -> list[fstab_edit.Entry]:
     """What is mounted now, from /proc/self/mounts (escapes such as \\040 decoded)."""
-    return fstab_edit.parse(conn.run("cat -- %s", valid_path(mounts)).check().stdout)
+    return fstab_edit.parse(conn.read("cat -- %s", valid_path(mounts)).check().stdout)
 
 
 def mount_at(conn: Connection, mountpoint: str, *, mounts: str = MOUNTS) -> fstab_edit.Entry | None:
@@ -130,7 +130,7 @@ def ensure_mount(
 
 def filesystem_of(conn: Connection, device: str) -> dict[str, str]:
     """What blkid finds on device (TYPE, UUID, PTTYPE...); empty when it is blank."""
-    res = conn.run("blkid -p -o export %s", valid_path(device), sudo=True)
+    res = conn.read("blkid -p -o export %s", valid_path(device), sudo=True)
     if res.rc == 2:
         return {}
     if not res.ok:
@@ -157,7 +157,7 @@ def make_filesystem(
     another filesystem or a partition table is refused unless force.
     """
     _check_fstype(fstype)
-    if not conn.run("test -e %s", valid_path(device)).ok:
+    if not conn.read("test -e %s", valid_path(device)).ok:
         raise KitError(f"{device} does not exist")
     found = filesystem_of(conn, device)
     have = found.get("TYPE") or (
@@ -192,7 +192,7 @@ def _set_fstab(conn: Connection, fstab: str, entry: fstab_edit.Entry, dry_run: b
 def _same_device(conn: Connection, want: str, have: str) -> bool:
     if want == have:
         return True
-    out = conn.run("sh -c %s sh %s %s", _RESOLVE, want, have).stdout.splitlines()
+    out = conn.read("sh -c %s sh %s %s", _RESOLVE, want, have).stdout.splitlines()
     return len(out) == 2 and out[0] == out[1]
 
 

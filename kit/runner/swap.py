@@ -24,7 +24,7 @@ def active_swaps(conn: Connection, *, proc_swaps: str = PROC_SWAPS) -> list[str]
     """Devices and files swapping now (first column of /proc/swaps, past its header)."""
     # No /proc/swaps (some containers) means no swap, not an error.
     script = "if [ -e %s ]; then cat -- %s; fi"
-    text = conn.run(script, valid_path(proc_swaps), proc_swaps).check().stdout
+    text = conn.read(script, valid_path(proc_swaps), proc_swaps).check().stdout
     return parse_proc_swaps(text)
 
 
@@ -97,11 +97,11 @@ def _is_systemd(conn: Connection, facts: Facts | None, runtime_dir: str) -> bool
     if init is not None and init != "unknown":
         return init == "systemd"
     # Without facts, the same test sd_booted(3) makes.
-    return conn.run("test -d %s", valid_path(runtime_dir)).ok
+    return conn.read("test -d %s", valid_path(runtime_dir)).ok
 
 
 def _mask_swap_target(conn: Connection, dry_run: bool) -> Change:
-    state = conn.run("systemctl is-enabled swap.target").stdout.strip()
+    state = conn.read("systemctl is-enabled swap.target").stdout.strip()
     if state in {"masked", "masked-runtime"}:
         return Change.none("swap.target masked", dry_run=dry_run)
     with journal.live_step(conn, "mask swap.target", dry_run=dry_run):

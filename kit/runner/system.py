@@ -29,7 +29,7 @@ class _TimezoneFiles:
         self.zoneinfo = zoneinfo
 
     def current(self) -> str:
-        link = self.conn.run("readlink -- %s", self.localtime).stdout.strip()
+        link = self.conn.read("readlink -- %s", self.localtime).stdout.strip()
         return link.split("zoneinfo/", 1)[1] if "zoneinfo/" in link else ""
 
     def apply(self, tz: str, *, dry_run: bool) -> Change:
@@ -39,7 +39,7 @@ class _TimezoneFiles:
             if not dry_run:
                 self.conn.run("ln -sfn -- %s %s", target, self.localtime, sudo=True).check()
             steps.append(Change.made(f"{self.localtime} -> {target}", dry_run=dry_run))
-        if self.timezone_file and self.conn.run("test -e %s", self.timezone_file).ok:
+        if self.timezone_file and self.conn.read("test -e %s", self.timezone_file).ok:
             steps.append(
                 write_file(self.conn, self.timezone_file, tz + "\n", sudo=True, dry_run=dry_run)
             )
@@ -67,7 +67,7 @@ def set_timezone(
 ) -> Change:
     """Make timezone (an IANA name such as Europe/Berlin) the host's zone."""
     tz = valid_name("timezone", timezone)
-    if not conn.run("test -f %s", f"{valid_path(zoneinfo)}/{tz}").ok:
+    if not conn.read("test -f %s", f"{valid_path(zoneinfo)}/{tz}").ok:
         raise KitValueError(f"unknown timezone {tz!r}: no {zoneinfo}/{tz} on {conn.name}")
     systemd = facts.init_system.type == "systemd" and facts.has("timedatectl")
     cls = _Timedatectl if systemd else _TimezoneFiles
@@ -105,7 +105,7 @@ class Chrony(TimeService):
         return "".join(f"server {s} iburst\n" for s in servers)
 
     def step_if_unsynchronized(self, *, dry_run: bool) -> Change:
-        tracking = self.conn.run("chronyc -n tracking").stdout
+        tracking = self.conn.read("chronyc -n tracking").stdout
         if "Leap status     : Normal" in tracking:
             return Change.none("chrony synchronised", dry_run=dry_run)
         if not dry_run:
@@ -121,7 +121,7 @@ class Timesyncd(TimeService):
         return f"[Time]\nNTP={' '.join(servers)}\n"
 
     def step_if_unsynchronized(self, *, dry_run: bool) -> Change:
-        ntp = self.conn.run("timedatectl show -p NTP --value").stdout.strip()
+        ntp = self.conn.read("timedatectl show -p NTP --value").stdout.strip()
         if ntp == "yes":
             return Change.none("NTP enabled", dry_run=dry_run)
         if not dry_run:
@@ -195,7 +195,7 @@ def reboot(
     command. CommandTimeout when the host is not back within timeout seconds.
     """
     protect.reboot(conn, accept_disconnect)
-    before = conn.run(_BOOT_ID).check().stdout.strip()
+    before = conn.read(_BOOT_ID).check().stdout.strip()
     if dry_run:
         return Change.made("reboot", dry_run=True)
     conn.run("nohup sh -c 'sleep 1; reboot' >/dev/null 2>&1 &", sudo=True).check()
@@ -203,7 +203,7 @@ def reboot(
     while time.monotonic() < deadline:
         time.sleep(poll)
         try:
-            res = conn.run(_BOOT_ID, timeout=max(1.0, min(10.0, deadline - time.monotonic())))
+            res = conn.read(_BOOT_ID, timeout=max(1.0, min(10.0, deadline - time.monotonic())))
         except KitError:
             continue  # down, or coming up: keep asking until the deadline
         now = res.stdout.strip()

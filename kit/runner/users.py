@@ -134,11 +134,11 @@ class UserModifications:
 
 
 def user_exists(conn: Connection, name: str) -> bool:
-    return conn.run("getent passwd %s", valid_name("user name", name)).ok
+    return conn.read("getent passwd %s", valid_name("user name", name)).ok
 
 
 def group_exists(conn: Connection, name: str) -> bool:
-    return conn.run("getent group %s", valid_name("group name", name)).ok
+    return conn.read("getent group %s", valid_name("group name", name)).ok
 
 
 def add_group(
@@ -183,7 +183,7 @@ def add_user(
 
 def _user_state(conn: Connection, name: str) -> tuple[str, str, str, set[str]]:
     """(home, shell, primary group, supplementary groups) in one round trip."""
-    res = conn.run("getent passwd %s && id -gn -- %s && id -Gn -- %s", name, name, name)
+    res = conn.read("getent passwd %s && id -gn -- %s && id -Gn -- %s", name, name, name)
     if not res.ok:
         raise UserMissing(f"user {name!r} does not exist")
     passwd, primary, groups = res.stdout.splitlines()[:3]
@@ -230,7 +230,7 @@ def set_user_password(
     if not isinstance(password_hash, str) or not _CRYPT_HASH.match(password_hash):
         # The value is a secret even when malformed: never echo it.
         raise KitValueError(f"password for {name} is not a crypt hash ($id$salt$hash)")
-    res = conn.run("getent shadow %s", name, sudo=True)
+    res = conn.read("getent shadow %s", name, sudo=True)
     if not res.ok:
         raise UserMissing(f"user {name!r} does not exist (or shadow is unreadable)")
     if res.stdout.split(":")[1:2] == [password_hash]:
@@ -269,8 +269,10 @@ def configure_sudoer(
     diff = private_diff(dest, old, data.encode(), readable=False)  # sudoers files are 0440
     protect.sudo_rights(conn, name, [data, (old or b"").decode(errors="replace")])
     mode = "check" if dry_run else "install"
+    # The check leaves the host as it was (its copies live in a temporary directory).
+    send = conn.read if mode == "check" else conn.run
     with journal.file_step(conn, "configure_sudoer", dest, dry_run=dry_run):
-        res = conn.run(
+        res = send(
             "sh -c %s sh %s %s %s", _CHECK_SUDOERS, dest, sudoers_file, mode, stdin=data, sudo=True
         )
     if not res.ok:
