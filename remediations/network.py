@@ -87,7 +87,7 @@ def resolve_hostname(target: Target) -> Change:
     if address is None:
         raise KitError(f"no default-route address to map {name} to: add it to /etc/hosts by hand")
     # Names already on the address's line stay: the node name joins them.
-    text = target.conn.run("cat /etc/hosts").stdout
+    text = target.conn.read("cat /etc/hosts").stdout
     names: tuple[str, ...] = ()
     for line in lines(text):
         entry = hosts_edit.parse_line(line)

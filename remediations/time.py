@@ -75,9 +75,9 @@ def _wait_for_sync(target: Target, timeout: float) -> bool:
     conn = target.conn
     deadline = time.monotonic() + timeout
     while True:
-        if conn.run("timedatectl show -p NTPSynchronized --value").stdout.strip() == "yes":
+        if conn.read("timedatectl show -p NTPSynchronized --value").stdout.strip() == "yes":
             return True
-        if "Leap status     : Normal" in conn.run("chronyc -n tracking").stdout:
+        if "Leap status     : Normal" in conn.read("chronyc -n tracking").stdout:
             return True
         if time.monotonic() >= deadline:
             return False

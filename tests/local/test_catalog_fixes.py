@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kit.connection.planning import PlanningConnection
 from kit.errors import KitError
 from kit.facts import parse_facts
 from kit.remediation import Target
@@ -25,7 +26,8 @@ def test_hostname_fix_maps_the_name_to_the_nodes_own_address_not_loopback():
     # kubeadm's HostnameCheck only needs the name to resolve; 127.0.1.1 would make it
     # resolve to loopback, where other nodes cannot reach this one.
     conn = RecordingConnection()
-    plan = network.resolve_hostname(Target(conn, facts("hk-node-7"), dry_run=True))
+    planning = PlanningConnection(conn)  # as --dry-run plans it: a write would raise
+    plan = network.resolve_hostname(Target(planning, facts("hk-node-7"), dry_run=True))
     assert plan.changed and plan.dry_run and not conn.writes()
     added = [
         line for line in plan.diff.splitlines() if line.startswith("+") and "hk-node-7" in line
