@@ -163,11 +163,12 @@ def parse_boot_links(text: str) -> Mapping[str, str]:
 
 
 def parse_unit_states(text: str) -> Mapping[str, str]:
-    """`unit=state` lines; a unit systemctl does not know prints no state and is left out."""
+    """`unit=state` lines; a unit systemctl does not know (no state, or "not-found" from
+    newer systemd) is left out."""
     states: dict[str, str] = {}
     for line in text.splitlines():
         unit, sep, state = line.partition("=")
-        if sep and unit and state.strip():
+        if sep and unit and state.strip() and state.strip() != "not-found":
             states[unit.strip()] = state.strip()
     return MappingProxyType(states)
 

@@ -147,7 +147,6 @@ OPERATIONS: dict[str, Plan] = {
         dry_run=True,
         managed_file=str(t / "etc/sysctl.d/99-hostkit.conf"),
         dirs=(str(t / "etc/sysctl.d"), str(t / "lib/sysctl.d")),
-        conf=None,
     ),
     "load_module persistent": lambda c, f, t: kernel.load_module(
         c,

@@ -233,6 +233,8 @@ def test_firewalld_enabled_but_stopped_still_fails():
     fails(test_network.test_firewalld_inactive, facts, match="stopped but enabled")
     fails(test_network.test_firewalld_inactive, load("rocky9"), match="firewalld is active")
     test_network.test_firewalld_inactive(load("ubuntu2204"))  # no firewalld unit
+    gone = load("rocky9", procs="chronyd", units="firewalld.service=not-found")
+    test_network.test_firewalld_inactive(gone)
 
 
 # -- time sync ------------------------------------------------------------------------
