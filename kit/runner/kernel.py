@@ -380,23 +380,27 @@ def set_sysctl(
     except KitValueError:
         raise KitValueError(f"invalid value for sysctl {key}: {value!r}") from None
     live = get_sysctl(conn, key)
+    # A floor already met persists the live value, so boot never lowers it.
+    persist = live if op == AT_LEAST and satisfies(live, value) else want
+    boot_edits: list[tuple[str, str]] = []
+    if persistent:
+        valid_path(managed_file)
+        # Planned before anything is written: a refusal leaves the host as it was.
+        boot_edits = _win_at_boot(conn, key, value, persist, managed_file, dirs)
     steps = []
     # Compared as text: "0" is a value like any other, never "unset".
     if satisfies(live, value):
         steps.append(Change.none(f"{key} is {live}", dry_run=dry_run))
-        persist = live if op == AT_LEAST else want
     else:
         with journal.live_step(conn, f"sysctl {key}={want} (was {live})", dry_run=dry_run):
             if not dry_run:
                 conn.run("sysctl -q -w %s", f"{key}={want}", sudo=True).check()
         steps.append(Change.made(f"{key}: {live} -> {want} (live)", dry_run=dry_run))
-        persist = want
     if persistent:
-        valid_path(managed_file)
         steps.append(
             _edit(conn, managed_file, lambda t: sysedit.set_key(t, key, persist), dry_run, key)
         )
-        steps += _win_at_boot(conn, key, value, persist, managed_file, dirs, dry_run)
+        steps += [_edit(conn, p, lambda _t, e=text: e, dry_run) for p, text in boot_edits]
     return combine(f"sysctl {key}={describe_wanted(value)}", steps, dry_run=dry_run)
 
 
@@ -410,10 +414,9 @@ def _win_at_boot(
     persist: str,
     managed_file: str,
     dirs: Sequence[str],
-    dry_run: bool,
-) -> list[Change]:
-    """Comment out, in every file boot applies after managed_file, the lines that set key
-    against the wanted value."""
+) -> list[tuple[str, str]]:
+    """(path, new text) for every file boot applies after managed_file that sets key
+    against the wanted value: its lines for key commented out behind the marker."""
     files, links = _read_tree(conn, list(dirs))
     texts = dict(files)
     # In a dry run the managed file may not exist yet: boot order is what it would be.
@@ -427,32 +430,29 @@ def _win_at_boot(
         )
     wanted = sysedit.normalise_key(key)
     marker = MARKER.format(managed=managed_file)
-    steps = []
+    first = posixpath.normpath(dirs[0])
+    edits: list[tuple[str, str]] = []
+    # Every file is judged before the first write, so a refusal leaves all of them as
+    # they were.
     for path, text in order[names.index(managed_file) + 1 :]:
         found = sysedit.parse(text).get(wanted)
         if found is None or satisfies(found, value):
             continue
         edited = _comment_key(text, wanted, value, marker)
-        first = posixpath.normpath(dirs[0])
+        if posixpath.dirname(path) != first:
+            # A vendor file is its package's; a same-named file in the first directory
+            # hides it (sysctl.d(5)), so the override lives there.
+            edits.append((posixpath.join(first, posixpath.basename(path)), edited))
+            continue
         target = links.get(path)
-        if (
-            posixpath.dirname(path) == first
-            and target is not None
-            and not target.startswith(posixpath.dirname(first) + "/")
-        ):
+        if target is not None and not target.startswith(posixpath.dirname(first) + "/"):
             # Writing through this link would edit a file outside the configuration tree.
             raise KitError(
                 f"{path} links to {target} and sets {key} to {found} after {managed_file}: "
                 "comment that line out by hand"
             )
-        if posixpath.dirname(path) == first:
-            steps.append(_edit(conn, path, lambda _t, e=edited: e, dry_run))
-        else:
-            # A vendor file is its package's; a same-named file in the first directory
-            # hides it (sysctl.d(5)), so the override lives there.
-            override = posixpath.join(dirs[0], posixpath.basename(path))
-            steps.append(_edit(conn, override, lambda _t, e=edited: e, dry_run))
-    return steps
+        edits.append((path, edited))
+    return edits
 
 
 def _comment_key(text: str, wanted: str, value: str | int, marker: str) -> str:

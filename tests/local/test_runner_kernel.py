@@ -405,5 +405,7 @@ def test_a_later_link_out_of_the_configuration_tree_is_refused(conn, sysctl_path
     vendor.write_text(f"{key} = {other}\n")
     (tmp_path / "etc" / "sysctl.d" / "zz-link.conf").symlink_to(vendor)
     with pytest.raises(KitError, match="comment that line out by hand"):
-        kernel.set_sysctl(conn, None, key, live, dry_run=True, **sysctl_paths)
+        kernel.set_sysctl(conn, None, key, live, **sysctl_paths)
+    # Refused before the first write: not even the managed file is there.
     assert vendor.read_text() == f"{key} = {other}\n" and not conn.writes()
+    assert not os.path.lexists(sysctl_paths["managed_file"])
