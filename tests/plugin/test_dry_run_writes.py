@@ -6,9 +6,10 @@ the run's record and lock there too.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
 import pytest
+
+from tests.plugin.fixruns import fix_run as run
+from tests.plugin.fixruns import junit as props
 
 CHECKS = """
 import pytest
@@ -67,30 +68,6 @@ def paths(pytester: pytest.Pytester, tmp_path):
     header = "".join(f"{name} = {str(path)!r}\n" for name, path in found.items())
     pytester.makepyfile(test_checks=header + CHECKS)
     return found
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    runs, lock = pytester.path / "runs", pytester.path / "lock"
-    return pytester.runpytest_subprocess(
-        "--junitxml=junit.xml",
-        "--hosts=local://",
-        "--fix",
-        "-o",
-        f"hostkit_runs_dir={runs}",
-        "-o",
-        f"hostkit_lock_dir={lock}",
-        *args,
-    )
-
-
-def props(pytester: pytest.Pytester) -> dict[str, dict[str, list[str]]]:
-    cases = {}
-    for case in ET.parse(pytester.path / "junit.xml").iter("testcase"):
-        found: dict[str, list[str]] = {}
-        for prop in case.iter("property"):
-            found.setdefault(prop.get("name"), []).append(prop.get("value"))
-        cases[case.get("name")] = found
-    return cases
 
 
 def test_a_remediation_that_forgets_dry_run_writes_nothing_and_is_named(pytester, paths):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
 import pytest
+
+from tests.plugin.fixruns import junit, state_dirs
 
 CHECKS = """
 import pytest
@@ -57,17 +57,6 @@ def suite(pytester: pytest.Pytester, tmp_path):
     return paths
 
 
-def junit(pytester: pytest.Pytester, name: str = "junit.xml") -> dict[str, dict[str, list[str]]]:
-    tree = ET.parse(pytester.path / name)
-    cases = {}
-    for case in tree.iter("testcase"):
-        props: dict[str, list[str]] = {}
-        for prop in case.iter("property"):
-            props.setdefault(prop.get("name"), []).append(prop.get("value"))
-        cases[case.get("name")] = props
-    return cases
-
-
 def counts(result: pytest.RunResult) -> dict[str, int]:
     """The closing line's outcomes, hostkit's own (fixed, warned) included.
 
@@ -88,11 +77,6 @@ def run(pytester: pytest.Pytester, *args: str, xdist: bool) -> pytest.RunResult:
     if "--fix" in args:
         extra += ["--hosts=local://", *state_dirs(pytester)]
     return pytester.runpytest_subprocess("--junitxml=junit.xml", *extra, *args)
-
-
-def state_dirs(pytester: pytest.Pytester) -> list[str]:
-    runs, lock = pytester.path / "runs", pytester.path / "lock"
-    return ["-o", f"hostkit_runs_dir={runs}", "-o", f"hostkit_lock_dir={lock}"]
 
 
 @pytest.mark.parametrize("xdist", [False, True], ids=["serial", "xdist"])

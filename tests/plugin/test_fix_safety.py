@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import xml.etree.ElementTree as ET
 
 import pytest
+
+from tests.plugin.fixruns import fix_args
+from tests.plugin.fixruns import fix_run as run
+from tests.plugin.fixruns import junit as props
 
 CHECKS = """
 import pytest
@@ -101,34 +104,6 @@ def start_time(pid: int) -> str:
     """The process's start time, as /proc/PID/stat gives it (field 22)."""
     with open(f"/proc/{pid}/stat") as fh:
         return fh.read().rpartition(") ")[2].split()[19]
-
-
-def fix_args(pytester: pytest.Pytester, *args: str) -> list[str]:
-    runs, lock = pytester.path / "runs", pytester.path / "lock"
-    return [
-        "--junitxml=junit.xml",
-        "--hosts=local://",
-        "--fix",
-        "-o",
-        f"hostkit_runs_dir={runs}",
-        "-o",
-        f"hostkit_lock_dir={lock}",
-        *args,
-    ]
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(*fix_args(pytester, *args))
-
-
-def props(pytester: pytest.Pytester) -> dict[str, dict[str, list[str]]]:
-    cases = {}
-    for case in ET.parse(pytester.path / "junit.xml").iter("testcase"):
-        found: dict[str, list[str]] = {}
-        for prop in case.iter("property"):
-            found.setdefault(prop.get("name"), []).append(prop.get("value"))
-        cases[case.get("name")] = found
-    return cases
 
 
 def test_a_fix_above_the_limit_is_held_back_with_what_it_would_do(pytester, suite):

@@ -1,0 +1,33 @@
+"""What the plugin tests of --fix share: runs on this machine whose record and lock live
+under the pytester directory, and the JUnit properties they report."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+
+def state_dirs(pytester: pytest.Pytester) -> list[str]:
+    runs, lock = pytester.path / "runs", pytester.path / "lock"
+    return ["-o", f"hostkit_runs_dir={runs}", "-o", f"hostkit_lock_dir={lock}"]
+
+
+def fix_args(pytester: pytest.Pytester, *args: str) -> list[str]:
+    """A --fix run of this machine, reporting to junit.xml."""
+    return ["--junitxml=junit.xml", "--hosts=local://", "--fix", *state_dirs(pytester), *args]
+
+
+def fix_run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(*fix_args(pytester, *args))
+
+
+def junit(pytester: pytest.Pytester, name: str = "junit.xml") -> dict[str, dict[str, list[str]]]:
+    """Each test case's properties, every value of each name."""
+    cases = {}
+    for case in ET.parse(pytester.path / name).iter("testcase"):
+        props: dict[str, list[str]] = {}
+        for prop in case.iter("property"):
+            props.setdefault(prop.get("name"), []).append(prop.get("value"))
+        cases[case.get("name")] = props
+    return cases
