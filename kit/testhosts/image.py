@@ -21,7 +21,7 @@ from kit.testhosts import tools
 from kit.testhosts.errors import StepFailed
 
 # Bump when the steps below change in a way the package lists do not show.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 SUITE = "bookworm"
 
 PACKAGES = (
@@ -51,7 +51,9 @@ PACKAGES = (
 
 # Served from a local apt repository inside the image, and deliberately absent from
 # the base system, so "required executable" checks can fail and be fixed.
-REPO_PACKAGES = ("socat", "ethtool", "conntrack", "hello", "firewalld")
+REPO_PACKAGES = ("socat", "ethtool", "conntrack", "ebtables", "hello", "firewalld")
+# In the base system and also served, so a scenario may remove one and a fix put it back.
+REPO_REINSTALLABLE = ("systemd-timesyncd",)
 REPO_DIR = "/srv/hostkit-repo"
 TESTER = "tester"
 
@@ -84,6 +86,7 @@ def recipe_key() -> str:
         "suite": SUITE,
         "packages": sorted(PACKAGES),
         "repo": sorted(REPO_PACKAGES),
+        "reinstallable": sorted(REPO_REINSTALLABLE),
     }
     blob = json.dumps(recipe, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
@@ -142,6 +145,9 @@ def _build(root: Path, log: Path | None) -> None:
         'chroot "$1" apt-get install -y -q --download-only --no-install-recommends '
         + " ".join(REPO_PACKAGES),
         f"mkdir -p {repo} && mv {archives}/*.deb {repo}/",
+        f'chroot "$1" sh -c "cd {REPO_DIR} && apt-get download -q '
+        + " ".join(REPO_REINSTALLABLE)
+        + '"',
         f'chroot "$1" useradd --create-home --shell /bin/bash --groups sudo {TESTER}',
     ]
     argv: list[str] = [
