@@ -81,6 +81,7 @@ class Lifeline:
     uid: int
     home: str
     port: int | None = None
+    client: str | None = None  # the address the connection comes from
     groups: frozenset[str] = field(default_factory=frozenset)
     chain: tuple[Process, ...] = ()
     units: frozenset[str] = field(default_factory=frozenset)
@@ -141,7 +142,7 @@ def units_of_cgroup(cgroup: str) -> tuple[str, ...]:
 
 def parse(text: str, transport: str) -> Lifeline:
     """The lifeline from SCRIPT's output; chain[0] is the shell that ran it."""
-    user, uid, home, port = "", -1, "", None
+    user, uid, home, port, client = "", -1, "", None, None
     groups: frozenset[str] = frozenset()
     chain: list[Process] = []
     for line in text.splitlines():
@@ -156,11 +157,11 @@ def parse(text: str, transport: str) -> Lifeline:
         elif kind == "ssh":
             parts = rest.split()
             if len(parts) == 4 and parts[3].isdigit():
-                port = int(parts[3])
+                client, port = parts[0], int(parts[3])
         elif kind == "proc" and len(fields) == 5 and fields[0].isdigit() and fields[1].isdigit():
             chain.append(Process(int(fields[0]), int(fields[1]), fields[2], fields[4], fields[3]))
     units = frozenset(u for p in chain for u in p.units if u != "init.scope")
-    return Lifeline(transport, user, uid, home, port, groups, tuple(chain), units)
+    return Lifeline(transport, user, uid, home, port, client, groups, tuple(chain), units)
 
 
 def read(conn: Connection) -> Lifeline:

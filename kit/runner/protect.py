@@ -92,7 +92,7 @@ def firewall_after(conn: Connection, ruleset: netfilter.Ruleset, what: str) -> N
     line = lifeline.read(conn)
     if line.port is None:
         return
-    family = "ip6" if ":" in (_client_address(conn) or "") else "ip"
+    family = "ip6" if ":" in (line.client or "") else "ip"
     blocking = ruleset.blocking(netfilter.Packet(line.port, family))
     if blocking:
         raise ProtectedError(
@@ -101,12 +101,6 @@ def firewall_after(conn: Connection, ruleset: netfilter.Ruleset, what: str) -> N
             f"afterwards {', '.join(blocking)} would drop or reject new connections to "
             f"TCP port {line.port}, which this connection uses",
         )
-
-
-def _client_address(conn: Connection) -> str | None:
-    res = conn.read('printf %s "$SSH_CONNECTION"')
-    parts = res.stdout.split()
-    return parts[0] if res.ok and parts else None
 
 
 def user(conn: Connection, name: str, action: str) -> None:

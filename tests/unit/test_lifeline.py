@@ -55,7 +55,7 @@ CGROUP_V1 = chain(
 def test_without_logind_the_session_lives_in_ssh_service():
     line = lifeline.parse(NO_LOGIND, "ssh")
     assert line.units == {"ssh.service"}
-    assert line.port == 22 and line.user == "root"
+    assert line.port == 22 and line.user == "root" and line.client == "10.0.2.2"
     assert line.holder().pid == 850
     assert "carries this connection" in line.protects_unit("ssh")
 
@@ -100,7 +100,7 @@ def test_local_connection_protects_the_controllers_own_units_not_sshd_by_name():
 def test_names_with_spaces_and_odd_ports_parse():
     text = chain((5, 1, "my tool (x)", "0::/system.slice/a.service|"), ssh="::1 5 ::1 2222")
     line = lifeline.parse(text, "ssh")
-    assert line.port == 2222 and line.chain[0].name == "my tool (x)"
+    assert line.port == 2222 and line.client == "::1" and line.chain[0].name == "my tool (x)"
 
 
 @pytest.mark.parametrize("recorded", sorted(DATA.glob("*.txt")), ids=lambda p: p.stem)
