@@ -4,6 +4,9 @@ for the host, the step in flight on record, no further fixes on that host."""
 from __future__ import annotations
 
 import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from tests.ssh import sshd
 
@@ -52,7 +55,11 @@ def test_a_connection_lost_mid_fix_is_reported_once_and_recorded(pytester, serve
     )
     assert result.ret == 1
     out = result.stdout.str()
-    assert out.count("connection lost during the fix, at end the session") == 2  # E line, summary
+    lost = "connection lost during the fix, at end the session"
+    assert [line for line in section(out, "fixes that failed") if lost in line] != []
+    assert len(section(out, "fixes that failed")) == 1
+    messages = failure_messages(pytester.path / "junit.xml")
+    assert lost in messages["test_a_cut"] and lost not in messages["test_b_after"]
     result.stdout.fnmatch_lines(["*fix held back: the connection was lost during an earlier fix*"])
     assert not second.exists()
     assert first.read_text() in ("old\n", "new\n")  # whole, never half
@@ -61,3 +68,23 @@ def test_a_connection_lost_mid_fix_is_reported_once_and_recorded(pytester, serve
     in_flight = [s for s in steps if s.get("op") == "end the session"]
     assert [s["state"] for s in in_flight] == ["begin"]
     assert not any(s.get("event") == "end" for s in steps)
+
+
+def section(out: str, title: str) -> list[str]:
+    """The lines of one titled section of pytest's terminal report; the report's width varies
+    with the terminal, so sections are found by their title, not by counting a message."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.fullmatch(rf"=+ {title} =+", line))
+    rest = lines[start + 1 :]
+    end = next((i for i, line in enumerate(rest) if re.fullmatch(r"=+ .* =+", line)), len(rest))
+    return rest[:end]
+
+
+def failure_messages(path: Path) -> dict[str, str]:
+    """Each failed test case's failure message in a JUnit report, by its name without the host."""
+    messages = {}
+    for case in ET.parse(path).iter("testcase"):
+        failure = case.find("failure")
+        if failure is not None:
+            messages[case.get("name", "").split("[")[0]] = failure.get("message", "")
+    return messages
