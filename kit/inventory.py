@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ class InventoryHost:
     spec: HostSpec
     identity_file: str | None = None
     groups: frozenset[str] = field(default_factory=frozenset)
+    # Every variable the host ends up with, after group and host precedence.
+    vars: Mapping[str, Any] = field(default_factory=dict)
 
 
 def load(path: str | Path) -> list[InventoryHost]:
@@ -66,7 +69,7 @@ def _host(name: str, hv: dict[str, Any], groups: frozenset[str], file: Path) -> 
         where=where,
     )
     key = hv.get("ansible_ssh_private_key_file")
-    return InventoryHost(name, spec, str(key) if key else None, groups)
+    return InventoryHost(name, spec, str(key) if key else None, groups, dict(hv))
 
 
 def _groups_of(name: str, groups: dict[str, set[str]]) -> frozenset[str]:
