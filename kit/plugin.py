@@ -30,6 +30,7 @@ from kit.runner import hostlock, journal
 if TYPE_CHECKING:
     from kit.connection import Connection
     from kit.facts import Facts
+    from kit.inventory import InventoryHost
 
 STATE = pytest.StashKey["RunState"]()
 ITEM_OUTCOME = fixflow.OUTCOME
@@ -39,7 +40,7 @@ NEEDS_HOSTS = "--fix needs explicit hosts; use --hosts=local:// to fix this mach
 
 
 class RunState:
-    def __init__(self, config: pytest.Config, registry: HostRegistry, profile: Profile) -> None:
+    def __init__(self, config: pytest.Config, registry: HostRegistry, plan: ProfilePlan) -> None:
         self.fix: bool = config.getoption("hostkit_fix")
         self.settings = fixflow.Settings(
             dry_run=config.getoption("hostkit_dry_run"),
@@ -49,7 +50,8 @@ class RunState:
         # pytest's own --strict (the `strict` ini value) also makes warnings fail the run.
         self.strict: bool = bool(config.getini("strict"))
         self.registry = registry
-        self.profile = profile
+        self.plan = plan
+        self.profile = plan.default
         self.tally = Tally()
         # One id for the whole run; xdist workers receive the controller's.
         workerinput = getattr(config, "workerinput", {})
@@ -110,7 +112,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="hostkit_profile",
         default=None,
         metavar="NAME",
-        help=f"profile name or YAML path (default {DEFAULT_PROFILE})",
+        help=f"profile name or YAML path (default {DEFAULT_PROFILE}); with --inventory, "
+        "GROUP=PROFILE[,GROUP=PROFILE...][,DEFAULT] chooses by group, the first match winning",
     )
     group.addoption(
         "--inventory",
@@ -180,11 +183,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(NEEDS_HOSTS)
     try:
         registry = HostRegistry(_connect_defaults(config))
-        _register_hosts(config, registry)
-        profile = _load_profile(config)
+        inventory_hosts = _register_hosts(config, registry)
+        plan = _plan_profiles(config, inventory_hosts)
     except KitError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[STATE] = RunState(config, registry, profile)
+    config.stash[STATE] = RunState(config, registry, plan)
     backend.install(registry)
     if not config.option.xmlpath and config.getini("hostkit_junit"):
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
@@ -217,11 +220,13 @@ def _connect_defaults(config: pytest.Config) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
 
 
-def _register_hosts(config: pytest.Config, registry: HostRegistry) -> None:
-    """Turn --hosts / --inventory into registry entries and testinfra `hostkit://KEY` specs."""
+def _register_hosts(config: pytest.Config, registry: HostRegistry) -> list[InventoryHost]:
+    """Turn --hosts / --inventory into registry entries and testinfra `hostkit://KEY` specs;
+    returns the inventory hosts chosen (their groups and variables choose their profile)."""
     names = [h.strip() for h in (config.option.hosts or "").split(",") if h.strip()]
     inventory_file = config.getoption("hostkit_inventory")
     specs: list[str] = []
+    chosen: list[InventoryHost] = []
     if inventory_file:
         from kit import inventory
 
@@ -247,16 +252,81 @@ def _register_hosts(config: pytest.Config, registry: HostRegistry) -> None:
         registry.add(parse("local://"))
     # With no hosts, testinfra asks this backend for the local machine.
     config.option.connection = config.option.connection or backend.SCHEME
+    return chosen
 
 
-def _load_profile(config: pytest.Config) -> Profile:
-    from kit import profile
+class ProfilePlan:
+    """The profile of each host of the run, validated against the catalog.
 
-    directory = config.rootpath / config.getini("hostkit_profiles")
-    wanted = config.getoption("hostkit_profile")
-    if wanted is None and not (directory / f"{DEFAULT_PROFILE}.yaml").is_file():
-        return Profile(name="")  # no catalog here: every check runs with what it declares
-    return profile.load(wanted or DEFAULT_PROFILE, Path(directory))
+    An empty default profile (no profiles directory and no --profile) selects every
+    collected check with the parameters it declares itself.
+    """
+
+    def __init__(self, default: Profile, hosts: dict[str, Profile], header: list[str]) -> None:
+        self.default = default
+        self.hosts = hosts
+        self.header = header
+
+    def for_label(self, label: str | None) -> Profile:
+        return self.hosts.get(label or "", self.default)
+
+    def all(self) -> list[Profile]:
+        return [self.default, *self.hosts.values()]
+
+
+def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) -> ProfilePlan:
+    from kit import catalog, profile
+
+    directory = Path(config.rootpath / config.getini("hostkit_profiles"))
+    choice = profile.parse_choice(config.getoption("hostkit_profile"))
+    if choice.default is None and not choice.groups:
+        if not (directory / f"{DEFAULT_PROFILE}.yaml").is_file():
+            return ProfilePlan(Profile(name=""), {}, [])
+        choice = profile.Choice(default=DEFAULT_PROFILE)
+    if choice.groups and not config.getoption("hostkit_inventory"):
+        raise KitValueError("--profile GROUP=PROFILE chooses by inventory group: give --inventory")
+    known_groups = set().union(*(h.groups for h in inventory_hosts)) if inventory_hosts else set()
+    for group, _ in choice.groups:
+        if group not in known_groups:
+            raise KitValueError(f"--profile maps group {group!r}, which no chosen host is in")
+    metas = catalog.checks_in(_catalog_dirs(directory))
+    loaded: dict[str, Profile] = {}
+    for name in choice.names:
+        loaded[name] = profile.load(name, directory)
+        profile.validate(loaded[name], metas)
+    users: dict[str, list[str]] = {}
+    hosts: dict[str, Profile] = {}
+    for entry in inventory_hosts:
+        name = profile.profile_for(choice, entry.name, entry.groups)
+        users.setdefault(name, []).append(entry.name)
+        overrides = profile.host_overrides(entry.name, entry.vars)
+        profile.validate_params(overrides, metas, f"inventory host {entry.name}")
+        hosts[entry.name] = loaded[name].with_params(overrides)
+    default = loaded[choice.default] if choice.default else next(iter(loaded.values()))
+    header = []
+    for name, prof in loaded.items():
+        if inventory_hosts and name not in users:
+            continue
+        left_out = profile.excluded(prof, metas)
+        who = f" for {', '.join(users[name])}" if choice.groups and name in users else ""
+        header.append(
+            f"hostkit profile {prof.name}{who}: {len(metas) - len(left_out)} of {len(metas)} "
+            f"catalog checks; {len(left_out)} not in it do not run"
+        )
+    return ProfilePlan(default, hosts, header)
+
+
+def _catalog_dirs(profiles_dir: Path) -> list[Path]:
+    """Where the checks a profile may name live: the shipped catalog and the directory
+    holding the profiles directory (a project's own checks)."""
+    from kit import catalog
+
+    return list(dict.fromkeys([catalog.ROOT / "checks", profiles_dir.parent]))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = config.stash.get(STATE, None)
+    return state.plan.header if state is not None else []
 
 
 # -- xdist ----------------------------------------------------------------------------
@@ -288,26 +358,53 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     meta: CheckMeta = mark.args[0]
     if meta.params is None:
         return
-    profile = metafunc.config.stash[STATE].profile
-    values = profile.values(meta.params)
-    if any(len(v) != len(meta.argnames) for v in values):
-        raise pytest.UsageError(
-            f"profile {profile.name}: params.{meta.params} entries must have "
-            f"{len(meta.argnames)} value(s) for check {meta.id}"
-        )
+    plan: ProfilePlan = metafunc.config.stash[STATE].plan
+    # Every host's parameter sets, once each; collection then keeps, for each host, the
+    # sets its own profile lists (testinfra has parametrized the host already).
+    values: list[tuple[Any, ...]] = []
+    for prof in plan.all():
+        if prof is not plan.default and prof.order_of(meta.id) is None:
+            continue
+        own = prof.values(meta.params)
+        if any(len(v) != len(meta.argnames) for v in own):
+            raise pytest.UsageError(
+                f"profile {prof.name}: params.{meta.params} entries must have "
+                f"{len(meta.argnames)} value(s) for check {meta.id}"
+            )
+        values += [v for v in own if v not in values]
     metafunc.parametrize(list(meta.argnames), values, ids=[collected.param_id(v) for v in values])
+
+
+def _selected(plan: ProfilePlan, item: pytest.Item, meta: CheckMeta) -> tuple[bool, bool]:
+    """Whether the item's host profile lists its check, and lists its parameter set."""
+    prof = plan.for_label(collected.host_label(item))
+    if not prof.checks:
+        return True, True
+    if prof.order_of(meta.id) is None:
+        return False, False
+    if meta.params is None:
+        return True, True
+    params, sets = fixflow.check_params(item), prof.values(meta.params)
+    if not sets or not all(name in params for name in meta.argnames):
+        return True, True  # pytest's "empty parameter set" skip, or the check's own values
+    return True, tuple(params[name] for name in meta.argnames) in sets
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state: RunState = config.stash[STATE]
+    plan = state.plan
     keep: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
         meta = meta_of(item)
-        if meta and state.profile.checks and state.profile.order_of(meta.id) is None:
-            dropped.append(item)
-            continue
+        if meta:
+            listed, own = _selected(plan, item, meta)
+            if not listed:
+                dropped.append(item)
+                continue
+            if not own:
+                continue  # another host's parameter set
         label = collected.host_label(item)
         if label:
             item.user_properties.append(("host", label))
@@ -317,6 +414,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         keep.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
+    if dropped and not keep:
+        names = ", ".join(dict.fromkeys(p.name for p in plan.all()))
+        raise pytest.UsageError(
+            f"profile {names} selects none of the {len(dropped)} collected check(s): "
+            "choose another --profile or add their ids to the profile's checks"
+        )
     collected.set_probes(keep)
     labels = [c.label for c in state.registry]
 
@@ -325,8 +428,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         label = collected.host_label(item)
         host_rank = labels.index(label) if label in labels else len(labels)
         meta = meta_of(item)
-        rank = state.profile.order_of(meta.id) if meta else None
-        return (host_rank, rank if rank is not None else len(state.profile.checks), index)
+        prof = plan.for_label(label)
+        rank = prof.order_of(meta.id) if meta else None
+        return (host_rank, rank if rank is not None else len(prof.checks), index)
 
     items[:] = [item for _, item in sorted(enumerate(keep), key=order)]
 

@@ -5,25 +5,54 @@ A profile is a YAML file:
     name: kubernetes-node
     extends: base              # optional: start from another profile
     checks: [k8s.kernel.*, k8s.sysctl]   # ids or patterns; the order is the run order
+    checks_add: [k8s.port.owner]         # appended to the checks (the parent's, with extends)
     params:
       sysctls: {net.ipv4.ip_forward: "1"}
       modules: [br_netfilter, overlay]
+
+With `extends`, `checks` replaces the parent's list and `checks_add` extends it; each key of
+`params` replaces the parent's value for that key. A profile must end up with checks: one
+that lists none is an error, not the whole catalog.
+
+Before a run, `validate` holds a profile against the catalog: every id or pattern must match
+a check, every `params` key must be one that a check declares (`params=` of @check), and
+each value must have the shape the check's `argnames` take: a list of values for one name,
+a mapping (or a list of pairs) for two, a list of lists for more.
+
+Which profile a host gets (`--profile`, see `parse_choice`):
+
+    --profile kubernetes-node                        every host
+    --profile kube_control_plane=kubernetes-control-plane,kube_node=kubernetes-node
+    --profile etcd=kubernetes-control-plane,kubernetes-node   (a bare name: the default)
+
+A mapping needs --inventory. A host in several mapped groups gets the first mapping listed
+that names one of its groups; a host in none gets the bare default, and without one is an
+error. Inventory variables `hostkit_<param>` (group or host vars; in an INI inventory the
+value is read as YAML, e.g. `hostkit_ports_free=[10250]`) replace that parameter of the
+host's profile, and are validated as the profile's own are.
 """
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from kit.errors import KitValueError
 
+if TYPE_CHECKING:
+    from kit.check import CheckMeta
+
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_KEYS = {"name", "description", "extends", "checks", "checks_add", "params"}
+# Inventory variables with this prefix override the parameter named by the rest.
+VAR_PREFIX = "hostkit_"
 
 
 @dataclass(frozen=True)
@@ -50,6 +79,12 @@ class Profile:
             return [tuple(v) if isinstance(v, list | tuple) else (v,) for v in data]
         raise KitValueError(f"profile {self.name}: params.{key} must be a list or a mapping")
 
+    def with_params(self, overrides: Mapping[str, Any]) -> Profile:
+        """The same profile with some parameters replaced (a host's own values)."""
+        if not overrides:
+            return self
+        return replace(self, params={**self.params, **overrides})
+
 
 def _text(value: Any) -> Any:
     # YAML reads `1` as an int; sysctl values and the like are compared as text.
@@ -58,11 +93,21 @@ def _text(value: Any) -> Any:
 
 def load(name_or_path: str, directory: Path) -> Profile:
     """Load a profile by name from directory, or from a path to a YAML file."""
-    return _load(name_or_path, directory, seen=())
+    prof = _load(name_or_path, directory, seen=())
+    if not prof.checks:
+        raise KitValueError(
+            f"profile {_where(prof)} lists no checks: give `checks:` (or `extends:` a profile"
+            " that has them)"
+        )
+    return prof
 
 
 def available(directory: Path) -> list[str]:
     return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+def _where(prof: Profile) -> str:
+    return f"{prof.name} ({prof.source})" if prof.source else prof.name
 
 
 def _load(name_or_path: str, directory: Path, seen: tuple[str, ...]) -> Profile:
@@ -86,10 +131,13 @@ def _load(name_or_path: str, directory: Path, seen: tuple[str, ...]) -> Profile:
         raise KitValueError(f"profile {path}: invalid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise KitValueError(f"profile {path}: expected a mapping at the top level")
-    unknown = set(data) - {"name", "description", "extends", "checks", "params"}
+    unknown = set(data) - _KEYS
     if unknown:
         names = ", ".join(sorted(str(k) for k in unknown))
-        raise KitValueError(f"profile {path}: unknown key(s) {names}")
+        raise KitValueError(
+            f"profile {path}: unknown key(s) {names}{_hint(unknown, _KEYS)}; "
+            f"known: {', '.join(sorted(_KEYS))}"
+        )
     extends = data.get("extends")
     if extends is not None and not isinstance(extends, str):
         raise KitValueError(
@@ -97,15 +145,177 @@ def _load(name_or_path: str, directory: Path, seen: tuple[str, ...]) -> Profile:
         )
     base = _load(extends, directory, (*seen, str(path))) if extends else Profile(name="")
     checks = data.get("checks", base.checks)
+    added = data.get("checks_add") or []
     params = data.get("params") or {}
-    if not isinstance(checks, list | tuple) or not all(isinstance(c, str) for c in checks):
-        raise KitValueError(f"profile {path}: checks must be a list of check ids")
+    for key, value in (("checks", checks), ("checks_add", added)):
+        if not isinstance(value, list | tuple) or not all(isinstance(c, str) for c in value):
+            raise KitValueError(f"profile {path}: {key} must be a list of check ids")
     if not isinstance(params, dict):
         raise KitValueError(f"profile {path}: params must be a mapping")
     return Profile(
         name=str(data.get("name") or path.stem),
         description=str(data.get("description") or base.description),
-        checks=tuple(checks),
+        checks=(*checks, *(c for c in added if c not in checks)),
         params={**base.params, **params},
         source=path,
     )
+
+
+def _hint(wrong: Iterable[Any], known: Iterable[str]) -> str:
+    for word in wrong:
+        close = difflib.get_close_matches(str(word), list(known), n=1)
+        if close:
+            return f" (did you mean {close[0]!r}?)"
+    return ""
+
+
+# -- against the catalog -----------------------------------------------------------------
+
+
+def declared_params(catalog: Sequence[CheckMeta]) -> dict[str, list[CheckMeta]]:
+    """Each parameter key a catalog check reads, with the checks that read it."""
+    found: dict[str, list[CheckMeta]] = {}
+    for meta in catalog:
+        if meta.params is not None:
+            found.setdefault(meta.params, []).append(meta)
+    return found
+
+
+def validate(prof: Profile, catalog: Sequence[CheckMeta], where: str = "") -> None:
+    """Refuse, in one line, a profile whose ids, parameter keys or parameter shapes the
+    catalog does not know. where names the parameters' origin when it is not the profile."""
+    ids = [meta.id for meta in catalog]
+    for pattern in prof.checks:
+        if not any(fnmatch.fnmatchcase(i, pattern) for i in ids):
+            raise KitValueError(
+                f"profile {_where(prof)}: {pattern!r} matches no check in the catalog"
+                f"{_hint([pattern], ids)}"
+            )
+    validate_params(prof.params, catalog, where or f"profile {_where(prof)}")
+
+
+def validate_params(params: Mapping[str, Any], catalog: Sequence[CheckMeta], where: str) -> None:
+    declared = declared_params(catalog)
+    for key, value in params.items():
+        if key not in declared:
+            raise KitValueError(
+                f"{where}: unknown parameter {key!r}{_hint([key], declared)}; "
+                f"known: {', '.join(sorted(declared))}"
+            )
+        for meta in declared[key]:
+            problem = _shape_problem(value, len(meta.argnames))
+            if problem:
+                raise KitValueError(
+                    f"{where}: params.{key} must be {problem} for check {meta.id} "
+                    f"({', '.join(meta.argnames)}), not {_describe(value)}"
+                )
+
+
+def _shape_problem(value: Any, count: int) -> str:
+    """What value must be for a check taking count arguments; empty when it is that."""
+    if count == 2:
+        if isinstance(value, Mapping):
+            return ""
+        if isinstance(value, list) and all(_row(v, 2) for v in value):
+            return ""
+        return "a mapping (name: value) or a list of pairs"
+    if count == 1:
+        if isinstance(value, list) and not any(isinstance(v, list | dict) for v in value):
+            return ""
+        return "a list of values"
+    if isinstance(value, list) and all(_row(v, count) for v in value):
+        return ""
+    return f"a list of {count}-item lists"
+
+
+def _row(value: Any, count: int) -> bool:
+    return isinstance(value, list) and len(value) == count
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def excluded(prof: Profile, catalog: Sequence[CheckMeta]) -> list[str]:
+    """Catalog check ids the profile does not select."""
+    return [m.id for m in catalog if prof.order_of(m.id) is None]
+
+
+# -- which profile a host gets ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What --profile asks for: a default profile and group -> profile mappings in order."""
+
+    default: str | None = None
+    groups: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        wanted = [p for _, p in self.groups] + ([self.default] if self.default else [])
+        return list(dict.fromkeys(wanted))
+
+
+def parse_choice(text: str | None) -> Choice:
+    """`NAME`, or `GROUP=NAME[,GROUP=NAME...]` with at most one bare `NAME` as the default."""
+    if text is None:
+        return Choice()
+    if "=" not in text:
+        return Choice(default=text.strip() or None)
+    default: str | None = None
+    groups: list[tuple[str, str]] = []
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        group, eq, name = (s.strip() for s in entry.partition("="))
+        if not eq:
+            if default is not None:
+                raise KitValueError(
+                    f"--profile names two default profiles ({default}, {group}): keep one"
+                )
+            default = group
+            continue
+        if not group or not name:
+            raise KitValueError(f"--profile entry {entry!r} must be GROUP=PROFILE")
+        if any(g == group for g, _ in groups):
+            raise KitValueError(f"--profile maps group {group!r} twice")
+        groups.append((group, name))
+    return Choice(default, tuple(groups))
+
+
+def profile_for(choice: Choice, host: str, groups: Iterable[str]) -> str:
+    """The profile name a host gets: the first mapping naming one of its groups, else the
+    default."""
+    member = set(groups)
+    for group, name in choice.groups:
+        if group in member:
+            return name
+    if choice.default:
+        return choice.default
+    mapped = ", ".join(g for g, _ in choice.groups)
+    raise KitValueError(
+        f"host {host} is in none of the groups --profile maps ({mapped}): map one of its "
+        "groups or add a default profile (--profile GROUP=PROFILE,DEFAULT)"
+    )
+
+
+def host_overrides(host: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters a host's inventory variables replace (`hostkit_<param>`)."""
+    found: dict[str, Any] = {}
+    for name, value in variables.items():
+        if not (isinstance(name, str) and name.startswith(VAR_PREFIX)):
+            continue
+        if isinstance(value, str):
+            try:
+                value = yaml.safe_load(value)
+            except yaml.YAMLError:
+                raise KitValueError(
+                    f"inventory host {host}: {name} is not a YAML value: {value!r}"
+                ) from None
+        found[name[len(VAR_PREFIX) :]] = value
+    return found

@@ -46,7 +46,9 @@ def test_profile_errors_name_the_problem(tmp_path):
 
 
 def test_zero_is_a_value_not_a_missing_one(tmp_path):
-    (tmp_path / "cis.yaml").write_text("params:\n  sysctls: {net.ipv4.ip_forward: 0}\n")
+    (tmp_path / "cis.yaml").write_text(
+        "checks: [k8s.sysctl]\nparams:\n  sysctls: {net.ipv4.ip_forward: 0}\n"
+    )
     assert profile.load("cis", tmp_path).values("sysctls") == [("net.ipv4.ip_forward", "0")]
 
 
