@@ -33,18 +33,6 @@ def checks(directory: Path) -> list[CheckMeta]:
     return found
 
 
-def checks_in(directories: list[Path]) -> list[CheckMeta]:
-    """Every check declared in the test modules of several directories, each module once."""
-    found: list[CheckMeta] = []
-    seen: set[Path] = set()
-    for directory in directories:
-        if directory.resolve() in seen:
-            continue
-        seen.add(directory.resolve())
-        found += checks(directory)
-    return found
-
-
 def _load(path: Path) -> ModuleType:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))  # checks import remediations from the repository root

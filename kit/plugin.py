@@ -289,24 +289,26 @@ def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) 
     for group, _ in choice.groups:
         if group not in known_groups:
             raise KitValueError(f"--profile maps group {group!r}, which no chosen host is in")
-    metas = catalog.checks_in(_catalog_dirs(directory))
     loaded: dict[str, Profile] = {}
+    catalogs: dict[str, list[CheckMeta]] = {}
     for name in choice.names:
-        loaded[name] = profile.load(name, directory)
-        profile.validate(loaded[name], metas)
+        prof = loaded[name] = profile.load(name, directory)
+        catalogs[name] = catalog.checks(_catalog_dir(prof, directory))
+        profile.validate(prof, catalogs[name])
     users: dict[str, list[str]] = {}
     hosts: dict[str, Profile] = {}
     for entry in inventory_hosts:
         name = profile.profile_for(choice, entry.name, entry.groups)
         users.setdefault(name, []).append(entry.name)
         overrides = profile.host_overrides(entry.name, entry.vars)
-        profile.validate_params(overrides, metas, f"inventory host {entry.name}")
+        profile.validate_params(overrides, catalogs[name], f"inventory host {entry.name}")
         hosts[entry.name] = loaded[name].with_params(overrides)
     default = loaded[choice.default] if choice.default else next(iter(loaded.values()))
     header = []
     for name, prof in loaded.items():
         if inventory_hosts and name not in users:
             continue
+        metas = catalogs[name]
         left_out = profile.excluded(prof, metas)
         who = f" for {', '.join(users[name])}" if choice.groups and name in users else ""
         header.append(
@@ -316,12 +318,10 @@ def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) 
     return ProfilePlan(default, hosts, header)
 
 
-def _catalog_dirs(profiles_dir: Path) -> list[Path]:
-    """Where the checks a profile may name live: the shipped catalog and the directory
-    holding the profiles directory (a project's own checks)."""
-    from kit import catalog
-
-    return list(dict.fromkeys([catalog.ROOT / "checks", profiles_dir.parent]))
+def _catalog_dir(prof: Profile, profiles_dir: Path) -> Path:
+    """The checks a profile may name: the test modules next to its profiles directory
+    (`checks/` for `checks/profiles/NAME.yaml`)."""
+    return (prof.source.parent if prof.source else profiles_dir).parent
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
