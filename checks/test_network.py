@@ -4,22 +4,75 @@ import re
 
 from kit.check import check
 from remediations import network as fixes
-from remediations.network import qualified_name_errors
+from remediations.network import port_holders, qualified_name_errors
 
 
 @check(
     "k8s.port.free",
-    "Port Kubernetes needs is not in use",
+    "Port Kubernetes needs is not in use yet (before kubeadm init/join)",
     refs={"kubeadm": "checks.go PortOpenCheck.Check (Port-<port>)"},
     fix=fixes.free_port,
     params="ports_free",
-    argnames="port",
+    argnames="port,owner",
     tags=("network",),
 )
-def test_port_free(facts, port):
+def test_port_free(facts, port, owner):
+    # owner is who will hold the port once the node is set up; the fix never stops it.
     holders = [s for s in facts.listening if s.proto == "tcp" and s.port == int(port)]
     assert not holders, f"port {port} is in use: " + ", ".join(
         f"{s.address}:{s.port}" for s in holders
+    )
+
+
+@check(
+    "k8s.port.owner",
+    "Port of a joined node is held by its expected owner (a unit or a static pod's process)",
+    refs={"kubernetes": "docs/reference/networking/ports-and-protocols.md (node ports)"},
+    params="ports_owned",
+    argnames="port,owner",
+    tags=("network",),
+)
+def test_port_owner(conn, facts, port, owner):
+    listening = [s for s in facts.listening if s.proto == "tcp" and s.port == int(port)]
+    assert listening, f"nothing listens on port {port}; expected {owner}"
+    holders = port_holders(conn, int(port))
+    assert holders, f"port {port} is open but its process cannot be read"
+    others = [h for h in holders if not h.is_owner(str(owner))]
+    assert not others, f"port {port} is held by {', '.join(map(str, others))}, not {owner}"
+
+
+@check(
+    "k8s.file.absent",
+    "File kubeadm writes is absent (the node was not set up before)",
+    refs={"kubeadm": "checks.go FileAvailableCheck.Check (FileAvailable-<path>)"},
+    params="files_absent",
+    argnames="path",
+    reads_file="path",
+    tags=("system",),
+)
+def test_file_absent(facts, path):
+    stat = facts.files[path]
+    assert stat is None, f"{path} already exists ({stat.kind}): run kubeadm reset or remove it"
+
+
+@check(
+    "k8s.dir.empty",
+    "Directory kubeadm fills is absent or empty (the node was not set up before)",
+    refs={"kubeadm": "checks.go DirAvailableCheck.Check (DirAvailable-<path>)"},
+    params="dirs_empty",
+    argnames="path",
+    reads_file="path",
+    tags=("system",),
+)
+def test_dir_empty(conn, facts, path):
+    stat = facts.files[path]
+    if stat is None:
+        return
+    assert stat.kind == "directory", f"{path} is a {stat.kind}, not a directory"
+    entries = conn.read("ls -A -- %s", path, sudo=True).check().stdout.split()
+    assert not entries, (
+        f"{path} is not empty ({', '.join(entries[:3])}{', ...' if len(entries) > 3 else ''}): "
+        "run kubeadm reset or empty it"
     )
 
 

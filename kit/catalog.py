@@ -48,6 +48,16 @@ def _source(meta: CheckMeta) -> str:
     return ", ".join(f"{k}: {v}" for k, v in meta.refs.items()) or "-"
 
 
+def _fix_columns(meta: CheckMeta) -> str:
+    """fix | disruption | reboot, as the check's remediation declares them."""
+    if meta.fix is None:
+        return "- | - | -"
+    from kit import fix as fixflow
+
+    declared = fixflow.meta_of(meta.fix)
+    return f"yes | {declared.disruption} | {'yes' if declared.reboot else 'no'}"
+
+
 def _params(profile: profiles.Profile, meta: CheckMeta) -> str:
     if meta.params is None:
         return ""
@@ -62,13 +72,18 @@ def markdown(directory: Path) -> str:
     for name in profiles.available(directory / "profiles"):
         prof = profiles.load(name, directory / "profiles")
         lines += [f"### {prof.name}", "", prof.description, ""]
-        lines += ["| id | what | severity | fix | source |", "|---|---|---|---|---|"]
+        lines += [
+            "| id | what | severity | fix | disruption | reboot | source |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for meta in sorted(metas, key=lambda m: _order(prof, m)):
             if prof.order_of(meta.id) is None:
                 continue
             what = meta.title + _params(prof, meta)
-            fix = "yes" if meta.fix else "-"
-            lines.append(f"| `{meta.id}` | {what} | {meta.severity} | {fix} | {_source(meta)} |")
+            lines.append(
+                f"| `{meta.id}` | {what} | {meta.severity} | {_fix_columns(meta)} "
+                f"| {_source(meta)} |"
+            )
         lines.append("")
     return "\n".join(lines + remediations(metas))
 

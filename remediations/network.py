@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kit.edits import hosts as hosts_edit
 from kit.edits import lines
@@ -11,40 +13,81 @@ from kit.remediation import Target, remediation
 from kit.runner import firewall, network, protect, services
 from kit.runner.change import Change, combine
 
+if TYPE_CHECKING:
+    from kit.connection import Connection
+
 # A listener's owning systemd unit: the last path element of its cgroup that names a unit.
 _UNIT = re.compile(r"/([A-Za-z0-9:_.@\\-]+\.(?:service|socket|scope))$")
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A process listening on a TCP port, with the systemd unit that runs it, if any."""
+
+    pid: str
+    name: str  # comm, which the kernel cuts to 15 characters
+    unit: str | None
+
+    def is_owner(self, owner: str) -> bool:
+        """Whether this is owner: its process (a static pod's included) or its unit."""
+        if not owner:
+            return False
+        return self.name == owner[:15] or self.unit in (owner, f"{owner}.service")
+
+    def __str__(self) -> str:
+        return f"{self.name} (pid {self.pid}" + (f", {self.unit})" if self.unit else ")")
+
+
+def port_holders(conn: Connection, port: int) -> list[Holder]:
+    """The processes listening on TCP port, read with ss and /proc (as root)."""
+    res = conn.read("ss -Hltnp sport = :%s", str(int(port)), sudo=True).check()
+    found: dict[str, str] = {}
+    for name, pid in re.findall(r'\("((?:[^"\\]|\\.)*)",pid=(\d+)', res.stdout):
+        found.setdefault(pid, name)
+    holders = []
+    for pid, name in sorted(found.items()):
+        cgroup = conn.read("cat /proc/%s/cgroup", pid, sudo=True).stdout.strip()
+        unit = _UNIT.search(cgroup.splitlines()[-1]) if cgroup else None
+        holders.append(Holder(pid, name, unit.group(1) if unit else None))
+    return holders
 
 
 @remediation(
     reboot=False,
     strategy="disable",
     disruption="high",
-    never="a listener outside a systemd service (left to stop by hand)",
+    never="the port's expected owner (the profile's ports_free value); a listener outside "
+    "a systemd service (left to stop by hand)",
 )
-def free_port(target: Target, port: int) -> Change:
-    """Stop and disable the systemd unit that listens on port; refuse a process that is not one.
+def free_port(target: Target, port: int, owner: str = "") -> Change:
+    """Stop and disable the systemd unit that listens on port; refuse a process that is not
+    one, and the process or unit the profile names as the port's owner.
 
-    High disruption: whatever listens there (kubelet, etcd, an application) stops serving.
-    Never stops a unit this connection depends on (sshd, the session's own unit).
+    High disruption: whatever listens there (an application, a leftover service) stops
+    serving. The expected owner (kubelet on 10250, etcd on 2379...) holding the port means
+    the node is already set up: stopping it would take the node down, so that is left to
+    `kubeadm reset` or the administrator. Never stops a unit this connection depends on
+    (sshd, the session's own unit).
     """
     conn = target.conn
-    res = conn.read("ss -Hltnp sport = :%s", str(int(port)), sudo=True).check()
-    pids = sorted(set(re.findall(r"pid=(\d+)", res.stdout)))
-    if not pids:
+    holders = port_holders(conn, port)
+    if not holders:
         return Change.none(f"port {port} already free", dry_run=target.dry_run)
-    units = []
-    for pid in pids:
-        cgroup = conn.read("cat /proc/%s/cgroup", pid, sudo=True).check().stdout.strip()
-        found = _UNIT.search(cgroup.splitlines()[-1]) if cgroup else None
-        if found is None or found.group(1).endswith(".scope"):
+    # Every holder is checked before the first stop, so a refusal leaves all of them running.
+    for holder in holders:
+        if holder.is_owner(owner):
             raise KitError(
-                f"port {port} is held by pid {pid}, which no service owns: stop it by hand"
+                f"port {port} is held by {holder}, its expected owner {owner}: not stopping it "
+                "(the node is already set up; reset it by hand)"
             )
-        units.append(found.group(1))
-    # Every unit is checked before the first stop, so a refusal leaves all of them running.
-    protect.units(conn, sorted(set(units)), f"free port {port} by stopping")
+        if holder.unit is None or holder.unit.endswith(".scope"):
+            raise KitError(
+                f"port {port} is held by pid {holder.pid}, which no service owns: stop it by hand"
+            )
+    units = sorted({h.unit for h in holders if h.unit})
+    protect.units(conn, units, f"free port {port} by stopping")
     steps = []
-    for unit in sorted(set(units)):
+    for unit in units:
         steps.append(services.stop_service(conn, target.facts, unit, dry_run=target.dry_run))
         steps.append(services.disable_service(conn, target.facts, unit, dry_run=target.dry_run))
     return combine(f"port {port} freed", steps, dry_run=target.dry_run)

@@ -12,14 +12,15 @@ CATALOG = Path(__file__).resolve().parents[2] / "checks" / "profiles"
 def test_catalog_profiles_load_and_extend():
     worker = profile.load("kubernetes-node", CATALOG)
     plane = profile.load("kubernetes-control-plane", CATALOG)
-    assert ("10250",) in [tuple(str(x) for x in v) for v in worker.values("ports_free")]
-    assert {int(p) for (p,) in plane.values("ports_free")} == {
-        6443,
-        10250,
-        10257,
-        10259,
-        2379,
-        2380,
+    assert worker.values("ports_owned") == [(10250, "kubelet"), (10256, "kube-proxy")]
+    assert dict(plane.values("ports_owned")) == {
+        6443: "kube-apiserver",
+        10250: "kubelet",
+        10256: "kube-proxy",
+        10257: "kube-controller-manager",
+        10259: "kube-scheduler",
+        2379: "etcd",
+        2380: "etcd",
     }
     assert plane.values("modules") == worker.values("modules")  # inherited
     assert ("net.ipv4.ip_forward", "1") in worker.values("sysctls")
@@ -27,6 +28,26 @@ def test_catalog_profiles_load_and_extend():
     assert worker.order_of("k8s.resources.cpu") is None
     # A module is loaded before the sysctls it provides.
     assert worker.order_of("k8s.kernel.module") < worker.order_of("k8s.sysctl")
+
+
+def test_only_the_preflight_profiles_want_ports_free():
+    # A joined node's ports are held by their owners; only a node not yet set up has them
+    # free.
+    for name in ("kubernetes-node", "kubernetes-control-plane", "kubernetes-node-ipvs"):
+        assert profile.load(name, CATALOG).order_of("k8s.port.free") is None, name
+    worker = profile.load("kubernetes-preflight-worker", CATALOG)
+    plane = profile.load("kubernetes-preflight-control-plane", CATALOG)
+    for prof in (worker, plane):
+        assert prof.order_of("k8s.port.free") is not None
+        assert prof.order_of("k8s.port.owner") is None
+    assert worker.values("ports_free") == [(10250, "kubelet")]
+    assert (6443, "kube-apiserver") in plane.values("ports_free")
+    assert ("/etc/kubernetes/pki/ca.crt",) in worker.values("files_absent")
+    assert ("/etc/kubernetes/manifests/etcd.yaml",) in plane.values("files_absent")
+    assert plane.values("dirs_empty") == [("/var/lib/etcd",)]
+    # checks_add extends the worker's list with the control plane's resources.
+    assert plane.checks[: len(worker.checks)] == worker.checks
+    assert plane.order_of("k8s.resources.memory") == len(worker.checks)
 
 
 def test_profile_errors_name_the_problem(tmp_path):
