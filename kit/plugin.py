@@ -293,7 +293,14 @@ def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) 
     catalogs: dict[str, list[CheckMeta]] = {}
     for name in choice.names:
         prof = loaded[name] = profile.load(name, directory)
-        catalogs[name] = catalog.checks(_catalog_dir(prof, directory))
+        where = _catalog_dir(prof, directory)
+        try:
+            catalogs[name] = catalog.checks(where)
+        except Exception as exc:  # a check module that does not import is a broken catalog
+            raise KitValueError(
+                f"profile {prof.name}: cannot read the catalog in {where}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
         profile.validate(prof, catalogs[name])
     users: dict[str, list[str]] = {}
     hosts: dict[str, Profile] = {}

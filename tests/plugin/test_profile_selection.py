@@ -222,3 +222,10 @@ def test_a_host_variable_is_validated_like_the_profile(fleet):
     (fleet.path / "hosts.yaml").write_text(text)
     line = usage_error(run(fleet, "--inventory=hosts.yaml", "--profile=worker"))
     assert "inventory host w1: unknown parameter 'item' (did you mean 'items'?)" in line
+
+
+def test_a_check_module_that_does_not_import_is_one_usage_error(catalog):
+    (catalog.path / "checks" / "test_broken.py").write_text("import hostkit_no_such_module\n")
+    line = usage_error(run(catalog, "--profile=base"))
+    assert "cannot read the catalog in" in line
+    assert "ModuleNotFoundError: No module named 'hostkit_no_such_module'" in line
