@@ -293,12 +293,12 @@ def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) 
     catalogs: dict[str, list[CheckMeta]] = {}
     for name in choice.names:
         prof = loaded[name] = profile.load(name, directory)
-        where = _catalog_dir(prof, directory)
+        where = _catalog_dirs(prof, directory)
         try:
-            catalogs[name] = catalog.checks(where)
+            catalogs[name] = [meta for found in where for meta in catalog.checks(found)]
         except Exception as exc:  # a check module that does not import is a broken catalog
             raise KitValueError(
-                f"profile {prof.name}: cannot read the catalog in {where}: "
+                f"profile {prof.name}: cannot read the catalog in {', '.join(map(str, where))}: "
                 f"{type(exc).__name__}: {exc}"
             ) from None
         profile.validate(prof, catalogs[name])
@@ -325,10 +325,14 @@ def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) 
     return ProfilePlan(default, hosts, header)
 
 
-def _catalog_dir(prof: Profile, profiles_dir: Path) -> Path:
-    """The checks a profile may name: the test modules next to its profiles directory
-    (`checks/` for `checks/profiles/NAME.yaml`)."""
-    return (prof.source.parent if prof.source else profiles_dir).parent
+def _catalog_dirs(prof: Profile, profiles_dir: Path) -> list[Path]:
+    """The checks a profile may name: the test modules next to the run's profiles directory
+    (`checks/` for `checks/profiles`), and next to the profile's own `profiles/` directory
+    when it comes from another one."""
+    found = [profiles_dir.parent]
+    if prof.source is not None and prof.source.parent.name == "profiles":
+        found.append(prof.source.parent.parent)
+    return list({d.resolve(): d for d in found}.values())
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -229,3 +229,15 @@ def test_a_check_module_that_does_not_import_is_one_usage_error(catalog):
     line = usage_error(run(catalog, "--profile=base"))
     assert "cannot read the catalog in" in line
     assert "ModuleNotFoundError: No module named 'hostkit_no_such_module'" in line
+
+
+def test_a_profile_path_from_another_profiles_directory_names_its_own_checks(catalog):
+    other = catalog.path / "elsewhere" / "checks"
+    (other / "profiles").mkdir(parents=True)
+    (other / "test_own.py").write_text(
+        "from kit.check import check\n\n@check('t.own', 'own')\ndef test_own():\n    pass\n"
+    )
+    (other / "profiles" / "mine.yaml").write_text("checks: [t.own, t.plain]\n")
+    result = run(catalog, f"--profile={other / 'profiles' / 'mine.yaml'}", "--collect-only")
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(["hostkit profile mine: 2 of 6 catalog checks; 4 not in it*"])
