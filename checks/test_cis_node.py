@@ -21,8 +21,6 @@ import pytest
 from kit.check import check
 from remediations import kubelet as kfix
 
-BENCH = f"kube-bench {kfix.KUBE_BENCH}"
-
 
 def _refs(number: str, what: str) -> dict[str, str]:
     return {"kube-bench": f"{kfix.KUBE_BENCH} {number}: {what}"}
@@ -236,7 +234,6 @@ def _setting_check(
     name: str, check_id: str, title: str, severity: str, what: str, fix, params="kubelet_config"
 ):
     setting = kfix.SETTINGS[name]
-    source = kfix.KUBE_BENCH if name != "protect-kernel-defaults" else "cfg/cis-1.24/node.yaml"
     argnames = {
         "kubelet_config": "config",
         "kubelet_client_ca": "config,ca_file",
@@ -247,7 +244,7 @@ def _setting_check(
         check_id,
         title,
         severity=severity,
-        refs={"kube-bench": f"{source} {setting.bench_id.split()[0]}: {what}"},
+        refs={"kube-bench": f"{kfix.KUBE_BENCH} {setting.bench_id}: {what}"},
         fix=fix,
         params=params,
         argnames=argnames,

@@ -165,7 +165,8 @@ def zero_duration(value: str) -> bool:
 @dataclass(frozen=True)
 class Found:
     value: str | None
-    where: str  # e.g. "flag --read-only-port in /etc/default/kubelet"
+    where: str  # e.g. "flag --read-only-port=0 in /etc/default/kubelet"
+    by_flag: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ class Setting:
             value = units.feature_gates(flag.value).get(self.gate) if self.gate else flag.value
             if value is not None:
                 shown = f"{self.gate}={value}" if self.gate else f"{flag.value}"
-                return Found(value, f"flag --{self.flag}={shown} in {flag.origin}")
+                return Found(value, f"flag --{self.flag}={shown} in {flag.origin}", True)
         raw = yamlset.get(kubelet.config_data, self.path)
         if raw is not None:
             return Found(text_of(raw), f"{self.key}: {text_of(raw)} in {kubelet.config_path}")
@@ -306,7 +307,7 @@ SETTINGS: dict[str, Setting] = {
         fix_value=True,
     ),
     "protect-kernel-defaults": Setting(
-        "4.2.6 (cis-1.24)",
+        "4.2.6",
         "protect-kernel-defaults",
         ("protectKernelDefaults",),
         lambda v: v.lower() == "true",
@@ -338,9 +339,8 @@ def set_setting(
     setting = SETTINGS[name]
     conn, dry_run = target.conn, target.dry_run
     kubelet = read(conn, config_path)
-    flag = kubelet.flags.get(setting.flag)
     found = setting.find(kubelet)
-    if flag is not None and found.where.startswith("flag") and found.value is not None:
+    if found.by_flag and found.value is not None:
         if not setting.good(found.value):
             raise KubeletError(
                 f"{found.where} overrides {kubelet.config_path}: change or remove it there "

@@ -4,7 +4,8 @@ The kubelet is a kubelet.service laid out as kubeadm lays it out (the unit, its
 10-kubeadm.conf drop-in, kubeadm-flags.env, /etc/default/kubelet), whose program only
 sleeps: the checks read files, flags and the unit, never the kubelet's answers. The
 container's kernel tunables are the host's and cannot be set from inside, so
-protect-kernel-defaults (whose fix sets six of them) is left out here.
+protect-kernel-defaults (whose fix sets six of them) is left out of the container
+scenarios and has a VM scenario of its own (`-k "not vm"` runs the containers' only).
 """
 
 from __future__ import annotations
@@ -176,4 +177,31 @@ def test_a_flag_that_overrides_the_config_is_left_to_the_operator(containers, tm
             assert "readOnlyPort: 10255" in config
     finally:
         with host.connect() as conn:
+            remove_kubelet(conn)
+
+
+def test_vm_protect_kernel_defaults_sets_the_tunables_first(vm, tmp_path):
+    """VM only (not run in the container tier): the kernel tunables are the host's in a
+    container. The fix sets the six tunables the kubelet insists on, live and in
+    sysctl.d, before protectKernelDefaults, so the restarted kubelet can start.
+    """
+    with vm.connect() as conn:
+        install_kubelet(conn)
+        conn.run("sysctl -q -w kernel.panic=0 vm.overcommit_memory=0").check()
+    select = "protect_kernel_defaults"
+    try:
+        before = compliance.run(vm, tmp_path, "before", *PROFILE, select=select)
+        (case,) = before.cases.values()
+        assert "protectKernelDefaults is not set" in case.message, case
+        fixed = compliance.run(vm, tmp_path, "fix", "--fix", *PROFILE, select=select)
+        assert {c.outcome for c in fixed.cases.values()} == {"fixed"}, fixed.cases
+        again = compliance.run(vm, tmp_path, "again", "--fix", *PROFILE, select=select)
+        assert again.failing() == set() and not any(c.fixes for c in again.cases.values())
+        with vm.connect() as conn:  # independent reads
+            assert conn.run("sysctl -n kernel.panic").stdout.strip() == "10"
+            assert "vm.overcommit_memory" in conn.run("cat /etc/sysctl.d/99-hostkit.conf").stdout
+            config = conn.run("cat /var/lib/kubelet/config.yaml").check().stdout
+            assert "protectKernelDefaults: true" in config
+    finally:
+        with vm.connect() as conn:
             remove_kubelet(conn)
