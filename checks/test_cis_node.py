@@ -1,0 +1,372 @@
+"""The CIS Kubernetes benchmark's worker node section that is host state (kube-bench).
+
+kube-bench's verdicts, and hostkit's severities: a scored check that fails is kube-bench's
+FAIL (error here), an unscored (Manual) one its WARN (warning here). Ids and tests follow
+kube-bench's cfg/cis-1.12/node.yaml; protect-kernel-defaults, gone from the benchmark
+since, follows cfg/cis-1.24/node.yaml.
+
+A file that does not exist: kube-bench's audit (`if test -e $f; then stat ...; fi`) then
+prints nothing, and a test item that wants a flag in that output fails (`set` defaults
+to true, check/test.go testItem.evaluate). So a missing kubelet config, kubeconfig, unit
+or CA file fails here as it does there. Two exceptions, both from kube-bench's own text:
+4.1.2 accepts "File not found" for the unit file's owner, and the proxy kubeconfig
+checks are "If proxy kubeconfig file exists" (kubeadm keeps kube-proxy's kubeconfig in a
+ConfigMap, not on the host), so a missing one is skipped rather than warned about.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kit.check import check
+from remediations import kubelet as kfix
+
+
+def _refs(number: str, what: str) -> dict[str, str]:
+    return {"kube-bench": f"{kfix.KUBE_BENCH} {number}: {what}"}
+
+
+def _stat(facts, path: str):
+    return facts.files.get(path)
+
+
+# -- 4.1 worker node configuration files --------------------------------------------------
+
+
+@check(
+    "cis.node.kubelet-unit.mode",
+    "kubelet unit file and drop-ins have mode 600 or stricter",
+    refs=_refs("4.1.1", "kubelet service file permissions 600 or more restrictive"),
+    fix=kfix.restrict_unit_files,
+    params="kubelet_unit",
+    argnames="unit",
+    tags=("security",),
+)
+def test_kubelet_unit_mode(conn, unit):
+    paths = kfix.unit_files(conn, unit)
+    assert paths, f"{unit} has no unit file"
+    reads = kfix.read_files(conn, paths)
+    wrong = [kfix.mode_problem(p, reads[p].mode, 0o600) for p in paths]
+    wrong = [w for w in wrong if w]
+    assert not wrong, "; ".join(wrong)
+
+
+@check(
+    "cis.node.kubelet-unit.owner",
+    "kubelet unit file and drop-ins are owned by root:root",
+    refs=_refs("4.1.2", "kubelet service file ownership root:root (or File not found)"),
+    fix=kfix.own_unit_files,
+    params="kubelet_unit",
+    argnames="unit",
+    tags=("security",),
+)
+def test_kubelet_unit_owner(conn, unit):
+    paths = kfix.unit_files(conn, unit)
+    reads = kfix.read_files(conn, paths)
+    wrong = [
+        kfix.owner_problem(p, reads[p].owner, reads[p].group) for p in paths if reads[p].exists
+    ]
+    wrong = [w for w in wrong if w]
+    assert not wrong, "; ".join(wrong)
+
+
+def _proxy_present(facts, path: str):
+    found = _stat(facts, path)
+    if found is None:
+        pytest.skip(f"{path} does not exist (the benchmark asks only if it exists)")
+    return found
+
+
+@check(
+    "cis.node.proxy-kubeconfig.mode",
+    "kube-proxy kubeconfig, where present, has mode 600 or stricter",
+    severity="warning",
+    refs=_refs("4.1.3", "if proxy kubeconfig file exists, permissions 600 or more restrictive"),
+    fix=kfix.restrict_kubeconfig,
+    params="proxy_kubeconfig",
+    argnames="path",
+    tags=("security",),
+    reads_file="path",
+)
+def test_proxy_kubeconfig_mode(facts, path):
+    found = _proxy_present(facts, path)
+    problem = kfix.mode_problem(path, found.mode, 0o600)
+    assert problem is None, problem
+
+
+@check(
+    "cis.node.proxy-kubeconfig.owner",
+    "kube-proxy kubeconfig, where present, is owned by root:root",
+    severity="warning",
+    refs=_refs("4.1.4", "if proxy kubeconfig file exists, ownership root:root"),
+    fix=kfix.own_kubeconfig,
+    params="proxy_kubeconfig",
+    argnames="path",
+    tags=("security",),
+    reads_file="path",
+)
+def test_proxy_kubeconfig_owner(facts, path):
+    found = _proxy_present(facts, path)
+    problem = kfix.owner_problem(path, found.owner, found.group)
+    assert problem is None, problem
+
+
+def _kubeconfig(facts, path: str, presence: str):
+    found = _stat(facts, path)
+    if found is None and presence == "if-present":
+        # kubeadm deletes bootstrap-kubelet.conf once the kubelet has its certificate.
+        pytest.skip(f"{path} does not exist")
+    return found
+
+
+@check(
+    "cis.node.kubelet-kubeconfig.mode",
+    "kubelet kubeconfig (kubelet.conf, bootstrap where present) has mode 600 or stricter",
+    refs=_refs("4.1.5", "--kubeconfig kubelet.conf permissions 600 or more restrictive"),
+    fix=kfix.restrict_kubeconfig,
+    params="kubelet_kubeconfig",
+    argnames="path,presence",
+    tags=("security",),
+    reads_file="path",
+)
+def test_kubelet_kubeconfig_mode(facts, path, presence):
+    found = _kubeconfig(facts, path, presence)
+    problem = kfix.mode_problem(path, found.mode if found else None, 0o600)
+    assert problem is None, problem
+
+
+@check(
+    "cis.node.kubelet-kubeconfig.owner",
+    "kubelet kubeconfig (kubelet.conf, bootstrap where present) is owned by root:root",
+    refs=_refs("4.1.6", "--kubeconfig kubelet.conf ownership root:root"),
+    fix=kfix.own_kubeconfig,
+    params="kubelet_kubeconfig",
+    argnames="path,presence",
+    tags=("security",),
+    reads_file="path",
+)
+def test_kubelet_kubeconfig_owner(facts, path, presence):
+    found = _kubeconfig(facts, path, presence)
+    problem = kfix.owner_problem(path, found.owner if found else None, found and found.group)
+    assert problem is None, problem
+
+
+def _client_ca(conn, config: str, ca_file: str) -> kfix.FileRead:
+    path = kfix.client_ca_path(kfix.read(conn, config), ca_file)
+    return kfix.read_files(conn, [path])[path]
+
+
+@check(
+    "cis.node.client-ca.mode",
+    "kubelet client CA file has mode 644 or stricter",
+    severity="warning",
+    refs=_refs("4.1.7", "certificate authorities file permissions 644 or more restrictive"),
+    fix=kfix.restrict_client_ca,
+    params="kubelet_client_ca",
+    argnames="config,ca_file",
+    tags=("security",),
+)
+def test_client_ca_mode(conn, config, ca_file):
+    found = _client_ca(conn, config, ca_file)
+    problem = kfix.mode_problem(found.path, found.mode, 0o644)
+    assert problem is None, problem
+
+
+@check(
+    "cis.node.client-ca.owner",
+    "kubelet client CA file is owned by root:root",
+    severity="warning",
+    refs=_refs("4.1.8", "client certificate authorities file ownership root:root"),
+    fix=kfix.own_client_ca,
+    params="kubelet_client_ca",
+    argnames="config,ca_file",
+    tags=("security",),
+)
+def test_client_ca_owner(conn, config, ca_file):
+    found = _client_ca(conn, config, ca_file)
+    owner = found.owner if found.exists else None
+    problem = kfix.owner_problem(found.path, owner, found.group)
+    assert problem is None, problem
+
+
+@check(
+    "cis.node.kubelet-config.mode",
+    "kubelet config file has mode 600 or stricter",
+    refs=_refs("4.1.9", "kubelet config.yaml permissions 600 or more restrictive"),
+    fix=kfix.restrict_config,
+    params="kubelet_config",
+    argnames="config",
+    tags=("security",),
+    reads_file="config",
+)
+def test_kubelet_config_mode(facts, config):
+    found = _stat(facts, config)
+    problem = kfix.mode_problem(config, found.mode if found else None, 0o600)
+    assert problem is None, problem
+
+
+@check(
+    "cis.node.kubelet-config.owner",
+    "kubelet config file is owned by root:root",
+    refs=_refs("4.1.10", "kubelet config.yaml ownership root:root"),
+    fix=kfix.own_config,
+    params="kubelet_config",
+    argnames="config",
+    tags=("security",),
+    reads_file="config",
+)
+def test_kubelet_config_owner(facts, config):
+    found = _stat(facts, config)
+    problem = kfix.owner_problem(config, found.owner if found else None, found and found.group)
+    assert problem is None, problem
+
+
+# -- 4.2 kubelet ----------------------------------------------------------------------------
+
+
+def assert_setting(kubelet: kfix.Kubelet, name: str) -> None:
+    """The verdict of one setting over a kubelet already read (pure, for recorded inputs)."""
+    problem = kfix.SETTINGS[name].problem(kubelet)
+    assert problem is None, problem
+
+
+def _setting_check(
+    name: str, check_id: str, title: str, severity: str, what: str, fix, params="kubelet_config"
+):
+    setting = kfix.SETTINGS[name]
+    argnames = {
+        "kubelet_config": "config",
+        "kubelet_client_ca": "config,ca_file",
+        "kubelet_pod_pids_limit": "config,limit",
+    }[params]
+
+    decorate = check(
+        check_id,
+        title,
+        severity=severity,
+        refs={"kube-bench": f"{kfix.KUBE_BENCH} {setting.bench_id}: {what}"},
+        fix=fix,
+        params=params,
+        argnames=argnames,
+        tags=("security",),
+    )
+
+    if params == "kubelet_client_ca":
+
+        def test(conn, config, ca_file):
+            assert_setting(kfix.read(conn, config), name)
+
+    elif params == "kubelet_pod_pids_limit":
+
+        def test(conn, config, limit):
+            assert_setting(kfix.read(conn, config), name)
+
+    else:
+
+        def test(conn, config):
+            assert_setting(kfix.read(conn, config), name)
+
+    test = decorate(test)
+    return test
+
+
+test_anonymous_auth = _setting_check(
+    "anonymous-auth",
+    "cis.node.kubelet.anonymous-auth",
+    "kubelet refuses anonymous requests",
+    "error",
+    "--anonymous-auth / authentication.anonymous.enabled false",
+    kfix.set_anonymous_auth,
+)
+test_authorization_mode = _setting_check(
+    "authorization-mode",
+    "cis.node.kubelet.authorization-mode",
+    "kubelet authorizes requests (Webhook, not AlwaysAllow)",
+    "error",
+    "--authorization-mode / authorization.mode not AlwaysAllow",
+    kfix.set_authorization_mode,
+)
+test_client_ca_file = _setting_check(
+    "client-ca-file",
+    "cis.node.kubelet.client-ca-file",
+    "kubelet authenticates clients against a CA file",
+    "error",
+    "--client-ca-file / authentication.x509.clientCAFile set",
+    kfix.set_client_ca_file,
+    params="kubelet_client_ca",
+)
+test_read_only_port = _setting_check(
+    "read-only-port",
+    "cis.node.kubelet.read-only-port",
+    "kubelet's unauthenticated read-only port is off (0)",
+    "warning",
+    "--read-only-port / readOnlyPort 0 if defined",
+    kfix.set_read_only_port,
+)
+test_streaming_idle_timeout = _setting_check(
+    "streaming-connection-idle-timeout",
+    "cis.node.kubelet.streaming-idle-timeout",
+    "kubelet's streaming connections time out (idle timeout not 0)",
+    "warning",
+    "--streaming-connection-idle-timeout / streamingConnectionIdleTimeout not 0",
+    kfix.set_streaming_idle_timeout,
+)
+test_make_iptables_util_chains = _setting_check(
+    "make-iptables-util-chains",
+    "cis.node.kubelet.make-iptables-util-chains",
+    "kubelet manages its iptables utility chains",
+    "error",
+    "--make-iptables-util-chains / makeIPTablesUtilChains true",
+    kfix.set_make_iptables_util_chains,
+)
+test_rotate_certificates = _setting_check(
+    "rotate-certificates",
+    "cis.node.kubelet.rotate-certificates",
+    "kubelet rotates its client certificate",
+    "error",
+    "--rotate-certificates / rotateCertificates not false",
+    kfix.set_rotate_certificates,
+)
+test_rotate_server_certificate = _setting_check(
+    "rotate-kubelet-server-certificate",
+    "cis.node.kubelet.rotate-server-certificate",
+    "kubelet's RotateKubeletServerCertificate feature gate is not off",
+    "warning",
+    "featureGates.RotateKubeletServerCertificate not false",
+    kfix.set_rotate_server_certificate,
+)
+test_pod_pids_limit = _setting_check(
+    "pod-max-pids",
+    "cis.node.kubelet.pod-pids-limit",
+    "kubelet limits the PIDs of each pod",
+    "warning",
+    "--pod-max-pids / podPidsLimit set",
+    kfix.set_pod_pids_limit,
+    params="kubelet_pod_pids_limit",
+)
+test_seccomp_default = _setting_check(
+    "seccomp-default",
+    "cis.node.kubelet.seccomp-default",
+    "kubelet runs pods under the RuntimeDefault seccomp profile by default",
+    "warning",
+    "--seccomp-default / seccompDefault set to true",
+    kfix.set_seccomp_default,
+)
+
+
+@check(
+    "cis.node.kubelet.protect-kernel-defaults",
+    "kubelet protects kernel defaults, and the kernel has the tunables it requires",
+    refs={
+        "kube-bench": "cfg/cis-1.24/node.yaml 4.2.6: --protect-kernel-defaults true",
+        "kubelet": "pkg/kubelet/cm/container_manager_linux.go setupKernelTunables",
+    },
+    fix=kfix.set_protect_kernel_defaults,
+    params="kubelet_config",
+    argnames="config",
+    tags=("security",),
+)
+def test_protect_kernel_defaults(conn, config):
+    assert_setting(kfix.read(conn, config), "protect-kernel-defaults")
+    problem = kfix.kernel_defaults_problem(conn)
+    assert problem is None, f"the kubelet will refuse to start: {problem}"

@@ -1,0 +1,527 @@
+"""The kubelet's files and settings as kube-bench's CIS worker node section reads them.
+
+Reading: the unit's files (systemctl show), the environment files they name, the
+KubeletConfiguration file, in two round trips. Deciding: `Setting.evaluate`, pure, over
+the flags and the config file; a flag overrides the file, as the kubelet applies them
+and as kube-bench looks at `ps` first and at the config file only when the flag is
+absent (check/check.go, Check.execute).
+
+Fixes edit the config file and restart the kubelet. Where a flag overrides the file
+with a bad value, the fix refuses and names the flag and the file that sets it: those
+files belong to kubeadm (kubeadm-flags.env is rewritten on `kubeadm upgrade`) or to the
+installer, and editing a flag out of a shared variable by hand is the operator's call.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kit.connection import Connection, quote
+from kit.edits import kubelet as units
+from kit.edits import yamlset
+from kit.errors import KitError
+from kit.remediation import Target, remediation
+from kit.runner import files, kernel, services
+from kit.runner.change import Change, combine
+from kit.runner.validate import path as valid_path
+
+UNIT = "kubelet.service"
+KUBE_BENCH = "cfg/cis-1.12/node.yaml"
+_MARK = "@@hostkit-kubelet"
+_DUMP = (
+    'for p in "$@"; do if [ -e "$p" ]; then printf "' + _MARK + ' %s " "$p"; '
+    'stat -c "%a %U %G" -- "$p"; cat -- "$p" 2>/dev/null; echo; '
+    'else printf "' + _MARK + ' %s absent\\n" "$p"; fi; done'
+)
+
+# What the kubelet checks before it starts with protectKernelDefaults: true, and refuses
+# to start when one differs (pkg/kubelet/cm/container_manager_linux.go, setupKernelTunables).
+KERNEL_DEFAULTS = {
+    "vm.overcommit_memory": "1",
+    "vm.panic_on_oom": "0",
+    "kernel.panic": "10",
+    "kernel.panic_on_oops": "1",
+    "kernel.keys.root_maxkeys": "1000000",
+    "kernel.keys.root_maxbytes": "25000000",
+}
+
+
+class KubeletError(KitError):
+    """The kubelet's setting cannot be fixed from its config file."""
+
+
+@dataclass(frozen=True)
+class FileRead:
+    path: str
+    mode: int | None  # None: the file does not exist
+    owner: str = ""
+    group: str = ""
+    text: str = ""
+
+    @property
+    def exists(self) -> bool:
+        return self.mode is not None
+
+
+def parse_dump(out: str) -> dict[str, FileRead]:
+    """What _DUMP prints: per path a header line (path and stat, or `absent`), then the
+    file's text and one added newline."""
+    found: dict[str, FileRead] = {}
+    head = re.compile(re.escape(_MARK) + r" (\S+) (?:absent|([0-7]{3,4}) (\S+) (\S+))\n")
+    marks = list(head.finditer(out))
+    for index, match in enumerate(marks):
+        path = match.group(1)
+        if match.group(2) is None:
+            found[path] = FileRead(path, None)
+            continue
+        end = marks[index + 1].start() if index + 1 < len(marks) else len(out)
+        text = out[match.end() : end].removesuffix("\n")
+        found[path] = FileRead(path, int(match.group(2), 8), match.group(3), match.group(4), text)
+    return found
+
+
+def read_files(conn: Connection, paths: Sequence[str]) -> dict[str, FileRead]:
+    if not paths:
+        return {}
+    for p in paths:
+        valid_path(p)
+    args = " ".join(quote(p) for p in paths)
+    out = conn.read(f"sh -c %s sh {args}", _DUMP, sudo=True).check().stdout
+    return parse_dump(out)
+
+
+def parse_show(out: str) -> list[str]:
+    """The unit file and its drop-ins from `systemctl show -p FragmentPath -p DropInPaths`."""
+    props = dict(line.partition("=")[::2] for line in out.splitlines() if "=" in line)
+    found = [props.get("FragmentPath", "").strip()]
+    found += props.get("DropInPaths", "").split()
+    return [p for p in found if p]
+
+
+def unit_files(conn: Connection, unit: str = UNIT) -> list[str]:
+    res = conn.read("systemctl show -p FragmentPath -p DropInPaths -- %s", unit)
+    return parse_show(res.stdout) if res.ok else []
+
+
+@dataclass(frozen=True)
+class Kubelet:
+    """The kubelet's unit files, flags and config file as read from a host."""
+
+    unit_files: tuple[FileRead, ...]
+    flags: Mapping[str, units.Flag]
+    config: FileRead
+    config_data: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def config_path(self) -> str:
+        return self.config.path
+
+
+def build(
+    unit_reads: Sequence[FileRead], env_reads: Mapping[str, FileRead], config: FileRead
+) -> Kubelet:
+    """A Kubelet from files already read: pure, for recorded inputs."""
+    service = units.parse_units([(f.path, f.text) for f in unit_reads if f.exists])
+    env = {p: f.text for p, f in env_reads.items() if f.exists}
+    flags = units.parse_flags(units.command_line(service, env))
+    data = yamlset.load(config.text, config.path) if config.exists else {}
+    return Kubelet(tuple(unit_reads), flags, config, data)
+
+
+def read(conn: Connection, config_path: str, unit: str = UNIT) -> Kubelet:
+    """The kubelet as the host has it. The config file is the one --config names, or
+    config_path (the profile's) when the kubelet has no --config flag."""
+    paths = unit_files(conn, unit)
+    unit_reads = read_files(conn, paths)
+    service = units.parse_units([(p, f.text) for p, f in unit_reads.items() if f.exists])
+    env_paths = [p for p, _ in service.environment_files]
+    env_reads = read_files(conn, env_paths)
+    probe = build([unit_reads[p] for p in paths], env_reads, FileRead(config_path, None))
+    flag = probe.flags.get("config")
+    path = flag.value if flag else config_path
+    config = read_files(conn, [path])[path]
+    return build([unit_reads[p] for p in paths], env_reads, config)
+
+
+# -- settings ---------------------------------------------------------------------------
+
+
+def text_of(value: Any) -> str:
+    """A config value as kube-bench's JSONPath prints it: booleans lowercase."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def zero_duration(value: str) -> bool:
+    # kube-bench compares the text with "0"; "0s" and "0m0s" are the same duration.
+    numbers = re.findall(r"[0-9]*\.?[0-9]+", value)
+    return bool(numbers) and all(float(n) == 0 for n in numbers)
+
+
+@dataclass(frozen=True)
+class Found:
+    value: str | None
+    where: str  # e.g. "flag --read-only-port=0 in /etc/default/kubelet"
+    by_flag: bool = False
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One kubelet setting of the benchmark: its flag, its config key, what passes.
+
+    unset_ok: kube-bench's second test item with `set: false`, under `bin_op: or`: the
+    setting passes when neither the flag nor the key is there (the kubelet's default is
+    then a good one).
+    """
+
+    bench_id: str
+    flag: str
+    path: tuple[str, ...]
+    good: Callable[[str], bool]
+    want: str
+    unset_ok: bool
+    fix_value: bool | int | str | None = None
+    gate: str | None = None  # a feature gate: flag --feature-gates, key featureGates.<gate>
+
+    @property
+    def key(self) -> str:
+        return ".".join(self.path)
+
+    def find(self, kubelet: Kubelet) -> Found:
+        flag = kubelet.flags.get(self.flag)
+        if flag is not None:
+            value = units.feature_gates(flag.value).get(self.gate) if self.gate else flag.value
+            if value is not None:
+                shown = f"{self.gate}={value}" if self.gate else f"{flag.value}"
+                return Found(value, f"flag --{self.flag}={shown} in {flag.origin}", True)
+        raw = yamlset.get(kubelet.config_data, self.path)
+        if raw is not None:
+            return Found(text_of(raw), f"{self.key}: {text_of(raw)} in {kubelet.config_path}")
+        return Found(None, f"{self.key} is not set in {kubelet.config_path} nor by a flag")
+
+    def problem(self, kubelet: Kubelet) -> str | None:
+        """Why the kubelet fails this setting, or None when it passes."""
+        found = self.find(kubelet)
+        if found.value is None:
+            return None if self.unset_ok else f"{found.where}; want {self.want}"
+        if self.good(found.value):
+            return None
+        return f"{found.where}; want {self.want}"
+
+
+SETTINGS: dict[str, Setting] = {
+    "anonymous-auth": Setting(
+        "4.2.1",
+        "anonymous-auth",
+        ("authentication", "anonymous", "enabled"),
+        lambda v: v.lower() == "false",
+        "false",
+        unset_ok=False,
+        fix_value=False,
+    ),
+    "authorization-mode": Setting(
+        "4.2.2",
+        "authorization-mode",
+        ("authorization", "mode"),
+        lambda v: "AlwaysAllow" not in v,
+        "Webhook (not AlwaysAllow)",
+        unset_ok=False,
+        fix_value="Webhook",
+    ),
+    "client-ca-file": Setting(
+        "4.2.3",
+        "client-ca-file",
+        ("authentication", "x509", "clientCAFile"),
+        lambda v: bool(v.strip()),
+        "the client CA file",
+        unset_ok=False,
+    ),
+    "read-only-port": Setting(
+        "4.2.4",
+        "read-only-port",
+        ("readOnlyPort",),
+        lambda v: v.strip() == "0",
+        "0",
+        unset_ok=True,
+        fix_value=0,
+    ),
+    "streaming-connection-idle-timeout": Setting(
+        "4.2.5",
+        "streaming-connection-idle-timeout",
+        ("streamingConnectionIdleTimeout",),
+        lambda v: not zero_duration(v),
+        "a timeout other than 0",
+        unset_ok=True,
+        # The kubelet's own default, which the benchmark accepts.
+        fix_value="4h0m0s",
+    ),
+    "make-iptables-util-chains": Setting(
+        "4.2.6",
+        "make-iptables-util-chains",
+        ("makeIPTablesUtilChains",),
+        lambda v: v.lower() == "true",
+        "true",
+        unset_ok=True,
+        fix_value=True,
+    ),
+    "rotate-certificates": Setting(
+        "4.2.10",
+        "rotate-certificates",
+        ("rotateCertificates",),
+        lambda v: v.lower() == "true",
+        "true",
+        unset_ok=True,
+        fix_value=True,
+    ),
+    "rotate-kubelet-server-certificate": Setting(
+        "4.2.11",
+        "feature-gates",
+        ("featureGates", "RotateKubeletServerCertificate"),
+        lambda v: "false" not in v.lower(),
+        "true",
+        unset_ok=True,
+        fix_value=True,
+        gate="RotateKubeletServerCertificate",
+    ),
+    "pod-max-pids": Setting(
+        "4.2.13",
+        "pod-max-pids",
+        ("podPidsLimit",),
+        # kube-bench only asks that it is set; -1 (the default) is set but no limit.
+        lambda v: v.strip().lstrip("-").isdigit() and int(v) > 0,
+        "a positive limit",
+        unset_ok=False,
+    ),
+    "seccomp-default": Setting(
+        "4.2.14",
+        "seccomp-default",
+        ("seccompDefault",),
+        # kube-bench only asks that it is set; the benchmark's title says true.
+        lambda v: v.lower() == "true",
+        "true",
+        unset_ok=False,
+        fix_value=True,
+    ),
+    "protect-kernel-defaults": Setting(
+        "4.2.6",
+        "protect-kernel-defaults",
+        ("protectKernelDefaults",),
+        lambda v: v.lower() == "true",
+        "true",
+        unset_ok=False,
+        fix_value=True,
+    ),
+}
+
+
+def kernel_defaults_problem(conn: Connection) -> str | None:
+    """The kernel tunables that differ from what protectKernelDefaults requires."""
+    wrong = []
+    for key, want in KERNEL_DEFAULTS.items():
+        res = conn.read("sysctl -n %s", key)
+        have = res.stdout.strip() if res.ok else "unknown"
+        if have != want:
+            wrong.append(f"{key} is {have}, want {want}")
+    return "; ".join(wrong) or None
+
+
+# -- fixes ------------------------------------------------------------------------------
+
+
+def set_setting(
+    target: Target, config_path: str, name: str, value: bool | int | str | None = None
+) -> Change:
+    """Write one setting into the kubelet's config file, then restart the kubelet."""
+    setting = SETTINGS[name]
+    conn, dry_run = target.conn, target.dry_run
+    kubelet = read(conn, config_path)
+    found = setting.find(kubelet)
+    if found.by_flag and found.value is not None:
+        if not setting.good(found.value):
+            raise KubeletError(
+                f"{found.where} overrides {kubelet.config_path}: change or remove it there "
+                "by hand, then restart the kubelet"
+            )
+        return Change.none(f"kubelet {setting.key} already right by its flag", dry_run=dry_run)
+    if not kubelet.config.exists:
+        raise KubeletError(
+            f"{kubelet.config_path} does not exist: set {setting.key} where the kubelet "
+            "takes its settings from, by hand"
+        )
+    want = setting.fix_value if value is None else value
+    if want is None:
+        raise KubeletError(f"no value to set {setting.key} to")
+    if setting.problem(kubelet) is None:
+        return Change.none(f"kubelet {setting.key} already right", dry_run=dry_run)
+    new = yamlset.set_scalar(kubelet.config.text, setting.path, want)
+    written = files.write_file(conn, kubelet.config_path, new, sudo=True, dry_run=dry_run)
+    steps = [written]
+    if written.changed:
+        steps.append(services.restart_service(conn, target.facts, "kubelet", dry_run=dry_run))
+    return combine(f"kubelet {setting.key}", steps, dry_run=dry_run)
+
+
+_NEVER = (
+    "the kubelet's flags and the files that set them (a conflicting flag is left for the "
+    "operator, named); the config file's other keys and comments; running pods"
+)
+
+
+def _setting_fix(name: str) -> Callable[..., Change]:
+    @remediation(reboot=False, strategy="configure", disruption="medium", never=_NEVER)
+    def fix(target: Target, config: str) -> Change:
+        return set_setting(target, config, name)
+
+    fix.__name__ = f"set_{name.replace('-', '_')}"
+    fix.__doc__ = (
+        f"Set {'.'.join(SETTINGS[name].path)} in the kubelet's config file and restart the "
+        "kubelet.\n\nMedium disruption: the kubelet restarts; running pods keep running."
+    )
+    return fix
+
+
+set_anonymous_auth = _setting_fix("anonymous-auth")
+set_authorization_mode = _setting_fix("authorization-mode")
+set_read_only_port = _setting_fix("read-only-port")
+set_streaming_idle_timeout = _setting_fix("streaming-connection-idle-timeout")
+set_make_iptables_util_chains = _setting_fix("make-iptables-util-chains")
+set_rotate_certificates = _setting_fix("rotate-certificates")
+set_rotate_server_certificate = _setting_fix("rotate-kubelet-server-certificate")
+set_seccomp_default = _setting_fix("seccomp-default")
+
+
+@remediation(reboot=False, strategy="configure", disruption="medium", never=_NEVER)
+def set_client_ca_file(target: Target, config: str, ca_file: str) -> Change:
+    """Point authentication.x509.clientCAFile at the profile's CA file (which must exist:
+    a kubelet with a missing CA file does not start), and restart the kubelet.
+
+    Medium disruption: the kubelet restarts; running pods keep running.
+    """
+    if not files.exists(target.conn, ca_file, sudo=True):
+        raise KubeletError(f"{ca_file} does not exist: the kubelet would not start with it")
+    return set_setting(target, config, "client-ca-file", ca_file)
+
+
+@remediation(reboot=False, strategy="configure", disruption="medium", never=_NEVER)
+def set_pod_pids_limit(target: Target, config: str, limit: str) -> Change:
+    """Set podPidsLimit to the profile's limit and restart the kubelet.
+
+    Medium disruption: the kubelet restarts; running pods keep running, and the limit
+    applies to pods started from then on.
+    """
+    return set_setting(target, config, "pod-max-pids", int(limit))
+
+
+@remediation(
+    reboot=False,
+    strategy="configure",
+    disruption="medium",
+    never=_NEVER + "; sysctls other than the six the kubelet requires",
+)
+def set_protect_kernel_defaults(target: Target, config: str) -> Change:
+    """Give the kernel the tunables the kubelet insists on (live and in sysctl.d), then
+    set protectKernelDefaults and restart the kubelet. In that order: a kubelet that
+    protects kernel defaults refuses to start while one differs.
+
+    Medium disruption: the kubelet restarts; kernel.panic and vm.overcommit_memory change
+    how the host behaves under a panic or memory pressure.
+    """
+    steps = [
+        kernel.set_sysctl(target.conn, target.facts, key, value, dry_run=target.dry_run)
+        for key, value in KERNEL_DEFAULTS.items()
+    ]
+    steps.append(set_setting(target, config, "protect-kernel-defaults"))
+    return combine("kubelet protectKernelDefaults", steps, dry_run=target.dry_run)
+
+
+# -- file permissions (4.1.x) -------------------------------------------------------------
+
+
+def mode_problem(path: str, mode: int | None, most: int) -> str | None:
+    """kube-bench's `bitmask` comparison: no permission bit outside most."""
+    if mode is None:
+        return f"{path} does not exist"
+    if mode & ~most:
+        return f"{path} has mode {mode:o}, want {most:o} or more restrictive"
+    return None
+
+
+def owner_problem(path: str, owner: str | None, group: str | None) -> str | None:
+    if owner is None:
+        return f"{path} does not exist"
+    if (owner, group) != ("root", "root"):
+        return f"{path} is owned by {owner}:{group}, want root:root"
+    return None
+
+
+def client_ca_path(kubelet: Kubelet, default: str) -> str:
+    """The CA file the kubelet uses: its flag, then its config, then the profile's
+    (kube-bench: the --client-ca-file of `ps`, else $kubeletcafile)."""
+    found = SETTINGS["client-ca-file"].find(kubelet)
+    return found.value if found.value else default
+
+
+def _fix_files(target: Target, paths: Sequence[str], most: int | None) -> Change:
+    """chmod (most: take away the bits outside it; a stricter mode stays) or, without
+    most, chown root:root, each existing path; idempotent through the runner."""
+    conn, dry_run = target.conn, target.dry_run
+    reads = read_files(conn, paths)
+    steps = []
+    for path in paths:
+        info = reads[path]
+        if not info.exists:
+            continue
+        if most is None:
+            steps.append(files.chown(conn, path, "root", "root", sudo=True, dry_run=dry_run))
+        else:
+            mode = format(info.mode & most, "04o")  # type: ignore[operator]
+            steps.append(files.chmod(conn, path, mode, sudo=True, dry_run=dry_run))
+    what = "owner root:root" if most is None else f"mode {most:o} or stricter"
+    return combine(f"{what} on {', '.join(paths)}", steps, dry_run=dry_run)
+
+
+_FILE_NEVER = "file content; files that do not exist (not created)"
+
+
+def _mode_and_owner(
+    paths_of: Callable[..., Sequence[str]], most: int, name: str
+) -> tuple[Callable[..., Change], Callable[..., Change]]:
+    @remediation(reboot=False, strategy="restrict", disruption="low", never=_FILE_NEVER)
+    def restrict(target: Target, **params: str) -> Change:
+        return _fix_files(target, paths_of(target, **params), most)
+
+    @remediation(reboot=False, strategy="restrict", disruption="low", never=_FILE_NEVER)
+    def own(target: Target, **params: str) -> Change:
+        return _fix_files(target, paths_of(target, **params), None)
+
+    restrict.__name__, own.__name__ = f"restrict_{name}", f"own_{name}"
+    label = name.replace("_", " ")
+    restrict.__doc__ = f"Take the mode of the {label} to {most:o} or stricter (bits only removed)."
+    own.__doc__ = f"Give the {label} to root:root."
+    return restrict, own
+
+
+def _unit_paths(target: Target, unit: str) -> list[str]:
+    return unit_files(target.conn, unit)
+
+
+def _path(target: Target, path: str, presence: str = "required") -> list[str]:
+    return [path]
+
+
+def _config_path(target: Target, config: str) -> list[str]:
+    return [config]
+
+
+def _ca_path(target: Target, config: str, ca_file: str) -> list[str]:
+    return [client_ca_path(read(target.conn, config), ca_file)]
+
+
+restrict_unit_files, own_unit_files = _mode_and_owner(_unit_paths, 0o600, "kubelet_unit_files")
+restrict_kubeconfig, own_kubeconfig = _mode_and_owner(_path, 0o600, "kubeconfig")
+restrict_config, own_config = _mode_and_owner(_config_path, 0o600, "kubelet_config_file")
+restrict_client_ca, own_client_ca = _mode_and_owner(_ca_path, 0o644, "client_ca_file")
