@@ -183,14 +183,16 @@ _Loader.add_multi_constructor("!", _refuse_tag)
 def load_yaml(text: str, where: str) -> Any:
     if text.lstrip().startswith("$ANSIBLE_VAULT"):
         raise Unsupported(where, "a vault-encrypted file")
-    loader = _Loader(text)
-    loader.name = where
     try:
-        return loader.get_single_data()
+        # The reader checks the characters as the loader is made.
+        loader = _Loader(text)
+        loader.name = where
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         raise KitValueError(f"{where}: invalid YAML: {exc}") from None
-    finally:
-        loader.dispose()
 
 
 def _vars_file(path: Path) -> dict[str, Any]:
