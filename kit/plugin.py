@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from kit.inventory import InventoryHost
 
 STATE = pytest.StashKey["RunState"]()
+INVENTORY_BACKEND = pytest.StashKey[str]()
 ITEM_OUTCOME = fixflow.OUTCOME
 DEFAULT_PROFILE = "kubernetes-node"
 DEFAULT_MAX_DISRUPTION = "medium"
@@ -119,7 +120,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--inventory",
         dest="hostkit_inventory",
         metavar="FILE",
-        help="Ansible inventory (INI or YAML); --hosts then selects hosts or groups",
+        help="Ansible inventory (INI or YAML); --hosts then takes Ansible host patterns",
+    )
+    group.addoption(
+        "--inventory-backend",
+        dest="hostkit_inventory_backend",
+        choices=("auto", "builtin", "ansible"),
+        default="auto",
+        help="read --inventory with ansible-inventory (ansible), hostkit's static INI/YAML "
+        "parser (builtin), or ansible-inventory when it is on the PATH (auto, the default)",
     )
     group.addoption(
         "--known-hosts",
@@ -193,6 +202,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
 
 
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    used = config.stash.get(INVENTORY_BACKEND, None)
+    if used is None or config.option.verbose <= 0:
+        return []
+    how = "ansible-inventory --list" if used == "ansible" else "hostkit's built-in parser"
+    return [f"hostkit inventory: {config.getoption('hostkit_inventory')} read by {how}"]
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(STATE, None)
     if state is not None:
@@ -230,11 +247,19 @@ def _register_hosts(config: pytest.Config, registry: HostRegistry) -> list[Inven
     if inventory_file:
         from kit import inventory
 
-        chosen = inventory.select(inventory.load(inventory_file), names or None)
+        loaded = inventory.load(inventory_file, config.getoption("hostkit_inventory_backend"))
+        config.stash[INVENTORY_BACKEND] = loaded.backend
+        chosen = inventory.select(loaded, names or None)
         if not chosen:
             raise KitValueError(f"inventory {inventory_file} selects no host")
         for entry in chosen:
-            ctx = registry.add(entry.spec, entry.name, identity_file=entry.identity_file)
+            ctx = registry.add(
+                entry.spec,
+                entry.name,
+                identity_file=entry.identity_file,
+                sudo_user=entry.sudo_user,
+                sudo_password=entry.sudo_password,
+            )
             specs.append(f"{backend.SCHEME}://{ctx.key}")
     else:
         if config.option.hosts and not names:

@@ -108,3 +108,32 @@ def test_non_utf8_inventory_names_the_file(tmp_path):
     path.write_bytes(b"[web]\nweb1 # caf\xe9\n")
     with pytest.raises(KitValueError, match=r"latin\.ini: not UTF-8"):
         inventory.load(path)
+
+
+def test_become_settings_become_sudo_options_and_the_password_stays_hidden(tmp_path):
+    path = tmp_path / "hosts.ini"
+    path.write_text(
+        "[web]\nweb1 ansible_become=true ansible_become_user=app\n\n"
+        "[web:vars]\nansible_become_password=s3cr3t-pw\n"
+    )
+    (web1,) = inventory.load(path)
+    assert web1.sudo_user == "app"
+    assert web1.sudo_password.get().reveal() == "s3cr3t-pw"
+    assert "s3cr3t-pw" not in repr(web1)
+    assert "ansible_become_password" not in web1.vars
+
+
+@pytest.mark.parametrize(
+    ("line", "complaint"),
+    [
+        ("w1 ansible_become_method=su", "ansible_become_method=su is not supported"),
+        ("w1 ansible_connection=winrm", "ansible_connection=winrm is not supported"),
+        ("w1 ansible_ssh_extra_args='-J x'", "ansible_ssh_extra_args is not supported"),
+        ("w1 ansible_host=a ansible_ssh_host=b", "ansible_host and ansible_ssh_host disagree"),
+    ],
+)
+def test_connection_settings_hostkit_cannot_honour_are_refused(tmp_path, line, complaint):
+    path = tmp_path / "hosts.ini"
+    path.write_text(f"[web]\n{line}\n")
+    with pytest.raises(KitValueError, match=complaint):
+        inventory.load(path)
