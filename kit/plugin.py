@@ -203,11 +203,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
+    state = config.stash.get(STATE, None)
+    lines = list(state.plan.header) if state is not None else []
     used = config.stash.get(INVENTORY_BACKEND, None)
-    if used is None or config.option.verbose <= 0:
-        return []
-    how = "ansible-inventory --list" if used == "ansible" else "hostkit's built-in parser"
-    return [f"hostkit inventory: {config.getoption('hostkit_inventory')} read by {how}"]
+    if used is not None and config.option.verbose > 0:
+        how = "ansible-inventory --list" if used == "ansible" else "hostkit's built-in parser"
+        lines.append(f"hostkit inventory: {config.getoption('hostkit_inventory')} read by {how}")
+    return lines
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -358,11 +360,6 @@ def _catalog_dirs(prof: Profile, profiles_dir: Path) -> list[Path]:
     if prof.source is not None and prof.source.parent.name == "profiles":
         found.append(prof.source.parent.parent)
     return list({d.resolve(): d for d in found}.values())
-
-
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    state = config.stash.get(STATE, None)
-    return state.plan.header if state is not None else []
 
 
 # -- xdist ----------------------------------------------------------------------------
