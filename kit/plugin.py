@@ -331,7 +331,8 @@ def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) 
         profile.validate(prof, catalogs[name])
     users: dict[str, list[str]] = {}
     hosts: dict[str, Profile] = {}
-    for entry in inventory_hosts:
+    # By name, so that which host an error names does not depend on the inventory's reader.
+    for entry in sorted(inventory_hosts, key=lambda h: h.name):
         name = profile.profile_for(choice, entry.name, entry.groups)
         users.setdefault(name, []).append(entry.name)
         overrides = profile.host_overrides(entry.name, entry.vars)

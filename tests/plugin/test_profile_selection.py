@@ -200,7 +200,7 @@ def test_a_bare_name_is_the_default_for_hosts_in_no_mapped_group(fleet):
     [
         (
             ["--inventory=hosts.yaml", "--profile=kube_control_plane=control"],
-            "host w1 is in none of the groups --profile maps (kube_control_plane)",
+            "host e1 is in none of the groups --profile maps (kube_control_plane)",
         ),
         (
             ["--inventory=hosts.yaml", "--profile=kube_nodes=worker,control"],
