@@ -1,12 +1,15 @@
 """Swap, kernel modules and sysctls, now and at the next boot (kubeadm preflight)."""
 
+import contextlib
 import posixpath
 
 from kit.check import check
 from kit.edits import fstab
 from kit.edits.modules import same_module
+from kit.errors import KitError
 from kit.runner import kernel
 from remediations import kernel as fixes
+from remediations import sysctl as fixes_sysctl
 
 # Every check here answers from facts: the live state and the files the next boot
 # reads come in the one round trip that gathers them.
@@ -113,3 +116,74 @@ def test_sysctl(facts, key, value):
     assert kernel.satisfies(at_boot, value), f"{key} is {live} now but boot sets " + (
         f"{at_boot} ({source})" if at_boot is not None else "nothing"
     )
+
+
+# -- sysctl groups a profile selects apart from the node's own ---------------------------
+
+
+def sysctl_verdict(facts, key: str, value: str, conn=None) -> None:
+    """test_sysctl's verdict, where a value may also be "includes R" for a list of ranges.
+
+    The facts' `grep -r . /proc/sys` leaves out a key whose value is empty, as
+    ip_local_reserved_ports is by default: such a key is read on its own through conn.
+    """
+    want = kernel.describe_meets(value)
+    live = facts.sysctls.get(key)
+    if live is None and conn is not None:
+        with contextlib.suppress(KitError):
+            live = kernel.get_sysctl(conn, key)
+    assert live is not None, f"{key} does not exist on this kernel (is its module loaded?)"
+    assert kernel.meets(live, value), f"{key} is {live or '(empty)'} now, want {want}"
+    at_boot, source = kernel.sysctl_at_boot(facts.boot_files.items(), key, links=facts.boot_links)
+    assert kernel.meets(at_boot, value), f"{key} is {live} now but boot sets " + (
+        f"{at_boot} ({source})" if at_boot is not None else "nothing"
+    )
+
+
+def _sysctl_group(check_id: str, title: str, severity: str, params: str, refs: dict[str, str]):
+    @check(
+        check_id,
+        title,
+        severity=severity,
+        refs={**refs, "systemd": "sysctl.d(5): boot order"},
+        fix=fixes_sysctl.set_sysctl_including,
+        params=params,
+        argnames="key,value",
+        tags=("kernel",),
+    )
+    def test(conn, facts, key, value):
+        sysctl_verdict(facts, key, value, conn)
+
+    return test
+
+
+test_sysctl_dual_stack = _sysctl_group(
+    "k8s.sysctl.dual-stack",
+    "IPv6 forwarding for a dual-stack or IPv6 node, live and at boot",
+    "error",
+    "sysctls_dual_stack",
+    {
+        "kubeadm": "checks_linux.go addIPv6Checks: FileContent--proc-sys-net-ipv6-conf-default-"
+        "forwarding",
+        "kubespray": "roles/kubernetes/preinstall/tasks/0080-system-configurations.yml: "
+        "Enable ipv6 forwarding (enable_dual_stack_networks)",
+    },
+)
+test_sysctl_kernel_defaults = _sysctl_group(
+    "k8s.sysctl.kernel-defaults",
+    "Kernel parameters kubelet's protectKernelDefaults wants, live and at boot",
+    "warning",
+    "sysctls_kernel_defaults",
+    {
+        "kubelet": "pkg/kubelet/cm/container_manager_linux.go setupKernelTunables (exact values)",
+        "kubespray": "roles/kubernetes/preinstall/tasks/0080-system-configurations.yml: "
+        "Ensure kubelet expected parameters are set (kubelet_protect_kernel_defaults)",
+    },
+)
+test_sysctl_installer = _sysctl_group(
+    "k8s.sysctl.installer",
+    "Kernel parameters the installers set on a node (inotify, arptables, NodePort reservation)",
+    "warning",
+    "sysctls_installer",
+    {"kubekey": "pkg/bootstrap/os/templates/init_script.go InitOsScriptTmpl"},
+)

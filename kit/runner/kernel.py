@@ -544,3 +544,86 @@ def _check_key(key: str) -> None:
     valid_name("sysctl key", key)
     if "*" in key:
         raise KitValueError(f"invalid sysctl key (a pattern, not a key): {key!r}")
+
+
+# -- list-valued sysctls -------------------------------------------------------
+
+# A profile value "includes 30000-32767" asks that a list of port ranges such as
+# net.ipv4.ip_local_reserved_ports holds the range, whatever else it holds.
+INCLUDES = "includes "
+
+
+def parse_port_ranges(text: str) -> list[tuple[int, int]]:
+    """Port ranges of a list such as `30000-32767,40000` (the kernel prints commas; blanks
+    are allowed too), merged and sorted; an empty value is an empty list."""
+    ranges = []
+    for part in text.replace(",", " ").split():
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise KitValueError(f"invalid port range {part!r} (want N or N-M)")
+        first, last = int(low), int(high or low)
+        if first > last or last > 65535:
+            raise KitValueError(f"invalid port range {part!r}")
+        ranges.append((first, last))
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def format_port_ranges(ranges: Iterable[tuple[int, int]]) -> str:
+    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in ranges)
+
+
+def _included(value: str | int) -> list[tuple[int, int]] | None:
+    text = str(value).strip()
+    return parse_port_ranges(text[len(INCLUDES) :]) if text.startswith(INCLUDES) else None
+
+
+def meets(actual: str | None, value: str | int) -> bool:
+    """satisfies(), and for "includes R" whether actual's ranges cover every port of R."""
+    wanted = _included(value)
+    if wanted is None:
+        return satisfies(actual, value)
+    if actual is None:
+        return False
+    try:
+        have = parse_port_ranges(actual)
+    except KitValueError:
+        return False
+    return all(any(a <= first and last <= b for a, b in have) for first, last in wanted)
+
+
+def describe_meets(value: str | int) -> str:
+    wanted = _included(value)
+    if wanted is None:
+        return describe_wanted(value)
+    return f"a list including {format_port_ranges(wanted)}"
+
+
+def set_sysctl_including(
+    conn: Connection,
+    facts: Facts | None,
+    key: str,
+    value: str | int,
+    *,
+    dry_run: bool = False,
+    managed_file: str = MANAGED_SYSCTL,
+    dirs: Sequence[str] = SYSCTL_DIRS,
+) -> Change:
+    """set_sysctl(), where "includes R" sets the union of the live ranges and R, so that
+    ports reserved by someone else stay reserved, live and at boot."""
+    wanted = _included(value)
+    if wanted is None:
+        return set_sysctl(
+            conn, facts, key, value, dry_run=dry_run, managed_file=managed_file, dirs=dirs
+        )
+    live = get_sysctl(conn, key)
+    union = parse_port_ranges(live) + wanted
+    exact = format_port_ranges(parse_port_ranges(format_port_ranges(union)))
+    return set_sysctl(
+        conn, facts, key, exact, dry_run=dry_run, managed_file=managed_file, dirs=dirs
+    )
