@@ -2,11 +2,14 @@
 
 import contextlib
 import posixpath
+import re
+
+import pytest
 
 from kit.check import check
 from kit.edits import fstab
 from kit.edits.modules import same_module
-from kit.errors import KitError
+from kit.errors import KitError, KitValueError
 from kit.runner import kernel
 from remediations import kernel as fixes
 from remediations import sysctl as fixes_sysctl
@@ -187,3 +190,100 @@ test_sysctl_installer = _sysctl_group(
     "sysctls_installer",
     {"kubekey": "pkg/bootstrap/os/templates/init_script.go InitOsScriptTmpl"},
 )
+
+
+# -- kernel release and build configuration: kubeadm's SystemVerification ----------------
+# system-validators validators/kernel_validator.go KernelValidator.Validate: a release
+# that matches none of DefaultSysSpec's KernelSpec.Versions is a warning (an error before
+# system-validators 1.10, Kubernetes 1.34); a Required option missing or =n is an error,
+# which kubeadm reports as [ERROR SystemVerification]; an Optional one is only printed.
+
+
+@check(
+    "k8s.kernel.version",
+    "Kernel release is one kubeadm's system validator supports",
+    severity="warning",
+    refs={
+        "kubeadm": "system-validators kernel_validator.go validateKernelVersion, "
+        "types_unix.go DefaultSysSpec.KernelSpec.Versions"
+    },
+    params="kernel_release",
+    argnames="pattern",
+    tags=("kernel",),
+)
+def test_kernel_version(facts, pattern):
+    release = facts.kernel
+    assert release != "unknown", "the kernel release is unknown (no kernel.osrelease)"
+    # Go's MatchString finds the pattern anywhere; the spec's patterns anchor themselves.
+    assert re.search(pattern, release), (
+        f"kernel release {release} is unsupported by kubeadm's validator "
+        "(supported: 5.4, 5.10, 5.15 and 6.x or later)"
+    )
+
+
+def _config_names(option: str) -> list[str]:
+    """An option and its aliases, `NETFILTER_XT_TARGET_REDIRECT|IP_NF_TARGET_REDIRECT`."""
+    return [n.strip().removeprefix("CONFIG_") for n in option.split("|") if n.strip()]
+
+
+def config_verdict(path: str | None, values, option: str, release: str) -> None:
+    """validateCachedKernelConfig's verdict on one option: the first of its names that the
+    config sets decides; y and m (built in or a module) pass, n and absence fail."""
+    names = _config_names(option)
+    where = ", ".join(kernel.kernel_config_paths(release))
+    assert path is not None, (
+        f"no kernel config in {where} (kubeadm would try `modprobe configs` for "
+        "/proc/config.gz, then fail: failed to parse kernel config)"
+    )
+    name = next((n for n in names if f"CONFIG_{n}" in values), None)
+    # Not found, the validator names the last alias, where its loop ended.
+    assert name is not None, f"CONFIG_{names[-1]} not set ({path})"
+    value = values[f"CONFIG_{name}"]
+    assert value in ("y", "m"), f"CONFIG_{name} disabled ({path}: CONFIG_{name}={value})"
+
+
+_SCOPES = {"all": None, "cgroup-v1": 1, "cgroup-v2": 2}
+
+
+@check(
+    "k8s.kernel.config.required",
+    "Kernel built with the options kubeadm's system validator requires (=y or =m)",
+    refs={
+        "kubeadm": "system-validators kernel_validator.go validateCachedKernelConfig, "
+        "types_unix.go DefaultSysSpec.KernelSpec.Required/RequiredCgroupsV1/RequiredCgroupsV2"
+    },
+    params="kernel_config_required",
+    argnames="option,scope",
+    tags=("kernel",),
+)
+def test_kernel_config_required(conn, facts, option, scope):
+    if scope not in _SCOPES:
+        raise KitValueError(f"kernel_config_required: scope of {option} must be one of {_SCOPES}")
+    wanted = _SCOPES[scope]
+    if wanted is not None:
+        assert facts.cgroup_version is not None, "the cgroup version is unknown"
+        if facts.cgroup_version != wanted:
+            pytest.skip(
+                f"{option} is required on cgroup v{wanted}; this host has v{facts.cgroup_version}"
+            )
+    path, values = kernel.read_kernel_config(conn, facts.kernel, _config_names(option))
+    config_verdict(path, values, option, facts.kernel)
+
+
+@check(
+    "k8s.kernel.config.optional",
+    "Kernel built with the options kubeadm's system validator lists as optional",
+    severity="warning",
+    refs={
+        "kubeadm": "system-validators kernel_validator.go validateCachedKernelConfig "
+        "(optional: reported, never a warning), types_unix.go KernelSpec.Optional"
+    },
+    params="kernel_config_optional",
+    argnames="option",
+    tags=("kernel",),
+)
+def test_kernel_config_optional(conn, facts, option):
+    """kubeadm prints a missing optional option but neither warns nor fails: select this
+    check where the feature matters (overlayfs, CPU quota, seccomp)."""
+    path, values = kernel.read_kernel_config(conn, facts.kernel, _config_names(option))
+    config_verdict(path, values, option, facts.kernel)
