@@ -50,3 +50,17 @@ def test_bad_names_never_reach_the_host():
         kernel.read_kernel_config(conn, os.uname().release, ["MEMCG|x; rm -rf /"])
     with pytest.raises(kernel.KitValueError):
         kernel.read_kernel_config(conn, "6.1; reboot", ["MEMCG"])
+
+
+def test_disk_free_reads_the_nearest_existing_parent_as_statvfs_does(tmp_path):
+    from checks import test_disk
+
+    missing = tmp_path / "var" / "lib" / "kubelet"
+    out = RecordingConnection().read("sh -c %s sh %s", test_disk._DF, str(missing)).check()
+    existing, _, df = out.stdout.partition("\n")
+    assert existing == str(tmp_path)
+    space = test_disk.parse_df(df)
+    st = os.statvfs(tmp_path)
+    assert space.size_kib == st.f_blocks * st.f_frsize // 1024
+    # Other writers share the filesystem: the free space moves a little between reads.
+    assert abs(space.avail_kib - st.f_bavail * st.f_frsize // 1024) < 64 * 1024
