@@ -64,3 +64,57 @@ def test_disk_free_reads_the_nearest_existing_parent_as_statvfs_does(tmp_path):
     assert space.size_kib == st.f_blocks * st.f_frsize // 1024
     # Other writers share the filesystem: the free space moves a little between reads.
     assert abs(space.avail_kib - st.f_bavail * st.f_frsize // 1024) < 64 * 1024
+
+
+LIVE_MISSING = "hk_absent"  # a name no kernel has: "missing now" on any machine
+
+
+def _grub_tree(tmp_path, default: str, cfg_args: str) -> dict:
+    (tmp_path / "grub.d").mkdir()
+    (tmp_path / "grub").write_text(default)
+    cfg = tmp_path / "grub.cfg"
+    cfg.write_text(
+        f"menuentry 'Debian' {{\n\tlinux\t/boot/vmlinuz root=/dev/vda1 ro {cfg_args}\n}}\n"
+    )
+    return {
+        "grub_default": str(tmp_path / "grub"),
+        "grub_dropins": str(tmp_path / "grub.d"),
+        "managed": str(tmp_path / "grub.d" / "99-hostkit.cfg"),
+        "grub_cfgs": (str(cfg),),
+    }
+
+
+def test_enable_cgroup_controller_plans_the_drop_in_and_update_grub(tmp_path):
+    paths = _grub_tree(
+        tmp_path, f'GRUB_CMDLINE_LINUX="quiet cgroup_disable={LIVE_MISSING}"\n', "quiet"
+    )
+    conn = RecordingConnection()
+    change = kernel.enable_cgroup_controller(conn, None, LIVE_MISSING, dry_run=True, **paths)
+    assert change.changed and change.dry_run
+    assert f"cgroup_enable={LIVE_MISSING}" in change.diff
+    assert f'-GRUB_CMDLINE_LINUX="quiet cgroup_disable={LIVE_MISSING}"' in change.diff
+    assert "grub.cfg regenerated" in change.summary
+    assert not conn.writes()
+    assert (tmp_path / "grub").read_text().endswith(f'cgroup_disable={LIVE_MISSING}"\n')
+
+
+def test_enable_cgroup_controller_does_nothing_when_the_next_boot_has_it(tmp_path):
+    paths = _grub_tree(
+        tmp_path,
+        f'GRUB_CMDLINE_LINUX="quiet"\nGRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX '
+        f'cgroup_enable={LIVE_MISSING}"\n',
+        f"quiet cgroup_enable={LIVE_MISSING}",
+    )
+    conn = RecordingConnection()
+    change = kernel.enable_cgroup_controller(conn, None, LIVE_MISSING, **paths)
+    assert not change.changed, change
+    assert "already has it" in change.summary
+    assert not conn.writes()
+
+
+def test_enable_cgroup_controller_without_grub_says_so(tmp_path):
+    conn = RecordingConnection()
+    with pytest.raises(kernel.KitError, match="no GRUB configuration found"):
+        kernel.enable_cgroup_controller(
+            conn, None, LIVE_MISSING, dry_run=True, grub_cfgs=(str(tmp_path / "none.cfg"),)
+        )
