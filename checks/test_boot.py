@@ -15,7 +15,12 @@ _V1_ONLY = {"cpuacct"}
 
 def controller_verdict(state: kernel.CgroupState, controller: str) -> None:
     """system-validators cgroup_validator_linux.go CgroupsValidator.Validate's verdict on
-    one controller, and whether the next boot's command line keeps it (or brings it)."""
+    one controller, and whether the next boot's command line keeps it (or brings it).
+
+    The validator finds the v2 freezer by making a child cgroup and looking for its
+    cgroup.freeze; a check only reads, so it looks for that file in the children that
+    exist (systemd makes init.scope and system.slice on every systemd host).
+    """
     assert state.version is not None, (
         "the cgroup version is unknown (/sys/fs/cgroup is neither cgroup2fs nor tmpfs)"
     )

@@ -257,6 +257,10 @@ _SCOPES = {"all": None, "cgroup-v1": 1, "cgroup-v2": 2}
     tags=("kernel",),
 )
 def test_kernel_config_required(conn, facts, option, scope):
+    """Where no config file exists, the validator loads the `configs` module to get
+    /proc/config.gz and unloads it after; a check only reads, so it fails there and says
+    so. The cgroup version is the facts' (/sys/fs/cgroup's filesystem type), where the
+    validator also counts a tmpfs without a memory directory as v2."""
     if scope not in _SCOPES:
         raise KitValueError(f"kernel_config_required: scope of {option} must be one of {_SCOPES}")
     wanted = _SCOPES[scope]

@@ -71,8 +71,9 @@ def test_sysctl_groups_fail_on_a_container_and_the_fix_leaves_it_unchanged(conta
 
 READ_ONLY = """name: kernelprep-read-only
 extends: kubernetes-node
-checks: [k8s.kernel.version, k8s.kernel.config.required, k8s.disk.free]
+checks: [k8s.kernel.version, k8s.kernel.config.required, k8s.disk.free, k8s.cgroup.controllers]
 params:
+  cgroup_controllers: [cpu, cpuacct, cpuset, devices, freezer, memory, pids, hk_absent]
   disk_free:
     /var/lib/kubelet: "1%"
     /var/lib/containerd: "100%"
@@ -105,6 +106,26 @@ def test_kernel_release_config_and_disk_space_on_a_container(containers, tmp_pat
     assert by_path["containerd"].outcome == "warning", by_path
     message = by_path["containerd"].message
     assert "/var/lib/containerd" in message and "want at least 100%" in message, by_path
+    # The containers mount cgroup v1 controllers (a tmpfs at /sys/fs/cgroup) and boot
+    # through no bootloader of their own: the next boot's command line is unknown.
+    cgroups = {
+        n.split("-")[-1].rstrip("]"): c
+        for n, c in run.cases.items()
+        if n.startswith("test_cgroup_controller")
+    }
+    assert {k for k, c in cgroups.items() if c.outcome == "passed"} == {
+        "cpu",
+        "cpuacct",
+        "cpuset",
+        "devices",
+        "freezer",
+        "memory",
+        "pids",
+    }, cgroups
+    absent = cgroups["hk_absent"]
+    assert absent.outcome == "failed", absent
+    assert "hk_absent controller is missing now (cgroup v1, /proc/cgroups:" in absent.message
+    assert "the next boot's command line is unknown" in absent.message, absent
 
 
 def test_vm_sysctl_groups_fail_fix_pass_and_survive_a_reboot(vm, tmp_path):
@@ -144,3 +165,60 @@ def test_vm_sysctl_groups_fail_fix_pass_and_survive_a_reboot(vm, tmp_path):
     ready.wait(vm, 300)
     after = compliance.run(vm, tmp_path, "after-reboot", *args)
     assert after.failing() == set(), after.cases
+
+
+BREAK = "/etc/default/grub.d/50-hk-no-hugetlb.cfg"
+CONTROLLERS = """name: kernelprep-controllers
+extends: kubernetes-node
+checks: [k8s.cgroup.controllers.optional]
+params:
+  cgroup_controllers_optional: [hugetlb]
+"""
+
+
+def test_vm_cgroup_controller_through_grub_and_a_reboot(vm, tmp_path):
+    """VM ONLY, NOT RUN HERE (the VM takes both cores), and it needs a VM that boots
+    through GRUB: the tier's VM boots its kernel directly (qemu -kernel/-append), where
+    the scenario skips, as grub.cfg is not what the next boot reads.
+
+    hugetlb is disabled on the command line and the host rebooted; the check fails naming
+    the boot that disabled it; --fix takes it out of the drop-in, adds cgroup_enable, runs
+    update-grub and declares a reboot; before the reboot the check still fails and says a
+    reboot is pending, and a second --fix changes nothing; after the reboot it passes.
+    """
+    with vm.connect() as conn:
+        if not conn.run("test -f /boot/grub/grub.cfg && command -v update-grub").ok:
+            pytest.skip("the VM does not boot through GRUB (qemu -kernel)")
+        conn.run(
+            f"printf '%s\\n' 'GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX cgroup_disable=hugetlb\"'"
+            f" > {BREAK} && update-grub"
+        ).check()
+        kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
+    ready.wait(vm, 300)
+    args = (_profile(tmp_path, CONTROLLERS),)
+    before = compliance.run(vm, tmp_path, "before", *args)
+    (case,) = before.cases.values()
+    assert "the running kernel was booted with cgroup_disable=hugetlb" in case.message, case
+    assert "the next boot's command line disables it too" in case.message, case
+
+    fixed = compliance.run(vm, tmp_path, "fix", "--fix", *args)
+    (case,) = fixed.cases.values()
+    assert case.fixes, case
+    assert case.outcome != "fixed", case  # the running kernel still lacks it
+    assert "reboot pending" in case.message, case
+    with vm.connect() as conn:  # independent reads
+        assert "cgroup_disable" not in conn.run("cat %s", BREAK).check().stdout
+        assert "cgroup_enable=hugetlb" in conn.run("cat /boot/grub/grub.cfg").check().stdout
+
+    again = compliance.run(vm, tmp_path, "again", "--fix", *args)
+    (case,) = again.cases.values()
+    assert not case.fixes, case
+    assert "reboot pending" in case.message, case
+
+    with vm.connect() as conn:
+        kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
+    ready.wait(vm, 300)
+    after = compliance.run(vm, tmp_path, "after-reboot", *args)
+    assert after.failing() == set(), after.cases
+    with vm.connect() as conn:  # the VM is shared: take the scenario's files away
+        conn.run(f"rm -f {BREAK} /etc/default/grub.d/99-hostkit.cfg && update-grub").check()
