@@ -70,8 +70,8 @@ def _controller_check(check_id: str, title: str, severity: str, params: str, ref
         argnames="controller",
         tags=("system",),
     )
-    def test(conn, controller):
-        controller_verdict(kernel.read_cgroup_state(conn), controller)
+    def test(conn, facts, controller):
+        controller_verdict(kernel.cgroup_state_of(conn, facts), controller)
 
     return test
 

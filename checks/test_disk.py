@@ -83,7 +83,7 @@ def space_verdict(path: str, existing: str, space: Space, threshold: str) -> Non
     argnames="path,threshold",
     tags=("storage",),
 )
-def test_disk_free(conn, path, threshold):
+def test_disk_free(conn, facts, path, threshold):
     """A node below kubelet's hard eviction thresholds is under disk pressure from its
     first minute: kubelet evicts pods and refuses new ones. /var/lib/kubelet is nodefs;
     /var/lib/containerd is imagefs where it is a filesystem of its own (on the same one,
@@ -91,6 +91,10 @@ def test_disk_free(conn, path, threshold):
     parse_threshold(threshold)  # a bad profile value fails before the host is asked
     if not path.startswith("/") or "\0" in path or "\n" in path:
         raise KitValueError(f"disk_free: {path!r} is not an absolute path")
-    out = conn.read("sh -c %s sh %s", _DF, path).check().stdout
-    existing, _, df = out.partition("\n")
+    gathered = facts.kernelprep.disk.get(path) if facts.kernelprep is not None else None
+    if gathered is not None:
+        existing, df = gathered
+    else:
+        out = conn.read("sh -c %s sh %s", _DF, path).check().stdout
+        existing, _, df = out.partition("\n")
     space_verdict(path, existing, parse_df(df), threshold)

@@ -128,11 +128,14 @@ def sysctl_verdict(facts, key: str, value: str, conn=None) -> None:
     """test_sysctl's verdict, where a value may also be "includes R" for a list of ranges.
 
     The facts' `grep -r . /proc/sys` leaves out a key whose value is empty, as
-    ip_local_reserved_ports is by default: such a key is read on its own through conn.
+    ip_local_reserved_ports is by default: the facts list such keys apart, and facts made
+    without them have the key read on its own through conn.
     """
     want = kernel.describe_meets(value)
     live = facts.sysctls.get(key)
-    if live is None and conn is not None:
+    if live is None and facts.kernelprep is not None:
+        live = "" if key in facts.kernelprep.empty_sysctls else None
+    elif live is None and conn is not None:
         with contextlib.suppress(KitError):
             live = kernel.get_sysctl(conn, key)
     assert live is not None, f"{key} does not exist on this kernel (is its module loaded?)"
@@ -270,7 +273,7 @@ def test_kernel_config_required(conn, facts, option, scope):
             pytest.skip(
                 f"{option} is required on cgroup v{wanted}; this host has v{facts.cgroup_version}"
             )
-    path, values = kernel.read_kernel_config(conn, facts.kernel, _config_names(option))
+    path, values = kernel.kernel_config_of(conn, facts, _config_names(option))
     config_verdict(path, values, option, facts.kernel)
 
 
@@ -289,5 +292,5 @@ def test_kernel_config_required(conn, facts, option, scope):
 def test_kernel_config_optional(conn, facts, option):
     """kubeadm prints a missing optional option but neither warns nor fails: select this
     check where the feature matters (overlayfs, CPU quota, seccomp)."""
-    path, values = kernel.read_kernel_config(conn, facts.kernel, _config_names(option))
+    path, values = kernel.kernel_config_of(conn, facts, _config_names(option))
     config_verdict(path, values, option, facts.kernel)

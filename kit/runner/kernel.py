@@ -898,3 +898,30 @@ def _write_root_file(conn: Connection, path: str, text: str, dry_run: bool) -> C
     parent = mkdirp(conn, posixpath.dirname(path), mode="0755", sudo=True, dry_run=dry_run)
     written = write_file(conn, path, encode(text), mode="0644", sudo=True, dry_run=dry_run)
     return combine(path, [parent, written], dry_run=dry_run)
+
+
+# The options the facts gather reads from the kernel config (gather.sh's kernelprep
+# block): others cost a read of their own.
+GATHERED_KCONFIG = re.compile(
+    r"NAMESPACES|[A-Z]+_NS|CGROUPS|CGROUP_[A-Z0-9_]+|CPUSETS|MEMCG|INET|EXT4_FS|PROC_FS"
+    r"|NETFILTER_XT_[A-Z0-9_]+|IP_NF_[A-Z0-9_]+|FAIR_GROUP_SCHED|OVERLAY_FS|OVERLAYFS_FS"
+    r"|AUFS_FS|BLK_DEV_DM|CFS_BANDWIDTH|SECCOMP|SECCOMP_FILTER"
+)
+
+
+def kernel_config_of(
+    conn: Connection, facts: Facts, names: Sequence[str]
+) -> tuple[str | None, dict[str, str]]:
+    """read_kernel_config's answer, from the facts when they gathered every name."""
+    prep = facts.kernelprep
+    wanted = [n.removeprefix("CONFIG_") for n in names]
+    if prep is not None and all(GATHERED_KCONFIG.fullmatch(n) for n in wanted):
+        return prep.config_path, parse_kernel_config(prep.config)
+    return read_kernel_config(conn, facts.kernel, wanted)
+
+
+def cgroup_state_of(conn: Connection, facts: Facts) -> CgroupState:
+    """read_cgroup_state's answer, from the facts where they gathered it."""
+    if facts.kernelprep is not None:
+        return parse_cgroup_state(facts.kernelprep.cgroup)
+    return read_cgroup_state(conn)

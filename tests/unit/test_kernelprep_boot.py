@@ -217,3 +217,46 @@ def test_controller_names_are_checked():
     for bad in ("memory cpu", "mem;reboot", "", "-memory"):
         with pytest.raises(KitValueError):
             grub.with_enable("", bad)
+
+
+# -- the same answers, through the facts' one round trip --------------------------------
+
+
+def test_the_facts_carry_the_kernelprep_answers():
+    from checks import test_disk, test_kernel
+    from tests.unit.test_catalog_verdicts import load
+
+    facts = load(
+        "debian12",
+        kernelprep_config="@path=/boot/config-6.1.0-18-amd64\nCONFIG_MEMCG=y\nCONFIG_EXT4_FS=m",
+        kernelprep_df="@path=/var/lib/kubelet\t/var/lib\n"
+        "Filesystem     1024-blocks     Used Available Capacity Mounted on\n"
+        "/dev/vda1         20466256 17900000   1501856      93% /",
+        kernelprep_cgroup=recording(
+            controllers="cpuset cpu io pids", grub_cfg=DEBIAN_GRUB_CFG.replace("{args}", "quiet")
+        ).strip("\n"),
+        kernelprep_sysctl_empty="/proc/sys/net/ipv4/ip_local_reserved_ports",
+    )
+    prep = facts.kernelprep
+    assert prep is not None
+    assert prep.config_path == "/boot/config-6.1.0-18-amd64"
+    test_kernel.config_verdict(
+        prep.config_path, kernel.parse_kernel_config(prep.config), "EXT4_FS", "r"
+    )
+    existing, df = prep.disk["/var/lib/kubelet"]
+    assert existing == "/var/lib"
+    fails(test_disk.space_verdict, "/var/lib/kubelet", existing, test_disk.parse_df(df), "10%")
+    state = kernel.parse_cgroup_state(prep.cgroup)
+    fails(test_boot.controller_verdict, state, "memory", match="does not turn it on (/boot/grub")
+    assert "net.ipv4.ip_local_reserved_ports" in prep.empty_sysctls
+    # An empty list is a value, not a missing key: the verdict needs no connection.
+    fails(
+        test_kernel.sysctl_verdict,
+        facts,
+        "net.ipv4.ip_local_reserved_ports",
+        "includes 30000-32767",
+        match="is (empty) now",
+    )
+    # Options outside what the gather reads are read on their own.
+    assert kernel.GATHERED_KCONFIG.fullmatch("NETFILTER_XT_MATCH_COMMENT")
+    assert not kernel.GATHERED_KCONFIG.fullmatch("BTRFS_FS")
