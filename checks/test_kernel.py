@@ -1,12 +1,18 @@
 """Swap, kernel modules and sysctls, now and at the next boot (kubeadm preflight)."""
 
+import contextlib
 import posixpath
+import re
+
+import pytest
 
 from kit.check import check
 from kit.edits import fstab
 from kit.edits.modules import same_module
+from kit.errors import KitError, KitValueError
 from kit.runner import kernel
 from remediations import kernel as fixes
+from remediations import sysctl as fixes_sysctl
 
 # Every check here answers from facts: the live state and the files the next boot
 # reads come in the one round trip that gathers them.
@@ -113,3 +119,178 @@ def test_sysctl(facts, key, value):
     assert kernel.satisfies(at_boot, value), f"{key} is {live} now but boot sets " + (
         f"{at_boot} ({source})" if at_boot is not None else "nothing"
     )
+
+
+# -- sysctl groups a profile selects apart from the node's own ---------------------------
+
+
+def sysctl_verdict(facts, key: str, value: str, conn=None) -> None:
+    """test_sysctl's verdict, where a value may also be "includes R" for a list of ranges.
+
+    The facts' `grep -r . /proc/sys` leaves out a key whose value is empty, as
+    ip_local_reserved_ports is by default: the facts list such keys apart, and facts made
+    without them have the key read on its own through conn.
+    """
+    want = kernel.describe_meets(value)
+    live = facts.sysctls.get(key)
+    if live is None and facts.kernelprep is not None:
+        live = "" if key in facts.kernelprep.empty_sysctls else None
+    elif live is None and conn is not None:
+        with contextlib.suppress(KitError):
+            live = kernel.get_sysctl(conn, key)
+    assert live is not None, f"{key} does not exist on this kernel (is its module loaded?)"
+    assert kernel.meets(live, value), f"{key} is {live or '(empty)'} now, want {want}"
+    at_boot, source = kernel.sysctl_at_boot(facts.boot_files.items(), key, links=facts.boot_links)
+    assert kernel.meets(at_boot, value), f"{key} is {live} now but boot sets " + (
+        f"{at_boot} ({source})" if at_boot is not None else "nothing"
+    )
+
+
+def _sysctl_group(check_id: str, title: str, severity: str, params: str, refs: dict[str, str]):
+    @check(
+        check_id,
+        title,
+        severity=severity,
+        refs={**refs, "systemd": "sysctl.d(5): boot order"},
+        fix=fixes_sysctl.set_sysctl_including,
+        params=params,
+        argnames="key,value",
+        tags=("kernel",),
+    )
+    def test(conn, facts, key, value):
+        sysctl_verdict(facts, key, value, conn)
+
+    return test
+
+
+test_sysctl_dual_stack = _sysctl_group(
+    "k8s.sysctl.dual-stack",
+    "IPv6 forwarding for a dual-stack or IPv6 node, live and at boot",
+    "error",
+    "sysctls_dual_stack",
+    {
+        "kubeadm": "checks_linux.go addIPv6Checks: FileContent--proc-sys-net-ipv6-conf-default-"
+        "forwarding",
+        "kubespray": "roles/kubernetes/preinstall/tasks/0080-system-configurations.yml: "
+        "Enable ipv6 forwarding (enable_dual_stack_networks)",
+    },
+)
+test_sysctl_kernel_defaults = _sysctl_group(
+    "k8s.sysctl.kernel-defaults",
+    "Kernel parameters kubelet's protectKernelDefaults wants, live and at boot",
+    "warning",
+    "sysctls_kernel_defaults",
+    {
+        "kubelet": "pkg/kubelet/cm/container_manager_linux.go setupKernelTunables (exact values)",
+        "kubespray": "roles/kubernetes/preinstall/tasks/0080-system-configurations.yml: "
+        "Ensure kubelet expected parameters are set (kubelet_protect_kernel_defaults)",
+    },
+)
+test_sysctl_installer = _sysctl_group(
+    "k8s.sysctl.installer",
+    "Kernel parameters the installers set on a node (inotify, arptables, NodePort reservation)",
+    "warning",
+    "sysctls_installer",
+    {"kubekey": "pkg/bootstrap/os/templates/init_script.go InitOsScriptTmpl"},
+)
+
+
+# -- kernel release and build configuration: kubeadm's SystemVerification ----------------
+# system-validators validators/kernel_validator.go KernelValidator.Validate: a release
+# that matches none of DefaultSysSpec's KernelSpec.Versions is a warning (an error before
+# system-validators 1.10, Kubernetes 1.34); a Required option missing or =n is an error,
+# which kubeadm reports as [ERROR SystemVerification]; an Optional one is only printed.
+
+
+@check(
+    "k8s.kernel.version",
+    "Kernel release is one kubeadm's system validator supports",
+    severity="warning",
+    refs={
+        "kubeadm": "system-validators kernel_validator.go validateKernelVersion, "
+        "types_unix.go DefaultSysSpec.KernelSpec.Versions"
+    },
+    params="kernel_release",
+    argnames="pattern",
+    tags=("kernel",),
+)
+def test_kernel_version(facts, pattern):
+    release = facts.kernel
+    assert release != "unknown", "the kernel release is unknown (no kernel.osrelease)"
+    # Go's MatchString finds the pattern anywhere; the spec's patterns anchor themselves.
+    assert re.search(pattern, release), (
+        f"kernel release {release} is unsupported by kubeadm's validator "
+        "(supported: 5.4, 5.10, 5.15 and 6.x or later)"
+    )
+
+
+def _config_names(option: str) -> list[str]:
+    """An option and its aliases, `NETFILTER_XT_TARGET_REDIRECT|IP_NF_TARGET_REDIRECT`."""
+    return [n.strip().removeprefix("CONFIG_") for n in option.split("|") if n.strip()]
+
+
+def config_verdict(path: str | None, values, option: str, release: str) -> None:
+    """validateCachedKernelConfig's verdict on one option: the first of its names that the
+    config sets decides; y and m (built in or a module) pass, n and absence fail."""
+    names = _config_names(option)
+    where = ", ".join(kernel.kernel_config_paths(release))
+    assert path is not None, (
+        f"no kernel config in {where} (kubeadm would try `modprobe configs` for "
+        "/proc/config.gz, then fail: failed to parse kernel config)"
+    )
+    name = next((n for n in names if f"CONFIG_{n}" in values), None)
+    # Not found, the validator names the last alias, where its loop ended.
+    assert name is not None, f"CONFIG_{names[-1]} not set ({path})"
+    value = values[f"CONFIG_{name}"]
+    assert value in ("y", "m"), f"CONFIG_{name} disabled ({path}: CONFIG_{name}={value})"
+
+
+_SCOPES = {"all": None, "cgroup-v1": 1, "cgroup-v2": 2}
+
+
+@check(
+    "k8s.kernel.config.required",
+    "Kernel built with the options kubeadm's system validator requires (=y or =m)",
+    refs={
+        "kubeadm": "system-validators kernel_validator.go validateCachedKernelConfig, "
+        "types_unix.go DefaultSysSpec.KernelSpec.Required/RequiredCgroupsV1/RequiredCgroupsV2"
+    },
+    params="kernel_config_required",
+    argnames="option,scope",
+    tags=("kernel",),
+)
+def test_kernel_config_required(conn, facts, option, scope):
+    """Where no config file exists, the validator loads the `configs` module to get
+    /proc/config.gz and unloads it after; a check only reads, so it fails there and says
+    so. The cgroup version is the facts' (/sys/fs/cgroup's filesystem type), where the
+    validator also counts a tmpfs without a memory directory as v2."""
+    if scope not in _SCOPES:
+        raise KitValueError(f"kernel_config_required: scope of {option} must be one of {_SCOPES}")
+    wanted = _SCOPES[scope]
+    if wanted is not None:
+        assert facts.cgroup_version is not None, "the cgroup version is unknown"
+        if facts.cgroup_version != wanted:
+            pytest.skip(
+                f"{option} is required on cgroup v{wanted}; this host has v{facts.cgroup_version}"
+            )
+    path, values = kernel.kernel_config_of(conn, facts, _config_names(option))
+    config_verdict(path, values, option, facts.kernel)
+
+
+@check(
+    "k8s.kernel.config.optional",
+    "Kernel built with the options kubeadm's system validator lists as optional",
+    severity="warning",
+    refs={
+        "kubeadm": "system-validators kernel_validator.go validateCachedKernelConfig "
+        "(optional: reported, never a warning), types_unix.go KernelSpec.Optional"
+    },
+    params="kernel_config_optional",
+    argnames="option",
+    tags=("kernel",),
+)
+def test_kernel_config_optional(conn, facts, option):
+    """kubeadm prints a missing optional option but neither warns nor fails: select this
+    check where the feature matters (overlayfs, CPU quota, seccomp)."""
+    path, values = kernel.kernel_config_of(conn, facts, _config_names(option))
+    config_verdict(path, values, option, facts.kernel)

@@ -124,4 +124,44 @@ if [ $# -gt 0 ]; then
     fi
     for p in "$@"; do printf 'asked\t%s\n' "$p"; done
 fi
+# Kernel preparation: the kernel config options kubeadm's validator reads (from the first
+# config where it looks), free space under the node's state directories, cgroup
+# controllers with the running and next boot's command lines, and sysctls whose value is
+# empty (which the grep of /proc/sys above leaves out).
+s kernelprep-config
+r=$(uname -r 2>/dev/null)
+for p in /proc/config.gz "/boot/config-$r" "/usr/src/linux-$r/.config" /usr/src/linux/.config \
+    "/usr/lib/modules/$r/config" "/usr/lib/ostree-boot/config-$r" "/usr/lib/kernel/config-$r" \
+    "/usr/src/linux-headers-$r/.config" "/lib/modules/$r/build/.config"; do
+    if [ -e "$p" ]; then
+        echo "@path=$p"
+        case $p in *.gz) gzip -dc -- "$p" ;; *) cat -- "$p" ;; esac 2>/dev/null |
+            grep -E '^[[:space:]]*CONFIG_(NAMESPACES|[A-Z]+_NS|CGROUPS|CGROUP_[A-Z0-9_]+|CPUSETS|MEMCG|INET|EXT4_FS|PROC_FS|NETFILTER_XT_[A-Z0-9_]+|IP_NF_[A-Z0-9_]+|FAIR_GROUP_SCHED|OVERLAY_FS|OVERLAYFS_FS|AUFS_FS|BLK_DEV_DM|CFS_BANDWIDTH|SECCOMP|SECCOMP_FILTER)='
+        break
+    fi
+done
+s kernelprep-df
+for d in /var/lib/kubelet /var/lib/containerd /var/lib/etcd; do
+    p=$d
+    while [ ! -e "$p" ] && [ "$p" != / ]; do p=$(dirname -- "$p"); done
+    printf '@path=%s\t%s\n' "$d" "$p"
+    df -P -k -- "$p" 2>/dev/null
+done
+s kernelprep-cgroup
+printf '@@fs\n'; stat -fc %T /sys/fs/cgroup 2>/dev/null
+printf '@@controllers\n'; cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null
+printf '@@freezer\n'
+for f in /sys/fs/cgroup/*/cgroup.freeze; do [ -e "$f" ] && { echo yes; break; }; done
+printf '@@proc-cgroups\n'; cat /proc/cgroups 2>/dev/null
+printf '@@cmdline\n'; cat /proc/cmdline 2>/dev/null
+printf '@@grubby\n'; command -v grubby >/dev/null 2>&1 && grubby --info=DEFAULT 2>/dev/null
+for c in /boot/grub/grub.cfg /boot/grub2/grub.cfg; do
+    if [ -f "$c" ]; then
+        printf '@@grub-cfg:%s\n' "$c"
+        grep -E '^[[:space:]]*(menuentry|linux|linuxefi|linux16)[[:space:]]' -- "$c" 2>/dev/null
+        break
+    fi
+done
+s kernelprep-sysctl-empty
+grep -rL . /proc/sys 2>/dev/null | while read -r f; do cat -- "$f" >/dev/null 2>&1 && echo "$f"; done
 s end

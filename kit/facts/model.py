@@ -177,6 +177,8 @@ class Facts:
     # not installed). A path or package nobody probed is not a key.
     files: Mapping[str, FileStat | None] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
     packages: Mapping[str, str | None] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
+    # The kernel preparation block's raw answers (None: not gathered, as in hand-made facts).
+    kernelprep: KernelPrep | None = None
 
     def require(self, name: str) -> object:
         """The fact called name (dotted for nested: "os.id"), or FactUnknown if unknown."""
@@ -193,3 +195,20 @@ class Facts:
 
     def has(self, executable: str) -> bool:
         return bool(self.executables.get(executable))
+
+
+@dataclass(frozen=True, slots=True)
+class KernelPrep:
+    """What the kernel preparation checks read, as gathered; the runner parses the texts.
+
+    config: the first kernel config where kubeadm's validator looks (None: none), and its
+    lines for the options the gather asks about. disk: a state directory -> (its nearest
+    existing parent, `df -P -k` of it). cgroup: kit.runner.kernel.parse_cgroup_state's
+    input. empty_sysctls: keys whose value is empty.
+    """
+
+    config_path: str | None = None
+    config: str = ""
+    disk: Mapping[str, tuple[str, str]] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
+    cgroup: str = ""
+    empty_sysctls: frozenset[str] = frozenset()

@@ -18,6 +18,7 @@ from kit.facts.model import (
     Facts,
     FileStat,
     Interface,
+    KernelPrep,
     Mount,
     OSInfo,
     Socket,
@@ -114,6 +115,7 @@ def parse_facts(raw: str) -> Facts:
         zram_generator=zram,
         files=parse_file_probes(sec.get("files", "")),
         packages=parse_package_probes(sec.get("packages", "")),
+        kernelprep=parse_kernelprep(sec),
     )
 
 
@@ -521,3 +523,33 @@ def parse_sysctls(text: str) -> Mapping[str, str]:
             values.setdefault(sysctl_key(path), []).append(value)
     # Multi-line values (dev.cdrom.info) join into one; tabs and runs of spaces become one.
     return MappingProxyType({k: " ".join(" ".join(v).split()) for k, v in values.items()})
+
+
+# -- kernel preparation ------------------------------------------------------------------
+
+
+def parse_kernelprep(sec: Mapping[str, str]) -> KernelPrep | None:
+    """The kernel preparation block's sections; None when the script had no such block."""
+    if "kernelprep-cgroup" not in sec:
+        return None
+    config_path, config = None, sec.get("kernelprep-config", "")
+    if config.startswith("@path="):
+        first, _, config = config.partition("\n")
+        config_path = first[len("@path=") :]
+    disk: dict[str, tuple[str, str]] = {}
+    path = None
+    for line in sec.get("kernelprep-df", "").splitlines():
+        if line.startswith("@path="):
+            path, _, existing = line[len("@path=") :].partition("\t")
+            disk[path] = (existing, "")
+        elif path is not None:
+            existing, text = disk[path]
+            disk[path] = (existing, text + line + "\n")
+    empty = sec.get("kernelprep-sysctl-empty", "").splitlines()
+    return KernelPrep(
+        config_path=config_path,
+        config=config,
+        disk=MappingProxyType(disk),
+        cgroup=sec["kernelprep-cgroup"],
+        empty_sysctls=frozenset(sysctl_key(p) for p in empty if p.startswith("/proc/sys/")),
+    )

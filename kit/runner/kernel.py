@@ -9,12 +9,13 @@ and unusual hosts can point them elsewhere.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kit.connection import Connection, quote
-from kit.edits import decode, encode, lines
+from kit.edits import decode, encode, grub, lines
 from kit.edits import modules as modedit
 from kit.edits import sysctl as sysedit
 from kit.errors import KitError, KitValueError
@@ -544,3 +545,383 @@ def _check_key(key: str) -> None:
     valid_name("sysctl key", key)
     if "*" in key:
         raise KitValueError(f"invalid sysctl key (a pattern, not a key): {key!r}")
+
+
+# -- list-valued sysctls -------------------------------------------------------
+
+# A profile value "includes 30000-32767" asks that a list of port ranges such as
+# net.ipv4.ip_local_reserved_ports holds the range, whatever else it holds.
+INCLUDES = "includes "
+
+
+def parse_port_ranges(text: str) -> list[tuple[int, int]]:
+    """Port ranges of a list such as `30000-32767,40000` (the kernel prints commas; blanks
+    are allowed too), merged and sorted; an empty value is an empty list."""
+    ranges = []
+    for part in text.replace(",", " ").split():
+        low, dash, high = part.partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise KitValueError(f"invalid port range {part!r} (want N or N-M)")
+        first, last = int(low), int(high or low)
+        if first > last or last > 65535:
+            raise KitValueError(f"invalid port range {part!r}")
+        ranges.append((first, last))
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def format_port_ranges(ranges: Iterable[tuple[int, int]]) -> str:
+    return ",".join(f"{a}-{b}" if a != b else str(a) for a, b in ranges)
+
+
+def _included(value: str | int) -> list[tuple[int, int]] | None:
+    text = str(value).strip()
+    return parse_port_ranges(text[len(INCLUDES) :]) if text.startswith(INCLUDES) else None
+
+
+def meets(actual: str | None, value: str | int) -> bool:
+    """satisfies(), and for "includes R" whether actual's ranges cover every port of R."""
+    wanted = _included(value)
+    if wanted is None:
+        return satisfies(actual, value)
+    if actual is None:
+        return False
+    try:
+        have = parse_port_ranges(actual)
+    except KitValueError:
+        return False
+    return all(any(a <= first and last <= b for a, b in have) for first, last in wanted)
+
+
+def describe_meets(value: str | int) -> str:
+    wanted = _included(value)
+    if wanted is None:
+        return describe_wanted(value)
+    return f"a list including {format_port_ranges(wanted)}"
+
+
+def set_sysctl_including(
+    conn: Connection,
+    facts: Facts | None,
+    key: str,
+    value: str | int,
+    *,
+    dry_run: bool = False,
+    managed_file: str = MANAGED_SYSCTL,
+    dirs: Sequence[str] = SYSCTL_DIRS,
+) -> Change:
+    """set_sysctl(), where "includes R" sets the union of the live ranges and R, so that
+    ports reserved by someone else stay reserved, live and at boot."""
+    wanted = _included(value)
+    if wanted is None:
+        return set_sysctl(
+            conn, facts, key, value, dry_run=dry_run, managed_file=managed_file, dirs=dirs
+        )
+    live = get_sysctl(conn, key)
+    union = parse_port_ranges(live) + wanted
+    exact = format_port_ranges(parse_port_ranges(format_port_ranges(union)))
+    return set_sysctl(
+        conn, facts, key, exact, dry_run=dry_run, managed_file=managed_file, dirs=dirs
+    )
+
+
+# -- kernel build configuration --------------------------------------------------------
+
+
+def kernel_config_paths(release: str) -> tuple[str, ...]:
+    """Where kubeadm's kernel validator looks for the running kernel's config, in its order
+    (system-validators kernel_validator.go getKernelConfigReader)."""
+    return (
+        "/proc/config.gz",
+        f"/boot/config-{release}",
+        f"/usr/src/linux-{release}/.config",
+        "/usr/src/linux/.config",
+        f"/usr/lib/modules/{release}/config",
+        f"/usr/lib/ostree-boot/config-{release}",
+        f"/usr/lib/kernel/config-{release}",
+        f"/usr/src/linux-headers-{release}/.config",
+        f"/lib/modules/{release}/build/.config",
+    )
+
+
+_KCONFIG = re.compile(r"^(CONFIG_[A-Z0-9_]+)=([myn])")
+
+
+def parse_kernel_config(text: str) -> dict[str, str]:
+    """{CONFIG_NAME: "y"|"m"|"n"} as the validator reads a config: `^CONFIG_[A-Z0-9_]+=[myn]`
+    lines only, so `# CONFIG_X is not set` and string or number options are absent."""
+    found = {}
+    for line in text.splitlines():
+        match = _KCONFIG.match(line.strip())
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+# $1: the option names' pattern; the rest: the paths in order. The first path that exists
+# is the config, whatever it holds, as the validator takes it.
+_READ_KCONFIG = r"""pattern=$1; shift
+for p in "$@"; do
+  if [ -e "$p" ]; then
+    printf '%s\n' "$p"
+    case $p in *.gz) gzip -dc -- "$p" ;; *) cat -- "$p" ;; esac | grep -E "$pattern"
+    exit 0
+  fi
+done
+exit 0"""
+
+
+def read_kernel_config(
+    conn: Connection, release: str, names: Iterable[str]
+) -> tuple[str | None, dict[str, str]]:
+    """(the config file read, its values of the named options) for the running kernel;
+    (None, {}) when no config exists where the validator looks.
+
+    Only the named options cross the connection: a distribution's config is some 250 kB.
+    """
+    wanted = [n.removeprefix("CONFIG_") for n in names]
+    for name in wanted:
+        if not re.fullmatch(r"[A-Z0-9_]+", name):
+            raise KitValueError(f"invalid kernel config option: {name!r}")
+    if not re.fullmatch(r"[A-Za-z0-9._+~][A-Za-z0-9._+~-]*", release):
+        raise KitValueError(f"invalid kernel release: {release!r}")
+    pattern = "^[[:space:]]*CONFIG_(" + "|".join(wanted) + ")="
+    paths = kernel_config_paths(release)
+    out = conn.read("sh -c %s sh" + " %s" * (1 + len(paths)), _READ_KCONFIG, pattern, *paths)
+    first, _, rest = out.check().stdout.partition("\n")
+    if not first:
+        return None, {}
+    return first, parse_kernel_config(rest)
+
+
+# -- cgroup controllers and the kernel command line of the next boot --------------------
+
+GRUB_DEFAULT = "/etc/default/grub"
+GRUB_DROPINS = "/etc/default/grub.d"
+GRUB_MANAGED = "/etc/default/grub.d/99-hostkit.cfg"
+GRUB_CFGS = ("/boot/grub/grub.cfg", "/boot/grub2/grub.cfg")
+
+# Sections: the cgroup filesystem type, the v2 root's controllers, whether a v2 child
+# has cgroup.freeze (the freezer, which cgroup.controllers never lists), /proc/cgroups,
+# /proc/cmdline, grubby's default entry, and the first generated grub.cfg.
+_CGROUP_STATE = r"""s() { printf '\n@@%s\n' "$1"; }
+s fs; stat -fc %T /sys/fs/cgroup 2>/dev/null
+s controllers; cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null
+s freezer; for f in /sys/fs/cgroup/*/cgroup.freeze; do [ -e "$f" ] && { echo yes; break; }; done
+s proc-cgroups; cat /proc/cgroups 2>/dev/null
+s cmdline; cat /proc/cmdline 2>/dev/null
+s grubby; command -v grubby >/dev/null 2>&1 && grubby --info=DEFAULT 2>/dev/null
+for c in "$@"; do
+  if [ -f "$c" ]; then s "grub-cfg:$c"; cat -- "$c"; break; fi
+done
+true"""
+
+
+@dataclass(frozen=True, slots=True)
+class CgroupState:
+    """The controllers the running kernel offers and the command lines around them."""
+
+    version: int | None
+    controllers: frozenset[str]
+    # Where the live list comes from, for messages.
+    source: str
+    cmdline: tuple[str, ...]
+    # The next boot's command line (None: unknown) and where it was read.
+    next_boot: tuple[str, ...] | None
+    next_boot_source: str | None
+
+
+def parse_cgroup_state(text: str) -> CgroupState:
+    sections: dict[str, str] = {}
+    name = None
+    for line in text.split("\n"):
+        if line.startswith("@@"):
+            name = line[2:]
+            sections[name] = ""
+        elif name is not None:
+            sections[name] += line + "\n"
+    fs = sections.get("fs", "").strip()
+    version = 2 if fs == "cgroup2fs" else 1 if fs == "tmpfs" else None
+    if version == 2:
+        # system-validators getCgroupV2Subsystems: devices is always there (kernel 4.15+).
+        found = {"devices", *sections.get("controllers", "").split()}
+        if sections.get("freezer", "").strip():
+            found.add("freezer")
+        source = "/sys/fs/cgroup/cgroup.controllers"
+    else:
+        found = set()
+        for row in sections.get("proc-cgroups", "").splitlines():
+            parts = row.split()
+            if parts and not parts[0].startswith("#") and len(parts) >= 4 and parts[3] != "0":
+                found.add(parts[0])
+        source = "/proc/cgroups"
+    next_boot: list[str] | None = None
+    next_source = None
+    if sections.get("grubby", "").strip():
+        next_boot, next_source = grub.grubby_args(sections["grubby"]), "grubby --info=DEFAULT"
+    if next_boot is None:
+        for key, body in sections.items():
+            if key.startswith("grub-cfg:"):
+                next_boot, next_source = grub.grub_cfg_args(body), key[len("grub-cfg:") :]
+    return CgroupState(
+        version,
+        frozenset(found),
+        source,
+        tuple(sections.get("cmdline", "").split()),
+        tuple(next_boot) if next_boot is not None else None,
+        next_source if next_boot is not None else None,
+    )
+
+
+def read_cgroup_state(conn: Connection, *, grub_cfgs: Sequence[str] = GRUB_CFGS) -> CgroupState:
+    """The live controllers, /proc/cmdline and the next boot's command line (root reads
+    grub.cfg, which is 0400 on some hosts, and runs grubby)."""
+    for path in grub_cfgs:
+        valid_path(path)
+    out = conn.read("sh -c %s sh" + " %s" * len(grub_cfgs), _CGROUP_STATE, *grub_cfgs, sudo=True)
+    return parse_cgroup_state(out.check().stdout)
+
+
+# $1: /etc/default/grub, $2: the drop-in directory. Each file as NUL, path, NUL, text.
+_CAT_GRUB_DEFAULTS = r"""[ -f "$1" ] && { printf '\0%s\0' "$1"; cat -- "$1"; }
+for f in "$2"/*.cfg; do [ -f "$f" ] && { printf '\0%s\0' "$f"; cat -- "$f"; }; done; true"""
+
+
+def enable_cgroup_controller(
+    conn: Connection,
+    facts: Facts | None,
+    controller: str,
+    *,
+    dry_run: bool = False,
+    grub_default: str = GRUB_DEFAULT,
+    grub_dropins: str = GRUB_DROPINS,
+    managed: str = GRUB_MANAGED,
+    grub_cfgs: Sequence[str] = GRUB_CFGS,
+) -> Change:
+    """Make the next boot's kernel command line turn controller on: no cgroup_disable
+    names it, and, where the running kernel lacks it, cgroup_enable names it.
+
+    With grubby (RHEL, Rocky) every installed kernel's entry is updated. Otherwise the
+    lists in /etc/default/grub and its drop-ins lose the controller, cgroup_enable goes
+    into one managed drop-in that adds to GRUB_CMDLINE_LINUX, and update-grub writes
+    grub.cfg. Nothing changes the running kernel: the controller comes with a reboot.
+    """
+    grub.check_controller(controller)
+    for path in (grub_default, grub_dropins, managed):
+        valid_path(path)
+    state = read_cgroup_state(conn, grub_cfgs=grub_cfgs)
+    missing = controller not in state.controllers
+    what = f"cgroup controller {controller} at the next boot"
+    if state.next_boot_source == "grubby --info=DEFAULT":
+        return _grubby_enable(conn, controller, state, missing, what, dry_run)
+    if state.next_boot_source is None:
+        raise KitError(
+            f"no GRUB configuration found ({', '.join(grub_cfgs)}, grubby): put "
+            f"cgroup_enable={controller} on the kernel command line by hand"
+        )
+    out = conn.read("sh -c %s sh %s %s", _CAT_GRUB_DEFAULTS, grub_default, grub_dropins)
+    parts = out.check().stdout.split("\0")[1:]
+    files = {parts[i]: parts[i + 1] for i in range(0, len(parts) - 1, 2)}
+    edits = {p: grub.drop_disable(t, controller) for p, t in files.items()}
+    edits = {p: t for p, t in edits.items() if t != files[p]}
+    texts = {**files, **edits}
+    enabled = any(
+        grub.enabling(args, controller)
+        for text in texts.values()
+        for _var, args in grub.assignments(text)
+    )
+    if missing and not enabled:
+        edits[managed] = grub.with_enable(texts.get(managed, ""), controller)
+    steps = [_write_root_file(conn, path, text, dry_run) for path, text in sorted(edits.items())]
+    assert state.next_boot is not None
+    next_ok = _boot_wants(list(state.next_boot), controller, missing)
+    if not edits and next_ok:
+        return Change.none(f"{what}: {state.next_boot_source} already has it", dry_run=dry_run)
+    command = "command -v update-grub >/dev/null && exec update-grub; exec grub-mkconfig -o %s"
+    with journal.live_step(conn, f"update-grub for {what}", dry_run=dry_run):
+        if not dry_run:
+            conn.run(command, state.next_boot_source, sudo=True, timeout=600).check()
+    steps.append(Change.made(f"{state.next_boot_source} regenerated", dry_run=dry_run))
+    if not dry_run:
+        after = read_cgroup_state(conn, grub_cfgs=grub_cfgs)
+        if after.next_boot is None or not _boot_wants(list(after.next_boot), controller, missing):
+            raise KitError(
+                f"update-grub ran but {after.next_boot_source or 'grub.cfg'}'s default entry "
+                f"still does not turn {controller} on: is GRUB_DEFAULT another entry?"
+            )
+    return combine(what, steps, dry_run=dry_run)
+
+
+def _boot_wants(args: list[str], controller: str, missing: bool) -> bool:
+    if grub.disabling(args, controller):
+        return False
+    return not missing or grub.enabling(args, controller) is not None
+
+
+def _grubby_enable(
+    conn: Connection, controller: str, state: CgroupState, missing: bool, what: str, dry_run: bool
+) -> Change:
+    args = list(state.next_boot or ())
+    steps = []
+    disabled = grub.disabling(args, controller)
+    if disabled:
+        rest = [c for c in disabled.partition("=")[2].split(",") if c != controller]
+        cmd = "grubby --update-kernel=ALL --remove-args=%s"
+        values = [disabled]
+        if rest:
+            cmd += " --args=%s"
+            values.append("cgroup_disable=" + ",".join(rest))
+        with journal.live_step(conn, f"grubby: {disabled} removed", dry_run=dry_run):
+            if not dry_run:
+                conn.run(cmd, *values, sudo=True).check()
+        steps.append(Change.made(f"{disabled} removed from every kernel entry", dry_run=dry_run))
+    if missing and grub.enabling(args, controller) is None:
+        wanted = f"cgroup_enable={controller}"
+        with journal.live_step(conn, f"grubby: {wanted} added", dry_run=dry_run):
+            if not dry_run:
+                conn.run("grubby --update-kernel=ALL --args=%s", wanted, sudo=True).check()
+        steps.append(Change.made(f"{wanted} added to every kernel entry", dry_run=dry_run))
+    if not steps:
+        return Change.none(f"{what}: the default entry already has it", dry_run=dry_run)
+    return combine(what, steps, dry_run=dry_run)
+
+
+def _write_root_file(conn: Connection, path: str, text: str, dry_run: bool) -> Change:
+    old, _ = stat_and_read(conn, path, sudo=True)
+    if old is not None:
+        return write_file(conn, path, encode(text), sudo=True, dry_run=dry_run)
+    parent = mkdirp(conn, posixpath.dirname(path), mode="0755", sudo=True, dry_run=dry_run)
+    written = write_file(conn, path, encode(text), mode="0644", sudo=True, dry_run=dry_run)
+    return combine(path, [parent, written], dry_run=dry_run)
+
+
+# The options the facts gather reads from the kernel config (gather.sh's kernelprep
+# block): others cost a read of their own.
+GATHERED_KCONFIG = re.compile(
+    r"NAMESPACES|[A-Z]+_NS|CGROUPS|CGROUP_[A-Z0-9_]+|CPUSETS|MEMCG|INET|EXT4_FS|PROC_FS"
+    r"|NETFILTER_XT_[A-Z0-9_]+|IP_NF_[A-Z0-9_]+|FAIR_GROUP_SCHED|OVERLAY_FS|OVERLAYFS_FS"
+    r"|AUFS_FS|BLK_DEV_DM|CFS_BANDWIDTH|SECCOMP|SECCOMP_FILTER"
+)
+
+
+def kernel_config_of(
+    conn: Connection, facts: Facts, names: Sequence[str]
+) -> tuple[str | None, dict[str, str]]:
+    """read_kernel_config's answer, from the facts when they gathered every name."""
+    prep = facts.kernelprep
+    wanted = [n.removeprefix("CONFIG_") for n in names]
+    if prep is not None and all(GATHERED_KCONFIG.fullmatch(n) for n in wanted):
+        return prep.config_path, parse_kernel_config(prep.config)
+    return read_kernel_config(conn, facts.kernel, wanted)
+
+
+def cgroup_state_of(conn: Connection, facts: Facts) -> CgroupState:
+    """read_cgroup_state's answer, from the facts where they gathered it."""
+    if facts.kernelprep is not None:
+        return parse_cgroup_state(facts.kernelprep.cgroup)
+    return read_cgroup_state(conn)

@@ -1,0 +1,33 @@
+"""The kernel command line the next boot gets, through the bootloader's configuration."""
+
+from __future__ import annotations
+
+from kit.remediation import Target, remediation
+from kit.runner import kernel
+from kit.runner.change import Change
+
+
+@remediation(
+    reboot=True,
+    strategy="enable",
+    disruption="medium",
+    never=(
+        "the running kernel; other kernel arguments; other controllers in a cgroup_disable "
+        "list; bootloaders other than GRUB (cmdline.txt, systemd-boot): those are left to "
+        "the operator"
+    ),
+)
+def enable_cgroup_controller(target: Target, controller: str) -> Change:
+    """Put the controller on the next boot's kernel command line: taken out of any
+    cgroup_disable list, and `cgroup_enable=<controller>` added where the running kernel
+    lacks it, through grubby (RHEL, Rocky: every kernel's entry) or GRUB's defaults
+    (Debian, Ubuntu: /etc/default/grub and grub.d, a managed drop-in
+    /etc/default/grub.d/99-hostkit.cfg, then update-grub).
+
+    It takes effect at the next boot, which is never implicit: until the host reboots the
+    check keeps failing and says the reboot is pending. Medium disruption: a bad
+    command line costs a boot.
+    """
+    return kernel.enable_cgroup_controller(
+        target.conn, target.facts, controller, dry_run=target.dry_run
+    )

@@ -1,0 +1,28 @@
+"""Sysctls a profile groups apart, including lists of port ranges."""
+
+from __future__ import annotations
+
+from kit.remediation import Target, remediation
+from kit.runner import kernel
+from kit.runner.change import Change
+
+
+@remediation(
+    reboot=False,
+    strategy="configure",
+    disruption="low",
+    never=(
+        "other keys; a value already at or above a floor; ports already reserved (a range "
+        "is added to them, never put in their place); vendor files"
+    ),
+)
+def set_sysctl_including(target: Target, key: str, value: str) -> Change:
+    """Set the kernel parameter now and in /etc/sysctl.d/99-hostkit.conf for every boot;
+    for "includes R", the live list of ranges with R added.
+
+    A later file that would set it against the wanted value at boot has that line
+    commented out behind a `# hostkit: overridden by ...` marker, as for k8s.sysctl.
+    """
+    return kernel.set_sysctl_including(
+        target.conn, target.facts, key, value, dry_run=target.dry_run
+    )
