@@ -5,8 +5,6 @@ Each check reads the host in one round trip (`read_*`), then decides over what i
 (`verdict_*`, pure, tested over recorded answers).
 """
 
-from __future__ import annotations
-
 import ipaddress
 import posixpath
 from collections.abc import Mapping
