@@ -127,7 +127,8 @@ def verdict_selinux(runtime: str, config: str | None) -> str:
     refs={
         "kubespray": "roles/kubernetes/preinstall/tasks/0080-system-configurations.yml "
         "Set selinux policy (preinstall_selinux_state: permissive)",
-        "kubeadm": "install-kubeadm docs: setenforce 0 and SELINUX=permissive",
+        "kubernetes.io": "docs/setup/production-environment/tools/kubeadm/install-kubeadm.md "
+        "(setenforce 0, SELINUX=permissive)",
     },
     fix=fixes.selinux_permissive,
     tags=("security",),
