@@ -83,6 +83,8 @@ def verdict_ufw(state: UfwState) -> str:
     tags=("network",),
 )
 def test_ufw_inactive(conn, facts, request):
+    """kubeadm's FirewalldCheck looks at a running firewalld only; ufw gets the same
+    verdict here, and also fails when ENABLED=yes would load its rules at the next boot."""
     note = verdict_ufw(read_ufw(conn, facts))
     if note:
         _note(request, note)
@@ -300,7 +302,11 @@ def verdict_proxy(sources: list[ProxySource], targets: list[str], target: str) -
 )
 def test_no_proxy(conn, facts, request, target):
     """Check only: a fix that edits an operator's proxy settings could cut the node
-    off from its registries, so NO_PROXY is left to the operator."""
+    off from its registries, so NO_PROXY is left to the operator.
+
+    Differs from kubeadm's HTTPProxyCIDRCheck, which probes one address of a range:
+    here the whole range must go direct, as pods and services take any address in it.
+    The login environment has no implicit loopback rule (curl and apt read it too)."""
     note = verdict_proxy(read_proxy(conn), proxy_targets(target, facts), target)
     if note:
         _note(request, note)
