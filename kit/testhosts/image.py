@@ -21,7 +21,7 @@ from kit.testhosts import tools
 from kit.testhosts.errors import StepFailed
 
 # Bump when the steps below change in a way the package lists do not show.
-RECIPE_VERSION = 2
+RECIPE_VERSION = 3
 SUITE = "bookworm"
 
 PACKAGES = (
@@ -51,7 +51,16 @@ PACKAGES = (
 
 # Served from a local apt repository inside the image, and deliberately absent from
 # the base system, so "required executable" checks can fail and be fixed.
-REPO_PACKAGES = ("socat", "ethtool", "conntrack", "ebtables", "hello", "firewalld")
+REPO_PACKAGES = (
+    "socat",
+    "ethtool",
+    "conntrack",
+    "ebtables",
+    "hello",
+    "firewalld",
+    "ufw",
+    "network-manager",
+)
 # In the base system and also served, so a scenario may remove one and a fix put it back.
 REPO_REINSTALLABLE = ("systemd-timesyncd",)
 REPO_DIR = "/srv/hostkit-repo"
