@@ -175,12 +175,12 @@ class SSHConnection(Connection):
             raise SessionStartTimeout(self.name, self._startup_timeout) from None
 
     def _exec_sudo(
-        self, cmdline: str, stdin: bytes | None, timeout: float | None
+        self, cmdline: str, stdin: bytes | None, timeout: float | None, user: str | None = None
     ) -> tuple[int, bytes, bytes]:
         # A command sudo runs belongs to root: only sudo can kill it on a timeout.
         self._local.sudo = True
         try:
-            return super()._exec_sudo(cmdline, stdin, timeout)
+            return super()._exec_sudo(cmdline, stdin, timeout, user)
         finally:
             self._local.sudo = False
 
