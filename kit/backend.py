@@ -19,6 +19,7 @@ from testinfra.backend.base import BaseBackend, CommandResult
 
 from kit.connection.quoting import quote
 from kit.connection.spec import parse
+from kit.errors import KitValueError
 from kit.hosts import HostContext, HostRegistry
 
 SCHEME = "hostkit"
@@ -29,10 +30,26 @@ ROOT = "root"
 _registry: HostRegistry | None = None
 
 
+_THEIRS = dict(testinfra.backend.BACKENDS)
+
+
 def install(registry: HostRegistry | None) -> None:
+    """Make every testinfra connection type come here while a run is active.
+
+    Hosts named through testinfra itself (module-level `testinfra_hosts`,
+    `testinfra.get_host`) then go through hostkit too, or are refused with an
+    error; none runs on testinfra's own backends behind the kit's back.
+    """
     global _registry
     _registry = registry
-    testinfra.backend.BACKENDS[SCHEME] = f"{__name__}.KitBackend"
+    backends = testinfra.backend.BACKENDS
+    if registry is None:
+        backends.clear()
+        backends.update(_THEIRS)
+    else:
+        for name in [*_THEIRS, "ansible"]:
+            backends[name] = f"{__name__}.KitBackend"
+    backends[SCHEME] = f"{__name__}.KitBackend"
 
 
 class SudoCommand(str):
@@ -63,6 +80,11 @@ class KitBackend(BaseBackend):
             raise RuntimeError("the hostkit plugin is not active")
         if hostname is None:
             hostname = _registry.add(parse("local://")).key
+        elif not _registry.has(hostname):
+            found = _registry.resolve(hostname, **kwargs)
+            if len(found) != 1:
+                raise KitValueError(f"host {hostname!r} names {len(found)} hosts, not one")
+            hostname = found[0].key
         self.key = hostname
         super().__init__(self.context.label, *args, **kwargs)
 
@@ -76,8 +98,12 @@ class KitBackend(BaseBackend):
 
     @classmethod
     def get_hosts(cls, host: str | None, **kwargs: Any) -> list[str | None]:  # type: ignore[override]
+        if _registry is None:
+            raise RuntimeError("the hostkit plugin is not active")
         # No host means the local machine, as with testinfra's local backend.
-        return [host]
+        if host is None or _registry.has(host):
+            return [host]
+        return [ctx.key for ctx in _registry.resolve(host, **kwargs)]
 
     def get_pytest_id(self) -> str:
         return self.context.label
