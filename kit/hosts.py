@@ -214,6 +214,8 @@ class Spec:
             label = urllib.parse.urlunsplit((scheme, host, url.path, "", ""))
         else:
             scheme, host, label = given.get("connection") or "ssh", hostspec, hostspec
+            if scheme == "hostkit":
+                scheme = "ssh"  # the connection type the plugin sets: a bare name is SSH
         for key, value in given.items():
             options.setdefault(key, value)
         if scheme not in KIT_SCHEMES:
