@@ -19,7 +19,7 @@ from testinfra.backend.base import BaseBackend, CommandResult
 
 from kit.connection.quoting import quote
 from kit.connection.spec import parse
-from kit.errors import KitValueError
+from kit.errors import KitValueError, SudoError
 from kit.hosts import HostContext, HostRegistry
 
 SCHEME = "hostkit"
@@ -124,7 +124,11 @@ class KitBackend(BaseBackend):
         # Bytes in the host's encoding, carried through the kit's text API unchanged.
         text = self.encode(inner).decode("utf-8", "surrogateescape")
         if isinstance(line, SudoCommand):
-            res = self.context.conn.run(text, sudo=line.user)
+            try:
+                res = self.context.conn.run(text, sudo=line.user)
+            except SudoError as exc:
+                # testinfra sees sudo refuse as a command that exits 1 with sudo's words.
+                return self.result(1, self.encode(line), b"", f"{exc}\n".encode())
         elif self.context.spec.scheme == "ssh":
             # As sshd runs an exec request; the kit's pooled shell is /bin/sh.
             res = self.context.conn.run('exec "${SHELL:-/bin/sh}" -c %s', text)

@@ -128,3 +128,12 @@ def test_text_in_the_hosts_own_encoding(make_host, latin9: str) -> None:
         assert host.check_output("echo €") == "€"
     finally:
         bashrc.write_text(before)
+
+
+def test_sudo_refusing_is_a_failed_command_as_in_testinfra(make_host) -> None:
+    host = make_host(sshd.NOPASSWD_USER)
+    with host.sudo("hk-no-such-user"):
+        result = host.run("true")
+    assert result.rc == 1
+    assert "sudo failed" in result.stderr
+    assert host.run("true").rc == 0

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,12 +13,37 @@ import pytest
 import kit
 from kit.errors import HostKeyRejected
 from tests.ssh import sshd
+from tests.tiers import unavailable
 
 CHECKS = """
+
 def test_whoami(host):
     assert type(host.backend).__name__ == "KitBackend"
     assert host.run("id -un").stdout.splitlines()[-1] == EXPECTED
 """
+
+
+@pytest.fixture(autouse=True)
+def _this_kit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest subprocesses import the kit these tests belong to, not an installed one."""
+    root = str(Path(__file__).resolve().parents[2])
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[sshd.Sshd]:
+    """An sshd that takes root only: no test users, so no wait for the tier's user lock."""
+    ctx = sshd.running(users=False)
+    try:
+        started = ctx.__enter__()
+    except (sshd.SshdUnavailable, subprocess.CalledProcessError, OSError) as exc:
+        unavailable("ssh", str(exc))
+    try:
+        yield started
+    finally:
+        ctx.__exit__(None, None, None)
 
 
 def _config(path: Path, server: sshd.Sshd, extra: str = "") -> Path:
@@ -23,7 +51,7 @@ def _config(path: Path, server: sshd.Sshd, extra: str = "") -> Path:
         "Host target\n"
         f"  HostName {server.host}\n"
         f"  Port {server.port}\n"
-        f"  User {sshd.NOPASSWD_USER}\n"
+        "  User root\n"
         f"  IdentityFile {server.client_key}\n"
         f"  UserKnownHostsFile {server.known_hosts}\n" + extra
     )
@@ -33,7 +61,7 @@ def _config(path: Path, server: sshd.Sshd, extra: str = "") -> Path:
 def test_user_known_hosts_file_from_ssh_config(tmp_path: Path, server: sshd.Sshd) -> None:
     config = _config(tmp_path / "config", server)
     with kit.connect("target", ssh_config=config) as conn:
-        assert conn.run("id -un").stdout.splitlines()[-1] == sshd.NOPASSWD_USER
+        assert conn.run("id -un").stdout.splitlines()[-1] == "root"
 
 
 def test_strict_host_key_checking_no_is_honoured_with_a_warning(
@@ -70,9 +98,7 @@ def config(pytester: pytest.Pytester, server: sshd.Sshd) -> Path:
 
 
 def test_module_level_testinfra_hosts(pytester: pytest.Pytester, config: Path) -> None:
-    pytester.makepyfile(
-        test_mod=f"testinfra_hosts = ['target']\nEXPECTED = {sshd.NOPASSWD_USER!r}\n" + CHECKS
-    )
+    pytester.makepyfile(test_mod="testinfra_hosts = ['target']\nEXPECTED = 'root'\n" + CHECKS)
     result = pytester.runpytest_subprocess(f"--ssh-config={config}", "-p", "no:cacheprovider")
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(["*1 passed*"])
@@ -94,7 +120,7 @@ def test_testinfra_urls_with_options(pytester: pytest.Pytester, config: Path, sp
 def test_module_level_url_goes_through_hostkit(pytester: pytest.Pytester, config: Path) -> None:
     pytester.makepyfile(
         test_mod=f"testinfra_hosts = ['paramiko://target?ssh_config={config}']\n"
-        f"EXPECTED = {sshd.NOPASSWD_USER!r}\n" + CHECKS
+        f"EXPECTED = 'root'\n" + CHECKS
     )
     result = pytester.runpytest_subprocess()
     assert result.ret == 0, result.stdout.str()
@@ -126,10 +152,10 @@ def test_ansible_connection_resolves_groups(pytester: pytest.Pytester, server: s
     inventory.write_text(
         "[webservers]\n"
         f"web1 ansible_host=127.0.0.1 ansible_port={server.port} "
-        f"ansible_user={sshd.NOPASSWD_USER} ansible_ssh_private_key_file={server.client_key}\n"
+        f"ansible_user=root ansible_ssh_private_key_file={server.client_key}\n"
     )
     pytester.makepyfile(
-        test_mod=f"EXPECTED = {sshd.NOPASSWD_USER!r}\n"
+        test_mod="EXPECTED = 'root'\n"
         + CHECKS
         + "\ndef test_name(host):\n    assert host.backend.get_pytest_id() == 'web1'\n"
     )

@@ -30,3 +30,12 @@ if os.environ.get("PARITY_BACKEND") == "paramiko":
         return testinfra.get_host(
             "paramiko://root@target", ssh_config=os.environ["PARITY_SSH_CONFIG"]
         )
+
+else:
+
+    @pytest.fixture(autouse=True)
+    def _through_hostkit(request: pytest.FixtureRequest) -> None:
+        # A run that fell back to testinfra's own backend would compare it with itself.
+        if "host" in request.fixturenames:
+            kind = type(request.getfixturevalue("host").backend).__name__
+            assert kind == "KitBackend", f"the host runs on {kind}"
