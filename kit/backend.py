@@ -3,6 +3,11 @@
 testinfra builds its `host` fixture from backends named in a registry keyed by
 URL scheme; hostkit registers itself there as `hostkit://` so that testinfra's own
 `Host`, modules and parametrization run unchanged over the kit's connections.
+
+What testinfra's own SSH backends do, this one does too: commands run in the
+user's login shell (sshd runs `$SHELL -c`), text goes both ways in the host's
+own encoding, and `host.sudo()`, `--sudo` and `--sudo-user` switch user. The
+switch goes through the kit's sudo path, so a password travels on stdin only.
 """
 
 from __future__ import annotations
@@ -12,20 +17,59 @@ from typing import Any
 import testinfra.backend
 from testinfra.backend.base import BaseBackend, CommandResult
 
+from kit.connection.quoting import quote
 from kit.connection.spec import parse
+from kit.errors import KitValueError, SudoError
 from kit.hosts import HostContext, HostRegistry
 
 SCHEME = "hostkit"
+ROOT = "root"
 
 # testinfra instantiates backends itself, with no way to hand them run-wide
 # state; the plugin installs the run's registry here in pytest_configure.
 _registry: HostRegistry | None = None
 
 
+_THEIRS = dict(testinfra.backend.BACKENDS)
+
+
 def install(registry: HostRegistry | None) -> None:
+    """Make every testinfra connection type come here while a run is active.
+
+    Hosts named through testinfra itself (module-level `testinfra_hosts`,
+    `testinfra.get_host`) then go through hostkit too, or are refused with an
+    error; none runs on testinfra's own backends behind the kit's back.
+    """
     global _registry
     _registry = registry
-    testinfra.backend.BACKENDS[SCHEME] = f"{__name__}.KitBackend"
+    backends = testinfra.backend.BACKENDS
+    if registry is None:
+        backends.clear()
+        backends.update(_THEIRS)
+    else:
+        for name in [*_THEIRS, "ansible"]:
+            backends[name] = f"{__name__}.KitBackend"
+    backends[SCHEME] = f"{__name__}.KitBackend"
+
+
+class SudoCommand(str):
+    """A command testinfra asked to run under sudo, kept apart from its sudo prefix.
+
+    testinfra switches user by wrapping `get_command`, composing command lines
+    such as `sudo -u www-data /bin/sh -c '...'`. The string reads the same as
+    testinfra's (it shows in results and failures), while `inner` and `user` let
+    the kit run the command through its own sudo path instead.
+    """
+
+    inner: str
+    user: str
+
+    def __new__(cls, inner: str, user: str) -> SudoCommand:
+        prefix = "sudo /bin/sh -c" if user == ROOT else f"sudo -u {quote(user)} /bin/sh -c"
+        obj = super().__new__(cls, f"{prefix} {quote(inner)}")
+        obj.inner = inner
+        obj.user = user
+        return obj
 
 
 class KitBackend(BaseBackend):
@@ -36,6 +80,11 @@ class KitBackend(BaseBackend):
             raise RuntimeError("the hostkit plugin is not active")
         if hostname is None:
             hostname = _registry.add(parse("local://")).key
+        elif not _registry.has(hostname):
+            found = _registry.resolve(hostname, **kwargs)
+            if len(found) != 1:
+                raise KitValueError(f"host {hostname!r} names {len(found)} hosts, not one")
+            hostname = found[0].key
         self.key = hostname
         super().__init__(self.context.label, *args, **kwargs)
 
@@ -49,8 +98,12 @@ class KitBackend(BaseBackend):
 
     @classmethod
     def get_hosts(cls, host: str | None, **kwargs: Any) -> list[str | None]:  # type: ignore[override]
+        if _registry is None:
+            raise RuntimeError("the hostkit plugin is not active")
         # No host means the local machine, as with testinfra's local backend.
-        return [host]
+        if host is None or _registry.has(host):
+            return [host]
+        return [ctx.key for ctx in _registry.resolve(host, **kwargs)]
 
     def get_pytest_id(self) -> str:
         return self.context.label
@@ -58,10 +111,27 @@ class KitBackend(BaseBackend):
     def get_hostname(self) -> str:
         return self.context.spec.name
 
-    def get_encoding(self) -> str:
-        # Spares the round trip testinfra spends asking the host's Python.
-        return "utf-8"
+    def get_sudo_command(self, command: str, sudo_user: str | None) -> str:
+        # Nested host.sudo() blocks wrap from the inside out: the innermost user is the
+        # one the command was meant to run as.
+        if isinstance(command, SudoCommand):
+            return SudoCommand(command.inner, command.user)
+        return SudoCommand(command, sudo_user or ROOT)
 
     def run(self, command: str, *args: str, **kwargs: Any) -> CommandResult:
-        res = self.context.conn.run(command, *args, sudo=self.sudo)
-        return self.result(res.rc, self.encode(res.command), res.stdout_bytes, res.stderr_bytes)
+        line = self.get_command(command, *args)
+        inner = line.inner if isinstance(line, SudoCommand) else line
+        # Bytes in the host's encoding, carried through the kit's text API unchanged.
+        text = self.encode(inner).decode("utf-8", "surrogateescape")
+        if isinstance(line, SudoCommand):
+            try:
+                res = self.context.conn.run(text, sudo=line.user)
+            except SudoError as exc:
+                # testinfra sees sudo refuse as a command that exits 1 with sudo's words.
+                return self.result(1, self.encode(line), b"", f"{exc}\n".encode())
+        elif self.context.spec.scheme == "ssh":
+            # As sshd runs an exec request; the kit's pooled shell is /bin/sh.
+            res = self.context.conn.run('exec "${SHELL:-/bin/sh}" -c %s', text)
+        else:
+            res = self.context.conn.run(text)
+        return self.result(res.rc, self.encode(line), res.stdout_bytes, res.stderr_bytes)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kit.connection import Connection, connect
-from kit.connection.spec import HostSpec
-from kit.errors import ConnectError
+from kit.connection.spec import HostSpec, parse
+from kit.errors import ConnectError, KitValueError
 from kit.facts.model import Probes
 
 if TYPE_CHECKING:
@@ -94,6 +96,51 @@ class HostRegistry:
     def get(self, key: str) -> HostContext:
         return self._hosts[key]
 
+    def has(self, key: str) -> bool:
+        return key in self._hosts
+
+    def resolve(self, hostspec: str | None, **kw: Any) -> list[HostContext]:
+        """The hosts a testinfra host spec names, registered here; refuse what hostkit cannot do.
+
+        hostspec is as testinfra takes it (`[scheme://]host[?option=value&...]`, or None
+        for the local machine); kw holds the run's testinfra options (connection,
+        ssh_config, ssh_identity_file, ansible_inventory, ...), which the spec's own
+        scheme and options override. sudo and sudo_user stay with the caller: they
+        choose the user per command, not the connection.
+        """
+        spec = Spec.of(hostspec, kw)
+        if spec.scheme == "hostkit":
+            if spec.host not in self._hosts:
+                raise KitValueError(f"host {hostspec!r}: no such hostkit host")
+            return [self._hosts[spec.host]]
+        if spec.scheme == "local":
+            return [self.add(parse("local://"))]
+        if spec.scheme == "ansible":
+            return self._from_inventory(spec)
+        options = {
+            "ssh_config": spec.options.get("ssh_config"),
+            "identity_file": spec.options.get("ssh_identity_file"),
+            "connect_timeout": spec.timeout,
+        }
+        return [self.add(parse(f"ssh://{spec.host}"), spec.label, **options)]
+
+    def _from_inventory(self, spec: Spec) -> list[HostContext]:
+        from kit import inventory
+
+        path = spec.options.get("ansible_inventory")
+        if not path:
+            raise KitValueError(
+                f"host {spec.label!r}: the ansible connection needs an inventory; "
+                "give --ansible-inventory=FILE (or --inventory=FILE)"
+            )
+        chosen = inventory.select(inventory.load(path), [spec.host or "all"])
+        if not chosen:
+            raise KitValueError(f"inventory {path} selects no host for {spec.host!r}")
+        return [
+            self.add(e.spec, e.name, identity_file=e.identity_file, connect_timeout=spec.timeout)
+            for e in chosen
+        ]
+
     def __iter__(self) -> Iterator[HostContext]:
         return iter(list(self._hosts.values()))
 
@@ -103,3 +150,82 @@ class HostRegistry:
 
 
 _LOCAL_OPTIONS = {"sudo_password", "sudo_user", "command_timeout"}
+
+
+# testinfra's connection types that hostkit carries out itself, and how.
+SSH_SCHEMES = ("ssh", "paramiko", "safe-ssh")
+KIT_SCHEMES = (*SSH_SCHEMES, "local", "ansible", "hostkit")
+# testinfra URL options: those hostkit honours, and what to use for the others.
+_FLAGS = ("sudo",)
+_VALUES = ("sudo_user", "timeout", "ssh_config", "ssh_identity_file", "ansible_inventory")
+_INSTEAD = {
+    "controlpersist": "hostkit keeps one connection per host open for the whole run already",
+    "ssh_extra_args": "put SSH options in an ssh_config file (--ssh-config)",
+    "force_ansible": "hostkit reads the inventory and connects over SSH itself",
+}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A testinfra host spec read the way testinfra reads it (testinfra.backend.parse_hostspec)."""
+
+    scheme: str
+    host: str
+    label: str
+    options: Mapping[str, Any]
+
+    @property
+    def sudo(self) -> bool:
+        return bool(self.options.get("sudo"))
+
+    @property
+    def timeout(self) -> float | None:
+        value = self.options.get("timeout")
+        if value is None:
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            raise KitValueError(f"host {self.label!r}: invalid timeout {value!r}") from None
+
+    @classmethod
+    def of(cls, hostspec: str | None, kw: Mapping[str, Any]) -> Spec:
+        given = {k: v for k, v in kw.items() if v not in (None, False)}
+        if hostspec is None or hostspec in ("local", "local://"):
+            # hostkit has always read a bare "local" as this machine.
+            return cls("local", "", "local://", given)
+        options: dict[str, Any] = {}
+        if "://" in hostspec:
+            url = urllib.parse.urlsplit(hostspec)
+            scheme, host = url.scheme, url.netloc
+            query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
+            for key, values in query.items():
+                if key in _FLAGS:
+                    if values[0].lower() == "true":
+                        options[key] = True
+                elif key in _VALUES:
+                    value = values[0]
+                    if key in ("ssh_config", "ssh_identity_file", "ansible_inventory"):
+                        value = os.path.expanduser(value)
+                    options[key] = value
+                else:
+                    instead = _INSTEAD.get(key, "hostkit does not take it")
+                    raise KitValueError(f"host {hostspec!r}: option {key!r} is refused: {instead}")
+            label = urllib.parse.urlunsplit((scheme, host, url.path, "", ""))
+        else:
+            scheme, host, label = given.get("connection") or "ssh", hostspec, hostspec
+            if scheme == "hostkit":
+                scheme = "ssh"  # the connection type the plugin sets: a bare name is SSH
+        for key, value in given.items():
+            options.setdefault(key, value)
+        if scheme not in KIT_SCHEMES:
+            raise KitValueError(
+                f"host {hostspec!r}: {scheme}:// is testinfra's own backend, which hostkit "
+                "does not drive; use ssh://[user@]host[:port] or local://"
+            )
+        for key in _INSTEAD:
+            if options.get(key):
+                raise KitValueError(f"host {hostspec!r}: {key} is refused: {_INSTEAD[key]}")
+        if scheme in SSH_SCHEMES:
+            scheme = "ssh"
+        return cls(scheme, host, label, options)

@@ -11,10 +11,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import pytest
 
-from kit import backend, collected, outcomes
+from kit import backend, collected, hosts, outcomes
 from kit import fix as fixflow
 from kit.check import TAGS, CheckMeta, meta_of
 from kit.connection.secrets import FromEnv, FromFile, SecretProvider
@@ -266,13 +267,19 @@ def _register_hosts(config: pytest.Config, registry: HostRegistry) -> list[Inven
     else:
         if config.option.hosts and not names:
             raise KitValueError(f"--hosts={config.option.hosts!r} names no host")
+        testinfra_options = {
+            "connection": config.option.connection,
+            "ansible_inventory": config.option.ansible_inventory,
+            "force_ansible": config.option.force_ansible,
+            "ssh_extra_args": config.option.ssh_extra_args,
+        }
         for name in names:
-            scheme = name.partition("://")[0] if "://" in name else "ssh"
-            if scheme not in ("ssh", "local"):
-                specs.append(name)  # another testinfra backend, left to testinfra
-                continue
-            ctx = registry.add(parse(name), name)
-            specs.append(f"{backend.SCHEME}://{ctx.key}")
+            # What a URL says about sudo stays with testinfra, which hands it to the backend.
+            sudo = hosts.Spec.of(name, testinfra_options).options
+            query = {k: str(sudo[k]) for k in ("sudo", "sudo_user") if k in sudo and "://" in name}
+            tail = f"?{urlencode(query)}" if query else ""
+            for ctx in registry.resolve(name, **testinfra_options):
+                specs.append(f"{backend.SCHEME}://{ctx.key}{tail}")
     if specs:
         config.option.hosts = ",".join(specs)
     elif not names:

@@ -108,19 +108,24 @@ class Connection(abc.ABC):
         self,
         cmd: str,
         *args: str | int | os.PathLike[str],
-        sudo: bool = False,
+        sudo: bool | str = False,
         stdin: bytes | str | None = None,
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Result:
-        """Run a command; %s placeholders in cmd are filled with quoted args."""
+        """Run a command; %s placeholders in cmd are filled with quoted args.
+
+        sudo=True runs it as the connection's sudo user (root by default); a user
+        name runs it as that user, through the same sudo path and password.
+        """
         command = fill(cmd, *args)
         cmdline = _with_env(command, env) if env else command
         data = stdin.encode() if isinstance(stdin, str) else stdin
         limit = timeout if timeout is not None else self.command_timeout
         started = time.monotonic()
         if sudo:
-            rc, out, err = self._exec_sudo(cmdline, data, limit)
+            user = sudo if isinstance(sudo, str) else None
+            rc, out, err = self._exec_sudo(cmdline, data, limit, user)
         else:
             rc, out, err = self._exec(cmdline, stdin=data, timeout=limit)
         return Result(command, rc, out, err, time.monotonic() - started)
@@ -129,7 +134,7 @@ class Connection(abc.ABC):
         self,
         cmd: str,
         *args: str | int | os.PathLike[str],
-        sudo: bool = False,
+        sudo: bool | str = False,
         stdin: bytes | str | None = None,
         timeout: float | None = None,
         env: Mapping[str, str] | None = None,
@@ -197,16 +202,17 @@ class Connection(abc.ABC):
     # -- sudo ------------------------------------------------------------------
 
     def _exec_sudo(
-        self, cmdline: str, stdin: bytes | None, timeout: float | None
+        self, cmdline: str, stdin: bytes | None, timeout: float | None, user: str | None = None
     ) -> tuple[int, bytes, bytes]:
         mode = self._probe_sudo()
-        if mode is sudo.SudoMode.ROOT and not self._sudo_user:
+        user = user or self._sudo_user
+        if mode is sudo.SudoMode.ROOT and user in (None, "root"):
             return self._exec(cmdline, stdin=stdin, timeout=timeout)
         if mode is sudo.SudoMode.MISSING:
             raise SudoError(self.name, "sudo is not installed")
         if mode is sudo.SudoMode.PASSWORD and self._sudo_password is None:
             raise SudoError(self.name, "a password is required and no sudo password was given")
-        wrapped = sudo.wrap(cmdline, mode, self._sudo_user)
+        wrapped = sudo.wrap(cmdline, mode, user)
         feed: bytes | sudo.Input | None = stdin
         if wrapped.needs_password:
             assert self._sudo_password is not None

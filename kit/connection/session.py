@@ -65,6 +65,9 @@ _GRACE = 5.0  # how long a killed command's shell may take to report back
 REFUSED_PAUSE = 0.02
 REFUSED_MAX_PAUSE = 0.5
 _T = TypeVar("_T")
+# A command is text, but a host whose locale is not UTF-8 needs other bytes: those
+# travel as lone surrogates (as os.fsencode carries them) and go out unchanged.
+_BYTES = "surrogateescape"
 # Linux's limit on one argument (MAX_ARG_STRLEN); sshd hands an exec request to sh as one.
 ARG_LIMIT = 128 * 1024
 
@@ -323,11 +326,12 @@ class ShellSession:
         marks = _Markers()
         inner = f'printf "%s %s\\n" {marks.start} "$$"; printf "%s\\n" {marks.start} >&2; '
         inner += 'exec /bin/sh -c "$1"'
-        script = _RUN.format(inner=quote(inner), cmd=quote(cmdline), end=marks.end).encode()
+        script = _RUN.format(inner=quote(inner), cmd=quote(cmdline), end=marks.end)
+        payload = script.encode("utf-8", _BYTES)
         out, err = bytearray(), bytearray()
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            self._chan.sendall(script)
+            self._chan.sendall(payload)
             done = pump(self._chan, out, err, lambda: marks.scan(out, err), deadline)
         except (Dropped, OSError, EOFError, paramiko.SSHException):
             self.close()
@@ -378,10 +382,11 @@ def exec_channel(
         f'printf "%s %s\\n" {marks.start} "$$"; printf "%s\\n" {marks.start} >&2; '
         f"exec /bin/sh -c {quote(cmdline)}"
     )
-    if len(wrapped.encode()) > ARG_LIMIT:
+    payload = wrapped.encode("utf-8", _BYTES)
+    if len(payload) > ARG_LIMIT:
         # sshd would drop the whole connection over an exec request this large.
         raise NotStarted(
-            f"the command is {len(wrapped.encode())} bytes, more than the {ARG_LIMIT} "
+            f"the command is {len(payload)} bytes, more than the {ARG_LIMIT} "
             "a host accepts as one argument"
         )
     feed = sudo.as_input(stdin)
@@ -413,7 +418,7 @@ def exec_channel(
 
     try:
         try:
-            chan.exec_command(wrapped)
+            chan.exec_command(payload)  # type: ignore[arg-type]
         except (OSError, EOFError, paramiko.SSHException):
             raise Dropped from None
         if dialog is None or not dialog.waiting:

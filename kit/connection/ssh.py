@@ -65,7 +65,7 @@ class SSHConnection(Connection):
         identity_file: str | os.PathLike[str] | None = None,
         ssh_config: str | os.PathLike[str] | None = None,
         known_hosts: str | os.PathLike[str] | None = None,
-        host_key_policy: str = "strict",
+        host_key_policy: str | None = None,
         connect_timeout: float | None = None,
         startup_timeout: float | None = None,
         max_channels: int = 10,
@@ -78,8 +78,14 @@ class SSHConnection(Connection):
             command_timeout=command_timeout,
         )
         self.target = sshconfig.resolve(spec, sshconfig.load(ssh_config))
-        self._policy = hostkeys.check_policy(host_key_policy)
-        self._known = hostkeys.KnownHosts(known_hosts or DEFAULT_KNOWN_HOSTS)
+        # The kit's own options first, then what the user's ssh_config says, then strict;
+        # a config that turns verification off gets the warning "ignore" always gives.
+        self._policy = hostkeys.check_policy(
+            host_key_policy or self.target.host_key_policy or "strict"
+        )
+        self._known = hostkeys.KnownHosts(
+            known_hosts or self.target.known_hosts or DEFAULT_KNOWN_HOSTS
+        )
         self._identity = Path(identity_file).expanduser() if identity_file else None
         self._connect_timeout = connect_timeout if connect_timeout is not None else 15.0
         self._startup_timeout = startup_timeout if startup_timeout is not None else 60.0
@@ -175,12 +181,12 @@ class SSHConnection(Connection):
             raise SessionStartTimeout(self.name, self._startup_timeout) from None
 
     def _exec_sudo(
-        self, cmdline: str, stdin: bytes | None, timeout: float | None
+        self, cmdline: str, stdin: bytes | None, timeout: float | None, user: str | None = None
     ) -> tuple[int, bytes, bytes]:
         # A command sudo runs belongs to root: only sudo can kill it on a timeout.
         self._local.sudo = True
         try:
-            return super()._exec_sudo(cmdline, stdin, timeout)
+            return super()._exec_sudo(cmdline, stdin, timeout, user)
         finally:
             self._local.sudo = False
 

@@ -1,4 +1,5 @@
-"""What ssh_config says about a host: HostName, User, Port, IdentityFile, ProxyJump."""
+"""What ssh_config says about a host: HostName, User, Port, IdentityFile, ProxyJump,
+StrictHostKeyChecking and UserKnownHostsFile."""
 
 from __future__ import annotations
 
@@ -26,6 +27,13 @@ class Target:
     user: str
     identity_files: tuple[str, ...] = ()
     jumps: tuple[Target, ...] = field(default=())  # outermost first
+    known_hosts: str | None = None  # UserKnownHostsFile, when the config sets one
+    host_key_policy: str | None = None  # from StrictHostKeyChecking, when the config sets it
+
+
+# OpenSSH's values; "ask" has no one to ask here, so it refuses as "yes" does.
+_STRICTNESS = {"yes": "strict", "ask": "strict", "accept-new": "accept-new", "no": "ignore"}
+_STRICTNESS["off"] = "ignore"
 
 
 def load(path: str | os.PathLike[str] | None) -> paramiko.SSHConfig:
@@ -67,4 +75,24 @@ def resolve(spec: HostSpec, config: paramiko.SSHConfig, *, depth: int = 0) -> Ta
                 Target(jump.alias, jump.hostname, jump.port, jump.user, jump.identity_files)
             )
         jumps = tuple(hops)
-    return Target(spec.host, found.get("hostname", spec.host), port, user, identities, jumps)
+    known = found.get("userknownhostsfile")
+    known_hosts = str(Path(known.split()[0]).expanduser()) if known else None
+    strictness = found.get("stricthostkeychecking")
+    policy = _STRICTNESS.get(strictness.lower()) if strictness else None
+    if strictness and policy is None:
+        raise KitValueError(
+            f"ssh_config: invalid StrictHostKeyChecking {strictness!r} for {spec.host}"
+        )
+    if policy == "accept-new" and known_hosts == os.devnull:
+        # Nothing can be recorded there: every key is accepted and none kept, as with "no".
+        policy = "ignore"
+    return Target(
+        spec.host,
+        found.get("hostname", spec.host),
+        port,
+        user,
+        identities,
+        jumps,
+        known_hosts,
+        policy,
+    )
