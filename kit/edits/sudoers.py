@@ -223,7 +223,7 @@ def _continues(line: str) -> bool:
     return _CONTINUED.search(body[: comment.start()] if comment else body) is not None
 
 
-def _logical_lines(text: str) -> list[str]:
+def logical_lines(text: str) -> list[str]:
     """Physical lines joined where one ends in a backslash continuation."""
     out: list[str] = []
     pending = ""
@@ -257,7 +257,7 @@ def _rest(line: str) -> str:
 def parse(text: str) -> dict[str, str]:
     """Principal -> the rest of its first rule line, blanks collapsed."""
     found: dict[str, str] = {}
-    for line in _logical_lines(text):
+    for line in logical_lines(text):
         who = principal_of(line)
         if who is not None:
             found.setdefault(who, _rest(line))
@@ -273,7 +273,7 @@ def set_rule(text: str, new_rule: str) -> str:
     want = _rest(new_rule)
     out: list[str] = []
     placed = False
-    for old in _logical_lines(text):
+    for old in logical_lines(text):
         if principal_of(old) != who:
             out.append(old)
         elif not placed:

@@ -12,6 +12,7 @@ from kit.edits.sudoers import (
     Rule,
     check_file_name,
     drop_in,
+    logical_lines,
     parse,
     parse_rule,
     principal_of,
@@ -211,8 +212,9 @@ def test_result_parses_back(text, new):
 @given(texts, rules())
 def test_other_lines_survive_byte_for_byte(text, new):
     who = principal_of(new)
-    before = [ln for ln in lines(text) if principal_of(ln) != who]
-    after = [ln for ln in lines(set_rule(text, new)) if principal_of(ln) != who]
+    # Lines a backslash continues belong to the rule they continue, so compare logical lines.
+    before = [ln for ln in logical_lines(text) if principal_of(ln) != who]
+    after = [ln for ln in logical_lines(set_rule(text, new)) if principal_of(ln) != who]
     # The last line may gain the newline an appended rule needs, and a trailing
     # continuation an empty line that ends it.
     kept = after[: len(before)]
