@@ -33,6 +33,8 @@ ExecStart=/usr/bin/python3 -c "{LISTEN}"
 WantedBy=multi-user.target
 """
 RUNS = "/var/lib/hostkit/runs"
+# A node before `kubeadm join`: the profile whose ports must be free.
+PREFLIGHT = ("--profile", "kubernetes-preflight-worker")
 FREE_PORT = (
     "kill $(ss -Hltnp 'sport = :10250' | grep -o 'pid=[0-9]*' | cut -d= -f2) 2>/dev/null;"
     " for i in $(seq 50); do ss -Hltn 'sport = :10250' | grep -q . || exit 0; sleep 0.1; done;"
@@ -61,8 +63,10 @@ def test_a_listener_inside_ssh_service_is_refused_and_the_rest_is_fixed(vm, tmp_
         ).check()
         wait_listening(conn)
     try:
-        select = "swap or (module and br_netfilter) or (sysctl and ip_forward) or port"
-        run = compliance.run(vm, tmp_path, "fix", "--fix", "--max-disruption=high", select=select)
+        select = "swap or (module and br_netfilter) or (sysctl and ip_forward) or port_free"
+        run = compliance.run(
+            vm, tmp_path, "fix", *PREFLIGHT, "--fix", "--max-disruption=high", select=select
+        )
         port = next(c for n, c in run.cases.items() if n.startswith("test_port_free"))
         assert port.outcome == "failed", port
         assert "fix refused: ssh.service runs sshd" in port.message, port.message
@@ -85,18 +89,20 @@ def test_a_listener_inside_ssh_service_is_refused_and_the_rest_is_fixed(vm, tmp_
             conn.run("swapoff /hk-safety-swap; rm -f /hk-safety-swap")
 
 
-def test_kubelet_is_not_stopped_at_the_default_disruption(vm, tmp_path):
+def test_kubelet_is_never_stopped_to_free_its_own_port(vm, tmp_path):
     with vm.connect() as conn:
         conn.run(FREE_PORT).check()
         conn.put(KUBELET.encode(), "/etc/systemd/system/kubelet.service")
         conn.run("systemctl daemon-reload && systemctl enable --now kubelet.service").check()
         wait_listening(conn)
     try:
-        run = compliance.run(vm, tmp_path, "fix", "--fix", select="port")
+        # Even where stopping services is allowed, the port's expected owner is not stopped.
+        run = compliance.run(
+            vm, tmp_path, "fix", *PREFLIGHT, "--fix", "--max-disruption=high", select="port_free"
+        )
         (case,) = run.cases.values()
         assert case.outcome == "failed"
-        assert "fix needs --max-disruption=high: port 10250 freed" in case.message, case.message
-        assert "kubelet.service stopped" in case.message
+        assert "its expected owner kubelet: not stopping it" in case.message, case.message
         with vm.connect() as conn:
             assert conn.run("systemctl is-active kubelet.service").stdout.strip() == "active"
             assert conn.run("systemctl is-enabled kubelet.service").stdout.strip() == "enabled"
