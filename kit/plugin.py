@@ -7,6 +7,7 @@ host it names go through a hostkit connection (see kit.backend).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from kit import backend, collected, hosts, outcomes
+from kit import backend, collected, hosts, outcomes, shard
 from kit import fix as fixflow
 from kit.check import TAGS, CheckMeta, meta_of
 from kit.connection.secrets import FromEnv, FromFile, SecretProvider
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from kit.inventory import InventoryHost
 
 STATE = pytest.StashKey["RunState"]()
+SHARD = pytest.StashKey[shard.Shard]()
 INVENTORY_BACKEND = pytest.StashKey[str]()
 ITEM_OUTCOME = fixflow.OUTCOME
 DEFAULT_PROFILE = "kubernetes-node"
@@ -155,6 +157,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="file whose first line is the sudo password",
     )
+    group.addoption(
+        "--shard",
+        dest="hostkit_shard",
+        metavar="K/N",
+        help="keep shard K of N of the selected hosts, by a hash of each host's name; "
+        "K counts from 0, and auto/N reads K from JOB_COMPLETION_INDEX",
+    )
     parser.addini("hostkit_junit", "default JUnit report path, relative to the rootdir", default="")
     parser.addini(
         "hostkit_runs_dir",
@@ -189,6 +198,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("hostkit_dry_run") and not config.getoption("hostkit_fix"):
         raise pytest.UsageError("--dry-run plans fixes: use it together with --fix")
     explicit = config.option.hosts or config.getoption("hostkit_inventory")
+    if config.getoption("hostkit_shard"):
+        try:
+            config.stash[SHARD] = shard.parse(config.getoption("hostkit_shard"), os.environ)
+        except KitError as exc:
+            raise pytest.UsageError(str(exc)) from None
     if config.getoption("hostkit_fix") and not explicit:
         raise pytest.UsageError(NEEDS_HOSTS)
     try:
@@ -434,6 +448,7 @@ def _selected(plan: ProfilePlan, item: pytest.Item, meta: CheckMeta) -> tuple[bo
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state: RunState = config.stash[STATE]
+    _keep_shard(config, items)
     plan = state.plan
     keep: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
@@ -474,6 +489,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return (host_rank, rank if rank is not None else len(prof.checks), index)
 
     items[:] = [item for _, item in sorted(enumerate(keep), key=order)]
+
+
+def _keep_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """--shard: only this shard's hosts' items; those of no host go to shard 0 alone, so
+    that the shards together run every item once."""
+    part = config.stash.get(SHARD, None)
+    if part is None:
+        return
+    others = []
+    for item in items:
+        label = collected.host_label(item)
+        if not (part.keeps(label) if label is not None else part.index == 0):
+            others.append(item)
+    if others:
+        config.hook.pytest_deselected(items=others)
+        gone = {id(i) for i in others}
+        items[:] = [i for i in items if id(i) not in gone]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # A shard that gets no host (more shards than hosts) ran what it was given: nothing.
+    if SHARD in session.config.stash and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+        session.exitstatus = pytest.ExitCode.OK
 
 
 PREFETCH_THREADS = 32
