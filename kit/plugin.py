@@ -16,10 +16,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from kit import backend, collected, hosts, outcomes, shard
+from kit import backend, collected, hostopts, hosts, outcomes, shard
 from kit import fix as fixflow
 from kit.check import TAGS, CheckMeta, meta_of
-from kit.connection.secrets import FromEnv, FromFile, SecretProvider
 from kit.connection.spec import parse
 from kit.errors import ConnectError, KitError, KitValueError
 from kit.fixhost import HostFixes, new_run_id
@@ -236,22 +235,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _connect_defaults(config: pytest.Config) -> dict[str, Any]:
-    secret: SecretProvider | None = None
-    if config.getoption("hostkit_sudo_env") and config.getoption("hostkit_sudo_file"):
-        raise KitValueError("give --sudo-password-env or --sudo-password-file, not both")
-    if config.getoption("hostkit_sudo_env"):
-        secret = FromEnv(config.getoption("hostkit_sudo_env"))
-    elif config.getoption("hostkit_sudo_file"):
-        secret = FromFile(config.getoption("hostkit_sudo_file"))
-    options: dict[str, Any] = {
-        "sudo_password": secret,
-        "sudo_user": config.option.sudo_user,
-        "identity_file": config.option.ssh_identity_file,
-        "ssh_config": config.option.ssh_config,
-        "known_hosts": config.getoption("hostkit_known_hosts"),
-        "host_key_policy": "accept-new" if config.getoption("hostkit_accept_new") else None,
-    }
-    return {k: v for k, v in options.items() if v is not None}
+    return hostopts.connect_defaults(
+        sudo_password_env=config.getoption("hostkit_sudo_env"),
+        sudo_password_file=config.getoption("hostkit_sudo_file"),
+        sudo_user=config.option.sudo_user,
+        identity_file=config.option.ssh_identity_file,
+        ssh_config=config.option.ssh_config,
+        known_hosts=config.getoption("hostkit_known_hosts"),
+        accept_new_host_keys=config.getoption("hostkit_accept_new"),
+    )
 
 
 def _register_hosts(config: pytest.Config, registry: HostRegistry) -> list[InventoryHost]:
@@ -262,22 +254,11 @@ def _register_hosts(config: pytest.Config, registry: HostRegistry) -> list[Inven
     specs: list[str] = []
     chosen: list[InventoryHost] = []
     if inventory_file:
-        from kit import inventory
-
-        loaded = inventory.load(inventory_file, config.getoption("hostkit_inventory_backend"))
-        config.stash[INVENTORY_BACKEND] = loaded.backend
-        chosen = inventory.select(loaded, names or None)
-        if not chosen:
-            raise KitValueError(f"inventory {inventory_file} selects no host")
-        for entry in chosen:
-            ctx = registry.add(
-                entry.spec,
-                entry.name,
-                identity_file=entry.identity_file,
-                sudo_user=entry.sudo_user,
-                sudo_password=entry.sudo_password,
-            )
-            specs.append(f"{backend.SCHEME}://{ctx.key}")
+        used, chosen, contexts = hostopts.add_inventory(
+            registry, inventory_file, config.getoption("hostkit_inventory_backend"), names
+        )
+        config.stash[INVENTORY_BACKEND] = used
+        specs += [f"{backend.SCHEME}://{ctx.key}" for ctx in contexts]
     else:
         if config.option.hosts and not names:
             raise KitValueError(f"--hosts={config.option.hosts!r} names no host")

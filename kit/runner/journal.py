@@ -9,6 +9,14 @@ cut short (controller killed, connection lost) leaves the step in flight on
 record. The runner's writes call `file_step` and `live_step`; they record only
 while a journal is active for that connection (the fix flow activates one around
 each remediation), and do nothing otherwise.
+
+Entries, as `read_runs` gives them back: `{"event": "start", "run", "time"}` first and
+`{"event": "end", "time"}` last; a step's `{"seq", "state": "begin", "time", "check",
+"op", "path", "saved", "sha256_before"}` then `{"seq", "state": "done", "sha256_after"}`
+("" for a file that is absent or not a regular file), and `{"seq", "state":
+"restored"}` when a failed fix put its file back; notes carry an "event". A live step's
+op is the command's own words, and holds what undoing it needs: `sysctl KEY=NEW (was
+OLD)`, `enable|disable|start|stop|restart UNIT`, `modprobe NAME`, `mask UNIT`.
 """
 
 from __future__ import annotations
@@ -53,7 +61,22 @@ if [ -n "$s" ] && {{ [ -e "$s" ] || [ -L "$s" ]; }}; then
   cp -a -- "$s" "$tmp" && mv -f -T -- "$tmp" "$p" || {{ rm -f -- "$tmp"; exit 1; }}
 elif [ -L "$p" ] || [ -f "$p" ]; then rm -f -- "$p"
 fi
-printf '%s\\n' {entry} >> {journal}
+"""
+_RECORD = """printf '%s\\n' {entry} >> {journal}
+"""
+# Every run: its name, whether it ended, then its journal.
+_LIST = """r={root}
+for d in "$r"/*/; do
+  d=${{d%/}}; [ -e "$d/journal" ] || continue
+  c=no; [ -e "$d/complete" ] && c=yes
+  printf '{sep}%s %s\\n' "${{d##*/}}" "$c"; cat -- "$d/journal"
+done
+"""
+# Each path's digest, "" when absent or not a regular file, as the journal has it.
+_PROBE = """for p; do
+  sha=; [ -f "$p" ] && sha=$(sha256sum < "$p" | cut -c1-64)
+  printf '%s\\n' "$sha"
+done
 """
 _OPEN = """set -e
 r={root}; me={run}
@@ -168,18 +191,12 @@ class Journal:
         restored = []
         for step in reversed(self._steps):
             assert step.path is not None
-            script = _RESTORE.format(
-                path=quote(step.path),
-                saved=quote(f"{self.dir}/{step.saved}" if step.saved else ""),
+            saved = f"{self.dir}/{step.saved}" if step.saved else None
+            entry = _RECORD.format(
                 entry=quote(_dumps(seq=step.seq, state="restored")),
                 journal=quote(f"{self.dir}/journal"),
             )
-            res = self.conn.run("sh -c %s", script, sudo=True)
-            if not res.ok:
-                raise JournalError(
-                    f"{self.conn.name}: could not put back {step.path} "
-                    f"(saved as {self.dir}/{step.saved})"
-                )
+            put_back(self.conn, step.path, saved, then=entry)
             if step.seq in self._completed:
                 restored.append(step.path)
         self._steps = []
@@ -231,6 +248,76 @@ class Journal:
         self.conn.run("sh -c %s", script, sudo=True)
         self.in_flight = None
         self._completed.add(step.seq)
+
+
+def put_back(conn: Connection, path: str, saved: str | None, then: str = "") -> None:
+    """Make path what the saved copy is (content, mode, owner, times), atomically; with no
+    saved copy (None, or absent on the host: the file did not exist), remove it."""
+    script = _RESTORE.format(path=quote(path), saved=quote(saved or "")) + then
+    if not conn.run("sh -c %s", script, sudo=True).ok:
+        raise JournalError(f"{conn.name}: could not put back {path} (saved as {saved})")
+
+
+def digests(conn: Connection, paths: list[str]) -> list[str]:
+    """Each path's sha256 as the journal records it: "" when absent or not a regular file."""
+    if not paths:
+        return []
+    res = conn.read("sh -c %s sh" + " %s" * len(paths), _PROBE, *paths, sudo=True)
+    lines = res.stdout.split("\n")
+    if not res.ok or len(lines) < len(paths):
+        raise JournalError(f"{conn.name}: cannot read the files a run changed")
+    return lines[: len(paths)]
+
+
+def exists(conn: Connection, path: str) -> bool:
+    return conn.read("test -e %s -o -L %s", path, path, sudo=True).ok
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run's journal as read back from a host."""
+
+    host: str
+    run: str
+    finished: bool
+    entries: list[dict[str, object]]
+
+    @property
+    def started(self) -> str:
+        first = self.entries[0] if self.entries else {}
+        return str(first.get("time", "")) if first.get("event") == "start" else ""
+
+    @property
+    def steps(self) -> list[dict[str, object]]:
+        return [e for e in self.entries if e.get("state") == "begin"]
+
+    @property
+    def undoes(self) -> str | None:
+        for entry in self.entries:
+            if entry.get("event") == "undo":
+                return str(entry.get("of"))
+        return None
+
+
+def read_runs(conn: Connection, root: str = ROOT) -> list[RunRecord]:
+    """Every run recorded on the host, oldest first."""
+    res = conn.read("sh -c %s", _LIST.format(root=quote(root), sep=_SEP), sudo=True)
+    if not res.ok:
+        raise JournalError(f"{conn.name}: cannot read the runs in {root}")
+    runs = []
+    for block in res.stdout.split(_SEP)[1:]:
+        head, _, body = block.partition("\n")
+        run, _, complete = head.strip().partition(" ")
+        entries = []
+        for line in body.splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by an interruption
+            if isinstance(entry, dict):
+                entries.append(entry)
+        runs.append(RunRecord(conn.name, run, complete == "yes", entries))
+    return sorted(runs, key=lambda r: r.run)
 
 
 def active(conn: Connection) -> Journal | None:
