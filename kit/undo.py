@@ -29,7 +29,7 @@ RESTORE, REMOVE, LIVE, NOTHING, LEFT, MANUAL = (
     "manual",
 )
 _SYSCTL = re.compile(r"sysctl (?P<key>[^=\s]+)=(?P<new>.*) \(was (?P<old>.*)\)$")
-_UNIT = re.compile(r"(?P<verb>enable|disable|start|stop|restart|mask|unmask) (?P<unit>\S+)$")
+_UNIT = re.compile(r"(?P<verb>enable|disable|start|stop|restart|reload|mask|unmask) (?P<unit>\S+)$")
 _MODULE = re.compile(r"modprobe (?P<name>[A-Za-z0-9_-]+)$")
 _INVERSE = {
     "enable": "disable",
@@ -169,8 +169,8 @@ def _step_action(ctx: HostContext, entry: dict[str, object], finished: bool, for
         return Action(LIVE, f"sysctl {key} back to {old}", back)
     if m := _UNIT.match(op):
         verb, unit = m["verb"], m["unit"]
-        if verb == "restart":
-            return Action(NOTHING, f"restart {unit}: nothing to put back")
+        if verb in ("restart", "reload"):
+            return Action(NOTHING, f"{verb} {unit}: nothing to put back")
         inverse = _INVERSE[verb]
         if verb in ("mask", "unmask"):
             return Action(LIVE, f"{inverse} {unit}", lambda: _mask(ctx, inverse, unit))
