@@ -1,5 +1,6 @@
 """Undo on a disposable container: a catalog --fix run, then `python -m kit.runs undo`
-puts every file it changed back as it was, and the checks fail again as they did."""
+puts every file it changed back as it was, and the checks fail again as they did; the
+other container, which has no such run, is named and does not stop the undo."""
 
 from __future__ import annotations
 
@@ -28,14 +29,14 @@ def state(conn) -> dict[str, str]:
     return dict(line.split(" ", 1) for line in res.stdout.splitlines())
 
 
-def runs(host, *args: str) -> subprocess.CompletedProcess[str]:
-    opts = host.connect_options
+def runs(hosts, *args: str) -> subprocess.CompletedProcess[str]:
+    opts = hosts[0].connect_options  # one fleet: one key and one known_hosts
     return subprocess.run(
         [
             sys.executable,
             "-m",
             "kit.runs",
-            f"--hosts={host.spec}",
+            f"--hosts={','.join(h.spec for h in hosts)}",
             f"--known-hosts={opts['known_hosts']}",
             f"--ssh-identity-file={opts['identity_file']}",
             *args,
@@ -49,7 +50,7 @@ def runs(host, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_undo_of_a_catalog_fix_puts_every_file_back_and_the_checks_fail_again(containers, tmp_path):
-    host = containers[0]
+    host, other = containers[0], containers[1]
     with host.connect() as conn:
         install_kubelet(conn)
     try:
@@ -63,17 +64,20 @@ def test_undo_of_a_catalog_fix_puts_every_file_back_and_the_checks_fail_again(co
         assert all(fixed.cases[n].outcome == "fixed" for n in failing), fixed.cases
         with host.connect() as conn:
             assert state(conn) != broken
-        listed = runs(host, "list")
+        listed = runs([host], "list")
         assert listed.returncode == 0, listed.stdout + listed.stderr
         run = [ln.split()[0] for ln in listed.stdout.splitlines()[1:] if "undo of" not in ln][-1]
 
-        plan = runs(host, "undo", run, "--dry-run")
+        plan = runs([host], "undo", run, "--dry-run")
         assert "restore /etc/kubernetes/kubelet.conf as before the run" in plan.stdout, plan
         with host.connect() as conn:
             assert state(conn) != broken  # a dry run changes nothing
 
-        undone = runs(host, "undo", run)
-        assert undone.returncode == 0, undone.stdout + undone.stderr
+        undone = runs([host, other], "undo", run)
+        assert undone.returncode == 1, undone.stdout + undone.stderr
+        assert f"run {run} is not recorded here" in undone.stdout
+        assert "restored /etc/kubernetes/kubelet.conf" in undone.stdout
+        assert "left alone" not in undone.stdout and "manual" not in undone.stdout
         with host.connect() as conn:
             assert state(conn) == broken
 

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from kit import undo
+from kit.hosts import HostRegistry
+from kit.runner.journal import RunRecord
 from tests.plugin.fixruns import state_dirs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,3 +150,42 @@ def test_an_unreachable_host_is_named_and_the_others_go_on(pytester, fixed):
     assert res.returncode == 1
     assert dead in res.stdout
     assert {n: snapshot(p) for n, p in files.items()} == before
+
+
+def live_record(*ops: str) -> RunRecord:
+    entries: list[dict[str, object]] = [{"event": "start", "run": "r", "time": "t"}]
+    for seq, op in enumerate(ops, 1):
+        entries += [{"seq": seq, "state": "begin", "op": op}, {"seq": seq, "state": "done"}]
+    entries.append({"seq": len(ops) + 1, "state": "begin", "op": "sysctl vm.x=1 (was 0)"})
+    return RunRecord("local", "r", False, entries)
+
+
+def test_live_steps_are_reversed_only_where_an_inverse_is_safe(tmp_path):
+    ostype = Path("/proc/sys/kernel/ostype").read_text().strip()
+    registry = HostRegistry({})
+    (ctx,) = registry.resolve("local://")
+    try:
+        plan = undo.plan(
+            ctx,
+            live_record(
+                f"sysctl kernel.ostype=Other (was {ostype})",  # changed since: left alone
+                "install socat",
+                "restart kubelet",
+                "disable ufw",
+                "modprobe hk_no_such_module",
+                "mask swap.target",
+            ),
+            str(tmp_path),
+        )
+    finally:
+        registry.close()
+    shown = [str(a) for a in plan]
+    assert shown == [
+        "manual: sysctl vm.x=1 (was 0): the run was cut short during it; check it by hand",
+        "unmask swap.target",
+        "nothing: module hk_no_such_module: not loaded",
+        "enable ufw",
+        "nothing: restart kubelet: nothing to put back",
+        "manual: install socat: no safe inverse; undo it by hand",
+        f"left alone: sysctl kernel.ostype is {ostype}, not Other as the run left it",
+    ]
