@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from kit import backend, collected, outcomes, report_terminal, startup
+from kit import backend, collected, outcomes, report_terminal, selection, startup
 from kit import fix as fixflow
 from kit.check import TAGS, CheckMeta, meta_of
 from kit.connection.secrets import FromEnv, FromFile, SecretProvider
@@ -143,6 +143,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="file whose first line is the sudo password",
     )
+    group.addoption(
+        "--check",
+        dest="hostkit_check",
+        action="append",
+        metavar="ID[,ID...]",
+        help="run only checks whose id matches (globs such as 'k8s.sysctl*'), within the profile",
+    )
+    group.addoption(
+        "--skip-check",
+        dest="hostkit_skip_check",
+        action="append",
+        metavar="ID[,ID...]",
+        help="leave out checks whose id matches (globs)",
+    )
     parser.addini("hostkit_junit", "default JUnit report path, relative to the rootdir", default="")
     parser.addini(
         "hostkit_runs_dir",
@@ -187,6 +201,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except KitError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[STATE] = RunState(config, registry, profile)
+    _register_selection(config)
     backend.install(registry)
     if not config.option.xmlpath and config.getini("hostkit_junit"):
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
@@ -198,6 +213,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         state.close_fixes()
         state.registry.close()
         backend.install(None)
+
+
+def _register_selection(config: pytest.Config) -> None:
+    wanted = selection.patterns(config.getoption("hostkit_check"))
+    skipped = selection.patterns(config.getoption("hostkit_skip_check"))
+    if wanted or skipped:
+        chosen = selection.CheckSelection(wanted, skipped)
+        config.pluginmanager.register(chosen, "hostkit-check-selection")
 
 
 def _connect_defaults(config: pytest.Config) -> dict[str, Any]:
