@@ -170,13 +170,16 @@ def kubelet_unit_state(conn: Connection) -> tuple[str, str]:
     never="the kubelet package: installing it needs the Kubernetes package repository",
 )
 def enable_kubelet(target: Target) -> Change:
-    """Enable kubelet.service, as kubeadm's ServiceCheck asks. It is not started: kubeadm
-    init or join starts it once its config exists."""
+    """Enable kubelet.service, as kubeadm's ServiceCheck asks; a missing unit is left to
+    install by hand. It is not started: kubeadm init or join starts it once its config
+    exists."""
     conn, facts, dry_run = target.conn, target.facts, target.dry_run
     load, _ = kubelet_unit_state(conn)
     if load != "loaded":
-        raise KitError(
+        # Nothing to enable: the check keeps failing, and says so.
+        return Change.none(
             "kubelet.service does not exist: install kubelet from the Kubernetes package "
-            "repository by hand"
+            "repository by hand",
+            dry_run=dry_run,
         )
     return services.enable_service(conn, facts, "kubelet", dry_run=dry_run)
