@@ -51,7 +51,7 @@ PACKAGES = (
 
 # Served from a local apt repository inside the image, and deliberately absent from
 # the base system, so "required executable" checks can fail and be fixed.
-REPO_PACKAGES = ("socat", "ethtool", "conntrack", "ebtables", "hello", "firewalld")
+REPO_PACKAGES = ("socat", "ethtool", "conntrack", "ebtables", "hello", "firewalld", "containerd")
 # In the base system and also served, so a scenario may remove one and a fix put it back.
 REPO_REINSTALLABLE = ("systemd-timesyncd",)
 REPO_DIR = "/srv/hostkit-repo"
