@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import traceback
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -33,24 +35,48 @@ def context(item: pytest.Item) -> HostContext | None:
     return getattr(host.backend, "context", None) if host is not None else None
 
 
-def concise_failures(item: pytest.Item) -> None:
-    """A failing check reads as its message, not a traceback, unless --tb asks for one.
+def concise_failures(item: pytest.Item, check_id: str) -> None:
+    """A failing check reads as its id and message, not a traceback, unless --tb asks for one.
 
     What a compliance run reports is the state the check found; the check's source is
-    noise there, and formatting it costs more than running the check.
+    noise there, and formatting it costs more than running the check. The first line is
+    what pytest's short summary shows, so it carries the id; the location is the line
+    that failed, not the decorator the item's own location points at.
     """
     full = item.repr_failure
 
     def repr_failure(excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if style is not None or item.config.option.tbstyle != "auto":
             return full(excinfo, style) if style is not None else full(excinfo)
-        if not excinfo.errisinstance(AssertionError):
-            return full(excinfo)
-        path, line, _ = item.location
-        lines = str(excinfo.value).splitlines() or ["check failed"]
-        return "\n".join([f"{path}:{(line or 0) + 1}: check failed", *(f"E   {x}" for x in lines)])
+        if excinfo.errisinstance(AssertionError):
+            lines = str(excinfo.value).splitlines() or ["check failed"]
+            where = _failed_at(item, excinfo)
+            return "\n".join([f"{check_id}: {lines[0]}", *(f"E   {x}" for x in lines[1:]), where])
+        if excinfo.errisinstance(pytest.fail.Exception) and not excinfo.value.pytrace:
+            # A fix that failed: its one line, then the check's own first line; the rest
+            # (the fix's traceback) only under -v.
+            lines = str(excinfo.value).splitlines() or [""]
+            shown = lines if item.config.option.verbose > 0 else lines[:2]
+            return "\n".join([f"{check_id}: {shown[0]}", *(f"E   {x}" for x in shown[1:])])
+        return full(excinfo)
 
     item.repr_failure = repr_failure  # type: ignore[method-assign]
+
+
+def _failed_at(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> str:
+    """The check's line that failed; a failure re-raised after a fix keeps it in its context."""
+    path = item.location[0]
+    exc: BaseException | None = excinfo.value
+    while exc is not None:
+        lines = [n for f, n in traceback.walk_tb(exc.__traceback__) if _in(f, item)]
+        if lines:
+            return f"{path}:{lines[-1]}: check failed"
+        exc = exc.__cause__ or exc.__context__
+    return f"{path}: check failed"
+
+
+def _in(frame: FrameType, item: pytest.Item) -> bool:
+    return frame.f_code.co_filename == str(item.path)
 
 
 def set_probes(items: list[pytest.Item]) -> None:

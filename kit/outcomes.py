@@ -18,6 +18,20 @@ PASSED, FAILED, FIXED, ERROR, SKIPPED, WARNING = (
 )
 COLUMNS = (PASSED, FAILED, FIXED, WARNING, ERROR, SKIPPED)
 
+# A host's verdict, the summary's last column.
+COMPLIANT, NON_COMPLIANT, FIXED_HOST, UNREACHABLE = (
+    "compliant",
+    "non-compliant",
+    "fixed",
+    "unreachable",
+)
+
+# Exit codes. 0 and 1 are pytest's own (all passed; a check failed), so a CI job that already
+# runs pytest reads them unchanged; 4 is pytest's usage error, which every option mistake is.
+# An unreachable host gets a code outside pytest's 0-5, so no future pytest status collides
+# with it and a script can tell "could not look" from "looked and found a problem".
+EXIT_COMPLIANT, EXIT_NON_COMPLIANT, EXIT_UNREACHABLE, EXIT_USAGE = 0, 1, 10, 4
+
 
 def prop(props: list[tuple[str, object]], name: str) -> str | None:
     for key, value in reversed(props):
@@ -36,6 +50,8 @@ class Tally:
     failed_fixes: list[tuple[str, str, str]] = field(default_factory=list)  # host, test, line
     reboot_required: dict[str, list[str]] = field(default_factory=dict)  # host -> fixes
     notices: dict[str, list[str]] = field(default_factory=dict)  # host -> earlier runs
+    warnings: list[tuple[str, str, str]] = field(default_factory=list)  # host, check, why
+    unreachable_errors: int = 0  # checks that errored only because their host was unreachable
 
     def count(self, host: str, outcome: str) -> None:
         self.by_host.setdefault(host, Counter())[outcome] += 1
@@ -44,12 +60,27 @@ class Tally:
         if not self.by_host:
             return []
         width = max(len("host"), *(len(h) for h in self.by_host))
-        head = "host".ljust(width) + "".join(c.rjust(9) for c in COLUMNS)
+        head = "host".ljust(width) + "".join(c.rjust(9) for c in COLUMNS) + "  verdict"
         rows = [head, "-" * len(head)]
         for host in sorted(self.by_host):
             counts = self.by_host[host]
-            rows.append(host.ljust(width) + "".join(str(counts[c]).rjust(9) for c in COLUMNS))
+            cells = "".join(str(counts[c]).rjust(9) for c in COLUMNS)
+            rows.append(f"{host.ljust(width)}{cells}  {self.verdict(host)}")
         return rows
+
+    def verdict(self, host: str) -> str:
+        counts = self.by_host.get(host, Counter())
+        if host in self.unreachable:
+            return UNREACHABLE
+        if counts[FAILED] or counts[ERROR]:
+            return NON_COMPLIANT
+        return FIXED_HOST if counts[FIXED] else COMPLIANT
+
+    def exit_status(self, status: int, failed: int) -> int:
+        """pytest's status, unless every failure was an unreachable host's check."""
+        if status == EXIT_NON_COMPLIANT and self.unreachable and failed == self.unreachable_errors:
+            return EXIT_UNREACHABLE
+        return status
 
 
 class Collector:
@@ -67,6 +98,7 @@ class Collector:
             reason = prop(report.user_properties, "unreachable")
             if reason is not None:
                 self.tally.unreachable.setdefault(host, reason)
+                self.tally.unreachable_errors += 1
         self.tally.count(host, outcome)
         name = report.nodeid.rpartition("::")[2]
         for key, value in report.user_properties:
@@ -82,6 +114,9 @@ class Collector:
                 self.tally.failed_fixes.append((host, name, text))
             elif key == "reboot_required":
                 self.tally.reboot_required.setdefault(host, []).append(text)
+            elif key == "message" and outcome == WARNING:
+                check = prop(report.user_properties, "check_id") or name
+                self.tally.warnings.append((host, check, text))
             elif key == "notice" and text not in self.tally.notices.get(host, []):
                 self.tally.notices.setdefault(host, []).append(text)
 
@@ -101,6 +136,10 @@ def write_summary(tr: Any, tally: Tally) -> None:
         tr.section("fixes applied")
         for host, name, change in tally.fixes:
             tr.line(f"{host} {name}: {change}")
+    if tally.warnings:
+        tr.section("warnings")
+        for host, check, why in tally.warnings:
+            tr.line(f"{host} {check}: {why}")
     sections = (
         ("fixes that failed", tally.failed_fixes),
         ("fixes held back", tally.held_back),

@@ -16,7 +16,17 @@ from urllib.parse import urlencode
 
 import pytest
 
-from kit import backend, collected, hostopts, hosts, outcomes, shard
+from kit import (
+    backend,
+    collected,
+    hostopts,
+    hosts,
+    outcomes,
+    report_terminal,
+    selection,
+    shard,
+    startup,
+)
 from kit import fix as fixflow
 from kit.check import TAGS, CheckMeta, meta_of
 from kit.connection.spec import parse
@@ -39,6 +49,7 @@ INVENTORY_BACKEND = pytest.StashKey[str]()
 ITEM_OUTCOME = fixflow.OUTCOME
 DEFAULT_PROFILE = "kubernetes-node"
 DEFAULT_MAX_DISRUPTION = "medium"
+UNREACHABLE_LINE = "host unreachable"
 NEEDS_HOSTS = "--fix needs explicit hosts; use --hosts=local:// to fix this machine"
 
 
@@ -163,6 +174,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="keep shard K of N of the selected hosts, by a hash of each host's name; "
         "K counts from 0, and auto/N reads K from JOB_COMPLETION_INDEX",
     )
+    group.addoption(
+        "--check",
+        dest="hostkit_check",
+        action="append",
+        metavar="ID[,ID...]",
+        help="run only checks whose id matches (globs such as 'k8s.sysctl*'), within the profile",
+    )
+    group.addoption(
+        "--skip-check",
+        dest="hostkit_skip_check",
+        action="append",
+        metavar="ID[,ID...]",
+        help="leave out checks whose id matches (globs)",
+    )
     parser.addini("hostkit_junit", "default JUnit report path, relative to the rootdir", default="")
     parser.addini(
         "hostkit_runs_dir",
@@ -205,12 +230,14 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("hostkit_fix") and not explicit:
         raise pytest.UsageError(NEEDS_HOSTS)
     try:
+        startup.check_options(config)
         registry = HostRegistry(_connect_defaults(config))
         inventory_hosts = _register_hosts(config, registry)
         plan = _plan_profiles(config, inventory_hosts)
     except KitError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[STATE] = RunState(config, registry, plan)
+    _register_selection(config)
     backend.install(registry)
     if not config.option.xmlpath and config.getini("hostkit_junit"):
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
@@ -232,6 +259,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         state.close_fixes()
         state.registry.close()
         backend.install(None)
+
+
+def _register_selection(config: pytest.Config) -> None:
+    wanted = selection.patterns(config.getoption("hostkit_check"))
+    skipped = selection.patterns(config.getoption("hostkit_skip_check"))
+    if wanted or skipped:
+        chosen = selection.CheckSelection(wanted, skipped)
+        config.pluginmanager.register(chosen, "hostkit-check-selection")
 
 
 def _connect_defaults(config: pytest.Config) -> dict[str, Any]:
@@ -447,7 +482,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.user_properties.append(("host", label))
         if meta:
             item.user_properties += [("check_id", meta.id), ("severity", meta.severity)]
-            collected.concise_failures(item)
+            collected.concise_failures(item, meta.id)
         keep.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
@@ -489,13 +524,6 @@ def _keep_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
         items[:] = [i for i in items if id(i) not in gone]
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    # A shard that gets no host (more shards than hosts) ran what it was given: nothing.
-    if SHARD in session.config.stash and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
-        session.exitstatus = pytest.ExitCode.OK
-
-
 PREFETCH_THREADS = 32
 
 
@@ -533,9 +561,13 @@ def _hostkit_reachable(request: pytest.FixtureRequest) -> None:
         return
     try:
         ctx.conn  # noqa: B018 - connecting is the point
+        return
     except ConnectError as exc:
-        request.node.user_properties.append(("unreachable", exc.reason))
-        pytest.fail(f"host {ctx.label} unreachable: {exc.reason}", pytrace=False)
+        reason = exc.reason
+    # The reason is shown once, in the summary's unreachable hosts; each check says only
+    # this, raised outside the handler so no chained traceback comes with it.
+    request.node.user_properties.append(("unreachable", reason))
+    pytest.fail(UNREACHABLE_LINE, pytrace=False)
 
 
 @pytest.fixture
@@ -585,9 +617,16 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         except AssertionError:
             item.stash[ITEM_OUTCOME] = outcomes.FAILED
             raise
-        except KitError:
-            item.stash[ITEM_OUTCOME] = outcomes.ERROR
-            raise
+        except KitError as exc:
+            if not state.settings.dry_run:
+                item.stash[ITEM_OUTCOME] = outcomes.ERROR
+                raise
+            # Planning is a forecast: when it cannot be made, the check's verdict is still
+            # its own (a warning stays a warning), and the plan says why it is missing.
+            note = f"cannot plan: {exc.__cause__ or exc}"
+            item.user_properties.append(("planned", note))
+            item.stash[ITEM_OUTCOME] = outcomes.FAILED
+            raise AssertionError(f"{first}\n{note}") from None
         item.stash[ITEM_OUTCOME] = outcome
         return None
     except Exception:
@@ -606,11 +645,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if outcome == outcomes.FAILED and meta and meta.severity == "warning" and not state.strict:
         # Shown and reported, but a warning fails the run only under --strict.
         outcome = outcomes.WARNING
-        held = prop(item.user_properties, "held_back")
-        message = _first_line(report) + (f"; {held}" if held else "")
+        held = prop(item.user_properties, "held_back") or _unplanned(item)
+        message = _first_line(call, report) + (f"; {held}" if held else "")
         item.user_properties.append(("message", message))
         report.outcome = "passed"
         report.longrepr = None
+    if outcome == outcomes.ERROR and prop(item.user_properties, "unreachable") is not None:
+        report.longrepr = UNREACHABLE_LINE
     item.user_properties.append(("outcome", outcome))
     report.user_properties = list(item.user_properties)
     return report
@@ -628,11 +669,22 @@ def _outcome(item: pytest.Item, report: pytest.TestReport) -> str | None:
     return None
 
 
-def _first_line(report: pytest.TestReport) -> str:
+def _first_line(call: pytest.CallInfo[None], report: pytest.TestReport) -> str:
+    """The check's own message, without the id and location its failure report adds."""
+    if call.excinfo is not None:
+        lines = str(call.excinfo.value).splitlines()
+        if lines:
+            return lines[0][:300]
     text = str(report.longrepr or "")
     errors = [ln.strip()[2:].strip() for ln in text.splitlines() if ln.strip().startswith("E ")]
     lines = errors or text.strip().splitlines()[-1:] or [""]
     return lines[0][:300]
+
+
+def _unplanned(item: pytest.Item) -> str | None:
+    planned = prop(item.user_properties, "planned")
+    unplanned = planned and planned.startswith(("cannot plan:", "fix cannot be planned:"))
+    return planned if unplanned else None
 
 
 # -- reporting --------------------------------------------------------------------------
@@ -653,6 +705,19 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 def pytest_sessionstart(session: pytest.Session) -> None:
     state: RunState = session.config.stash[STATE]
     session.config.pluginmanager.register(outcomes.Collector(state.tally), "hostkit-tally")
+    if not hasattr(session.config, "workerinput"):
+        junit = report_terminal.JUnitWarnings(session.config)
+        session.config.pluginmanager.register(junit, "hostkit-junit-warnings")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # A shard that gets no host (more shards than hosts) ran what it was given: nothing.
+    no_tests = session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED
+    if no_tests and SHARD in session.config.stash:
+        session.exitstatus = pytest.ExitCode.OK
+    state = session.config.stash.get(STATE, None)
+    if state is not None and not hasattr(session.config, "workerinput"):
+        session.exitstatus = state.tally.exit_status(int(session.exitstatus), session.testsfailed)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -285,6 +285,10 @@ class KnownHosts:
                 f" (its {CERT_AUTHORITY} line vouches for host certificates only, "
                 "and the host showed a plain key)"
             )
+        reason += (
+            "; if the fingerprint is the host's, add its key to that file (--known-hosts) "
+            "or rerun with --accept-new-host-keys (host_key_policy='accept-new')"
+        )
         return HostKeyRejected(host, reason, fingerprint(key))
 
     @contextlib.contextmanager

@@ -445,7 +445,9 @@ class SSHConnection(Connection):
             if transport.is_authenticated():
                 return
         raise AuthenticationFailed(
-            target.alias, f"no key accepted for user {target.user} ({tried} tried)"
+            target.alias,
+            f"no key accepted for user {target.user} ({tried} tried); give the user's key "
+            "with --ssh-identity-file (identity_file=) or load it into ssh-agent (ssh-add)",
         )
 
     def _keys(self, target: sshconfig.Target) -> list[paramiko.PKey]:

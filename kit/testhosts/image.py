@@ -60,6 +60,7 @@ REPO_PACKAGES = (
     "firewalld",
     "ufw",
     "network-manager",
+    "containerd",
 )
 # In the base system and also served, so a scenario may remove one and a fix put it back.
 REPO_REINSTALLABLE = ("systemd-timesyncd",)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kit.outcomes import EXIT_UNREACHABLE
 from tests.plugin.fixruns import junit, state_dirs
 
 CHECKS = """
@@ -154,7 +155,7 @@ def test_unreachable_host_errors_once_and_others_carry_on(pytester, suite, unuse
     dead = f"ssh://127.0.0.1:{unused_port}"
     result = run(pytester, f"--hosts=local://,{dead}", "-k", "soft", xdist=False)
     assert counts(result) == dict(errors=1, warned=1)
-    assert result.ret == 1
+    assert result.ret == EXIT_UNREACHABLE
     out = result.stdout.str()
     section = out.split("unreachable hosts", 1)[1].splitlines()[1:]
     summary = "\n".join(section[: next(i for i, ln in enumerate(section) if ln.startswith("="))])
@@ -176,7 +177,7 @@ def unused_port() -> int:
 def test_failing_check_reads_as_its_message_unless_tb_asks(pytester, suite):
     concise = run(pytester, "-k", "marker", xdist=False)
     concise.stdout.fnmatch_lines(
-        ["test_checks.py:*: check failed", "E   assert None == 'hello\\n'"]
+        ["t.marker: assert None == 'hello\\n'", "test_checks.py:*: check failed"]
     )
     assert "def test_marker" not in concise.stdout.str()
     full = run(pytester, "-k", "marker", "--tb=long", xdist=False)

@@ -69,7 +69,8 @@ def test_three_shards_cover_seven_hosts_once_and_merge_to_the_unsharded_verdicts
     for k in range(3):
         out = f"shard{k}.xml"
         res = pytester.runpytest_subprocess(hosts, f"--shard={k}/3", f"--junitxml={out}")
-        assert res.ret in (0, 1), res.stdout.str()
+        # 10: every host of the shard was unreachable.
+        assert res.ret in (0, 1, 10), res.stdout.str()
         parts.append(pytester.path / out)
     seen = [hosts_in(p) for p in parts]
     # Under xdist each worker keeps the shard's hosts by the same hash.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import socket
 
+from kit.outcomes import EXIT_UNREACHABLE
+
 CONFTEST = """
 import json, os
 
@@ -39,7 +41,7 @@ def test_each_host_on_one_worker(pytester, tmp_path, monkeypatch):
     pytester.makepyfile(test_grouping=CHECKS)
     dead = [f"ssh://127.0.0.1:{p}" for p in closed_ports(3)]
     result = pytester.runpytest_subprocess("-n", "2", "--hosts=" + ",".join(["local://", *dead]))
-    assert result.ret == 1  # the unreachable hosts error
+    assert result.ret == EXIT_UNREACHABLE
     workers: dict[str, set[str]] = {}
     for line in log.read_text().splitlines():
         host, worker = json.loads(line)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from kit.outcomes import EXIT_UNREACHABLE
 from tests.ssh import sshd
 
 CHECKS = """
@@ -51,7 +52,7 @@ def test_unknown_host_key_is_refused_and_reported_once(pytester, suite, server):
         f"--known-hosts={known}",
         f"--ssh-identity-file={server.client_key}",
     )
-    assert result.ret == 1
+    assert result.ret == EXIT_UNREACHABLE
     lines = result.stdout.str().split("unreachable hosts", 1)[1].splitlines()[1:]
     section = lines[: next(i for i, ln in enumerate(lines) if ln.startswith("="))]
     assert len(section) == 1 and "SHA256:" in section[0], section

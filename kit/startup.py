@@ -1,0 +1,104 @@
+"""Option checks made once, before collection, so a mistake is one line and not one per check.
+
+Each check raises KitValueError naming the option, what is wrong with it and what to give
+instead; the plugin turns it into a usage error (exit code 4).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from kit.connection.secrets import FromEnv, FromFile
+from kit.errors import KitError, KitValueError
+
+# ssh:// and local:// are hostkit's own connections; paramiko:// is mapped onto ssh by the
+# host-option parsing, and hostkit:// is the testinfra backend that option parsing produces.
+SCHEMES = ("ssh", "local", "paramiko", "hostkit")
+HOST_FORMS = "ssh://[user@]host[:port] or local://"
+
+
+def check_options(config: pytest.Config) -> None:
+    """Raise KitValueError for the first option that cannot work."""
+    if not config.getoption("hostkit_inventory"):
+        check_hosts(config.option.hosts or "")
+    _check_file("--ssh-identity-file", config.option.ssh_identity_file)
+    _check_file("--ssh-config", config.option.ssh_config)
+    _check_known_hosts(
+        config.getoption("hostkit_known_hosts"), config.getoption("hostkit_accept_new")
+    )
+    _check_sudo_password(
+        config.getoption("hostkit_sudo_env"), config.getoption("hostkit_sudo_file")
+    )
+
+
+def check_hosts(hosts: str) -> None:
+    for name in (h.strip() for h in hosts.split(",")):
+        if "://" not in name:
+            continue  # a bare name is an ssh host
+        scheme = name.partition("://")[0]
+        if scheme in SCHEMES:
+            continue
+        if scheme in _testinfra_backends():
+            raise KitValueError(
+                f"--hosts {name}: hostkit does not connect through {scheme}://; use {HOST_FORMS}"
+            )
+        raise KitValueError(f"--hosts {name}: unknown scheme {scheme!r}; use {HOST_FORMS}")
+
+
+def _testinfra_backends() -> set[str]:
+    try:
+        from testinfra.backend import BACKENDS
+    except ImportError:
+        return set()
+    return set(BACKENDS)
+
+
+def _check_file(option: str, value: str | None) -> None:
+    if value is None:
+        return
+    path = Path(value).expanduser()
+    if not path.exists():
+        raise KitValueError(f"{option} {value}: no such file")
+    if path.is_dir():
+        raise KitValueError(f"{option} {value}: a directory, not a file")
+    if not path.is_file():
+        raise KitValueError(f"{option} {value}: not a regular file")
+    if not os.access(path, os.R_OK):
+        raise KitValueError(f"{option} {value}: not readable by this user")
+
+
+def _check_known_hosts(value: str | None, accept_new: bool) -> None:
+    if value is None:
+        return
+    path = Path(value).expanduser()
+    if path.exists() or not accept_new:
+        if not path.exists():
+            raise KitValueError(
+                f"--known-hosts {value}: no such file; create it (ssh-keyscan HOST >> {value}) "
+                "or add --accept-new-host-keys to record the keys hosts show"
+            )
+        _check_file("--known-hosts", value)
+        return
+    if not path.parent.is_dir():
+        raise KitValueError(
+            f"--known-hosts {value}: directory {path.parent} does not exist, "
+            "so new host keys cannot be recorded there"
+        )
+
+
+def _check_sudo_password(env: str | None, file: str | None) -> None:
+    if env and file:
+        raise KitValueError("give --sudo-password-env or --sudo-password-file, not both")
+    if file and Path(file).is_dir():
+        raise KitValueError(f"--sudo-password-file {file}: a directory, not a file")
+    try:
+        # Fetched once to prove it can be; the value is dropped at once.
+        if env:
+            FromEnv(env).get()
+        elif file:
+            FromFile(file).get()
+    except KitError as exc:
+        raise KitValueError(f"--sudo-password-{'env' if env else 'file'}: {exc}") from None
