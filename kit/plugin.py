@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from kit import backend, collected, hosts, outcomes
+from kit import backend, collected, hosts, outcomes, reports
 from kit import fix as fixflow
 from kit.check import TAGS, CheckMeta, meta_of
 from kit.connection.secrets import FromEnv, FromFile, SecretProvider
@@ -155,6 +155,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE",
         help="file whose first line is the sudo password",
     )
+    reports.add_options(group)
     parser.addini("hostkit_junit", "default JUnit report path, relative to the rootdir", default="")
     parser.addini(
         "hostkit_runs_dir",
@@ -198,6 +199,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except KitError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[STATE] = RunState(config, registry, plan)
+    reports.configure(config, config.stash[STATE])
     backend.install(registry)
     if not config.option.xmlpath and config.getini("hostkit_junit"):
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
