@@ -199,10 +199,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except KitError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[STATE] = RunState(config, registry, plan)
-    reports.configure(config, config.stash[STATE])
     backend.install(registry)
     if not config.option.xmlpath and config.getini("hostkit_junit"):
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
+    reports.configure(config, config.stash[STATE])
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
