@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from kit import backend, collected, hosts, outcomes, report_terminal, selection, startup
+from kit import backend, collected, hosts, outcomes, report_terminal, reports, selection, startup
 from kit import fix as fixflow
 from kit.check import TAGS, CheckMeta, meta_of
 from kit.connection.secrets import FromEnv, FromFile, SecretProvider
@@ -170,6 +170,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ID[,ID...]",
         help="leave out checks whose id matches (globs)",
     )
+    reports.add_options(group)
     parser.addini("hostkit_junit", "default JUnit report path, relative to the rootdir", default="")
     parser.addini(
         "hostkit_runs_dir",
@@ -218,6 +219,7 @@ def pytest_configure(config: pytest.Config) -> None:
     backend.install(registry)
     if not config.option.xmlpath and config.getini("hostkit_junit"):
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
+    reports.configure(config, config.stash[STATE])
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
