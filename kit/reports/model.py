@@ -200,7 +200,7 @@ class Recorder:
             test=report.nodeid,
             outcome=UNREACHABLE if unreachable is not None else outcome,
             params=dict(carried.get("params", {})),
-            message=_message(report, outcome, unreachable),
+            message=_message(report, check_id, unreachable),
             detail=_detail(report),
             fixes=_fixes(report.user_properties),
             reboot_required=prop(report.user_properties, "reboot_required") is not None,
@@ -233,7 +233,7 @@ class Recorder:
         )
 
 
-def _message(report: pytest.TestReport, outcome: str, unreachable: str | None) -> str | None:
+def _message(report: pytest.TestReport, check_id: str, unreachable: str | None) -> str | None:
     if unreachable is not None:
         return unreachable
     own = prop(report.user_properties, "message")
@@ -245,6 +245,10 @@ def _message(report: pytest.TestReport, outcome: str, unreachable: str | None) -
     if isinstance(longrepr, tuple):  # a skip: (path, line, reason)
         return str(longrepr[2]).removeprefix("Skipped: ")
     text = str(longrepr)
+    first, _, _ = text.partition("\n")
+    if first.startswith(f"{check_id}: "):
+        # A check's failure as the terminal shows it: its id, then what it found.
+        return first.removeprefix(f"{check_id}: ") or None
     errors = [ln.strip()[2:].strip() for ln in text.splitlines() if ln.strip().startswith("E ")]
     lines = errors or text.strip().splitlines()[-1:]
     return "\n".join(lines) or None
