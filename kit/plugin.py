@@ -23,6 +23,7 @@ from kit import (
     hosts,
     outcomes,
     report_terminal,
+    reports,
     selection,
     shard,
     startup,
@@ -188,6 +189,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ID[,ID...]",
         help="leave out checks whose id matches (globs)",
     )
+    reports.add_options(group)
     parser.addini("hostkit_junit", "default JUnit report path, relative to the rootdir", default="")
     parser.addini(
         "hostkit_runs_dir",
@@ -241,6 +243,7 @@ def pytest_configure(config: pytest.Config) -> None:
     backend.install(registry)
     if not config.option.xmlpath and config.getini("hostkit_junit"):
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
+    reports.configure(config, config.stash[STATE])
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -13,10 +13,11 @@ import pytest
 
 from kit.connection.secrets import FromEnv, FromFile
 from kit.errors import KitError, KitValueError
+from kit.hosts import KIT_SCHEMES
 
-# ssh:// and local:// are hostkit's own connections; paramiko:// is mapped onto ssh by the
-# host-option parsing, and hostkit:// is the testinfra backend that option parsing produces.
-SCHEMES = ("ssh", "local", "paramiko", "hostkit")
+# The testinfra connection types hostkit carries out itself; the host-option parsing
+# (kit.hosts) checks each one's own options.
+SCHEMES = KIT_SCHEMES
 HOST_FORMS = "ssh://[user@]host[:port] or local://"
 
 

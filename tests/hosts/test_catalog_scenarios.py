@@ -11,7 +11,7 @@ import pytest
 
 import kit.runner
 from kit.testhosts import ready
-from tests.hosts import compliance
+from tests.hosts import compliance, standins
 
 pytestmark = pytest.mark.hosts
 
@@ -199,9 +199,14 @@ def test_active_firewalld_is_stopped_and_stays_off(vm, tmp_path):
 
 
 def test_whole_profile_fixed_on_the_vm_survives_a_reboot(vm, tmp_path):
-    first = compliance.run(vm, tmp_path, "fix", "--fix")
+    # What hostkit prepares is a node about to join: the preflight profile, whole. The
+    # kubelet package it expects installed comes from a repository not reachable here.
+    with vm.connect() as conn:
+        standins.install_kubelet(conn, "1.35.0")
+    profile = ("--profile", "kubernetes-preflight-worker")
+    first = compliance.run(vm, tmp_path, "fix", *profile, "--fix")
     assert first.ret == 0, first.output
-    second = compliance.run(vm, tmp_path, "again", "--fix")
+    second = compliance.run(vm, tmp_path, "again", *profile, "--fix")
     # The disposable hosts reach no time server, so time sync stays a warning whose
     # remediation may act again; every other check must be settled.
     unsettled = {n for n, c in second.cases.items() if c.fixes and "time_synchronized" not in n}
@@ -209,7 +214,7 @@ def test_whole_profile_fixed_on_the_vm_survives_a_reboot(vm, tmp_path):
     with vm.connect() as conn:
         kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
     ready.wait(vm, 300)
-    after = compliance.run(vm, tmp_path, "after-reboot")
+    after = compliance.run(vm, tmp_path, "after-reboot", *profile)
     assert after.ret == 0, after.output
     hard = {n: c.outcome for n, c in after.cases.items() if c.outcome in ("failed", "error")}
     assert hard == {}

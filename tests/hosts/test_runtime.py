@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hosts import compliance
+from tests.hosts import compliance, standins
 
 pytestmark = pytest.mark.hosts
 
@@ -112,19 +112,6 @@ def test_containerd_absent_then_misconfigured(host, tmp_path):
         assert status.stdout.split() == ["active", "enabled"]
 
 
-KUBELET_UNIT = """[Unit]
-Description=Stands in for kubelet: the checks read its unit and its --version
-[Service]
-ExecStart=/usr/local/bin/kubelet
-[Install]
-WantedBy=multi-user.target
-"""
-
-
-def kubelet_stub(version: str) -> bytes:
-    return f'#!/bin/sh\n[ "$1" = --version ] && echo "Kubernetes v{version}"\nexit 0\n'.encode()
-
-
 def test_kubelet_unit_enabled_by_the_fix_and_version_skew_named(containers, tmp_path):
     # No Kubernetes repository is reachable here: a stub stands in for the kubelet
     # package's unit and binary, which is all these checks read.
@@ -132,9 +119,7 @@ def test_kubelet_unit_enabled_by_the_fix_and_version_skew_named(containers, tmp_
     select = "kubelet_service or kubelet_version"
     try:
         with host.connect() as conn:
-            conn.put(KUBELET_UNIT.encode(), "/etc/systemd/system/kubelet.service")
-            conn.put(kubelet_stub("1.31.4"), "/usr/local/bin/kubelet", mode="0755")
-            conn.run("systemctl daemon-reload && systemctl disable -q kubelet.service").check()
+            standins.install_kubelet(conn, "1.31.4")
         before = compliance.run(host, tmp_path, "kubelet-before", select=select)
         messages = {n.split("[")[0]: c.message for n, c in before.cases.items()}
         assert "kubelet service is not enabled (disabled)" in messages["test_kubelet_service"]
@@ -148,13 +133,10 @@ def test_kubelet_unit_enabled_by_the_fix_and_version_skew_named(containers, tmp_
         assert outcomes == {"test_kubelet_service": "fixed", "test_kubelet_version": "failed"}
         with host.connect() as conn:  # independent reads
             assert conn.run("systemctl is-enabled kubelet").stdout.strip() == "enabled"
-            conn.put(kubelet_stub("1.35.0"), "/usr/local/bin/kubelet", mode="0755")
+            conn.put(standins.kubelet_stub("1.35.0"), "/usr/local/bin/kubelet", mode="0755")
         again = compliance.run(host, tmp_path, "kubelet-again", "--fix", select=select)
         assert {c.outcome for c in again.cases.values()} == {"passed"}, again.cases
         assert not any(c.fixes for c in again.cases.values())
     finally:
         with host.connect() as conn:
-            conn.run(
-                "systemctl disable -q kubelet.service; rm -f /etc/systemd/system/kubelet.service"
-                " /usr/local/bin/kubelet; systemctl daemon-reload"
-            ).check()
+            standins.remove_kubelet(conn)

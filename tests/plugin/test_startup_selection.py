@@ -73,7 +73,8 @@ def test_check_and_k_combine(pytester, suite):
 
 
 def test_check_stays_within_the_profile(pytester, suite):
-    profile = pytester.path / "some.yaml"
+    # A profile is validated against the checks beside its profiles/ directory.
+    profile = pytester.mkdir("profiles") / "some.yaml"
     profile.write_text(PROFILE)
     result = run(pytester, f"--profile={profile}", "--check=*a")
     assert ran(result) == {"test_alpha", "test_beta"}
