@@ -4,16 +4,18 @@ The inputs are the reports of the shards of one run (`--shard K/N`), so no host 
 appear in two of them: a host in two inputs is refused, not counted twice. The
 merged report's per-host summary is printed as the run prints it.
 
-Each report format is merged by the entry of MERGERS for its file suffix; a new
-format (JSON, say) adds a function there taking the output path and input paths and
-returning the merged run's Tally.
+Each report format is merged by the entry of MERGERS for its file suffix: JUnit
+(.xml) and --report-json (.json); a new format adds a function there taking the
+output path and input paths and returning the merged run's Tally.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -82,8 +84,61 @@ def merge_junit(out: Path, inputs: Sequence[Path]) -> outcomes.Tally:
     return tally
 
 
+def merge_json(out: Path, inputs: Sequence[Path]) -> outcomes.Tally:
+    """One --report-json document (kit/reports/schema/report-v1.json) from the shards'."""
+    owner: dict[str, Path] = {}
+    docs = []
+    for path in inputs:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ReportError(f"{path}: cannot read it as a JSON report: {exc}") from None
+        if not isinstance(doc, dict) or "results" not in doc or "hosts" not in doc:
+            raise ReportError(f"{path}: not a hostkit JSON report (no hosts and results)")
+        # A shard's report lists every host of the run; its own are those with results.
+        ran = {r["host"] for r in doc["results"]}
+        doc["hosts"] = [h for h in doc["hosts"] if h["name"] in ran]
+        for host in doc["hosts"]:
+            name = host["name"]
+            if name in owner:
+                raise ReportError(
+                    f"host {name} is in both {owner[name]} and {path}: the reports overlap, "
+                    "so they are not shards of one run"
+                )
+            owner[name] = path
+        docs.append(doc)
+    modes = {d.get("mode") for d in docs}
+    if len(modes) > 1:
+        raise ReportError(f"the reports are of different modes: {', '.join(map(str, modes))}")
+    merged = dict(docs[0])
+    merged["run_id"] = None  # each shard had its own
+    merged["started"] = min(d["started"] for d in docs)
+    merged["finished"] = max(d["finished"] for d in docs)
+    merged["duration"] = max(d["duration"] for d in docs)
+    for key in ("hosts", "results"):
+        merged[key] = [x for d in docs for x in d[key]]
+    for key, ident in (("profiles", None), ("checks", "id"), ("waivers", None)):
+        seen: dict[str, object] = {}
+        for d in docs:
+            for x in d.get(key, []):
+                seen.setdefault(x[ident] if ident else json.dumps(x, sort_keys=True), x)
+        merged[key] = list(seen.values())
+    out.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tally = outcomes.Tally()
+    for host in merged["hosts"]:
+        tally.by_host.setdefault(host["name"], Counter())
+        if host.get("unreachable"):
+            tally.unreachable[host["name"]] = host["unreachable"]
+    for result in merged["results"]:
+        tally.count(result["host"], result["outcome"])
+    return tally
+
+
 # The merger of each report format, by the suffix of its files.
-MERGERS: dict[str, Callable[[Path, Sequence[Path]], outcomes.Tally]] = {".xml": merge_junit}
+MERGERS: dict[str, Callable[[Path, Sequence[Path]], outcomes.Tally]] = {
+    ".xml": merge_junit,
+    ".json": merge_json,
+}
 
 
 def merge(out: Path, inputs: Sequence[Path]) -> outcomes.Tally:

@@ -3,6 +3,7 @@ what the unsharded run says."""
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -63,12 +64,14 @@ def fleet(pytester):
 
 def test_three_shards_cover_seven_hosts_once_and_merge_to_the_unsharded_verdicts(pytester, fleet):
     hosts = "--hosts=" + ",".join(fleet)
-    whole = pytester.runpytest_subprocess(hosts, "--junitxml=whole.xml")
+    whole = pytester.runpytest_subprocess(hosts, "--junitxml=whole.xml", "--report-json=whole.json")
     assert whole.ret == 1
     parts = []
     for k in range(3):
         out = f"shard{k}.xml"
-        res = pytester.runpytest_subprocess(hosts, f"--shard={k}/3", f"--junitxml={out}")
+        res = pytester.runpytest_subprocess(
+            hosts, f"--shard={k}/3", f"--junitxml={out}", f"--report-json=shard{k}.json"
+        )
         # 10: every host of the shard was unreachable.
         assert res.ret in (0, 1, 10), res.stdout.str()
         parts.append(pytester.path / out)
@@ -89,6 +92,20 @@ def test_three_shards_cover_seven_hosts_once_and_merge_to_the_unsharded_verdicts
     assert verdicts(merged) == verdicts(pytester.path / "whole.xml")
     assert len(verdicts(merged)) == 3 * len(fleet)
     assert "local://" in res.stdout and "passed" in res.stdout
+    jsons = [str(pytester.path / f"shard{k}.json") for k in range(3)]
+    res = subprocess.run(
+        [sys.executable, "-m", "kit.report", "merge", str(pytester.path / "m.json"), *jsons],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0, res.stderr
+
+    def results(name: str) -> dict[tuple[str, str], str]:
+        doc = json.loads((pytester.path / name).read_text())
+        return {(r["host"], r["test"]): r["outcome"] for r in doc["results"]}
+
+    assert results("m.json") == results("whole.json")
+    assert len(results("m.json")) == 3 * len(fleet)
 
 
 def test_overlapping_reports_are_refused(pytester, fleet):
