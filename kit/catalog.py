@@ -228,7 +228,7 @@ def _reads(directory: Path, entry: Entry) -> list[str]:
         if name in used
     ]
     if meta.reads_file:
-        out.append(f"file: the path in argument {meta.reads_file!r}, read with the facts")
+        out.append(f"file: its stat (mode, owner, kind), path from argument {meta.reads_file!r}")
     if meta.reads_package:
         out.append(f"package: the one named in {meta.reads_package!r}, read with the facts")
     if meta.params:
@@ -257,7 +257,7 @@ def survives(persists: bool | None) -> str:
     if persists is None:
         return "not declared by the remediation"
     if persists:
-        return "yes: it writes what the next boot reads"
+        return "yes: what it changes is kept where the next boot reads it"
     return "no: a live-only change, undone by a reboot"
 
 

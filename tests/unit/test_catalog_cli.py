@@ -80,7 +80,7 @@ def test_explain_names_the_file_a_check_reads():
     meta = next(m for m in METAS if m.reads_file)
     result = run("explain", meta.id)
     assert result.returncode == 0, result.stderr
-    assert f"file: the path in argument {meta.reads_file!r}" in result.stdout
+    assert f"path from argument {meta.reads_file!r}" in result.stdout
 
 
 def test_explain_of_an_unknown_id_suggests_the_nearest_and_exits_2():
