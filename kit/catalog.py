@@ -1,17 +1,23 @@
 """The catalog described from itself: profiles and their checks as a Markdown section.
 
-python -m kit.catalog            # print the section
-python -m kit.catalog --write    # refresh it in README.md between its markers
+python -m kit.catalog                      # print the section
+python -m kit.catalog --write              # refresh it in README.md between its markers
+python -m kit.catalog list [--profile P]   # a table of the checks (of profile P, in its order)
+python -m kit.catalog explain ID           # what a check reads, why, and what its fix does
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib.util
+import inspect
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from kit import profile as profiles
 from kit.check import CheckMeta
@@ -22,15 +28,36 @@ BEGIN = "<!-- catalog:begin (python -m kit.catalog --write) -->"
 END = "<!-- catalog:end -->"
 
 
-def checks(directory: Path) -> list[CheckMeta]:
+@dataclass(frozen=True)
+class Entry:
+    """A check with the function that declares it."""
+
+    meta: CheckMeta
+    function: Callable[..., Any]
+
+    @property
+    def source(self) -> str:
+        """file:line of the check's declaration, relative to the repository."""
+        path = Path(inspect.getsourcefile(self.function) or "?")
+        with_root = path.resolve().is_relative_to(ROOT)
+        shown = path.resolve().relative_to(ROOT) if with_root else path
+        return f"{shown}:{self.function.__code__.co_firstlineno}"
+
+
+def entries(directory: Path) -> list[Entry]:
     """Every check declared in directory's test modules, in file and definition order."""
-    found: list[CheckMeta] = []
+    found: list[Entry] = []
     for path in sorted(directory.glob("test_*.py")):
         for value in vars(_load(path)).values():
             for mark in getattr(value, "pytestmark", ()):
                 if mark.name == "hostkit_check":
-                    found.append(mark.args[0])
+                    found.append(Entry(mark.args[0], value))
     return found
+
+
+def checks(directory: Path) -> list[CheckMeta]:
+    """Every check declared in directory's test modules, in file and definition order."""
+    return [entry.meta for entry in entries(directory)]
 
 
 def _load(path: Path) -> ModuleType:
@@ -139,10 +166,136 @@ def refreshed(readme: str, section: str) -> str:
     return f"{head}{BEGIN}\n{section}\n{END}{tail}"
 
 
+class UnknownCheck(KitError):
+    """An id that no check in the catalog declares."""
+
+
+def listing(directory: Path, profile: str | None = None) -> list[str]:
+    """id, title, severity, fix, disruption and source of each check, as aligned columns."""
+    found = entries(directory)
+    if profile is not None:
+        prof = profiles.load(profile, directory / "profiles")
+        found = [e for e in found if prof.order_of(e.meta.id) is not None]
+        found.sort(key=lambda e: _order(prof, e.meta))
+    rows = [("ID", "TITLE", "SEVERITY", "FIX", "DISRUPTION", "SOURCE")]
+    for entry in found:
+        meta = entry.meta
+        fix = "-" if meta.fix is None else _fix_name(meta.fix)
+        disruption = "-" if meta.fix is None else _declared(meta.fix).disruption
+        rows.append((meta.id, meta.title, meta.severity, fix, disruption, entry.source))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]])
+        for row in rows
+    ]
+
+
+def find(directory: Path, check_id: str) -> Entry:
+    found = entries(directory)
+    for entry in found:
+        if entry.meta.id == check_id:
+            return entry
+    near = difflib.get_close_matches(check_id, [e.meta.id for e in found], n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(near)}?" if near else "; see: python -m kit.catalog list"
+    raise UnknownCheck(f"no check has id {check_id!r}{hint}")
+
+
+def explain(directory: Path, check_id: str) -> list[str]:
+    """What the check reads, why it matters, and what its fix changes, as plain text."""
+    entry = find(directory, check_id)
+    meta = entry.meta
+    lines = [f"{meta.id}: {meta.title}", f"severity: {meta.severity}", f"source: {entry.source}"]
+    lines += ["", "Reads:"]
+    lines += [f"  {line}".rstrip() for line in _reads(directory, entry)]
+    lines += ["", "Why it matters:"]
+    lines += [f"  {k}: {v}" for k, v in meta.refs.items()] or ["  (no references declared)"]
+    lines += ["", "Fix:"]
+    lines += [f"  {line}".rstrip() for line in _fix_lines(meta)]
+    return lines
+
+
+def _reads(directory: Path, entry: Entry) -> list[str]:
+    meta = entry.meta
+    used = set(inspect.signature(entry.function).parameters)
+    out = [
+        f"fixture {name}: {what}"
+        for name, what in (
+            ("facts", "the host's facts, gathered in one round trip"),
+            ("conn", "the connection: commands and file reads on the host"),
+            ("host", "the testinfra host"),
+            ("runner", "the runner's operations"),
+        )
+        if name in used
+    ]
+    if meta.reads_file:
+        out.append(f"file: its stat (mode, owner, kind), path from argument {meta.reads_file!r}")
+    if meta.reads_package:
+        out.append(f"package: the one named in {meta.reads_package!r}, read with the facts")
+    if meta.params:
+        out.append(f"profile param {meta.params!r} as ({', '.join(meta.argnames)})")
+        for name in profiles.available(directory / "profiles"):
+            prof = profiles.load(name, directory / "profiles")
+            if prof.order_of(meta.id) is not None and meta.params in prof.params:
+                out.append(f"  in {name}{_params(prof, meta)}")
+    doc = inspect.getdoc(entry.function)
+    if doc:
+        out += ["", *doc.splitlines()]
+    return out or ["(nothing declared)"]
+
+
+def _declared(fix: Callable[..., Any]) -> Any:
+    from kit import fix as fixflow
+
+    return fixflow.meta_of(fix)
+
+
+def _fix_name(fix: Callable[..., Any]) -> str:
+    return f"{fix.__module__}.{fix.__name__}"
+
+
+def survives(persists: bool | None) -> str:
+    if persists is None:
+        return "not declared by the remediation"
+    if persists:
+        return "yes: what it changes is kept where the next boot reads it"
+    return "no: a live-only change, undone by a reboot"
+
+
+def _fix_lines(meta: CheckMeta) -> list[str]:
+    if meta.fix is None:
+        return ["none: --fix leaves this check to be repaired by hand"]
+    declared = _declared(meta.fix)
+    out = [
+        f"remediation: {_fix_name(meta.fix)}",
+        f"strategy: {declared.strategy}",
+        f"disruption: {declared.disruption}",
+        f"reboot needed: {'yes' if declared.reboot else 'no'}",
+        f"survives a reboot: {survives(declared.persists)}",
+        f"never touches: {declared.never or '-'}",
+    ]
+    doc = inspect.getdoc(meta.fix)
+    return out + (["", *doc.splitlines()] if doc else [])
+
+
 def _lines(argv: list[str] | None) -> Iterator[str]:
-    parser = argparse.ArgumentParser(prog="python -m kit.catalog", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m kit.catalog",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--write", action="store_true", help="refresh README.md in place")
+    sub = parser.add_subparsers(dest="command")
+    show = sub.add_parser("list", help="a table of the checks")
+    show.add_argument("--profile", help="only this profile's checks, in its order")
+    why = sub.add_parser("explain", help="what a check reads, why, and what its fix does")
+    why.add_argument("id", help="a check id")
     args = parser.parse_args(argv)
+    if args.command == "list":
+        yield from listing(ROOT / "checks", args.profile)
+        return
+    if args.command == "explain":
+        yield from explain(ROOT / "checks", args.id)
+        return
     section = markdown(ROOT / "checks")
     if not args.write:
         yield section

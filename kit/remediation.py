@@ -32,20 +32,30 @@ class RemediationMeta:
     strategy: str
     disruption: str
     never: str = ""
+    # True: what it changes is written where the next boot reads it (config, enabled
+    # units, installed packages); False: a live-only change a reboot undoes; None: the
+    # remediation does not say.
+    persists: bool | None = None
 
 
 def remediation(
-    *, reboot: bool = False, strategy: str, disruption: str, never: str = ""
+    *,
+    reboot: bool = False,
+    strategy: str,
+    disruption: str,
+    never: str = "",
+    persists: bool | None = None,
 ) -> Callable[[F], F]:
     """Declare a remediation: whether it needs a reboot, its strategy, how disruptive it is,
-    and what it leaves alone beyond what the runner protects for every remediation."""
+    what it leaves alone beyond what the runner protects for every remediation, and
+    whether its change survives a reboot (persists)."""
     if strategy not in STRATEGIES:
         raise KitValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
     if disruption not in DISRUPTIONS:
         raise KitValueError(f"disruption must be one of {DISRUPTIONS}, not {disruption!r}")
 
     def decorate(fn: F) -> F:
-        meta = RemediationMeta(reboot, strategy, disruption, never)
+        meta = RemediationMeta(reboot, strategy, disruption, never, persists)
         fn.hostkit_remediation = meta  # type: ignore[attr-defined]
         return fn
 

@@ -9,6 +9,7 @@ from kit.runner.change import Change
 
 @remediation(
     reboot=True,
+    persists=True,
     strategy="enable",
     disruption="medium",
     never=(

@@ -71,7 +71,13 @@ def read_nm(conn: Connection) -> NmState:
     return parse_nm(conn.read(NM_READ).stdout)
 
 
-@remediation(reboot=False, strategy="disable", disruption="high", never="other firewalls' rules")
+@remediation(
+    reboot=False,
+    persists=True,
+    strategy="disable",
+    disruption="high",
+    never="other firewalls' rules",
+)
 def disable_ufw(target: Target) -> Change:
     """`ufw disable`: its rules go and it stays off at boot (ENABLED=no).
 
@@ -96,7 +102,13 @@ def disable_ufw(target: Target) -> Change:
     return files.write_file(conn, path, encode(new), sudo=True, dry_run=dry_run)
 
 
-@remediation(reboot=False, strategy="configure", disruption="medium", never="the SELinux policy")
+@remediation(
+    reboot=False,
+    persists=True,
+    strategy="configure",
+    disruption="medium",
+    never="the SELinux policy",
+)
 def selinux_permissive(target: Target) -> Change:
     """`setenforce 0` now and SELINUX=permissive in /etc/selinux/config, as kubespray sets.
 
@@ -131,6 +143,7 @@ _DROP_IN_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 @remediation(
     reboot=False,
+    persists=True,
     strategy="configure",
     disruption="low",
     never="other conf.d files; a pattern that names the interface of the default route",

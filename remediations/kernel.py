@@ -9,6 +9,7 @@ from kit.runner.change import Change
 
 @remediation(
     reboot=False,
+    persists=True,
     strategy="disable",
     disruption="medium",
     never="swap files and partitions themselves; fstab lines that are not swap or are noauto",
@@ -25,6 +26,7 @@ def disable_swap(target: Target) -> Change:
 
 @remediation(
     reboot=False,
+    persists=True,
     strategy="enable",
     disruption="low",
     never="modules already loaded or built into the kernel; other modules-load.d files",
@@ -39,6 +41,7 @@ def load_module(target: Target, module: str) -> Change:
 
 @remediation(
     reboot=False,
+    persists=True,
     strategy="configure",
     disruption="low",
     never=(

@@ -372,7 +372,9 @@ _NEVER = (
 
 
 def _setting_fix(name: str) -> Callable[..., Change]:
-    @remediation(reboot=False, strategy="configure", disruption="medium", never=_NEVER)
+    @remediation(
+        reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER
+    )
     def fix(target: Target, config: str) -> Change:
         return set_setting(target, config, name)
 
@@ -394,7 +396,7 @@ set_rotate_server_certificate = _setting_fix("rotate-kubelet-server-certificate"
 set_seccomp_default = _setting_fix("seccomp-default")
 
 
-@remediation(reboot=False, strategy="configure", disruption="medium", never=_NEVER)
+@remediation(reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER)
 def set_client_ca_file(target: Target, config: str, ca_file: str) -> Change:
     """Point authentication.x509.clientCAFile at the profile's CA file (which must exist:
     a kubelet with a missing CA file does not start), and restart the kubelet.
@@ -406,7 +408,7 @@ def set_client_ca_file(target: Target, config: str, ca_file: str) -> Change:
     return set_setting(target, config, "client-ca-file", ca_file)
 
 
-@remediation(reboot=False, strategy="configure", disruption="medium", never=_NEVER)
+@remediation(reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER)
 def set_pod_pids_limit(target: Target, config: str, limit: str) -> Change:
     """Set podPidsLimit to the profile's limit and restart the kubelet.
 
@@ -418,6 +420,7 @@ def set_pod_pids_limit(target: Target, config: str, limit: str) -> Change:
 
 @remediation(
     reboot=False,
+    persists=True,
     strategy="configure",
     disruption="medium",
     never=_NEVER + "; sysctls other than the six the kubelet requires",
@@ -490,11 +493,15 @@ _FILE_NEVER = "file content; files that do not exist (not created)"
 def _mode_and_owner(
     paths_of: Callable[..., Sequence[str]], most: int, name: str
 ) -> tuple[Callable[..., Change], Callable[..., Change]]:
-    @remediation(reboot=False, strategy="restrict", disruption="low", never=_FILE_NEVER)
+    @remediation(
+        reboot=False, persists=True, strategy="restrict", disruption="low", never=_FILE_NEVER
+    )
     def restrict(target: Target, **params: str) -> Change:
         return _fix_files(target, paths_of(target, **params), most)
 
-    @remediation(reboot=False, strategy="restrict", disruption="low", never=_FILE_NEVER)
+    @remediation(
+        reboot=False, persists=True, strategy="restrict", disruption="low", never=_FILE_NEVER
+    )
     def own(target: Target, **params: str) -> Change:
         return _fix_files(target, paths_of(target, **params), None)
 

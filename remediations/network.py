@@ -54,6 +54,7 @@ def port_holders(conn: Connection, port: int) -> list[Holder]:
 
 @remediation(
     reboot=False,
+    persists=True,
     strategy="disable",
     disruption="high",
     never="the port's expected owner (the profile's ports_free value); a listener outside "
@@ -93,7 +94,13 @@ def free_port(target: Target, port: int, owner: str = "") -> Change:
     return combine(f"port {port} freed", steps, dry_run=target.dry_run)
 
 
-@remediation(reboot=False, strategy="disable", disruption="high", never="other firewalls' rules")
+@remediation(
+    reboot=False,
+    persists=True,
+    strategy="disable",
+    disruption="high",
+    never="other firewalls' rules",
+)
 def disable_firewalld(target: Target) -> Change:
     """Stop and disable firewalld; a stopped one that is enabled is only disabled.
 
@@ -109,6 +116,7 @@ def disable_firewalld(target: Target) -> Change:
 
 @remediation(
     reboot=False,
+    persists=True,
     strategy="configure",
     disruption="low",
     never="other lines of /etc/hosts; a name kubeadm would refuse (left to rename by hand)",

@@ -34,14 +34,14 @@ def package_for(executable: str, facts: Facts) -> str | None:
 _NEVER = "installed packages: it never removes one"
 
 
-@remediation(reboot=False, strategy="install", disruption="low", never=_NEVER)
+@remediation(reboot=False, persists=True, strategy="install", disruption="low", never=_NEVER)
 def install_for_executable(target: Target, executable: str) -> Change:
     """Install the package that ships the executable on this host's family (refreshing
     stale package lists first)."""
     return _install(target, executable)
 
 
-@remediation(reboot=False, strategy="install", disruption="low", never=_NEVER)
+@remediation(reboot=False, persists=True, strategy="install", disruption="low", never=_NEVER)
 def install_conntrack(target: Target, version: str) -> Change:
     """Install conntrack (conntrack-tools on the RHEL family)."""
     return _install(target, "conntrack")

@@ -42,7 +42,7 @@ def read_config(conn: Connection) -> containerd.Config:
     )
 
 
-@remediation(reboot=False, strategy="install", disruption="low", never=_NEVER)
+@remediation(reboot=False, persists=True, strategy="install", disruption="low", never=_NEVER)
 def install_containerd(target: Target) -> Change:
     """Install containerd (containerd.io on the RHEL family, from Docker's repository,
     which must be configured), enabled and running."""
@@ -51,7 +51,7 @@ def install_containerd(target: Target) -> Change:
     )
 
 
-@remediation(reboot=False, strategy="enable", disruption="low", never=_NEVER)
+@remediation(reboot=False, persists=True, strategy="enable", disruption="low", never=_NEVER)
 def start_containerd(target: Target) -> Change:
     """Enable containerd and start it, installing it first where it is missing."""
     return combine(
@@ -59,7 +59,7 @@ def start_containerd(target: Target) -> Change:
     )
 
 
-@remediation(reboot=False, strategy="configure", disruption="medium", never=_NEVER)
+@remediation(reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER)
 def enable_cri(target: Target, socket: str) -> Change:
     """Take the CRI plugin out of config.toml's disabled_plugins (Docker's containerd.io
     disables it), then restart containerd so that it serves the CRI.
@@ -70,7 +70,7 @@ def enable_cri(target: Target, socket: str) -> Change:
     return _configure(target, "CRI plugin enabled", lambda text, _: containerd.enable_cri(text))
 
 
-@remediation(reboot=False, strategy="configure", disruption="medium", never=_NEVER)
+@remediation(reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER)
 def systemd_cgroup(target: Target) -> Change:
     """Set `SystemdCgroup = true` for the runc runtime, where the file's config version
     keeps it, and restart containerd (medium
@@ -84,7 +84,7 @@ def systemd_cgroup(target: Target) -> Change:
     )
 
 
-@remediation(reboot=False, strategy="configure", disruption="medium", never=_NEVER)
+@remediation(reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER)
 def sandbox_image(target: Target, image: str) -> Change:
     """Set the sandbox (pause) image the profile names, where the file's config version
     keeps it, and restart containerd (medium
@@ -165,6 +165,7 @@ def kubelet_unit_state(conn: Connection) -> tuple[str, str]:
 
 @remediation(
     reboot=False,
+    persists=True,
     strategy="enable",
     disruption="low",
     never="the kubelet package: installing it needs the Kubernetes package repository",

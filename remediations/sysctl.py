@@ -9,6 +9,7 @@ from kit.runner.change import Change
 
 @remediation(
     reboot=False,
+    persists=True,
     strategy="configure",
     disruption="low",
     never=(

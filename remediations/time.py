@@ -19,6 +19,7 @@ SYNC_WAIT = 30.0
 
 @remediation(
     reboot=False,
+    persists=True,
     strategy="enable",
     disruption="medium",
     never="the time servers already configured; a running ntpd or chrony (kept, not replaced)",
