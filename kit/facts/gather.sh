@@ -172,6 +172,8 @@ grep -rL . /proc/sys 2>/dev/null | while read -r f; do cat -- "$f" >/dev/null 2>
 # section says "@@unprivileged" and the checks read through sudo themselves.
 b() { s "$1"; echo @@begin; }
 e() { printf '\n@@end\n'; }
+# systemctl without a running systemd answers nothing, slowly: it is asked only under systemd.
+sd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
 priv() { [ "$(id -u 2>/dev/null)" = 0 ] || { echo @@unprivileged; return 1; }; }
 d() {
     for f in "$@"; do
@@ -180,6 +182,7 @@ d() {
 }
 uenv() {
     echo "@@unit:$1"
+    sd || return 0
     systemctl show -p Environment "$1" 2>/dev/null
     systemctl show -p EnvironmentFiles --value "$1" 2>/dev/null | while read -r f _; do
         f=${f#-}
@@ -198,7 +201,7 @@ e
 b hostprep-nm
 (PATH=$P0:/usr/sbin:/sbin
     command -v NetworkManager >/dev/null 2>&1 && echo @@installed:yes
-    echo "@@active:$(systemctl is-active NetworkManager 2>/dev/null)"
+    echo "@@active:$(sd && systemctl is-active NetworkManager 2>/dev/null)"
     d /etc/NetworkManager/NetworkManager.conf /etc/NetworkManager/conf.d/*.conf \
         /run/NetworkManager/conf.d/*.conf /usr/lib/NetworkManager/conf.d/*.conf)
 e
@@ -214,7 +217,7 @@ s hostprep-resolv
 priv && {
     echo @@begin
     echo "@@link:$(readlink -f /etc/resolv.conf)"
-    echo "@@resolved:$(systemctl is-active systemd-resolved 2>/dev/null)"
+    echo "@@resolved:$(sd && systemctl is-active systemd-resolved 2>/dev/null)"
     d /etc/resolv.conf /run/systemd/resolve/resolv.conf /var/lib/kubelet/config.yaml
     e
 }
@@ -253,7 +256,7 @@ priv && {
     done
 }
 s runtime-units
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+if sd; then
     systemctl is-active --quiet -- containerd; echo "containerd-active=$?"
     systemctl is-enabled --quiet -- containerd; echo "containerd-enabled=$?"
     systemctl show -p LoadState -p UnitFileState -- kubelet.service 2>/dev/null
@@ -278,14 +281,15 @@ priv && command -v ss >/dev/null 2>&1 && {
 # The kubelet as the CIS checks read it: its unit files, the environment files they may
 # name, its config file and the client CA it names, in kit/remediations' dump format.
 s kubelet-files
-if command -v systemctl >/dev/null 2>&1; then
+k=
+if sd; then
     k=$(systemctl show -p FragmentPath -p DropInPaths -- kubelet.service 2>/dev/null) &&
         printf '@@show\n%s\n' "$k"
 fi
 priv && {
     echo @@begin
     u=$(printf '%s\n' "$k" | sed -n 's/^FragmentPath=//p;s/^DropInPaths=//p')
-    v=$(systemctl show -p EnvironmentFiles --value kubelet.service 2>/dev/null |
+    v=$(sd && systemctl show -p EnvironmentFiles --value kubelet.service 2>/dev/null |
         while read -r f _; do printf '%s\n' "${f#-}"; done)
     ca=$(sed -n 's/^[[:space:]]*clientCAFile:[[:space:]]*["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' \
         /var/lib/kubelet/config.yaml 2>/dev/null)
