@@ -265,7 +265,7 @@ def test_kubelet_version(conn, facts, version):
         code, stdout = runtime.kubelet_version
     else:
         answer = conn.read("kubelet --version")
-        code, stdout = answer.exit_code, answer.stdout
+        code, stdout = answer.rc, answer.stdout
     found = kubelet_version(stdout) if code == 0 else None
     assert found is not None, "couldn't get kubelet version: " + (
         "kubelet is not installed" if code == 127 else stdout.strip()[:100]
