@@ -19,6 +19,7 @@ from __future__ import annotations
 import pytest
 
 from kit.check import check
+from kit.edits import kubelet as units
 from remediations import kubelet as kfix
 
 
@@ -28,6 +29,64 @@ def _refs(number: str, what: str) -> dict[str, str]:
 
 def _stat(facts, path: str):
     return facts.files.get(path)
+
+
+def _gathered_reads(facts, unit: str) -> tuple[list[str], dict[str, kfix.FileRead]] | None:
+    """The kubelet unit's files and every file the facts gather dumped for the CIS
+    checks; None where the gather did not read them (a login that is not root)."""
+    got = getattr(facts, "kubelet_files", None)
+    if unit != kfix.UNIT or got is None or got.dump is None:
+        return None
+    paths = kfix.parse_show(got.show) if got.show is not None else []
+    return paths, kfix.parse_dump(got.dump)
+
+
+def unit_files(conn, facts, unit: str) -> list[str]:
+    gathered = _gathered_reads(facts, unit)
+    return gathered[0] if gathered is not None else kfix.unit_files(conn, unit)
+
+
+def read_files(conn, facts, paths) -> dict[str, kfix.FileRead]:
+    """kfix.read_files, from the gather's dump when it holds every path."""
+    gathered = _gathered_reads(facts, kfix.UNIT)
+    if gathered is not None and all(p in gathered[1] for p in paths):
+        return {p: gathered[1][p] for p in paths}
+    return kfix.read_files(conn, paths)
+
+
+def read_kubelet(conn, facts, config_path: str, unit: str = kfix.UNIT) -> kfix.Kubelet:
+    """kfix.read, over the gather's dump when it holds every file that read would read."""
+    gathered = _gathered_reads(facts, unit)
+    if gathered is None:
+        return kfix.read(conn, config_path, unit)
+    paths, dump = gathered
+    if not all(p in dump for p in paths):
+        return kfix.read(conn, config_path, unit)
+    unit_reads = [dump[p] for p in paths]
+    service = units.parse_units([(f.path, f.text) for f in unit_reads if f.exists])
+    env_paths = [p for p, _ in service.environment_files]
+    if not all(p in dump for p in env_paths):
+        return kfix.read(conn, config_path, unit)
+    env_reads = {p: dump[p] for p in env_paths}
+    probe = kfix.build(unit_reads, env_reads, kfix.FileRead(config_path, None))
+    flag = probe.flags.get("config")
+    path = flag.value if flag else config_path
+    if path not in dump:
+        return kfix.read(conn, config_path, unit)
+    return kfix.build(unit_reads, env_reads, dump[path])
+
+
+def kernel_defaults_problem(conn, facts) -> str | None:
+    """kfix.kernel_defaults_problem over the gathered sysctls (`sysctl -n` reads the same
+    /proc/sys files)."""
+    if not facts.sysctls:
+        return kfix.kernel_defaults_problem(conn)
+    wrong = []
+    for key, want in kfix.KERNEL_DEFAULTS.items():
+        have = facts.sysctls.get(key, "unknown")
+        if have != want:
+            wrong.append(f"{key} is {have}, want {want}")
+    return "; ".join(wrong) or None
 
 
 # -- 4.1 worker node configuration files --------------------------------------------------
@@ -42,10 +101,10 @@ def _stat(facts, path: str):
     argnames="unit",
     tags=("security",),
 )
-def test_kubelet_unit_mode(conn, unit):
-    paths = kfix.unit_files(conn, unit)
+def test_kubelet_unit_mode(conn, facts, unit):
+    paths = unit_files(conn, facts, unit)
     assert paths, f"{unit} has no unit file"
-    reads = kfix.read_files(conn, paths)
+    reads = read_files(conn, facts, paths)
     wrong = [kfix.mode_problem(p, reads[p].mode, 0o600) for p in paths]
     wrong = [w for w in wrong if w]
     assert not wrong, "; ".join(wrong)
@@ -60,9 +119,9 @@ def test_kubelet_unit_mode(conn, unit):
     argnames="unit",
     tags=("security",),
 )
-def test_kubelet_unit_owner(conn, unit):
-    paths = kfix.unit_files(conn, unit)
-    reads = kfix.read_files(conn, paths)
+def test_kubelet_unit_owner(conn, facts, unit):
+    paths = unit_files(conn, facts, unit)
+    reads = read_files(conn, facts, paths)
     wrong = [
         kfix.owner_problem(p, reads[p].owner, reads[p].group) for p in paths if reads[p].exists
     ]
@@ -151,9 +210,9 @@ def test_kubelet_kubeconfig_owner(facts, path, presence):
     assert problem is None, problem
 
 
-def _client_ca(conn, config: str, ca_file: str) -> kfix.FileRead:
-    path = kfix.client_ca_path(kfix.read(conn, config), ca_file)
-    return kfix.read_files(conn, [path])[path]
+def _client_ca(conn, facts, config: str, ca_file: str) -> kfix.FileRead:
+    path = kfix.client_ca_path(read_kubelet(conn, facts, config), ca_file)
+    return read_files(conn, facts, [path])[path]
 
 
 @check(
@@ -166,8 +225,8 @@ def _client_ca(conn, config: str, ca_file: str) -> kfix.FileRead:
     argnames="config,ca_file",
     tags=("security",),
 )
-def test_client_ca_mode(conn, config, ca_file):
-    found = _client_ca(conn, config, ca_file)
+def test_client_ca_mode(conn, facts, config, ca_file):
+    found = _client_ca(conn, facts, config, ca_file)
     problem = kfix.mode_problem(found.path, found.mode, 0o644)
     assert problem is None, problem
 
@@ -182,8 +241,8 @@ def test_client_ca_mode(conn, config, ca_file):
     argnames="config,ca_file",
     tags=("security",),
 )
-def test_client_ca_owner(conn, config, ca_file):
-    found = _client_ca(conn, config, ca_file)
+def test_client_ca_owner(conn, facts, config, ca_file):
+    found = _client_ca(conn, facts, config, ca_file)
     owner = found.owner if found.exists else None
     problem = kfix.owner_problem(found.path, owner, found.group)
     assert problem is None, problem
@@ -253,18 +312,18 @@ def _setting_check(
 
     if params == "kubelet_client_ca":
 
-        def test(conn, config, ca_file):
-            assert_setting(kfix.read(conn, config), name)
+        def test(conn, facts, config, ca_file):
+            assert_setting(read_kubelet(conn, facts, config), name)
 
     elif params == "kubelet_pod_pids_limit":
 
-        def test(conn, config, limit):
-            assert_setting(kfix.read(conn, config), name)
+        def test(conn, facts, config, limit):
+            assert_setting(read_kubelet(conn, facts, config), name)
 
     else:
 
-        def test(conn, config):
-            assert_setting(kfix.read(conn, config), name)
+        def test(conn, facts, config):
+            assert_setting(read_kubelet(conn, facts, config), name)
 
     test = decorate(test)
     return test
@@ -366,7 +425,7 @@ test_seccomp_default = _setting_check(
     argnames="config",
     tags=("security",),
 )
-def test_protect_kernel_defaults(conn, config):
-    assert_setting(kfix.read(conn, config), "protect-kernel-defaults")
-    problem = kfix.kernel_defaults_problem(conn)
+def test_protect_kernel_defaults(conn, facts, config):
+    assert_setting(read_kubelet(conn, facts, config), "protect-kernel-defaults")
+    problem = kernel_defaults_problem(conn, facts)
     assert problem is None, f"the kubelet will refuse to start: {problem}"

@@ -1,8 +1,9 @@
 """Host preparation the installers do beyond kubeadm's preflight: the firewall, SELinux,
 NetworkManager, proxy settings and the resolver kubelet hands to pods.
 
-Each check reads the host in one round trip (`read_*`), then decides over what it read
-(`verdict_*`, pure, tested over recorded answers).
+Each check reads what the facts gather read for it (`read_*`, which reads the host itself
+only where the gather could not, as a login that is not root), then decides over what it
+read (`verdict_*`, pure, tested over recorded answers).
 """
 
 import ipaddress
@@ -53,10 +54,18 @@ def parse_ufw(installed: bool, text: str) -> UfwState:
     return UfwState(installed, active, at_boot)
 
 
+def _gathered(facts, name: str) -> str | None:
+    prep = getattr(facts, "hostprep", None)
+    return getattr(prep, name) if prep is not None else None
+
+
 def read_ufw(conn, facts) -> UfwState:
     if not facts.has("ufw"):
         return UfwState(False, False, False)
-    return parse_ufw(True, conn.read(UFW_READ, sudo=True).stdout)
+    text = _gathered(facts, "ufw")
+    if text is None:
+        text = conn.read(UFW_READ, sudo=True).stdout
+    return parse_ufw(True, text)
 
 
 def verdict_ufw(state: UfwState) -> str:
@@ -103,7 +112,9 @@ def config_mode(text: str | None) -> str | None:
     return keyvalue.unquote(value).strip().lower() if value is not None else None
 
 
-def read_selinux_config(conn) -> str | None:
+def read_selinux_config(conn, facts=None) -> str | None:
+    if getattr(facts, "hostprep", None) is not None:
+        return facts.hostprep.selinux_config
     res = conn.read("cat %s", SELINUX_CONFIG)
     return res.stdout if res.ok else None
 
@@ -136,7 +147,7 @@ def verdict_selinux(runtime: str, config: str | None) -> str:
     tags=("security",),
 )
 def test_selinux_permissive(conn, facts, request):
-    note = verdict_selinux(facts.selinux, read_selinux_config(conn))
+    note = verdict_selinux(facts.selinux, read_selinux_config(conn, facts))
     if note:
         _note(request, note)
 
@@ -145,7 +156,12 @@ def test_selinux_permissive(conn, facts, request):
 
 NmState = fixes.NmState
 parse_nm = fixes.parse_nm
-read_nm = fixes.read_nm
+
+
+def read_nm(conn, facts=None) -> NmState:
+    if getattr(facts, "hostprep", None) is not None:
+        return parse_nm(facts.hostprep.nm)
+    return fixes.read_nm(conn)
 
 
 def verdict_nm(state: NmState, name: str, specs: str) -> str:
@@ -172,8 +188,8 @@ def verdict_nm(state: NmState, name: str, specs: str) -> str:
     argnames="name,specs",
     tags=("network",),
 )
-def test_networkmanager_unmanaged(conn, request, name, specs):
-    note = verdict_nm(read_nm(conn), name, specs)
+def test_networkmanager_unmanaged(conn, facts, request, name, specs):
+    note = verdict_nm(read_nm(conn, facts), name, specs)
     if note:
         _note(request, note)
 
@@ -256,8 +272,11 @@ def parse_proxy(text: str) -> list[ProxySource]:
     return sources
 
 
-def read_proxy(conn) -> list[ProxySource]:
-    return parse_proxy(conn.read(PROXY_READ, sudo=True).stdout)
+def read_proxy(conn, facts=None) -> list[ProxySource]:
+    text = _gathered(facts, "proxy")
+    if text is None:
+        text = conn.read(PROXY_READ, sudo=True).stdout
+    return parse_proxy(text)
 
 
 NODE = "@node"
@@ -307,7 +326,7 @@ def test_no_proxy(conn, facts, request, target):
     Differs from kubeadm's HTTPProxyCIDRCheck, which probes one address of a range:
     here the whole range must go direct, as pods and services take any address in it.
     The login environment has no implicit loopback rule (curl and apt read it too)."""
-    note = verdict_proxy(read_proxy(conn), proxy_targets(target, facts), target)
+    note = verdict_proxy(read_proxy(conn, facts), proxy_targets(target, facts), target)
     if note:
         _note(request, note)
 
@@ -339,8 +358,11 @@ def parse_resolv(text: str) -> ResolvState:
     )
 
 
-def read_resolv(conn) -> ResolvState:
-    return parse_resolv(conn.read(RESOLV_READ, sudo=True).stdout)
+def read_resolv(conn, facts=None) -> ResolvState:
+    text = _gathered(facts, "resolv")
+    if text is None:
+        text = conn.read(RESOLV_READ, sudo=True).stdout
+    return parse_resolv(text)
 
 
 def nameservers(text: str) -> list[str]:
@@ -412,10 +434,10 @@ def verdict_resolv(state: ResolvState) -> str:
     },
     tags=("network",),
 )
-def test_resolv_conf(conn, request):
+def test_resolv_conf(conn, facts, request):
     """Check only: the remedy is kubelet's resolvConf, which kubeadm or the operator
     owns, or the host's resolver, which the kit does not guess."""
-    note = verdict_resolv(read_resolv(conn))
+    note = verdict_resolv(read_resolv(conn, facts))
     if note:
         _note(request, note)
 
@@ -441,7 +463,7 @@ def verdict_nameserver_count(state: ResolvState) -> str:
     },
     tags=("network",),
 )
-def test_resolv_conf_nameservers(conn, request):
-    note = verdict_nameserver_count(read_resolv(conn))
+def test_resolv_conf_nameservers(conn, facts, request):
+    note = verdict_nameserver_count(read_resolv(conn, facts))
     if note:
         _note(request, note)

@@ -4,7 +4,27 @@ import re
 
 from kit.check import check
 from remediations import network as fixes
-from remediations.network import port_holders, qualified_name_errors
+from remediations.network import Holder, port_holders, qualified_name_errors
+
+_UNIT = fixes._UNIT
+_USERS = re.compile(r'\("((?:[^"\\]|\\.)*)",pid=(\d+)')
+
+
+def gathered_holders(ports, port: int) -> list[Holder]:
+    """remediations.network.port_holders over the facts gather's `ss -Hltnp` of every
+    listener: the lines whose local port is port, as `ss sport = :PORT` keeps them."""
+    found: dict[str, str] = {}
+    for line in ports.listeners.splitlines():
+        words = line.split()
+        if len(words) < 4 or words[3].rpartition(":")[2] != str(port):
+            continue
+        for name, pid in _USERS.findall(line):
+            found.setdefault(pid, name)
+    holders = []
+    for pid, name in sorted(found.items()):
+        unit = _UNIT.search(ports.cgroups.get(pid, ""))
+        holders.append(Holder(pid, name, unit.group(1) if unit else None))
+    return holders
 
 
 @check(
@@ -35,7 +55,11 @@ def test_port_free(facts, port, owner):
 def test_port_owner(conn, facts, port, owner):
     listening = [s for s in facts.listening if s.proto == "tcp" and s.port == int(port)]
     assert listening, f"nothing listens on port {port}; expected {owner}"
-    holders = port_holders(conn, int(port))
+    gathered = getattr(facts, "ports", None)
+    if gathered is not None:
+        holders = gathered_holders(gathered, int(port))
+    else:
+        holders = port_holders(conn, int(port))
     assert holders, f"port {port} is open but its process cannot be read"
     others = [h for h in holders if not h.is_owner(str(owner))]
     assert not others, f"port {port} is held by {', '.join(map(str, others))}, not {owner}"

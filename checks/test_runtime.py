@@ -28,8 +28,22 @@ def _not_installed(facts) -> str:
     return "containerd is not installed" + (f" (package {package})" if package else "")
 
 
+def _gathered(facts):
+    return getattr(facts, "runtime", None)
+
+
+def read_config(conn, facts) -> containerd.Config:
+    """fixes.read_config, over what the facts gather read where it read config.toml."""
+    runtime = _gathered(facts)
+    # kit.runner.files.stat_and_read's answer: "absent", or the stat line and the text.
+    head, _, content = (runtime.config or "").partition("\n")
+    if runtime is None or (head != "absent" and len(head.split()) != 3):
+        return fixes.read_config(conn)
+    return containerd.effective(content if head != "absent" else None, runtime.config_default)
+
+
 def _config(conn, facts) -> containerd.Config:
-    config = fixes.read_config(conn)
+    config = read_config(conn, facts)
     assert config.version is not None, _not_installed(facts)
     assert config.version in containerd.VERSIONS, (
         f"{containerd.CONFIG} is config version {config.version}: containerd 2 no longer "
@@ -49,7 +63,9 @@ def _config(conn, facts) -> containerd.Config:
     tags=("system",),
 )
 def test_containerd_installed(conn, facts):
-    assert files.look_path(conn, "containerd"), _not_installed(facts)
+    runtime = _gathered(facts)
+    found = runtime.containerd_path if runtime else files.look_path(conn, "containerd")
+    assert found, _not_installed(facts)
 
 
 @check(
@@ -66,11 +82,16 @@ def test_containerd_installed(conn, facts):
 def test_cri(conn, facts, socket):
     config = _config(conn, facts)
     path = socket_path(socket)
-    listening = conn.read("test -S %s", path, sudo=True).ok
-    answer = conn.read("ctr --address %s plugins ls", path, sudo=True) if listening else None
-    problem = cri_problem(
-        config, path, listening, answer and (answer.ok, answer.stdout, answer.stderr)
-    )
+    runtime = _gathered(facts)
+    if runtime is not None and path in runtime.sockets:
+        gathered = runtime.sockets[path]
+        listening = gathered is not None
+        read = gathered and (gathered.ok, gathered.stdout, gathered.stderr)
+    else:
+        listening = conn.read("test -S %s", path, sudo=True).ok
+        answer = conn.read("ctr --address %s plugins ls", path, sudo=True) if listening else None
+        read = answer and (answer.ok, answer.stdout, answer.stderr)
+    problem = cri_problem(config, path, listening, read)
     assert problem is None, problem
 
 
@@ -161,8 +182,12 @@ def test_containerd_service(conn, facts):
     # above repair (the CRI both disabled and configured, in containerd 1.6).
     from kit.runner import services
 
-    active = services.is_service_active(conn, facts, fixes.SERVICE)
-    enabled = services.is_service_enabled(conn, facts, fixes.SERVICE)
+    runtime = _gathered(facts)
+    if runtime is not None and runtime.containerd_active is not None:
+        active, enabled = runtime.containerd_active, bool(runtime.containerd_enabled)
+    else:
+        active = services.is_service_active(conn, facts, fixes.SERVICE)
+        enabled = services.is_service_enabled(conn, facts, fixes.SERVICE)
     assert active and enabled, "containerd is " + " and ".join(
         [
             "running" if active else "not running",
@@ -187,7 +212,11 @@ def test_kubelet_service(conn, facts):
     assert facts.init_system.type == "systemd", (
         f"init system {facts.init_system.type}: kubelet.service cannot be checked"
     )
-    load, enabled = fixes.kubelet_unit_state(conn)
+    runtime = _gathered(facts)
+    if runtime is not None and runtime.kubelet_unit is not None:
+        load, enabled = runtime.kubelet_unit
+    else:
+        load, enabled = fixes.kubelet_unit_state(conn)
     assert load == "loaded", "kubelet service does not exist (install kubelet)"
     assert enabled == "enabled", f"kubelet service is not enabled ({enabled or 'unknown'})"
 
@@ -231,10 +260,15 @@ def kubelet_skew_error(kubelet: tuple[int, int, int], kubernetes: tuple[int, int
 def test_kubelet_version(conn, facts, version):
     from checks.test_system import minor
 
-    answer = conn.read("kubelet --version")
-    found = kubelet_version(answer.stdout) if answer.ok else None
+    runtime = _gathered(facts)
+    if runtime is not None and runtime.kubelet_version is not None:
+        code, stdout = runtime.kubelet_version
+    else:
+        answer = conn.read("kubelet --version")
+        code, stdout = answer.rc, answer.stdout
+    found = kubelet_version(stdout) if code == 0 else None
     assert found is not None, "couldn't get kubelet version: " + (
-        "kubelet is not installed" if answer.exit_code == 127 else answer.stdout.strip()[:100]
+        "kubelet is not installed" if code == 127 else stdout.strip()[:100]
     )
     error = kubelet_skew_error(found, minor(version))
     assert error is None, error

@@ -2,6 +2,8 @@
 # line "@@hostkit:NAME"; the controller parses the raw text. Each probe is
 # tolerant of a missing tool or file: it prints nothing and the fact is unknown.
 export LC_ALL=C
+# The login's own PATH, for the reads that must find what its commands would.
+P0=$PATH
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 s() { printf '\n@@hostkit:%s\n' "$1"; }
 
@@ -164,4 +166,146 @@ for c in /boot/grub/grub.cfg /boot/grub2/grub.cfg; do
 done
 s kernelprep-sysctl-empty
 grep -rL . /proc/sys 2>/dev/null | while read -r f; do cat -- "$f" >/dev/null 2>&1 && echo "$f"; done
+# Reads the node checks used to send one by one: each section prints what that read
+# printed, between "@@begin" and "@@end" lines so that its text stays exact. The reads
+# those checks make as root are made only when the gather runs as root; otherwise their
+# section says "@@unprivileged" and the checks read through sudo themselves.
+b() { s "$1"; echo @@begin; }
+e() { printf '\n@@end\n'; }
+# systemctl without a running systemd answers nothing, slowly: it is asked only under systemd.
+sd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
+priv() { [ "$(id -u 2>/dev/null)" = 0 ] || { echo @@unprivileged; return 1; }; }
+d() {
+    for f in "$@"; do
+        [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; cat "$f"; echo; }
+    done
+}
+uenv() {
+    echo "@@unit:$1"
+    sd || return 0
+    systemctl show -p Environment "$1" 2>/dev/null
+    systemctl show -p EnvironmentFiles --value "$1" 2>/dev/null | while read -r f _; do
+        f=${f#-}
+        [ -r "$f" ] && { printf '@@envfile:%s\n' "$f"; cat "$f"; echo; }
+    done
+}
+s hostprep-ufw
+priv && command -v ufw >/dev/null 2>&1 && {
+    echo @@begin
+    grep -s '^ENABLED=' /etc/ufw/ufw.conf; echo @@status; ufw status 2>&1; echo "rc=$?"
+    e
+}
+b hostprep-selinux-config
+cat /etc/selinux/config 2>/dev/null || echo @@absent
+e
+b hostprep-nm
+(PATH=$P0:/usr/sbin:/sbin
+    command -v NetworkManager >/dev/null 2>&1 && echo @@installed:yes
+    echo "@@active:$(sd && systemctl is-active NetworkManager 2>/dev/null)"
+    d /etc/NetworkManager/NetworkManager.conf /etc/NetworkManager/conf.d/*.conf \
+        /run/NetworkManager/conf.d/*.conf /usr/lib/NetworkManager/conf.d/*.conf)
+e
+s hostprep-proxy
+priv && {
+    echo @@begin
+    d /etc/environment /etc/profile /etc/profile.d/*.sh
+    uenv containerd.service
+    uenv kubelet.service
+    e
+}
+s hostprep-resolv
+priv && {
+    echo @@begin
+    echo "@@link:$(readlink -f /etc/resolv.conf)"
+    echo "@@resolved:$(sd && systemctl is-active systemd-resolved 2>/dev/null)"
+    d /etc/resolv.conf /run/systemd/resolve/resolv.conf /var/lib/kubelet/config.yaml
+    e
+}
+# containerd: where it is, its config file (as root: it may hold registry credentials)
+# and defaults, whether the CRI plugin answers on the default socket; the kubelet's unit
+# and version.
+b runtime-containerd-path
+(PATH=$P0; command -v containerd 2>/dev/null; echo "rc=$?")
+e
+s runtime-config
+priv && {
+    echo @@begin
+    c=/etc/containerd/config.toml
+    if [ -e "$c" ]; then stat -c "%a %U %G" -- "$c" && cat -- "$c"; else echo absent; fi
+    e
+}
+b runtime-config-default
+(PATH=$P0; command -v containerd >/dev/null 2>&1 && containerd config default 2>/dev/null) ||
+    echo @@absent
+e
+s runtime-cri
+priv && {
+    for p in /run/containerd/containerd.sock; do
+        printf '@@socket:%s\n' "$p"
+        if [ -S "$p" ] && command -v ctr >/dev/null 2>&1; then
+            echo @@begin
+            o=$(ctr --address "$p" plugins ls 2>/dev/null); r=$?
+            printf '%s\n@@rc=%s\n' "$o" "$r"
+            [ "$r" = 0 ] || ctr --address "$p" plugins ls 2>&1 >/dev/null | sed -n 's/^/@@err:/;1,5p'
+            e
+        elif [ -S "$p" ]; then
+            echo @@noctr
+        else
+            echo @@nosocket
+        fi
+    done
+}
+s runtime-units
+if sd; then
+    systemctl is-active --quiet -- containerd; echo "containerd-active=$?"
+    systemctl is-enabled --quiet -- containerd; echo "containerd-enabled=$?"
+    systemctl show -p LoadState -p UnitFileState -- kubelet.service 2>/dev/null
+    echo "@@kubelet-show-rc=$?"
+fi
+b runtime-kubelet-version
+(PATH=$P0; kubelet --version 2>/dev/null; echo "rc=$?")
+e
+# TCP listeners with their processes (ss as root sees every process), and the cgroup
+# of each process, which names its systemd unit.
+s ports
+priv && command -v ss >/dev/null 2>&1 && {
+    echo @@begin
+    o=$(ss -Hltnp 2>/dev/null); r=$?
+    printf '%s\n@@rc=%s\n' "$o" "$r"
+    printf '%s\n' "$o" | grep -o 'pid=[0-9]*' | sort -u | while read -r p; do
+        p=${p#pid=}
+        printf '@@cgroup:%s\t%s\n' "$p" "$(cat "/proc/$p/cgroup" 2>/dev/null | tail -n 1)"
+    done
+    e
+}
+# The kubelet as the CIS checks read it: its unit files, the environment files they may
+# name, its config file and the client CA it names, in kit/remediations' dump format.
+s kubelet-files
+k=
+if sd; then
+    k=$(systemctl show -p FragmentPath -p DropInPaths -- kubelet.service 2>/dev/null) &&
+        printf '@@show\n%s\n' "$k"
+fi
+priv && {
+    echo @@begin
+    u=$(printf '%s\n' "$k" | sed -n 's/^FragmentPath=//p;s/^DropInPaths=//p')
+    v=$(sd && systemctl show -p EnvironmentFiles --value kubelet.service 2>/dev/null |
+        while read -r f _; do printf '%s\n' "${f#-}"; done)
+    ca=$(sed -n 's/^[[:space:]]*clientCAFile:[[:space:]]*["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' \
+        /var/lib/kubelet/config.yaml 2>/dev/null)
+    # shellcheck disable=SC2086 # unit paths and env files are words without spaces
+    set -f
+    for p in $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet /etc/sysconfig/kubelet \
+        /var/lib/kubelet/config.yaml /etc/kubernetes/pki/ca.crt $ca; do
+        case $p in /*) ;; *) continue ;; esac
+        if [ -e "$p" ]; then
+            printf '@@hostkit-kubelet %s ' "$p"; stat -c '%a %U %G' -- "$p"
+            cat -- "$p" 2>/dev/null; echo
+        else
+            printf '@@hostkit-kubelet %s absent\n' "$p"
+        fi
+    done
+    set +f
+    e
+}
 s end

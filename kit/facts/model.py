@@ -179,6 +179,11 @@ class Facts:
     packages: Mapping[str, str | None] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
     # The kernel preparation block's raw answers (None: not gathered, as in hand-made facts).
     kernelprep: KernelPrep | None = None
+    # The node checks' reads, as gathered (None: not gathered, as in hand-made facts).
+    hostprep: HostPrep | None = None
+    runtime: Runtime | None = None
+    ports: PortHolders | None = None
+    kubelet_files: KubeletFiles | None = None
 
     def require(self, name: str) -> object:
         """The fact called name (dotted for nested: "os.id"), or FactUnknown if unknown."""
@@ -212,3 +217,72 @@ class KernelPrep:
     disk: Mapping[str, tuple[str, str]] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
     cgroup: str = ""
     empty_sysctls: frozenset[str] = frozenset()
+
+
+# -- node checks' reads ------------------------------------------------------------------
+# Each field holds what a check's own read printed, for the check's parser. None where
+# the gather did not make that read: the check then reads through its connection (with
+# sudo where it needs root), so a login that is not root gets the same verdict.
+
+
+@dataclass(frozen=True, slots=True)
+class HostPrep:
+    """ufw: UFW_READ's answer (None: not read, also when ufw is missing). selinux_config:
+    /etc/selinux/config (None: unreadable or absent). nm, proxy, resolv: the answers of
+    NM_READ, PROXY_READ and RESOLV_READ."""
+
+    ufw: str | None = None
+    selinux_config: str | None = None
+    nm: str = ""
+    proxy: str | None = None
+    resolv: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CriAnswer:
+    """`ctr --address SOCKET plugins ls` on a socket that exists."""
+
+    ok: bool
+    stdout: str
+    stderr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """containerd and the kubelet.
+
+    config: what kit.runner.files.stat_and_read read of config.toml (None: not read).
+    config_default: `containerd config default` (None: it failed or containerd is
+    missing). sockets: a CRI socket -> its `ctr plugins ls` answer, or None when no socket
+    is there; a socket not read is not a key. containerd_active/enabled and kubelet_unit
+    ((LoadState, UnitFileState)) are read under systemd only. kubelet_version: (exit code,
+    stdout) of `kubelet --version`.
+    """
+
+    containerd_path: str | None = None
+    config: str | None = None
+    config_default: str | None = None
+    sockets: Mapping[str, CriAnswer | None] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
+    containerd_active: bool | None = None
+    containerd_enabled: bool | None = None
+    kubelet_unit: tuple[str, str] | None = None
+    kubelet_version: tuple[int, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PortHolders:
+    """`ss -Hltnp` (every TCP listener and its processes) and each listed process's last
+    cgroup line, pid -> line."""
+
+    listeners: str = ""
+    cgroups: Mapping[str, str] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class KubeletFiles:
+    """show: `systemctl show -p FragmentPath -p DropInPaths -- kubelet.service` (None: it
+    failed). dump: remediations.kubelet's dump of the unit files, the environment files
+    and config and CA files it may name (None: not read)."""
+
+    show: str | None = None
+    dump: str | None = None

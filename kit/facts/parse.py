@@ -15,12 +15,17 @@ from types import MappingProxyType
 from kit.facts import commands
 from kit.facts.model import (
     UNKNOWN,
+    CriAnswer,
     Facts,
     FileStat,
+    HostPrep,
     Interface,
     KernelPrep,
+    KubeletFiles,
     Mount,
     OSInfo,
+    PortHolders,
+    Runtime,
     Socket,
     TimeSync,
 )
@@ -116,6 +121,10 @@ def parse_facts(raw: str) -> Facts:
         files=parse_file_probes(sec.get("files", "")),
         packages=parse_package_probes(sec.get("packages", "")),
         kernelprep=parse_kernelprep(sec),
+        hostprep=parse_hostprep(sec),
+        runtime=parse_runtime(sec),
+        ports=parse_ports(sec.get("ports")),
+        kubelet_files=parse_kubelet_files(sec.get("kubelet-files")),
     )
 
 
@@ -553,3 +562,122 @@ def parse_kernelprep(sec: Mapping[str, str]) -> KernelPrep | None:
         cgroup=sec["kernelprep-cgroup"],
         empty_sysctls=frozenset(sysctl_key(p) for p in empty if p.startswith("/proc/sys/")),
     )
+
+
+# -- node checks' reads ------------------------------------------------------------------
+
+_BEGIN, _END = "@@begin\n", "\n@@end"
+_ABSENT = "@@absent\n"
+
+
+def exact(text: str | None) -> str | None:
+    """The text a read printed between its @@begin and @@end lines; None when the
+    section holds no such text (the read was not made)."""
+    if text is None:
+        return None
+    start = text.find(_BEGIN)
+    end = text.rfind(_END)
+    if start < 0 or end < start:
+        return None
+    return text[start + len(_BEGIN) : end]
+
+
+def _present(text: str | None) -> str | None:
+    return None if text is None or text == _ABSENT else text
+
+
+def _rc_tail(text: str, mark: str = "rc=") -> tuple[int | None, str]:
+    """(exit code, the output before it) of a read whose last line is `rc=N`."""
+    body, _, last = text.rstrip("\n").rpartition("\n")
+    if not last.startswith(mark):
+        body, last = "", text.strip()
+    return parse_int(last[len(mark) :]) if last.startswith(mark) else None, body
+
+
+def parse_hostprep(sec: Mapping[str, str]) -> HostPrep | None:
+    if "hostprep-nm" not in sec:
+        return None
+    return HostPrep(
+        ufw=exact(sec.get("hostprep-ufw")),
+        selinux_config=_present(exact(sec.get("hostprep-selinux-config"))),
+        nm=exact(sec["hostprep-nm"]) or "",
+        proxy=exact(sec.get("hostprep-proxy")),
+        resolv=exact(sec.get("hostprep-resolv")),
+    )
+
+
+def parse_cri(text: str) -> Mapping[str, CriAnswer | None]:
+    """`@@socket:PATH` then `@@nosocket`, or the answer between @@begin and @@end."""
+    found: dict[str, CriAnswer | None] = {}
+    for part in text.split("@@socket:")[1:]:
+        path, _, rest = part.partition("\n")
+        if rest.startswith("@@nosocket"):
+            found[path] = None
+            continue
+        answer = exact(rest)
+        if answer is None:
+            continue
+        lines = answer.splitlines()
+        err = [ln[len("@@err:") :] for ln in lines if ln.startswith("@@err:")]
+        out = [ln for ln in lines if not ln.startswith("@@err:")]
+        rc, stdout = _rc_tail("\n".join(out) + "\n", "@@rc=")
+        if rc is None:
+            continue
+        found[path] = CriAnswer(rc == 0, stdout + "\n" if stdout else "", "\n".join(err))
+    return MappingProxyType(found)
+
+
+def parse_runtime(sec: Mapping[str, str]) -> Runtime | None:
+    if "runtime-containerd-path" not in sec:
+        return None
+    rc, where = _rc_tail(exact(sec["runtime-containerd-path"]) or "")
+    units: dict[str, str] = {}
+    for line in sec.get("runtime-units", "").splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            units[key] = value
+    kubelet_unit = None
+    if units.get("@@kubelet-show-rc") == "0":
+        kubelet_unit = (units.get("LoadState", ""), units.get("UnitFileState", ""))
+    version_rc, version = _rc_tail(exact(sec.get("runtime-kubelet-version")) or "")
+    active, enabled = units.get("containerd-active"), units.get("containerd-enabled")
+    return Runtime(
+        containerd_path=where.strip() if rc == 0 and where.strip().startswith("/") else None,
+        config=exact(sec.get("runtime-config")),
+        config_default=_present(exact(sec.get("runtime-config-default"))),
+        sockets=parse_cri(sec.get("runtime-cri", "")),
+        containerd_active=None if active is None else active == "0",
+        containerd_enabled=None if enabled is None else enabled == "0",
+        kubelet_unit=kubelet_unit,
+        kubelet_version=None if version_rc is None else (version_rc, version),
+    )
+
+
+def parse_ports(text: str | None) -> PortHolders | None:
+    body = exact(text)
+    if body is None:
+        return None
+    cgroups: dict[str, str] = {}
+    listeners: list[str] = []
+    rc = None
+    for line in body.splitlines():
+        if line.startswith("@@cgroup:"):
+            pid, _, last = line[len("@@cgroup:") :].partition("\t")
+            cgroups[pid] = last
+        elif line.startswith("@@rc="):
+            rc = parse_int(line[len("@@rc=") :])
+        else:
+            listeners.append(line)
+    if rc != 0:
+        # ss failed: the check reads again and reports its error.
+        return None
+    return PortHolders("\n".join(listeners), MappingProxyType(cgroups))
+
+
+def parse_kubelet_files(text: str | None) -> KubeletFiles | None:
+    if text is None:
+        return None
+    show = None
+    if text.startswith("@@show\n"):
+        show = text[len("@@show\n") :].partition("\n@@begin\n")[0].partition("\n@@unpriv")[0]
+    return KubeletFiles(show, exact(text))

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kit.connection.local import LocalConnection
 
 CATALOG = Path(__file__).resolve().parents[2] / "checks"
 
 
-def test_catalog_reads_a_host_in_one_command(pytester, monkeypatch):
+# Every shipped profile, with the number of checks it runs on this machine at least.
+PROFILES = {
+    "kubernetes-node": 20,
+    "kubernetes-control-plane": 20,
+    "kubernetes-preflight-worker": 20,
+    "kubernetes-preflight-control-plane": 20,
+    "cis-kubernetes-node": 10,
+    "kubernetes-node-dual-stack": 5,
+    "kubernetes-node-ipvs": 5,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_catalog_reads_a_host_in_one_command(pytester, monkeypatch, name):
     sent: list[str] = []
     real = LocalConnection._exec
 
@@ -22,12 +37,17 @@ def test_catalog_reads_a_host_in_one_command(pytester, monkeypatch):
         str(CATALOG),
         "-p",
         "no:cacheprovider",
-        f"--profile={CATALOG / 'profiles' / 'kubernetes-control-plane.yaml'}",
+        f"--profile={CATALOG / 'profiles' / f'{name}.yaml'}",
     )
     outcomes = result.parseoutcomes()
-    assert sum(v for k, v in outcomes.items() if k != "seconds") >= 20
+    assert sum(v for k, v in outcomes.items() if k != "seconds") >= PROFILES[name]
     assert len(sent) == 1, sent
     assert "@@hostkit:" in sent[0]  # the facts script, as an argument: no stdin channel
+
+
+def test_every_shipped_profile_is_counted():
+    shipped = {p.stem for p in (CATALOG / "profiles").glob("*.yaml")}
+    assert shipped == set(PROFILES)
 
 
 PROBED = """

@@ -165,7 +165,7 @@ def test_fill_quotes_names_and_keeps_shell_braces():
 
 def test_script_has_every_section_the_parser_reads():
     text = script()
-    named = set(re.findall(r"^\s*s ([a-z0-9-]+)$", text, re.MULTILINE))
+    named = set(re.findall(r"^\s*[sb] ([a-z0-9-]+)$", text, re.MULTILINE))
     named |= {f"net-{p}" for p in re.search(r"for f in ([a-z0-9 ]+);", text).group(1).split()}
     parser = (Path(parse.__file__)).read_text()
     wanted = set(re.findall(r'sec\.get\("([a-z0-9-]+)"', parser))
