@@ -268,7 +268,11 @@ def test_kubelet_version(conn, facts, version):
         code, stdout = answer.rc, answer.stdout
     found = kubelet_version(stdout) if code == 0 else None
     assert found is not None, "couldn't get kubelet version: " + (
-        "kubelet is not installed" if code == 127 else stdout.strip()[:100]
+        "kubelet is not installed"
+        if code == 127
+        else "kubelet --version did not answer within 10s"
+        if code == 124
+        else stdout.strip()[:100]
     )
     error = kubelet_skew_error(found, minor(version))
     assert error is None, error

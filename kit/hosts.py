@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kit.connection import Connection, connect
 from kit.connection.spec import HostSpec, parse
-from kit.errors import ConnectError, KitValueError
+from kit.errors import ConnectError, KitError, KitValueError
 from kit.facts.model import Probes
 
 if TYPE_CHECKING:
@@ -20,16 +20,22 @@ if TYPE_CHECKING:
 
 @dataclass
 class HostContext:
-    """A host's connection and facts, made on first use; a failed connect is remembered."""
+    """A host's connection and facts, made on first use.
+
+    A failed connect, and a failed facts gather, are remembered: each check of the host
+    reports the same error instead of waiting out its own timeout again.
+    """
 
     spec: HostSpec
     label: str
     key: str
     options: Mapping[str, Any]
     probes: Probes = field(default_factory=Probes)
+    gather_timeout: float = 60
     _conn: Connection | None = None
     _facts: Facts | None = None
     _error: ConnectError | None = None
+    _facts_error: KitError | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -47,18 +53,29 @@ class HostContext:
 
     @property
     def facts(self) -> Facts:
+        if self._facts_error is not None:
+            raise self._facts_error
         if self._facts is None:
             self._facts = self._gather()
         return self._facts
 
     def refresh_facts(self) -> Facts:
+        """Gather again, after a write; this also retries a gather that failed."""
+        self._facts_error = None
+        self._facts = None
         self._facts = self._gather()
         return self._facts
 
     def _gather(self) -> Facts:
         from kit.facts import gather_facts
 
-        return gather_facts(self.conn, probes=self.probes)
+        try:
+            return gather_facts(self.conn, probes=self.probes, timeout=self.gather_timeout)
+        except ConnectError:
+            raise
+        except KitError as exc:
+            self._facts_error = exc
+            raise
 
     def close(self) -> None:
         with self._lock:

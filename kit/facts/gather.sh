@@ -175,6 +175,11 @@ e() { printf '\n@@end\n'; }
 # systemctl without a running systemd answers nothing, slowly: it is asked only under systemd.
 sd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
 priv() { [ "$(id -u 2>/dev/null)" = 0 ] || { echo @@unprivileged; return 1; }; }
+# Programs the host ships (kubelet, containerd, ctr) may hang; one that does must not hold
+# the whole answer. 124 is timeout's exit code when it had to stop the program.
+tm() {
+    if command -v timeout >/dev/null 2>&1; then timeout -k 2 10 "$@"; else "$@"; fi
+}
 d() {
     for f in "$@"; do
         [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; cat "$f"; echo; }
@@ -235,7 +240,7 @@ priv && {
     e
 }
 b runtime-config-default
-(PATH=$P0; command -v containerd >/dev/null 2>&1 && containerd config default 2>/dev/null) ||
+(PATH=$P0; command -v containerd >/dev/null 2>&1 && tm containerd config default 2>/dev/null) ||
     echo @@absent
 e
 s runtime-cri
@@ -244,9 +249,9 @@ priv && {
         printf '@@socket:%s\n' "$p"
         if [ -S "$p" ] && command -v ctr >/dev/null 2>&1; then
             echo @@begin
-            o=$(ctr --address "$p" plugins ls 2>/dev/null); r=$?
+            o=$(tm ctr --address "$p" plugins ls 2>/dev/null); r=$?
             printf '%s\n@@rc=%s\n' "$o" "$r"
-            [ "$r" = 0 ] || ctr --address "$p" plugins ls 2>&1 >/dev/null | sed -n 's/^/@@err:/;1,5p'
+            [ "$r" = 0 ] || tm ctr --address "$p" plugins ls 2>&1 >/dev/null | sed -n 's/^/@@err:/;1,5p'
             e
         elif [ -S "$p" ]; then
             echo @@noctr
@@ -263,7 +268,7 @@ if sd; then
     echo "@@kubelet-show-rc=$?"
 fi
 b runtime-kubelet-version
-(PATH=$P0; kubelet --version 2>/dev/null; echo "rc=$?")
+(PATH=$P0; tm kubelet --version 2>/dev/null; echo "rc=$?")
 e
 # TCP listeners with their processes (ss as root sees every process), and the cgroup
 # of each process, which names its systemd unit.

@@ -1,8 +1,8 @@
 """The CIS worker node profile on a disposable container with a stand-in kubelet.
 
 The kubelet is a kubelet.service laid out as kubeadm lays it out (the unit, its
-10-kubeadm.conf drop-in, kubeadm-flags.env, /etc/default/kubelet), whose program only
-sleeps: the checks read files, flags and the unit, never the kubelet's answers. The
+10-kubeadm.conf drop-in, kubeadm-flags.env, /etc/default/kubelet), whose program answers
+--version and otherwise only sleeps: the checks read files, flags and the unit. The
 container's kernel tunables are the host's and cannot be set from inside, so
 protect-kernel-defaults (whose fix sets six of them) is left out of the container
 scenarios and has a VM scenario of its own (`-k "not vm"` runs the containers' only).
@@ -55,6 +55,12 @@ featureGates:
   RotateKubeletServerCertificate: false
 seccompDefault: false
 """
+# Answers --version as the kubelet does (the runtime checks ask it); otherwise only runs.
+KUBELET = """\
+#!/bin/sh
+[ "$1" = --version ] && { echo "Kubernetes v1.31.4"; exit 0; }
+exec sleep infinity
+"""
 KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
 
 
@@ -79,7 +85,7 @@ def fail_fix_settle(host, tmp_path, expect: dict[str, str]) -> None:
 
 def install_kubelet(conn, extra_args: str = "") -> None:
     files = {
-        "/usr/local/bin/kubelet": ("#!/bin/sh\nexec sleep infinity\n", "755", "root"),
+        "/usr/local/bin/kubelet": (KUBELET, "755", "root"),
         "/etc/systemd/system/kubelet.service": (UNIT, "644", "root"),
         "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf": (DROPIN, "664", "nobody"),
         "/var/lib/kubelet/kubeadm-flags.env": (
