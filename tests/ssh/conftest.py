@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +16,8 @@ from tests.ssh import sshd
 from tests.tiers import unavailable
 
 
-@pytest.fixture(scope="session")
-def server() -> Iterator[sshd.Sshd]:
-    ctx = sshd.running(users=True)
+def _serve(users: bool) -> Iterator[sshd.Sshd]:
+    ctx = sshd.running(users=users)
     try:
         started = ctx.__enter__()
     except (sshd.SshdUnavailable, subprocess.CalledProcessError, OSError) as exc:
@@ -25,6 +26,26 @@ def server() -> Iterator[sshd.Sshd]:
         yield started
     finally:
         ctx.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[sshd.Sshd]:
+    yield from _serve(users=True)
+
+
+@pytest.fixture(scope="module")
+def root_server() -> Iterator[sshd.Sshd]:
+    """An sshd that takes root only: no test users, so no wait for the tier's user lock."""
+    yield from _serve(users=False)
+
+
+@pytest.fixture
+def this_kit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest subprocesses import the kit these tests belong to, not an installed one."""
+    root = str(Path(__file__).resolve().parents[2])
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    )
 
 
 @pytest.fixture

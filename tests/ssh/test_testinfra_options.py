@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +10,9 @@ import pytest
 import kit
 from kit.errors import HostKeyRejected
 from tests.ssh import sshd
-from tests.tiers import unavailable
+
+# pytest subprocesses import the kit these tests belong to.
+pytestmark = pytest.mark.usefixtures("this_kit")
 
 CHECKS = """
 
@@ -23,55 +22,32 @@ def test_whoami(host):
 """
 
 
-@pytest.fixture(autouse=True)
-def _this_kit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """pytest subprocesses import the kit these tests belong to, not an installed one."""
-    root = str(Path(__file__).resolve().parents[2])
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
-    )
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[sshd.Sshd]:
-    """An sshd that takes root only: no test users, so no wait for the tier's user lock."""
-    ctx = sshd.running(users=False)
-    try:
-        started = ctx.__enter__()
-    except (sshd.SshdUnavailable, subprocess.CalledProcessError, OSError) as exc:
-        unavailable("ssh", str(exc))
-    try:
-        yield started
-    finally:
-        ctx.__exit__(None, None, None)
-
-
-def _config(path: Path, server: sshd.Sshd, extra: str = "") -> Path:
+def _config(path: Path, root_server: sshd.Sshd, extra: str = "") -> Path:
     path.write_text(
         "Host target\n"
-        f"  HostName {server.host}\n"
-        f"  Port {server.port}\n"
+        f"  HostName {root_server.host}\n"
+        f"  Port {root_server.port}\n"
         "  User root\n"
-        f"  IdentityFile {server.client_key}\n"
-        f"  UserKnownHostsFile {server.known_hosts}\n" + extra
+        f"  IdentityFile {root_server.client_key}\n"
+        f"  UserKnownHostsFile {root_server.known_hosts}\n" + extra
     )
     return path
 
 
-def test_user_known_hosts_file_from_ssh_config(tmp_path: Path, server: sshd.Sshd) -> None:
-    config = _config(tmp_path / "config", server)
+def test_user_known_hosts_file_from_ssh_config(tmp_path: Path, root_server: sshd.Sshd) -> None:
+    config = _config(tmp_path / "config", root_server)
     with kit.connect("target", ssh_config=config) as conn:
         assert conn.run("id -un").stdout.splitlines()[-1] == "root"
 
 
 def test_strict_host_key_checking_no_is_honoured_with_a_warning(
-    tmp_path: Path, server: sshd.Sshd
+    tmp_path: Path, root_server: sshd.Sshd
 ) -> None:
     empty = tmp_path / "known_hosts"
     empty.write_text("")
     strict = tmp_path / "strict"
     strict.write_text(
-        _config(strict, server).read_text().replace(str(server.known_hosts), str(empty))
+        _config(strict, root_server).read_text().replace(str(root_server.known_hosts), str(empty))
     )
     with pytest.raises(HostKeyRejected):
         kit.connect("target", ssh_config=strict)
@@ -89,12 +65,12 @@ def test_strict_host_key_checking_no_is_honoured_with_a_warning(
         warnings.simplefilter("error")
         with kit.connect("target", ssh_config=new) as conn:
             assert conn.run("true").rc == 0
-    assert server.host_key_pub.split()[1] in empty.read_text()
+    assert root_server.host_key_pub.split()[1] in empty.read_text()
 
 
 @pytest.fixture
-def config(pytester: pytest.Pytester, server: sshd.Sshd) -> Path:
-    return _config(pytester.path / "ssh_config", server)
+def config(pytester: pytest.Pytester, root_server: sshd.Sshd) -> Path:
+    return _config(pytester.path / "ssh_config", root_server)
 
 
 def test_module_level_testinfra_hosts(pytester: pytest.Pytester, config: Path) -> None:
@@ -147,12 +123,14 @@ def test_what_hostkit_cannot_do_is_refused(pytester: pytest.Pytester, spec: str,
     assert says in result.stderr.str() + result.stdout.str()
 
 
-def test_ansible_connection_resolves_groups(pytester: pytest.Pytester, server: sshd.Sshd) -> None:
+def test_ansible_connection_resolves_groups(
+    pytester: pytest.Pytester, root_server: sshd.Sshd
+) -> None:
     inventory = pytester.path / "hosts.ini"
     inventory.write_text(
         "[webservers]\n"
-        f"web1 ansible_host=127.0.0.1 ansible_port={server.port} "
-        f"ansible_user=root ansible_ssh_private_key_file={server.client_key}\n"
+        f"web1 ansible_host=127.0.0.1 ansible_port={root_server.port} "
+        f"ansible_user=root ansible_ssh_private_key_file={root_server.client_key}\n"
     )
     pytester.makepyfile(
         test_mod="EXPECTED = 'root'\n"
@@ -163,7 +141,7 @@ def test_ansible_connection_resolves_groups(pytester: pytest.Pytester, server: s
         "--connection=ansible",
         f"--ansible-inventory={inventory}",
         "--hosts=webservers",
-        f"--known-hosts={server.known_hosts}",
+        f"--known-hosts={root_server.known_hosts}",
     )
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(["*2 passed*"])

@@ -8,44 +8,20 @@ each fails or passes the same way over both backends.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.ssh import sshd
-from tests.tiers import unavailable
+
+# pytest subprocesses import the kit these tests belong to.
+pytestmark = pytest.mark.usefixtures("this_kit")
 
 UPSTREAM = Path(__file__).parent / "testinfra_upstream"
 HOST = "paramiko://root@target"
 SCRATCH = "/tmp/hostkit-parity-d"  # where the adapted test_file works
-
-
-@pytest.fixture(autouse=True)
-def _this_kit(monkeypatch: pytest.MonkeyPatch) -> None:
-    """pytest subprocesses import the kit these tests belong to, not an installed one."""
-    root = str(Path(__file__).resolve().parents[2])
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
-    )
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[sshd.Sshd]:
-    """An sshd that takes root only: no test users, so no wait for the tier's user lock."""
-    ctx = sshd.running(users=False)
-    try:
-        started = ctx.__enter__()
-    except (sshd.SshdUnavailable, subprocess.CalledProcessError, OSError) as exc:
-        unavailable("ssh", str(exc))
-    try:
-        yield started
-    finally:
-        ctx.__exit__(None, None, None)
 
 
 def _verdicts(pytester: pytest.Pytester, *args: str) -> dict[str, str]:
@@ -64,15 +40,15 @@ def _verdicts(pytester: pytest.Pytester, *args: str) -> dict[str, str]:
 
 
 def test_upstream_module_tests_same_verdicts(
-    pytester: pytest.Pytester, server: sshd.Sshd, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, root_server: sshd.Sshd, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = pytester.path / "ssh_config"
     config.write_text(
         "Host target\n"
-        f"  HostName {server.host}\n"
-        f"  Port {server.port}\n"
-        f"  IdentityFile {server.client_key}\n"
-        f"  UserKnownHostsFile {server.known_hosts}\n"
+        f"  HostName {root_server.host}\n"
+        f"  Port {root_server.port}\n"
+        f"  IdentityFile {root_server.client_key}\n"
+        f"  UserKnownHostsFile {root_server.known_hosts}\n"
     )
     shutil.copy(UPSTREAM / "upstream_modules.py", pytester.path / "test_upstream.py")
     shutil.copy(UPSTREAM / "parity_conftest.py", pytester.path / "conftest.py")
