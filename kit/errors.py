@@ -57,7 +57,12 @@ class CommandTimeout(KitError, TimeoutError):
     """A command ran past its timeout and was killed."""
 
     def __init__(self, command: str, timeout: float) -> None:
-        super().__init__(f"command timed out after {timeout:g}s: {command}")
+        # A script sent as one command would fill the message: its first line names it.
+        lines = command.strip().splitlines() or [command]
+        shown = lines[0] if len(lines[0]) <= 120 else lines[0][:119] + "…"
+        if len(lines) > 1:
+            shown += " …"
+        super().__init__(f"command timed out after {timeout:g}s: {shown}")
         self.command = command
         self.timeout = timeout
 

@@ -31,7 +31,7 @@ class HostContext:
     key: str
     options: Mapping[str, Any]
     probes: Probes = field(default_factory=Probes)
-    gather_timeout: float = 60
+    gather_timeout: float = 120
     _conn: Connection | None = None
     _facts: Facts | None = None
     _error: ConnectError | None = None

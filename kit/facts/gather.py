@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import resources
 
 from kit.connection import Connection
+from kit.errors import CommandTimeout
 from kit.facts.model import Facts, Probes
 from kit.facts.parse import parse_facts
 
@@ -20,7 +21,7 @@ def gather_facts(
     conn: Connection,
     *,
     sudo: bool = False,
-    timeout: float | None = 60,
+    timeout: float | None = 120,
     probes: Probes | None = None,
 ) -> Facts:
     """Run the facts script once on the host and parse its answer.
@@ -34,5 +35,8 @@ def gather_facts(
     asked = probes or Probes()
     args = [*asked.files, "--", *asked.packages]
     cmd = "sh -c %s hostkit-facts" + " %s" * len(args)
-    result = conn.read(cmd, _SCRIPT, *args, sudo=sudo, timeout=timeout).check()
+    try:
+        result = conn.read(cmd, _SCRIPT, *args, sudo=sudo, timeout=timeout).check()
+    except CommandTimeout as exc:
+        raise CommandTimeout("the facts gather (kit/facts/gather.sh)", exc.timeout) from None
     return parse_facts(result.stdout)

@@ -43,7 +43,9 @@ def test_a_gather_that_timed_out_is_not_sent_again_until_a_refresh(tmp_path, mon
     hung.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
     ctx = HostContext(HostSpec("local"), "local://", "local", {}, gather_timeout=2)
-    with pytest.raises(CommandTimeout):
+    with pytest.raises(
+        CommandTimeout, match=r"after 2s: the facts gather \(kit/facts/gather.sh\)$"
+    ):
         ctx.facts  # noqa: B018
     with pytest.raises(CommandTimeout):
         ctx.facts  # noqa: B018

@@ -55,3 +55,12 @@ def test_timeout_is_a_timeout_error() -> None:
     error = CommandTimeout("sleep 9", 1.5)
     assert isinstance(error, TimeoutError)
     assert "1.5s" in str(error) and "sleep 9" in str(error)
+
+
+def test_a_timed_out_script_is_named_by_its_first_line() -> None:
+    script = "sh -c '# hostkit facts: one POSIX sh script\n" + "echo probe\n" * 500 + "'"
+    message = str(CommandTimeout(script, 60))
+    assert message == "command timed out after 60s: sh -c '# hostkit facts: one POSIX sh script …"
+    long_line = "printf " + "x" * 300
+    assert len(str(CommandTimeout(long_line, 1))) < 170
+    assert str(CommandTimeout(long_line, 1)).endswith("xx…")
