@@ -45,6 +45,14 @@ class HostKeyRejected(ConnectError):
         self.fingerprint = fingerprint
 
 
+def brief(command: str) -> str:
+    """A command as one short line: a script sent as one command would fill a message, and
+    its first line names it (the whole command stays on the error's result)."""
+    lines = command.strip().splitlines() or [command]
+    shown = lines[0] if len(lines[0]) <= 120 else lines[0][:119] + "…"
+    return shown + " …" if len(lines) > 1 else shown
+
+
 class CommandError(KitError):
     """A command exited non-zero where success was required."""
 
@@ -57,12 +65,7 @@ class CommandTimeout(KitError, TimeoutError):
     """A command ran past its timeout and was killed."""
 
     def __init__(self, command: str, timeout: float) -> None:
-        # A script sent as one command would fill the message: its first line names it.
-        lines = command.strip().splitlines() or [command]
-        shown = lines[0] if len(lines[0]) <= 120 else lines[0][:119] + "…"
-        if len(lines) > 1:
-            shown += " …"
-        super().__init__(f"command timed out after {timeout:g}s: {shown}")
+        super().__init__(f"command timed out after {timeout:g}s: {brief(command)}")
         self.command = command
         self.timeout = timeout
 

@@ -36,8 +36,11 @@ class Result:
         return self
 
     def describe(self) -> str:
-        err = self.stderr.strip()
+        """One line: the command, shortened, and what it said on stderr."""
+        from kit.errors import brief
+
+        err = " | ".join(line.strip() for line in self.stderr.strip().splitlines() if line.strip())
         if len(err) > _PREVIEW:
             err = err[:_PREVIEW] + "..."
         tail = f": {err}" if err else ""
-        return f"command exited {self.rc}: {self.command}{tail}"
+        return f"command exited {self.rc}: {brief(self.command)}{tail}"

@@ -64,3 +64,14 @@ def test_a_timed_out_script_is_named_by_its_first_line() -> None:
     long_line = "printf " + "x" * 300
     assert len(str(CommandTimeout(long_line, 1))) < 170
     assert str(CommandTimeout(long_line, 1)).endswith("xx…")
+
+
+def test_a_failed_script_is_one_line_and_keeps_the_whole_command() -> None:
+    script = "sh -c 'set -e\ndest=/etc/x/y\nmkdir -p \"$dest\"\n'"
+    stderr = b"mkdir: cannot create directory '/etc/x': Read-only file system\nsecond line\n"
+    error = CommandError(Result(script, 1, b"", stderr))
+    assert str(error) == (
+        "command exited 1: sh -c 'set -e …: mkdir: cannot create directory '/etc/x':"
+        " Read-only file system | second line"
+    )
+    assert error.result.command == script
