@@ -30,7 +30,15 @@ APT = "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recomm
 
 
 def _reset_ufw(conn) -> None:
-    conn.run("command -v ufw >/dev/null && ufw --force reset >/dev/null 2>&1; true")
+    # ufw disabled leaves its chains and the built-in chains' jumps to them: the later
+    # modules sharing the container expect no firewall at all, so its rules go with it.
+    conn.run(
+        "command -v ufw >/dev/null && ufw --force reset >/dev/null 2>&1;"
+        " apt-get purge -y -qq ufw >/dev/null 2>&1;"
+        " for t in iptables ip6tables; do command -v $t >/dev/null || continue;"
+        " $t -P INPUT ACCEPT; $t -P FORWARD ACCEPT; $t -P OUTPUT ACCEPT; $t -F; $t -X; done;"
+        " true"
+    )
 
 
 def test_active_ufw_is_disabled_through_the_firewall_guard(containers, tmp_path):
