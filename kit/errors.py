@@ -93,11 +93,22 @@ class FactUnknown(KitError):
         self.host = host
 
 
-class ProtectedError(KitError):
+class FixRefused(KitError):
+    """A remediation declined to change the host: what is there is the operator's to decide.
+
+    Not a failure of the fix: nothing ran, and the check stays failed with the reason.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ProtectedError(FixRefused):
     """An operation would cut the access the kit is using to reach the host; nothing ran."""
 
     def __init__(self, host: str, operation: str, reason: str) -> None:
-        super().__init__(f"{host}: refused to {operation}: {reason}")
+        KitError.__init__(self, f"{host}: refused to {operation}: {reason}")
         self.host = host
         self.operation = operation
         self.reason = reason

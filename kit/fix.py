@@ -18,9 +18,9 @@ from kit import outcomes
 from kit.connection.planning import PlanningConnection
 from kit.errors import (
     ConnectError,
+    FixRefused,
     KitError,
     PlanWriteError,
-    ProtectedError,
     WriteInterrupted,
 )
 from kit.remediation import DISRUPTIONS, RemediationMeta, Target
@@ -72,7 +72,7 @@ def apply(fix: Callable[..., Any], target: Target, params: Mapping[str, Any]) ->
     """Run fix(target, **params); it returns a Change, several, or None for no change."""
     try:
         result = fix(target, **params)
-    except ProtectedError:
+    except FixRefused:
         raise
     except Exception as exc:
         raise RemediationFailed(f"remediation {name_of(fix)} failed: {exc}") from exc
@@ -135,7 +135,7 @@ def _apply_journaled(
     with journal.fix(check.id):
         try:
             return apply(fix, Target(ctx.conn, ctx.facts), params)
-        except (ProtectedError, RemediationFailed) as exc:
+        except (FixRefused, RemediationFailed) as exc:
             cause = exc.__cause__ if isinstance(exc, RemediationFailed) else exc
             step = journal.in_flight or journal.last_step or "its first step"
             if isinstance(cause, ConnectError | WriteInterrupted):
@@ -149,7 +149,7 @@ def _apply_journaled(
     # Outside the handler and from None: the report is this one line, not a chain of causes.
     detail = "".join(traceback.format_exception(cause)) if cause else message
     item.user_properties += [("fix_failed", message), ("fix_error", detail)]
-    refused = isinstance(cause, ProtectedError)
+    refused = isinstance(cause, FixRefused)
     item.stash[OUTCOME] = outcomes.FAILED if refused else outcomes.ERROR
     text = f"{message}\n{first}" + ("\n" + detail if settings.verbose else "")
     raise pytest.fail.Exception(text, pytrace=False) from None
@@ -157,8 +157,8 @@ def _apply_journaled(
 
 def _undo(journal: Journal, check_id: str, step: str, cause: BaseException | None) -> str:
     """Put back what the failed fix changed; the one line that says how it ended."""
-    refused = isinstance(cause, ProtectedError)
-    error = cause.reason if isinstance(cause, ProtectedError) else str(cause)
+    refused = isinstance(cause, FixRefused)
+    error = cause.reason if isinstance(cause, FixRefused) else str(cause)
     head = f"fix refused: {error}" if refused else f"fix failed at {step}: {error}"
     live = list(journal.live_done)
     try:
@@ -186,7 +186,7 @@ def _plan(
     """--dry-run: what the fix would change, or why it would be refused; the check fails."""
     try:
         changes = apply(fix, Target(PlanningConnection(ctx.conn), ctx.facts, dry_run=True), params)
-    except ProtectedError as exc:
+    except FixRefused as exc:
         item.user_properties.append(("planned", f"refused: {exc.reason}"))
         raise _still_failing(first, f"fix would be refused: {exc.reason}") from None
     except RemediationFailed as exc:
@@ -205,7 +205,7 @@ def _would_do(fix: Callable[..., Any], ctx: HostContext, params: Mapping[str, An
     """What a held-back fix would change, from planning it; its docstring if planning fails."""
     try:
         changes = apply(fix, Target(PlanningConnection(ctx.conn), ctx.facts, dry_run=True), params)
-    except ProtectedError as exc:
+    except FixRefused as exc:
         return f"refused anyway: {exc.reason}"
     except KitError:
         changes = []  # a PlanWriteError too: the remediation cannot say what it would do

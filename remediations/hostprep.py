@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from kit.connection import Connection
 from kit.edits import decode, encode, keyvalue, nmconf
-from kit.errors import KitError, KitValueError
+from kit.errors import FixRefused, KitValueError
 from kit.facts.parse import parse_boot_files
 from kit.remediation import Target, remediation
 from kit.runner import files, firewall, journal
@@ -165,7 +165,7 @@ def networkmanager_unmanaged(target: Target, name: str, specs: str) -> Change:
     for iface in facts.interfaces:
         default = {facts.ipv4_default, facts.ipv6_default} - {None}
         if default & {*iface.ipv4, *iface.ipv6} and nmconf.interface_matches(wanted, iface.name):
-            raise KitError(
+            raise FixRefused(
                 f"unmanaged-devices {specs} would match {iface.name}, which carries the "
                 "default route: NetworkManager would stop managing it; narrow the pattern"
             )
@@ -178,7 +178,7 @@ def networkmanager_unmanaged(target: Target, name: str, specs: str) -> Change:
     merged = nmconf.merged_list(after, "keyfile", "unmanaged-devices")
     lost = [s for s in wanted if not nmconf.spec_covers(merged, s)]
     if lost:
-        raise KitError(
+        raise FixRefused(
             f"a conf.d file read after {path} resets unmanaged-devices: "
             f"{', '.join(lost)} would stay managed; edit it by hand"
         )

@@ -22,7 +22,7 @@ from typing import Any
 from kit.connection import Connection, quote
 from kit.edits import kubelet as units
 from kit.edits import yamlset
-from kit.errors import KitError
+from kit.errors import FixRefused
 from kit.remediation import Target, remediation
 from kit.runner import files, kernel, services
 from kit.runner.change import Change, combine
@@ -49,8 +49,8 @@ KERNEL_DEFAULTS = {
 }
 
 
-class KubeletError(KitError):
-    """The kubelet's setting cannot be fixed from its config file."""
+class KubeletError(FixRefused):
+    """The kubelet's setting cannot be fixed from its config file: left to the operator."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from kit.edits import hosts as hosts_edit
 from kit.edits import lines
-from kit.errors import KitError
+from kit.errors import FixRefused
 from kit.remediation import Target, remediation
 from kit.runner import firewall, network, protect, services
 from kit.runner.change import Change, combine
@@ -77,12 +77,12 @@ def free_port(target: Target, port: int, owner: str = "") -> Change:
     # Every holder is checked before the first stop, so a refusal leaves all of them running.
     for holder in holders:
         if holder.is_owner(owner):
-            raise KitError(
+            raise FixRefused(
                 f"port {port} is held by {holder}, its expected owner {owner}: not stopping it "
                 "(the node is already set up; reset it by hand)"
             )
         if holder.unit is None or holder.unit.endswith(".scope"):
-            raise KitError(
+            raise FixRefused(
                 f"port {port} is held by pid {holder.pid}, which no service owns: stop it by hand"
             )
     units = sorted({h.unit for h in holders if h.unit})
@@ -133,10 +133,10 @@ def resolve_hostname(target: Target) -> Change:
     facts = target.facts
     name = facts.hostname
     if qualified_name_errors(name.strip().lower()):
-        raise KitError(f"host name {name!r} is not a valid node name: rename the host by hand")
+        raise FixRefused(f"host name {name!r} is not a valid node name: rename the host by hand")
     address = facts.ipv4_default or facts.ipv6_default
     if address is None:
-        raise KitError(f"no default-route address to map {name} to: add it to /etc/hosts by hand")
+        raise FixRefused(f"no default-route address to map {name} to: add it to /etc/hosts by hand")
     # Names already on the address's line stay: the node name joins them.
     text = target.conn.read("cat /etc/hosts").stdout
     names: tuple[str, ...] = ()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kit.errors import KitError
+from kit.errors import FixRefused
 from kit.facts import Facts
 from kit.remediation import Target, remediation
 from kit.runner import packages
@@ -51,7 +51,7 @@ def _install(target: Target, executable: str) -> Change:
     conn, facts, dry_run = target.conn, target.facts, target.dry_run
     package = package_for(executable, facts)
     if package is None:
-        raise KitError(
+        raise FixRefused(
             f"no package known to ship {executable} on OS family {facts.os.family}: "
             "install it by hand"
         )

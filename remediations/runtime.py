@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from kit.connection import Connection
 from kit.edits import containerd, decode, encode
-from kit.errors import KitError
+from kit.errors import FixRefused
 from kit.facts import Facts
 from kit.remediation import Target, remediation
 from kit.runner import files, packages, services
@@ -102,7 +102,7 @@ def _install(target: Target) -> Change:
     conn, facts, dry_run = target.conn, target.facts, target.dry_run
     package = package_for(facts)
     if package is None:
-        raise KitError(f"no containerd package known for OS family {facts.os.family}")
+        raise FixRefused(f"no containerd package known for OS family {facts.os.family}")
     if packages.is_package_installed(conn, facts, package):
         return Change.none(f"{package} already installed", dry_run=dry_run)
     cache = packages.update_package_cache(conn, facts, max_age=24 * 3600, dry_run=dry_run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from kit.errors import KitError
+from kit.errors import FixRefused
 from kit.facts import Facts
 from kit.remediation import Target, remediation
 from kit.runner import packages, services, system
@@ -41,7 +41,7 @@ def sync_time(target: Target) -> Change:
     timesyncd = TIMESYNCD in facts.unit_states
     if not chrony and not timesyncd:
         if facts.init_system.type != "systemd" and facts.os.family != "rhel":
-            raise KitError("no time daemon and no systemd: install chrony or ntpd by hand")
+            raise FixRefused("no time daemon and no systemd: install chrony or ntpd by hand")
         package = "chrony" if facts.os.family == "rhel" else "systemd-timesyncd"
         steps.append(packages.update_package_cache(conn, facts, max_age=24 * 3600, dry_run=dry_run))
         steps.append(packages.install_packages(conn, facts, package, dry_run=dry_run))

@@ -16,6 +16,7 @@ from tests.plugin.fixruns import junit as props
 CHECKS = """
 import pytest
 from kit.check import check
+from kit.errors import FixRefused
 from kit.remediation import remediation
 from kit.runner import files, journal, system
 
@@ -47,6 +48,16 @@ def two_steps(target, first, second):
 @check("t.twostep", "two files", fix=two_steps)
 @pytest.mark.parametrize("first,second", [(FIRST, SECOND)], ids=["twostep"])
 def test_twostep(conn, first, second):
+    assert _read(conn, first) == "wanted\\n"
+
+@remediation(strategy="configure", disruption="low")
+def leave_it(target, first):
+    files.write_file(target.conn, first, "half done\\n", dry_run=target.dry_run)
+    raise FixRefused(f"{first} is kept by hand: edit it there")
+
+@check("t.byhand", "left to the operator", fix=leave_it)
+@pytest.mark.parametrize("first", [FIRST], ids=["byhand"])
+def test_byhand(conn, first):
     assert _read(conn, first) == "wanted\\n"
 
 @remediation(strategy="configure", disruption="low")
@@ -156,6 +167,19 @@ def test_a_refused_operation_fails_the_check_and_changes_nothing(pytester, suite
     assert case["outcome"] == ["failed"]
     planned = run(pytester, "-k", "reboot", "--dry-run")
     planned.stdout.fnmatch_lines(["*fix would be refused: it would end the controller itself*"])
+
+
+def test_a_remediation_that_leaves_the_host_to_its_operator_fails_the_check(pytester, suite):
+    # Not an error of the fix: the check keeps its verdict, with the reason, and whatever
+    # the remediation wrote before declining is put back.
+    result = run(pytester, "-k", "byhand")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [f"*fix refused: {suite['FIRST']} is kept by hand: edit it there; restored 1 file*"]
+    )
+    assert suite["FIRST"].read_bytes() == b"original\n\xff kept as bytes\n"
+    (case,) = props(pytester).values()
+    assert case["outcome"] == ["failed"]
 
 
 def test_a_fix_that_needs_a_reboot_marks_the_host(pytester, suite):
