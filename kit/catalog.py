@@ -71,9 +71,10 @@ def shipped() -> Path:
 
 
 def _importable() -> None:
-    # In a checkout, hostkit_catalog sits at the repository's top, next to kit.
+    # In a checkout, hostkit_catalog sits at the repository's top, next to kit. Appended,
+    # so the checkout's other top-level directories never shadow a run's own modules.
     if (ROOT / "hostkit_catalog").is_dir() and str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
+        sys.path.append(str(ROOT))
 
 
 def _load(path: Path) -> ModuleType:
