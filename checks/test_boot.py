@@ -2,10 +2,10 @@
 
 import pytest
 
+from hostkit_catalog.remediations import boot as boot_fixes
 from kit.check import check
 from kit.edits import grub
 from kit.runner import kernel
-from remediations import boot as boot_fixes
 
 # Names in cgroup v2's terms; v1 calls the io controller blkio, and cpuacct is v1's only
 # (on v2 the cpu controller accounts).

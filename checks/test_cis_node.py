@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import pytest
 
+from hostkit_catalog.remediations import kubelet as kfix
 from kit.check import check
 from kit.edits import kubelet as units
-from remediations import kubelet as kfix
 
 
 def _refs(number: str, what: str) -> dict[str, str]:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import yaml
 
+from hostkit_catalog.remediations import hostprep as fixes
 from kit.check import check
 from kit.edits import keyvalue, nmconf, noproxy
 from kit.facts.parse import parse_boot_files
-from remediations import hostprep as fixes
 
 _dump = fixes.dump_files
 _heads = fixes.heads

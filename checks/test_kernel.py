@@ -6,13 +6,13 @@ import re
 
 import pytest
 
+from hostkit_catalog.remediations import kernel as fixes
+from hostkit_catalog.remediations import sysctl as fixes_sysctl
 from kit.check import check
 from kit.edits import fstab
 from kit.edits.modules import same_module
 from kit.errors import KitError, KitValueError
 from kit.runner import kernel
-from remediations import kernel as fixes
-from remediations import sysctl as fixes_sysctl
 
 # Every check here answers from facts: the live state and the files the next boot
 # reads come in the one round trip that gathers them.

@@ -2,9 +2,9 @@
 
 import re
 
+from hostkit_catalog.remediations import network as fixes
+from hostkit_catalog.remediations.network import Holder, port_holders, qualified_name_errors
 from kit.check import check
-from remediations import network as fixes
-from remediations.network import Holder, port_holders, qualified_name_errors
 
 _UNIT = fixes._UNIT
 _USERS = re.compile(r'\("((?:[^"\\]|\\.)*)",pid=(\d+)')

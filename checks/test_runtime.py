@@ -10,10 +10,10 @@ disabled plugin is simply not listed, and Docker's containerd.io disables it by 
 
 import re
 
+from hostkit_catalog.remediations import runtime as fixes
 from kit.check import check
 from kit.edits import containerd
 from kit.runner import files
-from remediations import runtime as fixes
 
 _UNIX = "unix://"
 
@@ -258,7 +258,7 @@ def kubelet_skew_error(kubelet: tuple[int, int, int], kubernetes: tuple[int, int
     tags=("system",),
 )
 def test_kubelet_version(conn, facts, version):
-    from checks.test_system import minor
+    from hostkit_catalog.checks.test_system import minor
 
     runtime = _gathered(facts)
     if runtime is not None and runtime.kubelet_version is not None:

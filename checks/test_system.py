@@ -4,11 +4,11 @@ import re
 
 import pytest
 
+from hostkit_catalog.remediations import packages
+from hostkit_catalog.remediations import time as time_fixes
 from kit.check import check
 from kit.errors import KitValueError
 from kit.runner import files
-from remediations import packages
-from remediations import time as time_fixes
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$")
 

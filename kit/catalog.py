@@ -60,9 +60,25 @@ def checks(directory: Path) -> list[CheckMeta]:
     return [entry.meta for entry in entries(directory)]
 
 
+def shipped() -> Path:
+    """The shipped catalog's checks directory (profiles/ in it): the checkout's checks/, or
+    hostkit_catalog/checks where the wheel installed it."""
+    _importable()
+    spec = importlib.util.find_spec("hostkit_catalog.checks")
+    if spec is None or spec.origin is None:
+        raise KitError("the shipped catalog (hostkit_catalog.checks) is not installed")
+    return Path(spec.origin).parent
+
+
+def _importable() -> None:
+    # In a checkout, hostkit_catalog sits at the repository's top, next to kit. Appended,
+    # so the checkout's other top-level directories never shadow a run's own modules.
+    if (ROOT / "hostkit_catalog").is_dir() and str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))
+
+
 def _load(path: Path) -> ModuleType:
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))  # checks import remediations from the repository root
+    _importable()  # checks import hostkit_catalog.remediations
     spec = importlib.util.spec_from_file_location(f"_catalog_{path.stem}", path)
     if spec is None or spec.loader is None:
         raise KitError(f"cannot load {path}")
@@ -291,16 +307,18 @@ def _lines(argv: list[str] | None) -> Iterator[str]:
     why.add_argument("id", help="a check id")
     args = parser.parse_args(argv)
     if args.command == "list":
-        yield from listing(ROOT / "checks", args.profile)
+        yield from listing(shipped(), args.profile)
         return
     if args.command == "explain":
-        yield from explain(ROOT / "checks", args.id)
+        yield from explain(shipped(), args.id)
         return
-    section = markdown(ROOT / "checks")
+    section = markdown(shipped())
     if not args.write:
         yield section
         return
     readme = ROOT / "README.md"
+    if not readme.is_file():
+        raise KitError(f"--write refreshes a checkout's README.md; there is none at {readme}")
     new = refreshed(readme.read_text(encoding="utf-8"), section)
     tmp = readme.with_suffix(".md.tmp")
     tmp.write_text(new, encoding="utf-8")

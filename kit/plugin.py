@@ -345,9 +345,12 @@ def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) 
     from kit import catalog, profile
 
     directory = Path(config.rootpath / config.getini("hostkit_profiles"))
+    # The run's own profiles first: they may extend, or stand in for, the shipped ones.
+    search = [directory, catalog.shipped() / "profiles"]
     choice = profile.parse_choice(config.getoption("hostkit_profile"))
     if choice.default is None and not choice.groups:
-        if not (directory / f"{DEFAULT_PROFILE}.yaml").is_file():
+        own_default = (directory / f"{DEFAULT_PROFILE}.yaml").is_file()
+        if not own_default and not _runs_shipped(config, catalog.shipped()):
             return ProfilePlan(Profile(name=""), {}, [])
         choice = profile.Choice(default=DEFAULT_PROFILE)
     if choice.groups and not config.getoption("hostkit_inventory"):
@@ -359,7 +362,7 @@ def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) 
     loaded: dict[str, Profile] = {}
     catalogs: dict[str, list[CheckMeta]] = {}
     for name in choice.names:
-        prof = loaded[name] = profile.load(name, directory)
+        prof = loaded[name] = profile.load(name, search)
         where = _catalog_dirs(prof, directory)
         try:
             catalogs[name] = [meta for found in where for meta in catalog.checks(found)]
@@ -395,12 +398,26 @@ def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) 
 
 def _catalog_dirs(prof: Profile, profiles_dir: Path) -> list[Path]:
     """The checks a profile may name: the test modules next to the run's profiles directory
-    (`checks/` for `checks/profiles`), and next to the profile's own `profiles/` directory
-    when it comes from another one."""
+    (`checks/` for `checks/profiles`), and next to the `profiles/` directory of the profile
+    and of each profile it extends (the shipped catalog's, for a user's profile extending a
+    shipped one)."""
     found = [profiles_dir.parent]
-    if prof.source is not None and prof.source.parent.name == "profiles":
-        found.append(prof.source.parent.parent)
+    for source in (prof.source, *prof.parents):
+        if source is not None and source.parent.name == "profiles":
+            found.append(source.parent.parent)
     return list({d.resolve(): d for d in found}.values())
+
+
+def _runs_shipped(config: pytest.Config, shipped: Path) -> bool:
+    """Whether the run collects the shipped catalog (`--pyargs hostkit_catalog.checks`, or
+    its directory): then its default profile applies, as it does in a checkout."""
+    for arg in config.args:
+        name = arg.split("::")[0]
+        if config.option.pyargs and name.split(".")[0] == "hostkit_catalog":
+            return True
+        if (config.invocation_params.dir / name).resolve().is_relative_to(shipped.resolve()):
+            return True
+    return False
 
 
 # -- xdist ----------------------------------------------------------------------------

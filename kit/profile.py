@@ -14,6 +14,11 @@ With `extends`, `checks` replaces the parent's list and `checks_add` extends it;
 `params` replaces the parent's value for that key. A profile must end up with checks: one
 that lists none is an error, not the whole catalog.
 
+A name is looked up along a search path: the run's own profiles directory, then the shipped
+catalog's. `extends` looks next to the extending file first, then along the same path, and
+never at the extending file itself: a user's `kubernetes-node.yaml` can extend the shipped
+`kubernetes-node`.
+
 Before a run, `validate` holds a profile against the catalog: every id or pattern must match
 a check, every `params` key must be one that a check declares (`params=` of @check), and
 each value must have the shape the check's `argnames` take: a list of values for one name,
@@ -62,6 +67,8 @@ class Profile:
     checks: tuple[str, ...] = ()
     params: Mapping[str, Any] = field(default_factory=dict)
     source: Path | None = None
+    # The files it extends, nearest first: their catalogs are the ones it may name.
+    parents: tuple[Path, ...] = ()
 
     def order_of(self, check_id: str) -> int | None:
         """Position of the first pattern matching check_id, or None when not selected."""
@@ -91,9 +98,10 @@ def _text(value: Any) -> Any:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
-def load(name_or_path: str, directory: Path) -> Profile:
-    """Load a profile by name from directory, or from a path to a YAML file."""
-    prof = _load(name_or_path, directory, seen=())
+def load(name_or_path: str, directory: Path | Sequence[Path]) -> Profile:
+    """Load a profile by name from the first of the directories that has it, or from a path
+    to a YAML file."""
+    prof = _load(name_or_path, _search_path(directory), seen=())
     if not prof.checks:
         raise KitValueError(
             f"profile {_where(prof)} lists no checks: give `checks:` (or `extends:` a profile"
@@ -102,24 +110,36 @@ def load(name_or_path: str, directory: Path) -> Profile:
     return prof
 
 
-def available(directory: Path) -> list[str]:
-    return sorted(p.stem for p in directory.glob("*.yaml"))
+def available(directory: Path | Sequence[Path]) -> list[str]:
+    return sorted({p.stem for d in _search_path(directory) for p in d.glob("*.yaml")})
+
+
+def _search_path(directory: Path | Sequence[Path]) -> list[Path]:
+    """The directories in order, each once (a checkout's profiles directory is also the
+    shipped one)."""
+    dirs = [directory] if isinstance(directory, Path) else list(directory)
+    return list({d.resolve(): d for d in dirs}.values())
 
 
 def _where(prof: Profile) -> str:
     return f"{prof.name} ({prof.source})" if prof.source else prof.name
 
 
-def _load(name_or_path: str, directory: Path, seen: tuple[str, ...]) -> Profile:
+def _load(name_or_path: str, directories: list[Path], seen: tuple[str, ...]) -> Profile:
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         if not _NAME.fullmatch(name_or_path):
             raise KitValueError(f"invalid profile name {name_or_path!r}")
-        path = directory / f"{name_or_path}.yaml"
+        found = [f for f in (d / f"{name_or_path}.yaml" for d in directories) if f.is_file()]
+        fresh = [f for f in found if str(f.resolve()) not in seen]
+        if not found:
+            names = ", ".join(available(directories)) or "none"
+            raise KitValueError(f"profile {name_or_path!r} not found (available: {names})")
+        path = (fresh or found)[0]
     if not path.is_file():
-        names = ", ".join(available(directory)) or "none"
+        names = ", ".join(available(directories)) or "none"
         raise KitValueError(f"profile {name_or_path!r} not found (available: {names})")
-    if str(path) in seen:
+    if str(path.resolve()) in seen:
         raise KitValueError(f"profile {path} extends itself through {' -> '.join(seen)}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -143,7 +163,8 @@ def _load(name_or_path: str, directory: Path, seen: tuple[str, ...]) -> Profile:
         raise KitValueError(
             f"profile {path}: extends must be a profile name, not {type(extends).__name__}"
         )
-    base = _load(extends, directory, (*seen, str(path))) if extends else Profile(name="")
+    near = _search_path([path.parent, *directories])
+    base = _load(extends, near, (*seen, str(path.resolve()))) if extends else Profile(name="")
     checks = data.get("checks", base.checks)
     added = data.get("checks_add") or []
     params = data.get("params") or {}
@@ -158,6 +179,7 @@ def _load(name_or_path: str, directory: Path, seen: tuple[str, ...]) -> Profile:
         checks=(*checks, *(c for c in added if c not in checks)),
         params={**base.params, **params},
         source=path,
+        parents=(base.source, *base.parents) if base.source else (),
     )
 
 

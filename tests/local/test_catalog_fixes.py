@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from hostkit_catalog.remediations import network
 from kit.connection.planning import PlanningConnection
 from kit.errors import KitError
 from kit.facts import parse_facts
 from kit.remediation import Target
-from remediations import network
 from tests.local.recording import RecordingConnection
 
 DEBIAN12 = Path(__file__).parent.parent / "unit" / "data" / "facts" / "debian12.txt"

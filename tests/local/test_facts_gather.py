@@ -9,7 +9,7 @@ import socket
 import pytest
 
 import kit
-from checks import test_runtime as rt
+from hostkit_catalog.checks import test_runtime as rt
 from kit.connection.local import LocalConnection
 from kit.facts import gather_facts
 

@@ -53,7 +53,7 @@ def test_bad_names_never_reach_the_host():
 
 
 def test_disk_free_reads_the_nearest_existing_parent_as_statvfs_does(tmp_path):
-    from checks import test_disk
+    from hostkit_catalog.checks import test_disk
 
     missing = tmp_path / "var" / "lib" / "kubelet"
     out = RecordingConnection().read("sh -c %s sh %s", test_disk._DF, str(missing)).check()

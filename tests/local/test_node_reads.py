@@ -3,15 +3,15 @@ own commands (the gather runs as root here, so it makes every read)."""
 
 from __future__ import annotations
 
-from checks import test_cis_node as cis
-from checks import test_hostprep as hp
-from checks import test_network as net
-from checks import test_runtime as rt
+from hostkit_catalog.checks import test_cis_node as cis
+from hostkit_catalog.checks import test_hostprep as hp
+from hostkit_catalog.checks import test_network as net
+from hostkit_catalog.checks import test_runtime as rt
+from hostkit_catalog.remediations import hostprep as hp_fixes
+from hostkit_catalog.remediations import kubelet as kfix
+from hostkit_catalog.remediations import network
+from hostkit_catalog.remediations import runtime as rt_fixes
 from kit.facts import gather_facts
-from remediations import hostprep as hp_fixes
-from remediations import kubelet as kfix
-from remediations import network
-from remediations import runtime as rt_fixes
 from tests.local.recording import RecordingConnection
 from tests.local.test_port_owner import listener  # noqa: F401 - a fixture
 

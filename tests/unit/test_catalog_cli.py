@@ -103,7 +103,7 @@ def test_print_and_write_still_work(tmp_path):
     ["boot", "hostprep", "kernel", "kubelet", "network", "packages", "runtime", "sysctl", "time"],
 )
 def test_every_shipped_remediation_says_whether_it_survives_a_reboot(module):
-    mod = __import__(f"remediations.{module}", fromlist=["_"])
+    mod = __import__(f"hostkit_catalog.remediations.{module}", fromlist=["_"])
     declared = [
         (name, fixflow.meta_of(fn))
         for name, fn in vars(mod).items()

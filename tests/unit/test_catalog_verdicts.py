@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from checks import test_kernel, test_network, test_system
+from hostkit_catalog.checks import test_kernel, test_network, test_system
+from hostkit_catalog.remediations import packages
 from kit.facts import parse_facts
 from kit.facts.parse import split_sections
 from kit.runner.swap import comment_swap_at_boot
-from remediations import packages
 
 DATA = Path(__file__).parent / "data" / "facts"
 

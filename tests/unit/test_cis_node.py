@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import pytest
 
-from checks import test_cis_node as cis
+from hostkit_catalog.checks import test_cis_node as cis
+from hostkit_catalog.remediations import kubelet as kfix
 from kit.edits import kubelet as units
 from kit.edits import yamlset
 from kit.errors import KitValueError
 from kit.facts import parse_facts
-from remediations import kubelet as kfix
 
 # kubernetes/release cmd/krel/templates/latest/kubelet/kubelet.service
 UNIT = """\

@@ -3,14 +3,14 @@ each check reaches the same state from the gather's section as from its own read
 
 from __future__ import annotations
 
-from checks import test_cis_node as cis
-from checks import test_hostprep as hp
-from checks import test_network as net
-from checks import test_runtime as rt
+from hostkit_catalog.checks import test_cis_node as cis
+from hostkit_catalog.checks import test_hostprep as hp
+from hostkit_catalog.checks import test_network as net
+from hostkit_catalog.checks import test_runtime as rt
+from hostkit_catalog.remediations import kubelet as kfix
 from kit.edits import containerd
 from kit.facts import parse_facts
 from kit.facts.parse import exact
-from remediations import kubelet as kfix
 from tests.unit import test_cis_node as cis_data
 from tests.unit import test_hostprep as hp_data
 from tests.unit import test_runtime as rt_data

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from checks import test_hostprep as hp
+from hostkit_catalog.checks import test_hostprep as hp
+from hostkit_catalog.remediations import hostprep as fixes
 from kit import profile
 from kit.facts import parse_facts
-from remediations import hostprep as fixes
 
 FACTS = Path(__file__).parent / "data" / "facts"
 

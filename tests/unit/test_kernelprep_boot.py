@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from checks import test_boot
+from hostkit_catalog.checks import test_boot
 from kit.edits import grub
 from kit.errors import KitValueError
 from kit.runner import kernel
@@ -223,7 +223,7 @@ def test_controller_names_are_checked():
 
 
 def test_the_facts_carry_the_kernelprep_answers():
-    from checks import test_disk, test_kernel
+    from hostkit_catalog.checks import test_disk, test_kernel
     from tests.unit.test_catalog_verdicts import load
 
     facts = load(

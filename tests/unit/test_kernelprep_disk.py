@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import test_disk
+from hostkit_catalog.checks import test_disk
 from kit import profile
 from kit.errors import KitValueError
 from tests.unit.test_catalog_verdicts import fails

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import test_kernel
+from hostkit_catalog.checks import test_kernel
 from kit import profile
 from kit.runner import kernel
 from tests.unit.test_catalog_verdicts import fails, load

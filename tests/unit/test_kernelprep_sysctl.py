@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import test_kernel
+from hostkit_catalog.checks import test_kernel
 from kit import profile
 from kit.errors import KitValueError
 from kit.runner import kernel

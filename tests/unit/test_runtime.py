@@ -15,17 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from checks import test_runtime
-from checks.test_runtime import (
+from hostkit_catalog.checks import test_runtime
+from hostkit_catalog.checks.test_runtime import (
     cri_problem,
     kubelet_skew_error,
     kubelet_version,
     setting_problem,
     socket_path,
 )
+from hostkit_catalog.remediations import runtime as fixes
 from kit.edits import containerd
 from kit.errors import KitValueError
-from remediations import runtime as fixes
 from tests.unit.test_catalog_verdicts import load
 
 DATA = Path(__file__).parent / "data" / "containerd"

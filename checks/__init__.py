@@ -1,0 +1,1 @@
+"""The check catalog; installed as `hostkit_catalog.checks` (see hostkit_catalog)."""
