@@ -183,6 +183,8 @@ def test_containerd_service(conn, facts):
     from kit.runner import services
 
     runtime = _gathered(facts)
+    # Without containerd there is no service to ask about, under any init system.
+    assert runtime is None or runtime.containerd_path is not None, "containerd is not installed"
     if runtime is not None and runtime.containerd_active is not None:
         active, enabled = runtime.containerd_active, bool(runtime.containerd_enabled)
     else:

@@ -270,3 +270,16 @@ def test_the_node_profile_runs_the_runtime_and_kubelet_checks_with_their_params(
         assert node.order_of(check_id) is not None, check_id
     assert node.values("cri_socket") == [("unix:///run/containerd/containerd.sock",)]
     assert node.values("sandbox_image") == [(PAUSE,)]
+
+
+def test_containerd_absent_on_a_host_without_systemd_fails_as_not_installed():
+    # No init system the kit knows, no containerd: the verdict is the missing package, not
+    # an error about the init system (this machine's own case, under a process supervisor).
+    facts = load(
+        "debian12",
+        runtime_containerd_path="@@begin\nrc=1\n@@end\n",
+        runtime_units="",
+    )
+    assert facts.init_system.type != "systemd"
+    with pytest.raises(AssertionError, match="containerd is not installed"):
+        test_runtime.test_containerd_service(None, facts)
