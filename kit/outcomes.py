@@ -8,15 +8,16 @@ from typing import Any
 
 import pytest
 
-PASSED, FAILED, FIXED, ERROR, SKIPPED, WARNING = (
+PASSED, FAILED, FIXED, ERROR, SKIPPED, WARNING, WAIVED = (
     "passed",
     "failed",
     "fixed",
     "error",
     "skipped",
     "warning",
+    "waived",  # would have failed, warned or errored; a waiver accepts it (kit.waivers)
 )
-COLUMNS = (PASSED, FAILED, FIXED, WARNING, ERROR, SKIPPED)
+COLUMNS = (PASSED, FAILED, FIXED, WARNING, WAIVED, ERROR, SKIPPED)
 
 # A host's verdict, the summary's last column.
 COMPLIANT, NON_COMPLIANT, FIXED_HOST, UNREACHABLE = (
@@ -51,6 +52,7 @@ class Tally:
     reboot_required: dict[str, list[str]] = field(default_factory=dict)  # host -> fixes
     notices: dict[str, list[str]] = field(default_factory=dict)  # host -> earlier runs
     warnings: list[tuple[str, str, str]] = field(default_factory=list)  # host, check, why
+    waived: list[tuple[str, str, str, str]] = field(default_factory=list)  # + justification
     unreachable_errors: int = 0  # checks that errored only because their host was unreachable
 
     def count(self, host: str, outcome: str) -> None:
@@ -117,6 +119,10 @@ class Collector:
             elif key == "message" and outcome == WARNING:
                 check = prop(report.user_properties, "check_id") or name
                 self.tally.warnings.append((host, check, text))
+            elif key == "message" and outcome == WAIVED:
+                check = prop(report.user_properties, "check_id") or name
+                why = prop(report.user_properties, "waiver") or ""
+                self.tally.waived.append((host, check, why, text))
             elif key == "notice" and text not in self.tally.notices.get(host, []):
                 self.tally.notices.setdefault(host, []).append(text)
 
@@ -140,6 +146,14 @@ def write_summary(tr: Any, tally: Tally) -> None:
         tr.section("warnings")
         for host, check, why in tally.warnings:
             tr.line(f"{host} {check}: {why}")
+    if tally.waived:
+        rows = [("host", "check", "justification", "found")]
+        rows += sorted(tally.waived)
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        tr.section("waived checks")
+        for row in rows:
+            cells = [text.ljust(width) for text, width in zip(row, widths, strict=False)]
+            tr.line("  ".join(cells) + f"  | {row[3]}")
     sections = (
         ("fixes that failed", tally.failed_fixes),
         ("fixes held back", tally.held_back),

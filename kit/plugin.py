@@ -7,9 +7,11 @@ host it names go through a hostkit connection (see kit.backend).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -27,6 +29,7 @@ from kit import (
     selection,
     shard,
     startup,
+    waivers,
 )
 from kit import fix as fixflow
 from kit.check import TAGS, CheckMeta, meta_of
@@ -75,6 +78,15 @@ class RunState:
         self.runs_dir: str = config.getini("hostkit_runs_dir")
         self.lock_dir: str = config.getini("hostkit_lock_dir")
         self.hosts: dict[str, HostFixes] = {}
+        self.waivers = waivers.Waivers()
+        self.groups: dict[str, frozenset[str]] = {}  # inventory host label -> its groups
+
+    def waiver_for(self, item: pytest.Item) -> waivers.Waiver | None:
+        meta = meta_of(item)
+        if meta is None or not self.waivers.entries:
+            return None
+        label = collected.host_label(item)
+        return self.waivers.match(meta.id, label, self.groups.get(label or "", ()))
 
     def fixes_for(self, ctx: HostContext) -> HostFixes:
         if ctx.key not in self.hosts:
@@ -189,6 +201,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ID[,ID...]",
         help="leave out checks whose id matches (globs)",
     )
+    group.addoption(
+        "--waivers",
+        dest="hostkit_waivers",
+        metavar="FILE",
+        help="YAML list of accepted failures (check, hosts, justification, expires): "
+        "a waived check still runs and is reported as waived, and --fix leaves it alone",
+    )
     reports.add_options(group)
     parser.addini("hostkit_junit", "default JUnit report path, relative to the rootdir", default="")
     parser.addini(
@@ -236,9 +255,12 @@ def pytest_configure(config: pytest.Config) -> None:
         registry = HostRegistry(_connect_defaults(config))
         inventory_hosts = _register_hosts(config, registry)
         plan = _plan_profiles(config, inventory_hosts)
+        accepted = _load_waivers(config, plan)
     except KitError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[STATE] = RunState(config, registry, plan)
+    config.stash[STATE].waivers = accepted
+    config.stash[STATE].groups = {h.name: h.groups for h in inventory_hosts}
     _register_selection(config)
     backend.install(registry)
     if not config.option.xmlpath and config.getini("hostkit_junit"):
@@ -249,6 +271,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_report_header(config: pytest.Config) -> list[str]:
     state = config.stash.get(STATE, None)
     lines = list(state.plan.header) if state is not None else []
+    if state is not None:
+        lines += [w.expiry_line() for w in state.waivers.expired()]
     used = config.stash.get(INVENTORY_BACKEND, None)
     if used is not None and config.option.verbose > 0:
         how = "ansible-inventory --list" if used == "ansible" else "hostkit's built-in parser"
@@ -270,6 +294,44 @@ def _register_selection(config: pytest.Config) -> None:
     if wanted or skipped:
         chosen = selection.CheckSelection(wanted, skipped)
         config.pluginmanager.register(chosen, "hostkit-check-selection")
+
+
+def _load_waivers(config: pytest.Config, plan: ProfilePlan) -> waivers.Waivers:
+    path = config.getoption("hostkit_waivers")
+    if not path:
+        return waivers.Waivers()
+    found = waivers.load(path, dt.date.today())
+    waivers.validate(found, plan.catalog or _args_catalog(config), path)
+    return found
+
+
+def _args_catalog(config: pytest.Config) -> list[str]:
+    """With no profile, the catalog is the checks in the test modules the run was given."""
+    from kit import catalog
+
+    skip = config.getini("norecursedirs")
+    dirs: dict[Path, None] = {}
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.partition("::")[0]).resolve()
+        if path.is_file():
+            dirs[path.parent] = None
+            continue
+        for found in sorted(path.rglob("test_*.py")) if path.is_dir() else ():
+            # The directories pytest would not collect from either: .git, a virtualenv...
+            below = found.parent.relative_to(path).parts
+            walked = [path.joinpath(*below[: n + 1]) for n in range(len(below))]
+            if not any(
+                any(fnmatch(d.name, pat) for pat in skip) or (d / "pyvenv.cfg").exists()
+                for d in walked
+            ):
+                dirs[found.parent] = None
+    ids: list[str] = []
+    for directory in dirs:
+        try:
+            ids += [meta.id for meta in catalog.checks(directory)]
+        except Exception:  # noqa: S112 - pytest reports a module that does not import
+            continue
+    return ids
 
 
 def _connect_defaults(config: pytest.Config) -> dict[str, Any]:
@@ -329,10 +391,17 @@ class ProfilePlan:
     collected check with the parameters it declares itself.
     """
 
-    def __init__(self, default: Profile, hosts: dict[str, Profile], header: list[str]) -> None:
+    def __init__(
+        self,
+        default: Profile,
+        hosts: dict[str, Profile],
+        header: list[str],
+        catalog: list[str] | None = None,
+    ) -> None:
         self.default = default
         self.hosts = hosts
         self.header = header
+        self.catalog = catalog or []  # the ids of the checks the profiles were held against
 
     def for_label(self, label: str | None) -> Profile:
         return self.hosts.get(label or "", self.default)
@@ -393,7 +462,8 @@ def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) 
             f"hostkit profile {prof.name}{who}: {len(metas) - len(left_out)} of {len(metas)} "
             f"catalog checks; {len(left_out)} not in it do not run"
         )
-    return ProfilePlan(default, hosts, header)
+    ids = [meta.id for metas in catalogs.values() for meta in metas]
+    return ProfilePlan(default, hosts, header, list(dict.fromkeys(ids)))
 
 
 def _catalog_dirs(prof: Profile, profiles_dir: Path) -> list[Path]:
@@ -628,7 +698,9 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         return (yield)
     except AssertionError as first:
         ctx = collected.context(item)
-        if not (state.fix and meta and meta.fix and ctx):
+        # A waived check's state is accepted as it is: neither fixed nor planned.
+        waived = state.fix and state.waiver_for(item) is not None
+        if not (state.fix and meta and meta.fix and ctx) or waived:
             item.stash[ITEM_OUTCOME] = outcomes.FAILED
             raise
         host = None if state.settings.dry_run else state.fixes_for(ctx)
@@ -672,9 +744,37 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.longrepr = None
     if outcome == outcomes.ERROR and prop(item.user_properties, "unreachable") is not None:
         report.longrepr = UNREACHABLE_LINE
+    elif report.when == "call":
+        outcome = _waive(item, state, call, report, outcome)
     item.user_properties.append(("outcome", outcome))
     report.user_properties = list(item.user_properties)
     return report
+
+
+def _waive(
+    item: pytest.Item,
+    state: RunState,
+    call: pytest.CallInfo[None],
+    report: pytest.TestReport,
+    outcome: str,
+) -> str:
+    """A waived check's failure, warning or error becomes `waived`, which fails nothing."""
+    waiver = state.waiver_for(item)
+    if waiver is None:
+        return outcome
+    item.user_properties.append(("waiver", waiver.justification))
+    if waiver.expires is not None:
+        item.user_properties.append(("waiver_expires", waiver.expires.isoformat()))
+    if outcome not in (outcomes.FAILED, outcomes.WARNING, outcomes.ERROR):
+        return outcome
+    if outcome != outcomes.WARNING:  # a warning has its message already
+        found = _first_line(call, report)
+        if outcome == outcomes.ERROR and call.excinfo is not None:
+            found = f"{call.excinfo.typename}: {found}"
+        item.user_properties.append(("message", found))
+    report.outcome = "passed"
+    report.longrepr = None
+    return outcomes.WAIVED
 
 
 def _outcome(item: pytest.Item, report: pytest.TestReport) -> str | None:
@@ -718,12 +818,19 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
         return "fixed", "+", "FIXED"
     if outcome == outcomes.WARNING:
         return "warned", "W", "WARNING"
+    if outcome == outcomes.WAIVED:
+        return "waived", "w", "WAIVED"
     return None
 
 
 @pytest.hookimpl
 def pytest_sessionstart(session: pytest.Session) -> None:
     state: RunState = session.config.stash[STATE]
+    terminal = session.config.pluginmanager.get_plugin("terminalreporter")
+    if terminal is not None and (not terminal.showheader or terminal.no_header):
+        # The header says it otherwise; an expired waiver is news even under -q.
+        for waiver in state.waivers.expired():
+            terminal.write_line(waiver.expiry_line())
     session.config.pluginmanager.register(outcomes.Collector(state.tally), "hostkit-tally")
     if not hasattr(session.config, "workerinput"):
         junit = report_terminal.JUnitWarnings(session.config)

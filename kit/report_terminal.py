@@ -1,4 +1,5 @@
-"""What reaches the terminal and JUnit beyond pytest's own lines: warnings made visible."""
+"""What reaches the terminal and JUnit beyond pytest's own lines: warnings and waivers
+made visible."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from kit.outcomes import prop
 
 
 class JUnitWarnings:
-    """Gives a warned check's test case a `<system-out>` line, so CI tools show the warning.
+    """Gives a warned or waived check's test case a `<system-out>` line, so CI tools show it.
 
-    The `outcome` property alone leaves a warning looking like a pass to a JUnit viewer.
+    The `outcome` property alone leaves a warning or a waiver looking like a pass to a JUnit
+    viewer; a waived check is still no failure there, as it fails nothing in the run.
     Runs after pytest's JUnit writer has opened the test case for the report.
     """
 
@@ -25,7 +27,8 @@ class JUnitWarnings:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call":
             return
-        if prop(report.user_properties, "outcome") != outcomes.WARNING:
+        outcome = prop(report.user_properties, "outcome")
+        if outcome not in (outcomes.WARNING, outcomes.WAIVED):
             return
         xml = self.config.stash.get(xml_key, None)
         if xml is None:
@@ -33,5 +36,9 @@ class JUnitWarnings:
         check = prop(report.user_properties, "check_id") or report.nodeid
         message = prop(report.user_properties, "message") or ""
         node = ET.Element("system-out")
-        node.text = f"warning: {check}: {message}"
+        if outcome == outcomes.WAIVED:
+            why = prop(report.user_properties, "waiver") or ""
+            node.text = f"waived: {check}: {why}; found: {message}"
+        else:
+            node.text = f"warning: {check}: {message}"
         xml.node_reporter(report).append(node)

@@ -122,7 +122,9 @@ class Reports:
             return
         mode = _mode(self.state)
         run_id = self.state.run_id if mode == "fix" else None
-        run = self.recorder.run(mode, _hosts(self.state), _profiles(self.state), run_id)
+        run = self.recorder.run(
+            mode, _hosts(self.state), _profiles(self.state), run_id, _waivers(self.state)
+        )
         for dest, path in self.paths.items():
             flag, render = FORMATS[dest]
             try:
@@ -145,6 +147,13 @@ def _mode(state: Any) -> str:
 
 def _hosts(state: Any) -> list[Host]:
     return [Host(c.label, state.plan.for_label(c.label).name or None) for c in state.registry]
+
+
+def _waivers(state: Any) -> list[dict[str, Any]]:
+    accepted = getattr(state, "waivers", None)
+    if accepted is None:
+        return []
+    return [w.to_dict(accepted.today) for w in accepted.entries]
 
 
 def _profiles(state: Any) -> list[str]:

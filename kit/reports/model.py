@@ -19,7 +19,7 @@ from kit import outcomes
 from kit.outcomes import prop
 
 SCHEMA_VERSION = "1"
-UNREACHABLE, WAIVED = "unreachable", "waived"
+UNREACHABLE, WAIVED = "unreachable", outcomes.WAIVED
 # Every outcome a result may have, worst first: a cell of several results shows the worst.
 OUTCOMES = (
     outcomes.ERROR,
@@ -55,6 +55,8 @@ class Fix:
 
 @dataclass
 class Waiver:
+    """The waiver that covered a result: what turned it `waived`, or matched a pass."""
+
     justification: str
     expires: str | None = None  # an ISO date
 
@@ -96,7 +98,7 @@ class Run:
     hosts: list[Host] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
-    waivers: list[dict[str, Any]] = field(default_factory=list)
+    waivers: list[dict[str, Any]] = field(default_factory=list)  # each entry of --waivers
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -205,6 +207,7 @@ class Recorder:
             fixes=_fixes(report.user_properties),
             reboot_required=prop(report.user_properties, "reboot_required") is not None,
             duration=round(self.durations[report.nodeid], 6),
+            waiver=_waiver(report.user_properties),
         )
 
     def run(
@@ -213,6 +216,7 @@ class Recorder:
         hosts: list[Host],
         profiles: list[str],
         run_id: str | None = None,
+        waivers: list[dict[str, Any]] | None = None,
     ) -> Run:
         now = dt.datetime.now(dt.UTC)
         unreachable = {r.host: r.message for r in self.results.values() if r.outcome == UNREACHABLE}
@@ -229,6 +233,7 @@ class Recorder:
                 hosts=hosts,
                 checks=list(self.checks.values()),
                 results=list(self.results.values()),
+                waivers=list(waivers or []),
             )
         )
 
@@ -252,6 +257,13 @@ def _message(report: pytest.TestReport, check_id: str, unreachable: str | None) 
     errors = [ln.strip()[2:].strip() for ln in text.splitlines() if ln.strip().startswith("E ")]
     lines = errors or text.strip().splitlines()[-1:]
     return "\n".join(lines) or None
+
+
+def _waiver(props: list[tuple[str, object]]) -> Waiver | None:
+    justification = prop(props, "waiver")
+    if justification is None:
+        return None
+    return Waiver(justification, prop(props, "waiver_expires"))
 
 
 def _detail(report: pytest.TestReport) -> str | None:
