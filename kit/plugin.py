@@ -711,6 +711,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):
         junit = report_terminal.JUnitWarnings(session.config)
         session.config.pluginmanager.register(junit, "hostkit-junit-warnings")
+        report_terminal.index_teardown_reports(session.config)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
