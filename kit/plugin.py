@@ -8,6 +8,7 @@ host it names go through a hostkit connection (see kit.backend).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -342,7 +343,7 @@ class ProfilePlan:
 
 
 def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) -> ProfilePlan:
-    from kit import catalog, profile
+    from kit import profile
 
     directory = Path(config.rootpath / config.getini("hostkit_profiles"))
     choice = profile.parse_choice(config.getoption("hostkit_profile"))
@@ -350,6 +351,8 @@ def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) 
         if not (directory / f"{DEFAULT_PROFILE}.yaml").is_file():
             return ProfilePlan(Profile(name=""), {}, [])
         choice = profile.Choice(default=DEFAULT_PROFILE)
+    from kit import catalog
+
     if choice.groups and not config.getoption("hostkit_inventory"):
         raise KitValueError("--profile GROUP=PROFILE chooses by inventory group: give --inventory")
     known_groups = set().union(*(h.groups for h in inventory_hosts)) if inventory_hosts else set()
@@ -538,6 +541,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     round trips. Under xdist each worker connects to the hosts it is given instead.
     """
     config = session.config
+    _drop_idle_hypothesis(config)
     if hasattr(config, "workerinput") or config.option.collectonly or not session.items:
         return
     used: dict[str, bool] = {}
@@ -551,6 +555,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     with ThreadPoolExecutor(min(PREFETCH_THREADS, len(contexts))) as pool:
         list(pool.map(lambda c: collected.warm(c, used[c.label]), contexts))
+
+
+def _drop_idle_hypothesis(config: pytest.Config) -> None:
+    """Unregister hypothesis's pytest plugin when no collected test module imported hypothesis.
+
+    Its terminal summary imports hypothesis in full, which costs a run that has no property
+    test more than hostkit's own start-up. Only the process that collected the tests can
+    tell: an xdist controller keeps the plugin for the reports its workers send.
+    """
+    if "hypothesis" in sys.modules:
+        return
+    if not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no":
+        return
+    plugin = config.pluginmanager.get_plugin("hypothesispytest")
+    if plugin is not None:
+        config.pluginmanager.unregister(plugin)
 
 
 # -- fixtures -------------------------------------------------------------------------
