@@ -411,8 +411,10 @@ def _catalog_dirs(prof: Profile, profiles_dir: Path) -> list[Path]:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """Workers record their fixes under the controller's run id."""
+    """Workers record their fixes under the controller's run id, and learn whether their
+    hosts are shared out at the start (kit.scheduling), so they can connect to them early."""
     node.workerinput["hostkit_run_id"] = node.config.stash[STATE].run_id
+    node.workerinput["hostkit_shares"] = node.config.getvalue("dist") in ("load", "loadscope")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -538,14 +540,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Connect every host, and gather facts where checks read them, all at once.
 
     Done lazily, host after host, each connect and gather would wait out its own
-    round trips. Under xdist each worker connects to the hosts it is given instead.
+    round trips. An xdist worker does this for the hosts the controller will give it.
     """
     config = session.config
     _drop_idle_hypothesis(config)
-    if hasattr(config, "workerinput") or config.option.collectonly or not session.items:
+    if config.option.collectonly or not session.items:
         return
+    items = session.items
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        if not workerinput.get("hostkit_shares"):
+            return
+        items = _own_items(config, items, workerinput)
     used: dict[str, bool] = {}
-    for item in session.items:
+    for item in items:
         label = collected.host_label(item)
         if label is not None:
             wants = "facts" in getattr(item, "fixturenames", ())
@@ -555,6 +563,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     with ThreadPoolExecutor(min(PREFETCH_THREADS, len(contexts))) as pool:
         list(pool.map(lambda c: collected.warm(c, used[c.label]), contexts))
+
+
+def _own_items(
+    config: pytest.Config, items: list[pytest.Item], workerinput: dict[str, Any]
+) -> list[pytest.Item]:
+    """The items of the hosts this worker's share holds, worked out as the controller does."""
+    from kit import scheduling
+
+    labels = [c.label for c in config.stash[STATE].registry]
+    workers = scheduling.worker_ids(workerinput["workercount"])
+    nodeids = [item.nodeid for item in items]
+    mine = set(scheduling.shares(nodeids, labels, workers).get(workerinput["workerid"], ()))
+    return [item for item in items if scheduling.scope_of(item.nodeid, labels) in mine]
 
 
 def _drop_idle_hypothesis(config: pytest.Config) -> None:
