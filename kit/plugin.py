@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from fnmatch import fnmatch
@@ -411,7 +412,7 @@ class ProfilePlan:
 
 
 def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) -> ProfilePlan:
-    from kit import catalog, profile
+    from kit import profile
 
     directory = Path(config.rootpath / config.getini("hostkit_profiles"))
     # The run's own profiles first: they may extend, or stand in for, the shipped ones.
@@ -422,6 +423,8 @@ def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) 
         if not own_default and not _runs_shipped(config, catalog.shipped()):
             return ProfilePlan(Profile(name=""), {}, [])
         choice = profile.Choice(default=DEFAULT_PROFILE)
+    from kit import catalog
+
     if choice.groups and not config.getoption("hostkit_inventory"):
         raise KitValueError("--profile GROUP=PROFILE chooses by inventory group: give --inventory")
     known_groups = set().union(*(h.groups for h in inventory_hosts)) if inventory_hosts else set()
@@ -495,8 +498,10 @@ def _runs_shipped(config: pytest.Config, shipped: Path) -> bool:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """Workers record their fixes under the controller's run id."""
+    """Workers record their fixes under the controller's run id, and learn whether their
+    hosts are shared out at the start (kit.scheduling), so they can connect to them early."""
     node.workerinput["hostkit_run_id"] = node.config.stash[STATE].run_id
+    node.workerinput["hostkit_shares"] = node.config.getvalue("dist") in ("load", "loadscope")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -622,13 +627,20 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Connect every host, and gather facts where checks read them, all at once.
 
     Done lazily, host after host, each connect and gather would wait out its own
-    round trips. Under xdist each worker connects to the hosts it is given instead.
+    round trips. An xdist worker does this for the hosts the controller will give it.
     """
     config = session.config
-    if hasattr(config, "workerinput") or config.option.collectonly or not session.items:
+    _drop_idle_hypothesis(config)
+    if config.option.collectonly or not session.items:
         return
+    items = session.items
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        if not workerinput.get("hostkit_shares"):
+            return
+        items = _own_items(config, items, workerinput)
     used: dict[str, bool] = {}
-    for item in session.items:
+    for item in items:
         label = collected.host_label(item)
         if label is not None:
             wants = "facts" in getattr(item, "fixturenames", ())
@@ -638,6 +650,35 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     with ThreadPoolExecutor(min(PREFETCH_THREADS, len(contexts))) as pool:
         list(pool.map(lambda c: collected.warm(c, used[c.label]), contexts))
+
+
+def _own_items(
+    config: pytest.Config, items: list[pytest.Item], workerinput: dict[str, Any]
+) -> list[pytest.Item]:
+    """The items of the hosts this worker's share holds, worked out as the controller does."""
+    from kit import scheduling
+
+    labels = [c.label for c in config.stash[STATE].registry]
+    workers = scheduling.worker_ids(workerinput["workercount"])
+    nodeids = [item.nodeid for item in items]
+    mine = set(scheduling.shares(nodeids, labels, workers).get(workerinput["workerid"], ()))
+    return [item for item in items if scheduling.scope_of(item.nodeid, labels) in mine]
+
+
+def _drop_idle_hypothesis(config: pytest.Config) -> None:
+    """Unregister hypothesis's pytest plugin when no collected test module imported hypothesis.
+
+    Its terminal summary imports hypothesis in full, which costs a run that has no property
+    test more than hostkit's own start-up. Only the process that collected the tests can
+    tell: an xdist controller keeps the plugin for the reports its workers send.
+    """
+    if "hypothesis" in sys.modules:
+        return
+    if not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") != "no":
+        return
+    plugin = config.pluginmanager.get_plugin("hypothesispytest")
+    if plugin is not None:
+        config.pluginmanager.unregister(plugin)
 
 
 # -- fixtures -------------------------------------------------------------------------
@@ -835,6 +876,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):
         junit = report_terminal.JUnitWarnings(session.config)
         session.config.pluginmanager.register(junit, "hostkit-junit-warnings")
+        report_terminal.index_teardown_reports(session.config)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

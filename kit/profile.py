@@ -47,8 +47,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from kit.errors import KitValueError
 
 if TYPE_CHECKING:
@@ -126,6 +124,9 @@ def _where(prof: Profile) -> str:
 
 
 def _load(name_or_path: str, directories: list[Path], seen: tuple[str, ...]) -> Profile:
+    # Imported here: a run with no profile does not load a YAML parser.
+    import yaml
+
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         if not _NAME.fullmatch(name_or_path):
@@ -328,6 +329,8 @@ def profile_for(choice: Choice, host: str, groups: Iterable[str]) -> str:
 
 def host_overrides(host: str, variables: Mapping[str, Any]) -> dict[str, Any]:
     """The parameters a host's inventory variables replace (`hostkit_<param>`)."""
+    import yaml
+
     found: dict[str, Any] = {}
     for name, value in variables.items():
         if not (isinstance(name, str) and name.startswith(VAR_PREFIX)):

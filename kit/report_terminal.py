@@ -4,6 +4,7 @@ made visible."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from typing import Any
 
 import pytest
 from _pytest.junitxml import xml_key
@@ -42,3 +43,30 @@ class JUnitWarnings:
         else:
             node.text = f"warning: {check}: {message}"
         xml.node_reporter(report).append(node)
+
+
+def index_teardown_reports(config: pytest.Config) -> None:
+    """Let the failure summary find a failed check's teardown reports by id, not by a scan.
+
+    pytest looks for each failure's teardown output by scanning every passed setup and
+    teardown report of the run, so a run with failures on many hosts pays, per check, once
+    for every failure. The index answers the same question, built once from the same list
+    (again only if reports arrive after it). A pytest without that method keeps its own.
+    """
+    tr = config.pluginmanager.get_plugin("terminalreporter")
+    if tr is None or not callable(getattr(tr, "_get_teardown_reports", None)):
+        return
+    index: dict[str, list[Any]] = {}
+    indexed = -1
+
+    def teardown_reports(nodeid: str) -> list[Any]:
+        nonlocal indexed
+        if indexed != len(tr.stats.get("", ())):
+            index.clear()
+            indexed = len(tr.stats.get("", ()))
+            for report in tr.getreports(""):
+                if report.when == "teardown":
+                    index.setdefault(report.nodeid, []).append(report)
+        return list(index.get(nodeid, ()))
+
+    tr._get_teardown_reports = teardown_reports

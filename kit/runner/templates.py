@@ -8,18 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from kit.connection import Connection
 from kit.errors import KitValueError
 from kit.runner.change import Change
 from kit.runner.files import write_file
 
+if TYPE_CHECKING:
+    import jinja2
+
 
 def render_to_string(template: str | Path, data: Mapping[str, Any]) -> str:
     """The rendered text; KitValueError naming the missing name when data lacks one."""
+    # Imported on first use: a run that renders no template does not load it.
+    import jinja2
+
     if isinstance(template, Path):
         loader: jinja2.BaseLoader = jinja2.FileSystemLoader(str(template.parent))
         source_name = template.name
