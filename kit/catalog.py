@@ -22,8 +22,8 @@ from typing import Any
 from kit import profile as profiles
 from kit.check import CheckMeta
 from kit.errors import KitError
+from kit.shipped import ROOT, importable, shipped
 
-ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- catalog:begin (python -m kit.catalog --write) -->"
 END = "<!-- catalog:end -->"
 
@@ -60,25 +60,8 @@ def checks(directory: Path) -> list[CheckMeta]:
     return [entry.meta for entry in entries(directory)]
 
 
-def shipped() -> Path:
-    """The shipped catalog's checks directory (profiles/ in it): the checkout's checks/, or
-    hostkit_catalog/checks where the wheel installed it."""
-    _importable()
-    spec = importlib.util.find_spec("hostkit_catalog.checks")
-    if spec is None or spec.origin is None:
-        raise KitError("the shipped catalog (hostkit_catalog.checks) is not installed")
-    return Path(spec.origin).parent
-
-
-def _importable() -> None:
-    # In a checkout, hostkit_catalog sits at the repository's top, next to kit. Appended,
-    # so the checkout's other top-level directories never shadow a run's own modules.
-    if (ROOT / "hostkit_catalog").is_dir() and str(ROOT) not in sys.path:
-        sys.path.append(str(ROOT))
-
-
 def _load(path: Path) -> ModuleType:
-    _importable()  # checks import hostkit_catalog.remediations
+    importable()  # checks import hostkit_catalog.remediations
     spec = importlib.util.spec_from_file_location(f"_catalog_{path.stem}", path)
     if spec is None or spec.loader is None:
         raise KitError(f"cannot load {path}")

@@ -413,14 +413,15 @@ class ProfilePlan:
 
 def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) -> ProfilePlan:
     from kit import profile
+    from kit.shipped import shipped
 
     directory = Path(config.rootpath / config.getini("hostkit_profiles"))
     # The run's own profiles first: they may extend, or stand in for, the shipped ones.
-    search = [directory, catalog.shipped() / "profiles"]
+    search = [directory, shipped() / "profiles"]
     choice = profile.parse_choice(config.getoption("hostkit_profile"))
     if choice.default is None and not choice.groups:
         own_default = (directory / f"{DEFAULT_PROFILE}.yaml").is_file()
-        if not own_default and not _runs_shipped(config, catalog.shipped()):
+        if not own_default and not _runs_shipped(config, shipped()):
             return ProfilePlan(Profile(name=""), {}, [])
         choice = profile.Choice(default=DEFAULT_PROFILE)
     from kit import catalog

@@ -19,10 +19,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from kit.errors import KitValueError
 
@@ -31,14 +30,24 @@ KEYS = ("check", "hosts", "justification", "expires")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-class _Loader(yaml.SafeLoader):
-    """Reads dates as the text they are, so a bad one is reported as this file's mistake."""
+if TYPE_CHECKING:
+    import yaml
 
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+@cache
+def _loader() -> type[yaml.SafeLoader]:
+    """A SafeLoader that reads dates as the text they are, so a bad one is reported as this
+    file's mistake. Made on first use: a run without waivers does not load a YAML parser."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
 
 
 @dataclass(frozen=True)
@@ -112,8 +121,10 @@ def load(path: str | Path, today: dt.date) -> Waivers:
 
 
 def parse(text: str, where: str) -> tuple[Waiver, ...]:
+    import yaml
+
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise KitValueError(f"{where}: invalid YAML: {_yaml_problem(exc)}") from None
     if data is None:
