@@ -39,15 +39,20 @@ def compare(
     monkeypatch: pytest.MonkeyPatch,
     config: str,
     reset: Callable[[], None],
+    *,
+    disposable: bool = False,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Both runs' verdicts by test name: (paramiko's, hostkit's).
 
     reset puts the target back as it was before the first run (the scratch directory
-    gone), as upstream's runs each start from a fresh image.
+    gone), as upstream's runs each start from a fresh image. disposable: the target may
+    be changed, so upstream's tests that change it (upstream_destructive.py) run too.
     """
     path = pytester.path / "ssh_config"
     path.write_text(config)
     shutil.copy(HERE / "upstream_modules.py", pytester.path / "test_upstream.py")
+    if disposable:
+        shutil.copy(HERE / "upstream_destructive.py", pytester.path / "test_destructive.py")
     shutil.copy(HERE / "parity_conftest.py", pytester.path / "conftest.py")
     root = str(HERE.parents[1])
     monkeypatch.setenv(
@@ -66,8 +71,8 @@ def compare(
     return theirs, ours
 
 
-def assert_same(theirs: dict[str, str], ours: dict[str, str]) -> None:
-    assert len(theirs) >= 25 and "passed" in theirs.values(), theirs
+def assert_same(theirs: dict[str, str], ours: dict[str, str], at_least: int = 25) -> None:
+    assert len(theirs) >= at_least and "passed" in theirs.values(), theirs
     differ = {
         name: (theirs[name], ours.get(name)) for name in theirs if theirs[name] != ours.get(name)
     }
