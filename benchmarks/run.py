@@ -315,6 +315,8 @@ def main() -> int:
         plain = "-plain" if args.suite == "plain" else ""
         spread = f"-workers{args.workers}" if args.workers != "0" else ""
         args.out = str(HERE / f"results{plain}{spread}.md")
+    # Other jobs on the same cores inflate every figure; the load says how much to trust one.
+    load_before = os.getloadavg()[0]
     commit = subprocess.run(
         ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=HERE
     ).stdout.strip()
@@ -402,6 +404,8 @@ def main() -> int:
         f"workers {workers}) on {os.cpu_count()} cores, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
         f"{LOGIN_TEXT}\n"
+        f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at "
+        "the end.\n"
         "commands/host: commands sent per host, each one round trip (hostkit: through its "
         "long-lived shell, the facts gather among them; testinfra: "
         "each on an exec channel of its own). channels/host: SSH channels opened per host, "
