@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import paramiko
+import pytest
 
 COUNTS: Counter[str] = Counter()
 SECONDS: Counter[str] = Counter()
@@ -60,7 +61,10 @@ else:
     _counted(ParamikoBackend, "_exec_command", "commands", timed=True)
 
 
-def pytest_unconfigure(config):
+# Written at session finish, not at unconfigure: an xdist controller may end a worker
+# as soon as the worker reports its session finished, before the worker unconfigures.
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
     out = os.environ.get("HKB_COUNTS")
     if not out:
         return

@@ -2,7 +2,9 @@
 
 Every host shares this machine's filesystem and kernel (TESTHOSTS.md, "Lighter
 still"); what differs per host is its network namespace, so its listening sockets
-and its net.* sysctls are its own. Everything made here is recorded as it is made
+and its net.* sysctls are its own, and each sshd sees an empty /root of its own, so
+a login runs no start-up file of this machine's root (see `_clean_home_argv`).
+Everything made here is recorded as it is made
 and removed by `Fleet.close`, which also runs on errors and Ctrl-C.
 """
 
@@ -148,12 +150,33 @@ def _add_host(fleet: Fleet, index: int) -> Host:
     log = open(fleet.root / f"sshd{index}.log", "ab")  # noqa: SIM115 - sshd keeps it
     with log:
         host.proc = subprocess.Popen(
-            ["ip", "netns", "exec", netns, SSHD, "-D", "-e", "-f", str(conf)],
+            ["ip", "netns", "exec", netns, *_clean_home_argv(), SSHD, "-D", "-e", "-f", str(conf)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
+            env=SSHD_ENV,
         )
     return host
+
+
+# sshd hands its sessions an environment of its own making; a minimal one here keeps this
+# process's (a pyenv PATH, say) out of anything sshd passes through.
+SSHD_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
+
+
+def _clean_home_argv() -> list[str]:
+    """Run sshd in a mount namespace of its own whose /root is an empty tmpfs.
+
+    The hosts log in as this machine's root, whose start-up files belong to whoever
+    uses the machine (here a `.bashrc` that runs `pyenv init`, about 100 ms), and
+    Debian's bash reads `~/.bashrc` for every command sshd runs. A real host's root
+    has Debian's light defaults; an empty home is closer to that than this one, and
+    the mount vanishes with the namespace when sshd exits, so nothing is left behind
+    and the real /root is never touched. `ip netns exec` and `unshare` both exec, so
+    the process started is sshd itself and its CPU stays countable by pid.
+    """
+    script = 'mount -t tmpfs -o mode=0700,size=1m hkb-home /root && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
 
 
 def _wait_listening(hosts: list[Host], timeout: float = 15) -> None:

@@ -1,11 +1,15 @@
-"""hostkit against plain testinfra: same suite, same hosts, same worker count, one run.
+"""hostkit against plain testinfra: same hosts, same worker count, one run.
 
     python benchmarks/run.py --hosts 4,16,64 --rtt-ms 0,10
+    python benchmarks/run.py --suite plain --hosts 4 --rtt-ms 0 --workers 4
 
-For every (hosts, rtt) point both suites run against the same sshd fleet; their
-per-check verdicts must agree (a mismatch is printed and the exit status is 1).
-Prints a table and writes it to benchmarks/results.md, with a cProfile summary of
-one hostkit run.
+--suite hostkit (the default) runs one Kubernetes-node suite written twice: as plain
+testinfra tests and as hostkit checks that read gathered facts. --suite plain runs one
+unchanged plain testinfra file under both: testinfra's own paramiko backend with the
+hostkit plugin disabled, and the hostkit plugin. For every (hosts, rtt) point both run
+against the same sshd fleet; their per-test verdicts must agree (a mismatch is printed
+and the exit status is 1). Prints a table and writes it to benchmarks/results*.md; the
+hostkit suite adds the controller's per-check cost and a cProfile summary of one run.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import os
 import pstats
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -28,7 +33,28 @@ sys.path.insert(0, str(HERE.parent))
 
 from benchmarks import fleet as fleetmod  # noqa: E402
 
-SUITES = {"hostkit": HERE / "suite_hostkit", "testinfra": HERE / "suite_testinfra"}
+# The files each tool runs, per --suite. test_extra.py (the per-check cost) is hostkit's.
+SUITES = {
+    "hostkit": {
+        "hostkit": HERE / "suite_hostkit" / "test_node.py",
+        "testinfra": HERE / "suite_testinfra" / "test_node.py",
+    },
+    "plain": {
+        "hostkit": HERE / "suite_plain" / "test_plain.py",
+        "testinfra": HERE / "suite_plain" / "test_plain.py",
+    },
+}
+EXTRA = HERE / "suite_hostkit" / "test_extra.py"
+SUITE_TEXT = {
+    "hostkit": "suite hostkit: suite_testinfra/test_node.py against suite_hostkit/test_node.py",
+    "plain": "suite plain: suite_plain/test_plain.py, unchanged, under testinfra's paramiko "
+    "backend (-p no:hostkit) and under hostkit",
+}
+LOGIN_TEXT = (
+    "Hosts: one sshd per network namespace on this machine's filesystem, each in a mount "
+    "namespace whose /root is an empty tmpfs; logins are root with /bin/bash, which reads "
+    "Debian's /etc/bash.bashrc (it returns at once when not interactive) and no ~/.bashrc."
+)
 
 
 @dataclass
@@ -51,11 +77,18 @@ class Run:
 
 
 def pytest_argv(
-    suite: str, fl: fleetmod.Fleet, hosts: int, workers: int, junit: Path, extra: int = 0
+    suite: str,
+    fl: fleetmod.Fleet,
+    hosts: int,
+    workers: str,
+    junit: Path,
+    extra: int = 0,
+    files: str = "hostkit",
 ) -> list[str]:
+    """The pytest command line of one tool (`suite`: hostkit or testinfra) on `files`."""
     argv = [
         "-m", "pytest", "-c", str(HERE / "pytest.ini"), "--rootdir", str(HERE),
-        str(SUITES[suite] / "test_node.py"), "-q", "-p", "counting", f"--junitxml={junit}",
+        str(SUITES[files][suite]), "-q", "-p", "counting", f"--junitxml={junit}",
         "-o", "junit_family=xunit1",
         "--ssh-identity-file", str(fl.client_key),
     ]  # fmt: skip
@@ -68,9 +101,9 @@ def pytest_argv(
         argv += ["-p", "no:hostkit", "--ssh-config", str(fl.ssh_config)]
     argv.append("--hosts=" + ",".join(specs))
     if extra:
-        argv.append(str(SUITES[suite] / "test_extra.py"))
-    if workers:
-        argv += ["-n", str(workers)]
+        argv.append(str(EXTRA))
+    if workers not in ("", "0"):
+        argv += ["-n", workers]
     else:
         argv += ["-p", "no:xdist"]
     return argv
@@ -81,11 +114,12 @@ def run_suite(
     fl: fleetmod.Fleet,
     hosts: int,
     rtt_ms: float,
-    workers: int,
+    workers: str,
     *,
     extra: int = 0,
     profile: Path | None = None,
     options: tuple[str, ...] = (),
+    files: str = "hostkit",
 ) -> Run:
     with tempfile.TemporaryDirectory(prefix="hkb-run-") as tmp:
         junit = Path(tmp) / "junit.xml"
@@ -98,7 +132,7 @@ def run_suite(
         argv = [sys.executable]
         if profile is not None:
             argv += ["-m", "cProfile", "-o", str(profile)]
-        argv += [*pytest_argv(suite, fl, hosts, workers, junit, extra), *options]
+        argv += [*pytest_argv(suite, fl, hosts, workers, junit, extra, files), *options]
         out = Path(tmp) / "out.txt"
         hosts_cpu = fl.hosts_cpu(hosts)
         with open(out, "wb") as fh:
@@ -248,7 +282,16 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--hosts", default="4,16,64", help="host counts, comma separated")
     ap.add_argument("--rtt-ms", default="0,10", help="round-trip times, comma separated")
-    ap.add_argument("--workers", type=int, default=0, help="xdist workers for both (0: serial)")
+    ap.add_argument(
+        "--suite",
+        choices=sorted(SUITES),
+        default="hostkit",
+        help="hostkit: the node suite as hostkit checks against the same as testinfra tests; "
+        "plain: one unchanged testinfra file under both",
+    )
+    ap.add_argument(
+        "--workers", default="0", help="xdist workers for both: a number, or auto (0: serial)"
+    )
     ap.add_argument(
         "--testinfra-max-hosts",
         type=int,
@@ -256,9 +299,24 @@ def main() -> int:
         help="run plain testinfra on at most this many hosts and scale its time linearly "
         "(marked est.); 0 runs it on all",
     )
-    ap.add_argument("--extra-checks", type=int, default=300, help="for the per-check cost")
-    ap.add_argument("--out", default=str(HERE / "results.md"))
+    ap.add_argument(
+        "--extra-checks",
+        type=int,
+        default=300,
+        help="for the per-check cost and the profile (hostkit suite; 0 skips both)",
+    )
+    ap.add_argument(
+        "--out", help="default: benchmarks/results[-plain][-workersN].md, by suite and workers"
+    )
     args = ap.parse_args()
+    if args.workers != "auto" and not args.workers.isdigit():
+        ap.error(f"--workers {args.workers!r}: give a number or auto")
+    if args.out is None:
+        plain = "-plain" if args.suite == "plain" else ""
+        spread = f"-workers{args.workers}" if args.workers != "0" else ""
+        args.out = str(HERE / f"results{plain}{spread}.md")
+    # Other jobs on the same cores inflate every figure; the load says how much to trust one.
+    load_before = os.getloadavg()[0]
     commit = subprocess.run(
         ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=HERE
     ).stdout.strip()
@@ -277,9 +335,11 @@ def main() -> int:
                 ti_hosts = min(n, args.testinfra_max_hosts) if args.testinfra_max_hosts else n
                 # The 16-host sample serves every larger point at this RTT.
                 if ti_hosts not in sampled:
-                    sampled[ti_hosts] = run_suite("testinfra", fl, ti_hosts, rtt, workers)
+                    sampled[ti_hosts] = run_suite(
+                        "testinfra", fl, ti_hosts, rtt, workers, files=args.suite
+                    )
                 ti = sampled[ti_hosts]
-                hk = run_suite("hostkit", fl, n, rtt, workers)
+                hk = run_suite("hostkit", fl, n, rtt, workers, files=args.suite)
                 runs = [ti, hk]
                 ti_wall = ti.wall * n / ti.hosts
                 for r in runs:
@@ -316,32 +376,36 @@ def main() -> int:
                 )
     # Per-check controller cost and a profile, on the largest fleet at the last RTT.
     extra_lines: list[str] = []
-    n, rtt = counts[-1], rtts[-1]
-    with fleetmod.running(n, rtt) as fl, tempfile.TemporaryDirectory() as tmp:
-        # pytest's failure summary scans every report once per failure, so a run with
-        # many failing hosts pays per item for it; --tb=line prints no such summary.
-        for options in ((), ("--tb=line",)):
-            base = run_suite("hostkit", fl, n, rtt, workers, options=options)
-            more = run_suite(
-                "hostkit", fl, n, rtt, workers, extra=args.extra_checks, options=options
-            )
-            per_check = (more.cpu - base.cpu) / (args.extra_checks * n) * 1000
-            extra_lines.append(
-                f"- Controller CPU per extra check per host, pytest {' '.join(options) or '-q'}"
-                f" ({n} hosts, {rtt:g} ms, {args.extra_checks} extra facts-only checks): "
-                f"{per_check:.2f} ms ({base.cpu:.2f} s -> {more.cpu:.2f} s CPU, "
-                f"{base.wall:.2f} s -> {more.wall:.2f} s wall)"
-            )
-        prof = Path(tmp) / "hostkit.prof"
-        profiled = run_suite("hostkit", fl, n, rtt, 0, profile=prof)
-        extra_lines += ["", f"cProfile of one serial hostkit run ({n} hosts, {rtt:g} ms):", ""]
-        extra_lines += profile_summary(prof, len(profiled.verdicts), n)
+    if args.suite == "hostkit" and args.extra_checks:
+        n, rtt = counts[-1], rtts[-1]
+        with fleetmod.running(n, rtt) as fl, tempfile.TemporaryDirectory() as tmp:
+            # pytest's failure summary scans every report once per failure, so a run with
+            # many failing hosts pays per item for it; --tb=line prints no such summary.
+            for options in ((), ("--tb=line",)):
+                base = run_suite("hostkit", fl, n, rtt, workers, options=options)
+                more = run_suite(
+                    "hostkit", fl, n, rtt, workers, extra=args.extra_checks, options=options
+                )
+                per_check = (more.cpu - base.cpu) / (args.extra_checks * n) * 1000
+                extra_lines.append(
+                    f"- Controller CPU per extra check per host, pytest {' '.join(options) or '-q'}"
+                    f" ({n} hosts, {rtt:g} ms, {args.extra_checks} extra facts-only checks): "
+                    f"{per_check:.2f} ms ({base.cpu:.2f} s -> {more.cpu:.2f} s CPU, "
+                    f"{base.wall:.2f} s -> {more.wall:.2f} s wall)"
+                )
+            prof = Path(tmp) / "hostkit.prof"
+            profiled = run_suite("hostkit", fl, n, rtt, "0", profile=prof)
+            extra_lines += ["", f"cProfile of one serial hostkit run ({n} hosts, {rtt:g} ms):", ""]
+            extra_lines += profile_summary(prof, len(profiled.verdicts), n)
     print("\n".join([*notes, "", *extra_lines]))
     Path(args.out).write_text(
         "# Benchmark results\n\n"
-        f"`python benchmarks/run.py --hosts {args.hosts} --rtt-ms {args.rtt_ms} "
-        f"--workers {workers}` on {os.cpu_count()} cores, "
+        f"`python benchmarks/run.py {shlex.join(sys.argv[1:])}` ({SUITE_TEXT[args.suite]}, "
+        f"workers {workers}) on {os.cpu_count()} cores, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
+        f"{LOGIN_TEXT}\n"
+        f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at "
+        "the end.\n"
         "commands/host: commands sent per host, each one round trip (hostkit: through its "
         "long-lived shell, the facts gather among them; testinfra: "
         "each on an exec channel of its own). channels/host: SSH channels opened per host, "

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.run import Run, compare, verdicts
+from benchmarks.run import SUITES, Run, compare, pytest_argv, verdicts
 
 JUNIT = """<?xml version="1.0"?>
 <testsuites><testsuite>
@@ -66,3 +66,25 @@ def test_a_different_verdict_is_reported(tmp_path):
     runs = [Run(s, 2, 0, 1, 1, 1, 0, verdicts(p, fleet)) for s, p in (("hk", hk), ("ti", ti))]
     problems = compare(*runs)
     assert problems == ["('test_swap_off', 1, ''): hostkit passed, testinfra failed"]
+
+
+def test_plain_suite_runs_one_file_under_both_tools_with_the_same_workers(tmp_path):
+    fleet = SimpleNamespace(
+        hosts=[SimpleNamespace(endpoint="10.78.0.2")],
+        client_key=tmp_path / "key",
+        known_hosts=tmp_path / "known_hosts",
+        ssh_config=tmp_path / "ssh_config",
+    )
+    ti, hk = (
+        pytest_argv(tool, fleet, 1, "auto", tmp_path / "j.xml", files="plain")
+        for tool in ("testinfra", "hostkit")
+    )
+    plain = str(SUITES["plain"]["hostkit"])
+    assert plain in ti and plain in hk
+    assert str(SUITES["hostkit"]["testinfra"]) not in ti
+    # testinfra alone, with its own backend; hostkit with its plugin left on.
+    assert "no:hostkit" in ti and "no:hostkit" not in hk
+    assert "--hosts=paramiko://root@10.78.0.2" in ti
+    assert "--hosts=ssh://root@10.78.0.2" in hk
+    for argv in (ti, hk):
+        assert argv[argv.index("-n") + 1] == "auto"
