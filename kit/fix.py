@@ -25,12 +25,14 @@ from kit.errors import (
 )
 from kit.remediation import DISRUPTIONS, RemediationMeta, Target
 from kit.runner.change import Change
+from kit.waves import held_back_line
 
 if TYPE_CHECKING:
     from kit.check import CheckMeta
     from kit.fixhost import HostFixes
     from kit.hosts import HostContext
     from kit.runner.journal import Journal
+    from kit.waves import Ledger
 
 HOST_PARAM = "_testinfra_host"
 OUTCOME = pytest.StashKey[str]()  # what the flow decided, when it differs from pytest's
@@ -153,6 +155,15 @@ def _apply_journaled(
     item.stash[OUTCOME] = outcomes.FAILED if refused else outcomes.ERROR
     text = f"{message}\n{first}" + ("\n" + detail if settings.verbose else "")
     raise pytest.fail.Exception(text, pytrace=False) from None
+
+
+def hold_for_wave(item: pytest.Item, ledger: Ledger, label: str, first: AssertionError) -> None:
+    """--fix-batch: fail the check unfixed when an earlier wave had too many failed fixes."""
+    wave = ledger.stopped_by(label)
+    if wave is not None:
+        note = held_back_line(wave)
+        item.user_properties.append(("held_back", note))
+        raise _still_failing(first, note)
 
 
 def _undo(journal: Journal, check_id: str, step: str, cause: BaseException | None) -> str:

@@ -31,6 +31,7 @@ from kit import (
     shard,
     startup,
     waivers,
+    waves,
 )
 from kit import fix as fixflow
 from kit.check import TAGS, CheckMeta, meta_of
@@ -81,6 +82,7 @@ class RunState:
         self.hosts: dict[str, HostFixes] = {}
         self.waivers = waivers.Waivers()
         self.groups: dict[str, frozenset[str]] = {}  # inventory host label -> its groups
+        self.waves: waves.Ledger | None = None  # --fix-batch: set once the hosts are known
 
     def waiver_for(self, item: pytest.Item) -> waivers.Waiver | None:
         meta = meta_of(item)
@@ -134,6 +136,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=60.0,
         metavar="SECONDS",
         help="with --fix: how long to wait for another run's fixes on a host to end (default 60)",
+    )
+    group.addoption(
+        "--fix-batch",
+        dest="hostkit_fix_batch",
+        metavar="N|P%",
+        help="with --fix: fix N hosts (or P%% of them) at a time, in the run's host order; "
+        "the first wave is the canary, and every host is still checked",
+    )
+    group.addoption(
+        "--max-fail-percentage",
+        dest="hostkit_max_fail_percentage",
+        metavar="P",
+        help="with --fix-batch: when more than P%% of a wave's hosts have a fix that failed, "
+        "later waves are only checked (default 0)",
     )
     group.addoption(
         "--profile",
@@ -601,6 +617,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return (host_rank, rank if rank is not None else len(prof.checks), index)
 
     items[:] = [item for _, item in sorted(enumerate(keep), key=order)]
+    state.waves = _plan_waves(config, items)
+
+
+def _plan_waves(config: pytest.Config, items: list[pytest.Item]) -> waves.Ledger | None:
+    """--fix-batch: the hosts in waves, in the order their checks run (grouped by host)."""
+    batch = config.getoption("hostkit_fix_batch")
+    if batch is None:
+        return None
+    limit = config.getoption("hostkit_max_fail_percentage")
+    ordered = [label for label in map(collected.host_label, items) if label is not None]
+    return waves.Ledger(
+        waves.split(ordered, waves.parse_batch(batch)),
+        waves.parse_fail_percentage(limit) if limit is not None else 0.0,
+    )
 
 
 def _keep_shard(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -747,7 +777,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
             raise
         host = None if state.settings.dry_run else state.fixes_for(ctx)
         try:
-            outcome = fixflow.remediate(item, ctx, meta, first, state.settings, host)
+            outcome = _remediate(item, ctx, meta, first, state, host)
         except AssertionError:
             item.stash[ITEM_OUTCOME] = outcomes.FAILED
             raise
@@ -791,6 +821,34 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     item.user_properties.append(("outcome", outcome))
     report.user_properties = list(item.user_properties)
     return report
+
+
+def _remediate(
+    item: pytest.Item,
+    ctx: HostContext,
+    meta: CheckMeta,
+    first: AssertionError,
+    state: RunState,
+    host: HostFixes | None,
+) -> str:
+    """The fix flow, inside the host's wave under --fix-batch: held back when an earlier
+    wave went wrong, and counted against its own wave when it fails."""
+    ledger = None if state.settings.dry_run else state.waves
+    if ledger is None:
+        return fixflow.remediate(item, ctx, meta, first, state.settings, host)
+    held_before = _held_backs(item)
+    fixflow.hold_for_wave(item, ledger, ctx.label, first)
+    try:
+        return fixflow.remediate(item, ctx, meta, first, state.settings, host)
+    except BaseException:
+        # Held back (too disruptive, host busy) is a fix not run, not a fix that failed.
+        if _held_backs(item) == held_before:
+            ledger.record_failure(ctx.label)
+        raise
+
+
+def _held_backs(item: pytest.Item) -> int:
+    return sum(key == "held_back" for key, _ in item.user_properties)
 
 
 def _waive(

@@ -14,6 +14,7 @@ import pytest
 from kit.connection.secrets import FromEnv, FromFile
 from kit.errors import KitError, KitValueError
 from kit.hosts import KIT_SCHEMES
+from kit.waves import parse_batch, parse_fail_percentage
 
 # The testinfra connection types hostkit carries out itself; the host-option parsing
 # (kit.hosts) checks each one's own options.
@@ -33,6 +34,36 @@ def check_options(config: pytest.Config) -> None:
     _check_sudo_password(
         config.getoption("hostkit_sudo_env"), config.getoption("hostkit_sudo_file")
     )
+    check_batches(
+        config.getoption("hostkit_fix_batch"),
+        config.getoption("hostkit_max_fail_percentage"),
+        fix=config.getoption("hostkit_fix"),
+        workers=_workers(config),
+    )
+
+
+def check_batches(batch: str | None, fail: str | None, *, fix: bool, workers: bool) -> None:
+    """--fix-batch and --max-fail-percentage: well-formed, and only where they mean something."""
+    if batch is None:
+        if fail is not None:
+            raise KitValueError("--max-fail-percentage applies to waves: give --fix-batch too")
+        return
+    parse_batch(batch)
+    if fail is not None:
+        parse_fail_percentage(fail)
+    if not fix:
+        raise KitValueError("--fix-batch fixes hosts in waves: use it together with --fix")
+    if workers:
+        raise KitValueError("--fix-batch runs serially, one wave after another; drop -n")
+
+
+def _workers(config: pytest.Config) -> bool:
+    """Whether xdist will run the checks on workers (-n, or --dist with --tx)."""
+    if hasattr(config, "workerinput"):
+        return False  # the controller has decided already
+    # As xdist decides it: by then -n has become --dist load and one --tx per worker.
+    dist = getattr(config.option, "dist", "no")
+    return dist != "no" and bool(getattr(config.option, "tx", None))
 
 
 def check_hosts(hosts: str) -> None:
