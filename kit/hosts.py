@@ -105,7 +105,9 @@ class HostRegistry:
             merged = {**self.defaults, **{k: v for k, v in options.items() if v is not None}}
             if spec.scheme == "local":
                 merged = {k: v for k, v in merged.items() if k in _LOCAL_OPTIONS}
-            key = "local" if spec.scheme == "local" else f"h{len(self._hosts)}"
+            # Inventory names may all point at this machine; each keeps its own entry.
+            local = spec.scheme == "local" and "local" not in self._hosts
+            key = "local" if local else f"h{len(self._hosts)}"
             ctx = HostContext(spec, label, key, merged)
             self._hosts[key] = ctx
             return ctx
