@@ -21,7 +21,7 @@ from kit import testhosts
 from kit.testhosts import Fleet, Host
 from tests import tiers
 
-CONTAINERS = int(os.environ.get("HOSTKIT_CONTAINERS", "2"))
+CONTAINERS = int(os.environ.get("HOSTKIT_CONTAINERS", "3"))
 
 
 def boot(tmp_path_factory: pytest.TempPathFactory, label: str, **shape: object) -> Fleet:

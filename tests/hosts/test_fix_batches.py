@@ -2,7 +2,7 @@
 `--fix-batch 1 --max-fail-percentage 0` the canary's fix fails, and the other two hosts'
 files are left byte for byte as they were, their checks reported "fix held back".
 
-Needs three containers: run with HOSTKIT_CONTAINERS=3 (the tier boots two by default).
+Needs three containers, as the tier boots by default (HOSTKIT_CONTAINERS).
 """
 
 from __future__ import annotations
