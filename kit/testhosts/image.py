@@ -61,6 +61,7 @@ REPO_PACKAGES = (
     "ufw",
     "network-manager",
     "containerd",
+    "iputils-ping",  # testinfra's host.addr pings: the parity tests install it
 )
 # In the base system and also served, so a scenario may remove one and a fix put it back.
 REPO_REINSTALLABLE = ("systemd-timesyncd",)

@@ -25,6 +25,12 @@ def test_upstream_module_tests_same_verdicts_on_a_container(containers, pytester
                 parity.SCRATCH,
             ).check()
 
+    with host.connect() as conn:
+        # Upstream's image has ping, which host.addr's reachability uses.
+        conn.run(
+            "command -v ping >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive"
+            " apt-get install -y -qq --no-install-recommends iputils-ping >/dev/null; }"
+        ).check()
     theirs, ours = parity.compare(pytester, monkeypatch, config, reset, disposable=True)
     destructive = {n: v for n, v in theirs.items() if n.startswith(DESTRUCTIVE)}
     # Upstream's tests that change the host ran here, and pass on this Debian 12 target.
