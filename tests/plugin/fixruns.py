@@ -3,6 +3,7 @@ under the pytester directory, and the JUnit properties they report."""
 
 from __future__ import annotations
 
+import socket
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -31,3 +32,14 @@ def junit(pytester: pytest.Pytester, name: str = "junit.xml") -> dict[str, dict[
             props.setdefault(prop.get("name"), []).append(prop.get("value"))
         cases[case.get("name")] = props
     return cases
+
+
+def closed_ports(count: int) -> list[int]:
+    """Loopback ports nothing listens on: bound once to be given out, then closed."""
+    socks = [socket.socket() for _ in range(count)]
+    for sock in socks:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in socks]
+    for sock in socks:
+        sock.close()
+    return ports

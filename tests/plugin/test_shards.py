@@ -4,7 +4,6 @@ what the unsharded run says."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kit.shard import shard_of
+from tests.plugin.fixruns import closed_ports
 
 # This machine passes two items and fails one; the dead ports error, each on its own host.
 CHECKS = """
@@ -32,16 +32,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def this_kit(monkeypatch):
     """The subprocesses import the kit under test, wherever their working directory is."""
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
-
-
-def closed_ports(count: int) -> list[int]:
-    socks = [socket.socket() for _ in range(count)]
-    for sock in socks:
-        sock.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for sock in socks:
-        sock.close()
-    return ports
 
 
 def verdicts(path) -> dict[str, str]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
 
 from kit.outcomes import EXIT_UNREACHABLE
+from tests.plugin.fixruns import closed_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,16 +54,6 @@ import pytest
 def test_item(host, n):
     assert host.run("true").rc == 0
 """
-
-
-def closed_ports(count: int) -> list[int]:
-    socks = [socket.socket() for _ in range(count)]
-    for sock in socks:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in socks]
-    for sock in socks:
-        sock.close()
-    return ports
 
 
 @pytest.fixture(autouse=True)
