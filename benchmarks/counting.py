@@ -43,8 +43,8 @@ _counted(paramiko.Transport, "open_channel", "channels")
 _counted(paramiko.Channel, "exec_command", "exec_requests")
 
 try:
-    from kit import hosts
     from kit.connection import ssh
+    from kit.plugin import hosts
 except ImportError:
     pass
 else:

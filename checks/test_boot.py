@@ -3,7 +3,7 @@
 import pytest
 
 from hostkit_catalog.remediations import boot as boot_fixes
-from kit.check import check
+from kit.catalog.check import check
 from kit.edits import grub
 from kit.runner import kernel
 

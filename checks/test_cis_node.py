@@ -19,7 +19,7 @@ from __future__ import annotations
 import pytest
 
 from hostkit_catalog.remediations import kubelet as kfix
-from kit.check import check
+from kit.catalog.check import check
 from kit.edits import kubelet as units
 
 

@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-from kit.check import check
+from kit.catalog.check import check
 from kit.errors import KitValueError
 
 # The path's nearest existing parent: before kubelet or containerd are installed their

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import yaml
 
 from hostkit_catalog.remediations import hostprep as fixes
-from kit.check import check
+from kit.catalog.check import check
 from kit.edits import keyvalue, nmconf, noproxy
 from kit.facts.parse import parse_boot_files
 

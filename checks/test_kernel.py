@@ -8,7 +8,7 @@ import pytest
 
 from hostkit_catalog.remediations import kernel as fixes
 from hostkit_catalog.remediations import sysctl as fixes_sysctl
-from kit.check import check
+from kit.catalog.check import check
 from kit.edits import fstab
 from kit.edits.modules import same_module
 from kit.errors import KitError, KitValueError

@@ -4,7 +4,7 @@ import re
 
 from hostkit_catalog.remediations import network as fixes
 from hostkit_catalog.remediations.network import Holder, port_holders, qualified_name_errors
-from kit.check import check
+from kit.catalog.check import check
 
 _UNIT = fixes._UNIT
 _USERS = re.compile(r'\("((?:[^"\\]|\\.)*)",pid=(\d+)')

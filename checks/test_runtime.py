@@ -11,7 +11,7 @@ disabled plugin is simply not listed, and Docker's containerd.io disables it by 
 import re
 
 from hostkit_catalog.remediations import runtime as fixes
-from kit.check import check
+from kit.catalog.check import check
 from kit.edits import containerd
 from kit.runner import files
 

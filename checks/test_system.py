@@ -6,7 +6,7 @@ import pytest
 
 from hostkit_catalog.remediations import packages
 from hostkit_catalog.remediations import time as time_fixes
-from kit.check import check
+from kit.catalog.check import check
 from kit.errors import KitValueError
 from kit.runner import files
 

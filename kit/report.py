@@ -19,8 +19,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from kit import outcomes
 from kit.errors import KitError, KitValueError
+from kit.plugin import outcomes
 
 USAGE = 4
 

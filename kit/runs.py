@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TextIO
 
-from kit import hostopts, undo
+from kit import undo
 from kit.errors import KitError
-from kit.hosts import HostContext
+from kit.plugin import hostopts
+from kit.plugin.hosts import HostContext
 from kit.runner import hostlock, journal
 from kit.runner.journal import RunRecord
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kit.errors import KitError
-from kit.fixhost import new_run_id
-from kit.hosts import HostContext
+from kit.plugin.fixhost import new_run_id
+from kit.plugin.hosts import HostContext
 from kit.runner import journal, kernel, protect, services
 from kit.runner.hostlock import LOCK_DIR, HostLock
 from kit.runner.journal import Journal, RunRecord

@@ -7,11 +7,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kit.catalog.remediation import Target, remediation
 from kit.connection import Connection
 from kit.edits import decode, encode, keyvalue, nmconf
 from kit.errors import FixRefused, KitValueError
 from kit.facts.parse import parse_boot_files
-from kit.remediation import Target, remediation
 from kit.runner import files, firewall, journal
 from kit.runner.change import Change, combine
 

@@ -19,11 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kit.catalog.remediation import Target, remediation
 from kit.connection import Connection, quote
 from kit.edits import kubelet as units
 from kit.edits import yamlset
 from kit.errors import FixRefused
-from kit.remediation import Target, remediation
 from kit.runner import files, kernel, services
 from kit.runner.change import Change, combine
 from kit.runner.validate import path as valid_path

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kit.catalog.remediation import Target, remediation
 from kit.edits import hosts as hosts_edit
 from kit.edits import lines
 from kit.errors import FixRefused
-from kit.remediation import Target, remediation
 from kit.runner import firewall, network, protect, services
 from kit.runner.change import Change, combine
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from kit.catalog.remediation import Target, remediation
 from kit.errors import FixRefused
 from kit.facts import Facts
-from kit.remediation import Target, remediation
 from kit.runner import packages
 from kit.runner.change import Change, combine
 

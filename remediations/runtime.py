@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from kit.catalog.remediation import Target, remediation
 from kit.connection import Connection
 from kit.edits import containerd, decode, encode
 from kit.errors import FixRefused
 from kit.facts import Facts
-from kit.remediation import Target, remediation
 from kit.runner import files, packages, services
 from kit.runner.change import Change, combine
 

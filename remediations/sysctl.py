@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kit.remediation import Target, remediation
+from kit.catalog.remediation import Target, remediation
 from kit.runner import kernel
 from kit.runner.change import Change
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import time
 
+from kit.catalog.remediation import Target, remediation
 from kit.errors import FixRefused
 from kit.facts import Facts
-from kit.remediation import Target, remediation
 from kit.runner import packages, services, system
 from kit.runner.change import Change, combine
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from kit.check import check
+from kit.catalog.check import check
 
 EXTRA = range(int(os.environ.get("HKB_EXTRA", "0")))
 

@@ -11,7 +11,7 @@ from node_profile import (
     SYSCTLS,
 )
 
-from kit.check import check
+from kit.catalog.check import check
 from kit.facts import UNKNOWN
 
 

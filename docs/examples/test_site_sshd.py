@@ -1,9 +1,9 @@
 """Root cannot log in over SSH: sshd_config sets `PermitRootLogin no`."""
 
-from kit.check import check
+from kit.catalog.check import check
+from kit.catalog.remediation import Target, remediation
 from kit.connection import Connection
 from kit.edits import decode, encode, keyvalue
-from kit.remediation import Target, remediation
 from kit.runner.change import Change
 from kit.runner.files import stat_and_read, write_file
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from kit import outcomes
-from kit.outcomes import prop
+from kit.plugin import outcomes
+from kit.plugin.outcomes import prop
 
 SCHEMA_VERSION = "1"
 UNREACHABLE, WAIVED = "unreachable", outcomes.WAIVED
@@ -155,8 +155,8 @@ def finish(run: Run) -> Run:
 
 def check_of(item: pytest.Item) -> dict[str, Any]:
     """What a report carries about its check and parameters, set where the item lives."""
-    from kit.check import meta_of
-    from kit.fix import check_params
+    from kit.catalog.check import meta_of
+    from kit.plugin.fix import check_params
 
     meta = meta_of(item)
     name = getattr(item, "originalname", None) or item.name

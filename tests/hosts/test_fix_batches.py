@@ -25,8 +25,8 @@ SETTING = "/etc/hostkit-batch.conf"
 # The unfixable host has a directory where the setting file belongs: its check fails, and
 # the fix that would write the file raises.
 SUITE = f"""
-from kit.check import check
-from kit.remediation import remediation
+from kit.catalog.check import check
+from kit.catalog.remediation import remediation
 from kit.runner import files
 
 PATH = {SETTING!r}

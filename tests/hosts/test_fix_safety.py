@@ -116,8 +116,8 @@ def test_kubelet_is_never_stopped_to_free_its_own_port(vm, tmp_path):
 
 SUITE = """
 import pytest
-from kit.check import check
-from kit.remediation import remediation
+from kit.catalog.check import check
+from kit.catalog.remediation import remediation
 from kit.runner import files, journal
 
 FIRST, SECOND = "/etc/hk-first.conf", "/etc/hk-missing-dir/second.conf"

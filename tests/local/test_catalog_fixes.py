@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from hostkit_catalog.remediations import network
+from kit.catalog.remediation import Target
 from kit.connection.planning import PlanningConnection
 from kit.errors import KitError
 from kit.facts import parse_facts
-from kit.remediation import Target
 from tests.local.recording import RecordingConnection
 
 DEBIAN12 = Path(__file__).parent.parent / "unit" / "data" / "facts" / "debian12.txt"

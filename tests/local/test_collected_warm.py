@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from kit import collected
 from kit.connection.spec import HostSpec
 from kit.errors import CommandTimeout
-from kit.hosts import HostContext
+from kit.plugin import collected
+from kit.plugin.hosts import HostContext
 
 
 class _BrokenGather(HostContext):

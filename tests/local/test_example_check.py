@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kit import catalog
+from kit.catalog import describe as catalog
 from tests.plugin.fixruns import state_dirs
 
 EXAMPLE = catalog.ROOT / "docs" / "examples" / "test_site_sshd.py"

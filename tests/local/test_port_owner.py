@@ -14,10 +14,10 @@ from hostkit_catalog.checks.test_network import test_dir_empty as dir_empty
 from hostkit_catalog.checks.test_network import test_file_absent as file_absent
 from hostkit_catalog.checks.test_network import test_port_owner as port_owner
 from hostkit_catalog.remediations import network
+from kit.catalog.remediation import Target
 from kit.errors import KitError
 from kit.facts import gather_facts
 from kit.facts.model import Probes
-from kit.remediation import Target
 from tests.local.recording import RecordingConnection
 
 SERVE = "import socket,sys,time;s=socket.socket();s.bind(('127.0.0.1',0));s.listen();"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kit import undo
-from kit.hosts import HostRegistry
+from kit.plugin.hosts import HostRegistry
 from kit.runner.journal import RunRecord
 from tests.plugin.fixruns import state_dirs
 
@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CHECKS = """
 import pytest
-from kit.check import check
-from kit.remediation import remediation
+from kit.catalog.check import check
+from kit.catalog.remediation import remediation
 from kit.runner import files
 
 @remediation(strategy="configure", disruption="low")

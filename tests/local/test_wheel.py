@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from kit import catalog, profile
+from kit.catalog import describe as catalog
+from kit.catalog import profile
 from tests.tiers import unavailable
 
 pytestmark = pytest.mark.wheel
@@ -119,7 +120,7 @@ def test_a_users_directory_extends_the_installed_catalog(installed, tmp_path):
     _, python = installed
     (tmp_path / "conftest.py").write_text("")
     (tmp_path / "test_site.py").write_text(
-        "from kit.check import check\n\n\n"
+        "from kit.catalog.check import check\n\n\n"
         '@check("site.hello", "the site\'s own check")\n'
         "def test_hello(conn):\n"
         '    assert conn.read("echo hello").stdout.strip() == "hello"\n'

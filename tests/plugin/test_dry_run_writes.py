@@ -13,8 +13,8 @@ from tests.plugin.fixruns import junit as props
 
 CHECKS = """
 import pytest
-from kit.check import check
-from kit.remediation import remediation
+from kit.catalog.check import check
+from kit.catalog.remediation import remediation
 from kit.runner import files
 
 def _read(conn, path):

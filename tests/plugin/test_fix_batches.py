@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kit.outcomes import EXIT_USAGE
+from kit.plugin.outcomes import EXIT_USAGE
 from tests.plugin.fixruns import junit, state_dirs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,8 +23,8 @@ CHECKS = """
 import os
 from pathlib import Path
 
-from kit.check import check
-from kit.remediation import remediation
+from kit.catalog.check import check
+from kit.catalog.remediation import remediation
 from kit.runner import files
 
 DIR = Path(os.environ["BATCH_DIR"])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from kit.outcomes import EXIT_UNREACHABLE
+from kit.plugin.outcomes import EXIT_UNREACHABLE
 from tests.plugin.fixruns import junit, state_dirs
 
 CHECKS = """
 import pytest
-from kit.check import check
-from kit.remediation import remediation
+from kit.catalog.check import check
+from kit.catalog.remediation import remediation
 from kit.runner import files
 
 @remediation(strategy="configure", disruption="low")

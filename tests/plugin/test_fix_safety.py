@@ -15,9 +15,9 @@ from tests.plugin.fixruns import junit as props
 
 CHECKS = """
 import pytest
-from kit.check import check
+from kit.catalog.check import check
 from kit.errors import FixRefused
-from kit.remediation import remediation
+from kit.catalog.remediation import remediation
 from kit.runner import files, journal, system
 
 def _read(conn, path):

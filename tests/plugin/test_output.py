@@ -8,13 +8,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from kit.outcomes import EXIT_COMPLIANT, EXIT_NON_COMPLIANT, EXIT_UNREACHABLE
+from kit.plugin.outcomes import EXIT_COMPLIANT, EXIT_NON_COMPLIANT, EXIT_UNREACHABLE
 from tests.plugin.fixruns import state_dirs
 
 CHECKS = """
 import pytest
-from kit.check import check
-from kit.remediation import remediation
+from kit.catalog.check import check
+from kit.catalog.remediation import remediation
 
 
 @remediation(strategy="configure", disruption="low")

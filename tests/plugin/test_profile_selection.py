@@ -9,7 +9,7 @@ import pytest
 
 CATALOG = """
 import pytest
-from kit.check import check
+from kit.catalog.check import check
 
 @check("t.plain", "no parameters")
 def test_plain():
@@ -120,7 +120,8 @@ def test_checks_the_profile_leaves_out_are_explained(catalog):
 
 def test_a_profile_that_selects_nothing_collected_is_a_usage_error(catalog):
     (catalog.path / "checks" / "test_other.py").write_text(
-        "from kit.check import check\n\n@check('t.other', 'other')\ndef test_other():\n    pass\n"
+        "from kit.catalog.check import check\n\n"
+        "@check('t.other', 'other')\ndef test_other():\n    pass\n"
     )
     result = catalog.runpytest_inprocess(
         "-p", "no:cacheprovider", "checks/test_other.py", "--profile=base"
@@ -235,7 +236,7 @@ def test_a_profile_path_from_another_profiles_directory_names_its_own_checks(cat
     other = catalog.path / "elsewhere" / "checks"
     (other / "profiles").mkdir(parents=True)
     (other / "test_own.py").write_text(
-        "from kit.check import check\n\n@check('t.own', 'own')\ndef test_own():\n    pass\n"
+        "from kit.catalog.check import check\n\n@check('t.own', 'own')\ndef test_own():\n    pass\n"
     )
     (other / "profiles" / "mine.yaml").write_text("checks: [t.own, t.plain]\n")
     result = run(catalog, f"--profile={other / 'profiles' / 'mine.yaml'}", "--collect-only")

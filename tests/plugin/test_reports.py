@@ -16,8 +16,8 @@ from tests.plugin.fixruns import state_dirs
 
 CHECKS = """
 import pytest
-from kit.check import check
-from kit.remediation import remediation
+from kit.catalog.check import check
+from kit.catalog.remediation import remediation
 from kit.runner import files
 
 @remediation(strategy="configure", disruption="low")

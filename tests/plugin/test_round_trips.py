@@ -52,7 +52,7 @@ def test_every_shipped_profile_is_counted():
 
 PROBED = """
 import pytest
-from kit.check import check
+from kit.catalog.check import check
 
 @check("t.file", "file owned by root", reads_file="path")
 @pytest.mark.parametrize("path", ["/etc/passwd", "/etc/hostkit-absent"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kit.outcomes import EXIT_NON_COMPLIANT
+from kit.plugin.outcomes import EXIT_NON_COMPLIANT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ def pytest_unconfigure(config):
 
 CHECKS = """
 import pytest
-from kit.check import check
+from kit.catalog.check import check
 
 
 @pytest.fixture

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from kit.shard import shard_of
+from kit.plugin.shard import shard_of
 from tests.plugin.fixruns import closed_ports
 
 # This machine passes two items and fails one; the dead ports error, each on its own host.
 CHECKS = """
 import pytest
 
-from kit.shard import shard_of
+from kit.plugin.shard import shard_of
 
 @pytest.mark.parametrize("n", range(3))
 def test_item(host, n):
@@ -133,7 +133,7 @@ def test_a_bad_shard_is_a_usage_error(pytester, bad, monkeypatch):
 
 
 def test_auto_takes_the_indexed_job_s_index(pytester, monkeypatch):
-    from kit.shard import shard_of
+    from kit.plugin.shard import shard_of
 
     pytester.makepyfile(test_fleet=CHECKS)
     mine = shard_of("local://", 2)

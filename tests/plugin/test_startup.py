@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from kit.outcomes import EXIT_USAGE
+from kit.plugin.outcomes import EXIT_USAGE
 
 CHECKS = """
-from kit.check import check
+from kit.catalog.check import check
 
 @check("t.one", "first")
 def test_one(conn):

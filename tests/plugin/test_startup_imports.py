@@ -19,7 +19,7 @@ def pytest_unconfigure(config):
 """
 
 CHECKS = """
-from kit.check import check
+from kit.catalog.check import check
 
 
 @check("t.facts", "reads facts")
@@ -36,7 +36,7 @@ NOT_USED = (
     "hypothesis",
     "kit.reports.html_report",
     "kit.inventory",
-    "kit.catalog",
+    "kit.catalog.describe",
 )
 
 
@@ -59,7 +59,7 @@ def modules_of(pytester: pytest.Pytester, monkeypatch, *args: str) -> set[str]:
 @pytest.mark.parametrize("args", [(), ("--co",)], ids=["run", "collect-only"])
 def test_local_run_without_profile_loads_no_unused_library(pytester, monkeypatch, args):
     loaded = modules_of(pytester, monkeypatch, "-q", *args)
-    assert "kit.plugin" in loaded
+    assert "kit.plugin.hooks" in loaded
     assert not loaded & set(NOT_USED), sorted(loaded & set(NOT_USED))
 
 

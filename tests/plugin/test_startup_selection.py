@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from kit.outcomes import EXIT_USAGE
+from kit.plugin.outcomes import EXIT_USAGE
 
 CHECKS = """
-from kit.check import check
+from kit.catalog.check import check
 
 @check("net.alpha", "first")
 def test_alpha(conn):

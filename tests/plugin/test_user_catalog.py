@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 SITE_CHECKS = """
-from kit.check import check
+from kit.catalog.check import check
 
 @check("site.hello", "the site's own check")
 def test_hello(conn):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kit.outcomes import EXIT_UNREACHABLE
+from kit.plugin.outcomes import EXIT_UNREACHABLE
 from tests.plugin.fixruns import closed_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFTEST = """
 import json, os, threading
 
-import kit.hosts
+import kit.plugin.hosts
 
 FINISHED = []
-real_connect = kit.hosts.connect
+real_connect = kit.plugin.hosts.connect
 
 
 def log(entry):
@@ -38,7 +38,7 @@ def counted_connect(spec, **options):
     return real_connect(spec, **options)
 
 
-kit.hosts.connect = counted_connect
+kit.plugin.hosts.connect = counted_connect
 
 
 def pytest_runtest_teardown(item):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 
-from kit.outcomes import EXIT_UNREACHABLE
+from kit.plugin.outcomes import EXIT_UNREACHABLE
 
 CONFTEST = """
 import json, os

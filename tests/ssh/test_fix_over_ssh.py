@@ -11,8 +11,8 @@ from pathlib import Path
 from tests.ssh import sshd
 
 SUITE = """
-from kit.check import check
-from kit.remediation import remediation
+from kit.catalog.check import check
+from kit.catalog.remediation import remediation
 from kit.runner import files, journal, lifeline
 
 @remediation(strategy="configure", disruption="low")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from kit.outcomes import EXIT_UNREACHABLE
+from kit.plugin.outcomes import EXIT_UNREACHABLE
 from tests.ssh import sshd
 
 CHECKS = """
-from kit.check import check
+from kit.catalog.check import check
 
 @check("t.one", "first")
 def test_one(conn):

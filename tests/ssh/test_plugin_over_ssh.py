@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kit.outcomes import EXIT_UNREACHABLE
+from kit.plugin.outcomes import EXIT_UNREACHABLE
 from tests.ssh import sshd
 
 CHECKS = """

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import testinfra.host
 
-from kit import backend
 from kit.connection import FromCallable
 from kit.connection.spec import parse
-from kit.hosts import HostRegistry
+from kit.plugin import backend
+from kit.plugin.hosts import HostRegistry
 from tests.ssh import sshd
 
 LATIN9 = "fr_FR.ISO-8859-15"

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from kit import catalog
-from kit import fix as fixflow
-from kit import profile as profiles
+from kit.catalog import describe as catalog
+from kit.catalog import profile as profiles
+from kit.plugin import fix as fixflow
 
 CHECKS = catalog.ROOT / "checks"
 METAS = catalog.checks(CHECKS)

@@ -1,4 +1,4 @@
-from kit import catalog
+from kit.catalog import describe as catalog
 
 
 def test_readme_lists_the_catalog_as_it_is():

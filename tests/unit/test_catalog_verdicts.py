@@ -63,7 +63,7 @@ def test_unknown_memory_fails_with_a_message_not_a_type_error():
 
 def test_memory_is_a_control_plane_check_only():
     # InitNodeChecks has MemCheck; JoinNodeChecks (workers) does not.
-    from kit import profile
+    from kit.catalog import profile
 
     directory = Path(test_system.__file__).parent / "profiles"
     node = profile.load("kubernetes-node", directory)
@@ -343,7 +343,7 @@ def test_conntrack_is_required_before_1_32_and_not_checked_from_it():
 
 
 def test_profiles_list_ebtables_as_kubeadm_recommends_it():
-    from kit import profile
+    from kit.catalog import profile
 
     node = profile.load("kubernetes-node", Path(test_system.__file__).parent / "profiles")
     assert ("ebtables",) in node.values("executables_recommended")
@@ -354,7 +354,7 @@ def test_profiles_list_ebtables_as_kubeadm_recommends_it():
 
 
 def test_every_reference_names_the_file_it_follows():
-    from kit import catalog
+    from kit.catalog import describe as catalog
 
     metas = catalog.checks(catalog.ROOT / "checks")
     for meta in metas:

@@ -13,7 +13,7 @@ import pytest
 
 from hostkit_catalog.checks import test_hostprep as hp
 from hostkit_catalog.remediations import hostprep as fixes
-from kit import profile
+from kit.catalog import profile
 from kit.facts import parse_facts
 
 FACTS = Path(__file__).parent / "data" / "facts"

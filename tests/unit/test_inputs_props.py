@@ -10,7 +10,8 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from kit import inventory, profile
+from kit import inventory
+from kit.catalog import profile
 from kit.connection.spec import parse
 from kit.errors import KitError
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hostkit_catalog.checks import test_disk
-from kit import profile
+from kit.catalog import profile
 from kit.errors import KitValueError
 from tests.unit.test_catalog_verdicts import fails
 

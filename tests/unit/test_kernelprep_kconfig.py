@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from hostkit_catalog.checks import test_kernel
-from kit import profile
+from kit.catalog import profile
 from kit.runner import kernel
 from tests.unit.test_catalog_verdicts import fails, load
 

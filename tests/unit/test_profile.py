@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from kit import profile
+from kit.catalog import profile
 from kit.errors import KitValueError
-from kit.scheduling import host_of
+from kit.plugin.scheduling import host_of
 
 CATALOG = Path(__file__).resolve().parents[2] / "checks" / "profiles"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kit import profile
-from kit.check import CheckMeta
+from kit.catalog import profile
+from kit.catalog.check import CheckMeta
 from kit.errors import KitValueError
 
 CATALOG = [

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kit import catalog, profile
+from kit.catalog import describe as catalog
+from kit.catalog import profile
 from kit.errors import KitValueError
 
 SHIPPED = catalog.shipped() / "profiles"

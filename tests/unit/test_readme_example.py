@@ -1,4 +1,4 @@
-from kit import catalog
+from kit.catalog import describe as catalog
 
 EXAMPLE = catalog.ROOT / "docs" / "examples" / "test_site_sshd.py"
 

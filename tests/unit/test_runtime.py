@@ -255,7 +255,7 @@ def test_kubelet_skew_as_kubeadm_rules(kubelet, kubernetes, verdict):
 
 
 def test_the_node_profile_runs_the_runtime_and_kubelet_checks_with_their_params():
-    from kit import profile
+    from kit.catalog import profile
 
     node = profile.load("kubernetes-node", Path(test_runtime.__file__).parent / "profiles")
     for check_id in (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kit.scheduling import _Unit, shares, worker_ids
+from kit.plugin.scheduling import _Unit, shares, worker_ids
 
 LABELS = ["ssh://a", "ssh://a:2222", "ssh://b", "local://"]
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kit import shard
 from kit.errors import KitValueError
+from kit.plugin import shard
 
 names = st.sets(st.text(min_size=1, max_size=40), min_size=0, max_size=60)
 

@@ -10,7 +10,7 @@ import pytest
 from kit.connection import sshconfig
 from kit.connection.spec import parse
 from kit.errors import KitValueError
-from kit.hosts import HostRegistry, Spec
+from kit.plugin.hosts import HostRegistry, Spec
 
 
 @pytest.mark.parametrize(

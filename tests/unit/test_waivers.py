@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kit import catalog, waivers
+from kit.catalog import describe as catalog
 from kit.errors import KitValueError
+from kit.plugin import waivers
+from kit.plugin.waivers import Waiver, Waivers
 from kit.reports import json_report
-from kit.waivers import Waiver, Waivers
 
 WHERE = "--waivers w.yaml"
 DAY = dt.date(2026, 3, 1)

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kit.errors import KitValueError
-from kit.waves import Batch, Ledger, parse_batch, parse_fail_percentage, split
+from kit.plugin.waves import Batch, Ledger, parse_batch, parse_fail_percentage, split
 
 HOSTS = st.lists(st.text(min_size=1, max_size=8), unique=True, max_size=40)
 BATCHES = st.one_of(

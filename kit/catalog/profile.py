@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 from kit.errors import KitValueError
 
 if TYPE_CHECKING:
-    from kit.check import CheckMeta
+    from kit.catalog.check import CheckMeta
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _KEYS = {"name", "description", "extends", "checks", "checks_add", "params"}

@@ -13,11 +13,11 @@ import pytest
 
 from kit.connection.secrets import FromEnv, FromFile
 from kit.errors import KitError, KitValueError
-from kit.hosts import KIT_SCHEMES
-from kit.waves import parse_batch, parse_fail_percentage
+from kit.plugin.hosts import KIT_SCHEMES
+from kit.plugin.waves import parse_batch, parse_fail_percentage
 
 # The testinfra connection types hostkit carries out itself; the host-option parsing
-# (kit.hosts) checks each one's own options.
+# (kit.plugin.hosts) checks each one's own options.
 SCHEMES = KIT_SCHEMES
 HOST_FORMS = "ssh://[user@]host[:port] or local://"
 

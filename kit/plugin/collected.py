@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from kit import fix as fixflow
-from kit.check import meta_of
+from kit.catalog.check import meta_of
 from kit.errors import KitValueError
 from kit.facts.model import Probes
-from kit.hosts import HostContext
+from kit.plugin import fix as fixflow
+from kit.plugin.hosts import HostContext
 
 
 def param_id(values: tuple[Any, ...]) -> str:

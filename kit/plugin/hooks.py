@@ -2,7 +2,7 @@
 
 testinfra's plugin stays loaded; hostkit reuses its options (--hosts, --ssh-config,
 --ssh-identity-file, --sudo, --sudo-user) and its `host` fixture, and makes every
-host it names go through a hostkit connection (see kit.backend).
+host it names go through a hostkit connection (see kit.plugin.backend).
 """
 
 from __future__ import annotations
@@ -19,29 +19,29 @@ from urllib.parse import urlencode
 
 import pytest
 
-from kit import (
+from kit import reports
+from kit.catalog.check import TAGS, CheckMeta, meta_of
+from kit.catalog.profile import Profile
+from kit.catalog.remediation import DISRUPTIONS
+from kit.connection.spec import parse
+from kit.errors import ConnectError, KitError, KitValueError
+from kit.plugin import (
     backend,
     collected,
     hostopts,
     hosts,
     outcomes,
-    report_terminal,
-    reports,
     selection,
     shard,
     startup,
     waivers,
     waves,
 )
-from kit import fix as fixflow
-from kit.check import TAGS, CheckMeta, meta_of
-from kit.connection.spec import parse
-from kit.errors import ConnectError, KitError, KitValueError
-from kit.fixhost import HostFixes, new_run_id
-from kit.hosts import HostContext, HostRegistry
-from kit.outcomes import Tally, prop
-from kit.profile import Profile
-from kit.remediation import DISRUPTIONS
+from kit.plugin import fix as fixflow
+from kit.plugin import terminal as report_terminal
+from kit.plugin.fixhost import HostFixes, new_run_id
+from kit.plugin.hosts import HostContext, HostRegistry
+from kit.plugin.outcomes import Tally, prop
 from kit.runner import hostlock, journal
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     for name, help_text in (
-        ("hostkit_check(meta)", "a hostkit check (set by @kit.check.check)"),
+        ("hostkit_check(meta)", "a hostkit check (set by @kit.catalog.check.check)"),
         ("error", "check severity: a failure fails the run"),
         ("warning", "check severity: a failure fails the run only under --strict"),
     ):
@@ -324,7 +324,7 @@ def _load_waivers(config: pytest.Config, plan: ProfilePlan) -> waivers.Waivers:
 
 def _args_catalog(config: pytest.Config) -> list[str]:
     """With no profile, the catalog is the checks in the test modules the run was given."""
-    from kit import catalog
+    from kit.catalog import describe as catalog
 
     skip = config.getini("norecursedirs")
     dirs: dict[Path, None] = {}
@@ -428,8 +428,8 @@ class ProfilePlan:
 
 
 def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) -> ProfilePlan:
-    from kit import profile
-    from kit.shipped import shipped
+    from kit.catalog import profile
+    from kit.catalog.shipped import shipped
 
     directory = Path(config.rootpath / config.getini("hostkit_profiles"))
     # The run's own profiles first: they may extend, or stand in for, the shipped ones.
@@ -440,7 +440,7 @@ def _plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) 
         if not own_default and not _runs_shipped(config, shipped()):
             return ProfilePlan(Profile(name=""), {}, [])
         choice = profile.Choice(default=DEFAULT_PROFILE)
-    from kit import catalog
+    from kit.catalog import describe as catalog
 
     if choice.groups and not config.getoption("hostkit_inventory"):
         raise KitValueError("--profile GROUP=PROFILE chooses by inventory group: give --inventory")
@@ -516,7 +516,7 @@ def _runs_shipped(config: pytest.Config, shipped: Path) -> bool:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """Workers record their fixes under the controller's run id, and learn whether their
-    hosts are shared out at the start (kit.scheduling), so they can connect to them early."""
+    hosts are shared out at the start (kit.plugin.scheduling), so they can connect to them early."""
     node.workerinput["hostkit_run_id"] = node.config.stash[STATE].run_id
     node.workerinput["hostkit_shares"] = node.config.getvalue("dist") in ("load", "loadscope")
 
@@ -525,7 +525,7 @@ def pytest_configure_node(node: Any) -> None:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     if config.getvalue("dist") not in ("load", "loadscope"):
         return None
-    from kit.scheduling import HostScheduling
+    from kit.plugin.scheduling import HostScheduling
 
     return HostScheduling(config, log, [c.label for c in config.stash[STATE].registry])
 
@@ -687,7 +687,7 @@ def _own_items(
     config: pytest.Config, items: list[pytest.Item], workerinput: dict[str, Any]
 ) -> list[pytest.Item]:
     """The items of the hosts this worker's share holds, worked out as the controller does."""
-    from kit import scheduling
+    from kit.plugin import scheduling
 
     labels = [c.label for c in config.stash[STATE].registry]
     workers = scheduling.worker_ids(workerinput["workercount"])

@@ -18,7 +18,7 @@ from kit.runner.hostlock import HostBusy, HostLock
 from kit.runner.journal import Journal
 
 if TYPE_CHECKING:
-    from kit.hosts import HostContext
+    from kit.plugin.hosts import HostContext
 
 NEW, READY, HELD, LOST = "new", "ready", "held", "lost"
 

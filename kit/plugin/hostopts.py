@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from kit.connection.secrets import FromEnv, FromFile, SecretProvider
 from kit.errors import KitValueError
-from kit.hosts import HostContext, HostRegistry
+from kit.plugin.hosts import HostContext, HostRegistry
 
 if TYPE_CHECKING:
     from kit.inventory import InventoryHost

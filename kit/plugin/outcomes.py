@@ -15,7 +15,7 @@ PASSED, FAILED, FIXED, ERROR, SKIPPED, WARNING, WAIVED = (
     "error",
     "skipped",
     "warning",
-    "waived",  # would have failed, warned or errored; a waiver accepts it (kit.waivers)
+    "waived",  # would have failed, warned or errored; a waiver accepts it (kit.plugin.waivers)
 )
 COLUMNS = (PASSED, FAILED, FIXED, WARNING, WAIVED, ERROR, SKIPPED)
 

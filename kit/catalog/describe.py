@@ -19,10 +19,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from kit import profile as profiles
-from kit.check import CheckMeta
+from kit.catalog import profile as profiles
+from kit.catalog.check import CheckMeta
+from kit.catalog.shipped import ROOT, importable, shipped
 from kit.errors import KitError
-from kit.shipped import ROOT, importable, shipped
 
 BEGIN = "<!-- catalog:begin (python -m kit.catalog --write) -->"
 END = "<!-- catalog:end -->"
@@ -78,7 +78,7 @@ def _fix_columns(meta: CheckMeta) -> str:
     """fix | disruption | reboot, as the check's remediation declares them."""
     if meta.fix is None:
         return "- | - | -"
-    from kit import fix as fixflow
+    from kit.plugin import fix as fixflow
 
     declared = fixflow.meta_of(meta.fix)
     return f"yes | {declared.disruption} | {'yes' if declared.reboot else 'no'}"
@@ -125,7 +125,7 @@ NEVER = (
 
 def remediations(metas: list[CheckMeta]) -> list[str]:
     """Every remediation the catalog pairs with a check, with what it declares."""
-    from kit import fix as fixflow
+    from kit.plugin import fix as fixflow
 
     lines = ["### Remediations", "", NEVER, ""]
     lines += [
@@ -243,7 +243,7 @@ def _reads(directory: Path, entry: Entry) -> list[str]:
 
 
 def _declared(fix: Callable[..., Any]) -> Any:
-    from kit import fix as fixflow
+    from kit.plugin import fix as fixflow
 
     return fixflow.meta_of(fix)
 

@@ -20,7 +20,7 @@ from testinfra.backend.base import BaseBackend, CommandResult
 from kit.connection.quoting import quote
 from kit.connection.spec import parse
 from kit.errors import KitValueError, SudoError
-from kit.hosts import HostContext, HostRegistry
+from kit.plugin.hosts import HostContext, HostRegistry
 
 SCHEME = "hostkit"
 ROOT = "root"

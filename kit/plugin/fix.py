@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from kit import outcomes
+from kit.catalog.remediation import DISRUPTIONS, RemediationMeta, Target
 from kit.connection.planning import PlanningConnection
 from kit.errors import (
     ConnectError,
@@ -23,16 +23,16 @@ from kit.errors import (
     PlanWriteError,
     WriteInterrupted,
 )
-from kit.remediation import DISRUPTIONS, RemediationMeta, Target
+from kit.plugin import outcomes
+from kit.plugin.waves import held_back_line
 from kit.runner.change import Change
-from kit.waves import held_back_line
 
 if TYPE_CHECKING:
-    from kit.check import CheckMeta
-    from kit.fixhost import HostFixes
-    from kit.hosts import HostContext
+    from kit.catalog.check import CheckMeta
+    from kit.plugin.fixhost import HostFixes
+    from kit.plugin.hosts import HostContext
+    from kit.plugin.waves import Ledger
     from kit.runner.journal import Journal
-    from kit.waves import Ledger
 
 HOST_PARAM = "_testinfra_host"
 OUTCOME = pytest.StashKey[str]()  # what the flow decided, when it differs from pytest's

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from _pytest.junitxml import xml_key
 
-from kit import outcomes
-from kit.outcomes import prop
+from kit.plugin import outcomes
+from kit.plugin.outcomes import prop
 
 
 class JUnitWarnings:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kit.check import meta_of
+from kit.catalog.check import meta_of
 
 WORKER_KEY = "hostkit_selection_error"
 

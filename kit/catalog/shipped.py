@@ -1,6 +1,6 @@
 """Where the shipped catalog is: the checkout's checks/, or the installed hostkit_catalog.
 
-Kept apart from kit.catalog so that a run finds it without loading the catalog's model.
+Kept apart from kit.catalog.describe so that a run finds it without loading the catalog's model.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kit.errors import KitError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def shipped() -> Path:

@@ -1,0 +1,3 @@
+from kit.catalog.describe import main
+
+raise SystemExit(main())
