@@ -55,9 +55,14 @@ class Rule:
 
 
 _NOT = r"!?"
-# Words sudo's lexer takes as keywords wherever they stand (options such as CWD=, and
-# sudoedit), so a host, user or alias of that name would not parse as one.
-_KEYWORD = r"(?!(?:CHROOT|CWD|ROLE|TYPE|TIMEOUT|NOTBEFORE|NOTAFTER|sudoedit)\Z)"
+# Words sudo's lexer takes as keywords wherever they stand (options such as CWD=, tags
+# such as NOPASSWD: before a colon, and sudoedit), so a host, user or alias of that name
+# would not parse as one: `(NOPASSWD:ALL)` is a syntax error, not a runas user and group.
+_TAGS = (
+    "NOPASSWD|PASSWD|NOEXEC|EXEC|SETENV|NOSETENV|LOG_INPUT|NOLOG_INPUT|LOG_OUTPUT"
+    "|NOLOG_OUTPUT|MAIL|NOMAIL|FOLLOW|NOFOLLOW|INTERCEPT|NOINTERCEPT"
+)
+_KEYWORD = rf"(?!(?:CHROOT|CWD|ROLE|TYPE|TIMEOUT|NOTBEFORE|NOTAFTER|sudoedit|{_TAGS})\Z)"
 _ALIAS = rf"{_KEYWORD}[A-Z][A-Z0-9_]*"
 _NETGROUP = r"\+[A-Za-z0-9_][A-Za-z0-9_.-]*"
 _HOST_WORD = re.compile(

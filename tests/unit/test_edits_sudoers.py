@@ -62,6 +62,9 @@ def test_commands_with_a_newline_are_refused():
         {"hosts": "10.0.0.0/99"},
         {"hosts": "a b"},
         {"commands": "/bin/ls,\x0c/bin/sh"},
+        # sudo reads a tag word before a colon as a tag wherever it stands.
+        {"runas": "NOPASSWD:ALL"},
+        {"runas": "SETENV"},
     ],
 )
 def test_fields_that_would_change_the_rule_are_refused(fields):
