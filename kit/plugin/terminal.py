@@ -10,6 +10,7 @@ import pytest
 from _pytest.junitxml import xml_key
 
 from kit.plugin import outcomes
+from kit.plugin.fix import FILE_DIFF
 from kit.plugin.outcomes import prop
 
 
@@ -70,3 +71,47 @@ def index_teardown_reports(config: pytest.Config) -> None:
         return list(index.get(nodeid, ()))
 
     tr._get_teardown_reports = teardown_reports
+
+
+class FileDiffs:
+    """Each host's changed files, one diff per file from its content before the run to
+    what the run's fixes left (or, under --dry-run, would leave) in it.
+
+    Every fix reports the files it touched, each diffed from the run's start; the last
+    report of a path holds the whole change. Collected where reports arrive (under
+    xdist, the controller), so a host's files are shown once whichever worker fixed it.
+    """
+
+    def __init__(self) -> None:
+        self.by_host: dict[str, dict[str, tuple[str, str]]] = {}  # host -> path -> verb, diff
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        host = prop(report.user_properties, "host")
+        for key, value in report.user_properties:
+            if key != FILE_DIFF or host is None:
+                continue
+            head, _, diff = str(value).partition("\n")
+            verb, _, path = head.partition(" ")
+            self.by_host.setdefault(host, {})[path] = (verb, diff)
+
+    def write(self, tr: Any, *, dry_run: bool) -> None:
+        """The per-host diffs, in the future tense for a dry run."""
+        shown = {
+            h: {p: vd for p, vd in files.items() if vd[1]} for h, files in self.by_host.items()
+        }
+        shown = {h: files for h, files in shown.items() if files}
+        if not shown:
+            return
+        tr.section("files the fixes would change" if dry_run else "files the fixes changed")
+        for host, files in shown.items():
+            for path, (verb, diff) in files.items():
+                said = (
+                    {"created": "would create", "changed": "would change"}[verb]
+                    if dry_run
+                    else verb
+                )
+                tr.line(f"{host}: {said} {path}")
+                for line in diff.splitlines():
+                    tr.line("    " + line)
