@@ -937,6 +937,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         junit = report_terminal.JUnitWarnings(session.config)
         session.config.pluginmanager.register(junit, "hostkit-junit-warnings")
         session.config.pluginmanager.register(report_terminal.FileDiffs(), FILE_DIFFS)
+        session.config.pluginmanager.register(report_terminal.HostProgress(session.config))
         report_terminal.index_teardown_reports(session.config)
 
 

@@ -4,6 +4,7 @@ made visible."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,3 +116,44 @@ class FileDiffs:
                 tr.line(f"{host}: {said} {path}")
                 for line in diff.splitlines():
                     tr.line("    " + line)
+
+
+class HostProgress:
+    """Gives each host its own progress line in pytest's default output, named by the host.
+
+    pytest starts a line per test file; a hostkit run is ordered host by host, so a line
+    per host says which host the run is on, and its dots and letters which of its checks.
+    -q and -v already say what they mean to (nothing; every test id, which names the host),
+    and under xdist hosts run side by side, so those keep pytest's own lines.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.hosts: dict[str, str] = {}  # nodeid -> host label
+        self.current: str | None = None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None or not tr.showfspath or tr.showlongtestinfo:
+            return
+        hosts = {item.nodeid: prop(item.user_properties, "host") for item in session.items}
+        if len(set(hosts.values()) - {None}) > 1:
+            self.hosts = {nodeid: host for nodeid, host in hosts.items() if host is not None}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> Any:
+        host = self.hosts.get(nodeid)
+        moved = host is not None and host != self.current
+        tr = self.config.pluginmanager.get_plugin("terminalreporter") if moved else None
+        if tr is not None and tr.currentfspath is not None:
+            # No file has this path: pytest ends its line, percentage and all, and starts one.
+            tr.currentfspath = _NEXT_HOST
+        result = yield
+        if tr is not None:
+            self.current = host
+            tr.write(f"[{host}] ")
+        return result
+
+
+_NEXT_HOST = Path("\0next host")
