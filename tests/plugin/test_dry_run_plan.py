@@ -90,10 +90,11 @@ def test_two_sysctls_in_one_file_are_one_diff_in_the_future_tense(pytester, mana
     assert len(diffs) == 2 and "+net.ipv4.ip_forward" not in diffs[1]
 
 
-def test_a_file_the_fixes_would_create_is_shown_once_as_created(pytester, managed):
+@pytest.mark.parametrize("xdist", [False, True], ids=["serial", "xdist"])
+def test_a_file_the_fixes_would_create_is_shown_once_as_created(pytester, managed, xdist):
     path, live = managed
     path.unlink()
-    result = run(pytester, "--dry-run")
+    result = run(pytester, "--dry-run", *(["-n", "2"] if xdist else []))
     assert not path.exists()
     lines = section(result.stdout.str(), "files the fixes would change")
     assert lines[0] == f"local://: would create {path}"
