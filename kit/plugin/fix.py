@@ -241,8 +241,10 @@ def _note_files(item: pytest.Item, changed: list[FileChange]) -> None:
 def file_diff(file: FileChange) -> str:
     """`created PATH` or `changed PATH`, then its diff from the run's original content."""
     verb = "created" if file.created else "changed"
+    if file.content == file.original:  # a later fix put it back: nothing to show
+        return f"{verb} {file.path}\n"
     diff = private_diff(file.path, file.original, file.content, readable=not file.private)
-    return f"{verb} {file.path}\n{diff if file.content != file.original else ''}"
+    return f"{verb} {file.path}\n{diff}"
 
 
 def _would_do(fix: Callable[..., Any], ctx: HostContext, params: Mapping[str, Any]) -> str:

@@ -74,6 +74,9 @@ def index_teardown_reports(config: pytest.Config) -> None:
     tr._get_teardown_reports = teardown_reports
 
 
+_FUTURE = {"created": "would create", "changed": "would change"}
+
+
 class FileDiffs:
     """Each host's changed files, one diff per file from its content before the run to
     what the run's fixes left (or, under --dry-run, would leave) in it.
@@ -108,11 +111,7 @@ class FileDiffs:
         tr.section("files the fixes would change" if dry_run else "files the fixes changed")
         for host, files in shown.items():
             for path, (verb, diff) in files.items():
-                said = (
-                    {"created": "would create", "changed": "would change"}[verb]
-                    if dry_run
-                    else verb
-                )
+                said = _FUTURE.get(verb, verb) if dry_run else verb
                 tr.line(f"{host}: {said} {path}")
                 for line in diff.splitlines():
                     tr.line("    " + line)
