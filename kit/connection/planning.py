@@ -3,13 +3,20 @@
 Dry run then no longer rests on every remediation passing `dry_run` to every runner
 call: one that forgets fails with PlanWriteError naming the write, before it reaches
 the host. The runner sends what only reads with `Connection.read`.
+
+A host's fixes share one FileChanges overlay: what an earlier fix planned to write is
+what a later one reads, as it would be in a real run, so two fixes editing one file plan
+one edit of it. A real --fix records its writes the same way, to show them per file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kit.connection import sudo
@@ -26,9 +33,10 @@ class PlanningConnection(Connection):
     """Wraps a connection for planning: `read` passes through; `run` and `put` raise
     PlanWriteError. Anything else (spec, name, options) is the wrapped connection's."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, files: FileChanges | None = None) -> None:
         # Not Connection.__init__: every attribute it would set comes from the wrapped one.
         self._wrapped = conn
+        self.files = files if files is not None else FileChanges()
 
     def __getattr__(self, attr: str) -> Any:
         if attr == "_wrapped":  # before __init__ ran (copy, pickle): no recursion
@@ -49,6 +57,12 @@ class PlanningConnection(Connection):
         env: Mapping[str, str] | None = None,
     ) -> Result:
         return self._wrapped.read(cmd, *args, sudo=sudo, stdin=stdin, timeout=timeout, env=env)
+
+    def get(self, path: str, *, sudo: bool = False) -> bytes:
+        planned = self.files.planned(path)
+        if planned is not None and planned.content is not None:
+            return planned.content
+        return super().get(path, sudo=sudo)
 
     def run(
         self,
@@ -88,3 +102,94 @@ class PlanningConnection(Connection):
 def _shown(call: str) -> str:
     flat = re.sub(r"\s+", " ", call).strip()
     return flat if len(flat) <= _SHOWN else flat[: _SHOWN - 3] + "..."
+
+
+Attrs = tuple[str, str, str]  # mode, owner, group, as kit.runner.files reads them
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file's content before the run's first write to it, and after its latest."""
+
+    path: str
+    original: bytes | None
+    content: bytes
+    attrs: Attrs
+    # Shown as digests once any write to it was: the file may hold secrets.
+    private: bool
+
+    @property
+    def created(self) -> bool:
+        return self.original is None
+
+
+class FileChanges:
+    """The files a host's fixes change in one run, keyed by the path written (a link's
+    target); `links` maps a path written through a link to that target."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, FileChange] = {}
+        self.links: dict[str, str] = {}
+
+    def planned(self, path: str) -> FileChange | None:
+        return self.files.get(self.links.get(path, path))
+
+    def wrote(
+        self,
+        path: str,
+        target: str,
+        old: bytes | None,
+        attrs: Attrs,
+        new: bytes,
+        *,
+        readable: bool,
+    ) -> None:
+        if target != path:
+            self.links[path] = target
+        before = self.files.get(target)
+        if before is None:
+            self.files[target] = FileChange(target, old, new, attrs, not readable)
+        else:
+            private = before.private or not readable
+            self.files[target] = replace(before, content=new, attrs=attrs, private=private)
+
+    def mark(self) -> dict[str, FileChange]:
+        """The state to go back to when the fix about to run fails (see `since`, `undo`)."""
+        return dict(self.files)
+
+    def undo(self, mark: dict[str, FileChange]) -> None:
+        """A failed fix's writes never happened (dry run) or were put back (its journal)."""
+        self.files = dict(mark)
+
+    def since(self, mark: dict[str, FileChange]) -> list[FileChange]:
+        """The files a fix changed since mark, each from the run's original content."""
+        return [f for p, f in self.files.items() if mark.get(p) is not f]
+
+
+_RECORDING: ContextVar[tuple[Connection, FileChanges] | None] = ContextVar(
+    "hostkit_file_changes", default=None
+)
+
+
+@contextlib.contextmanager
+def recording(conn: Connection, files: FileChanges) -> Iterator[FileChanges]:
+    """Record the runner's file writes to conn's host in files while the block runs."""
+    token = _RECORDING.set((conn, files))
+    try:
+        yield files
+    finally:
+        _RECORDING.reset(token)
+
+
+def changes_of(conn: Connection) -> FileChanges | None:
+    """Where the runner records a write made (or planned) on conn, if anywhere."""
+    if isinstance(conn, PlanningConnection):
+        return conn.files
+    active = _RECORDING.get()
+    return active[1] if active is not None and active[0] is conn else None
+
+
+def planned_file(conn: Connection, path: str) -> FileChange | None:
+    """What an earlier planned write left at path, which a planning read sees instead
+    of the host's file; None outside planning or for a file no fix planned to write."""
+    return conn.files.planned(path) if isinstance(conn, PlanningConnection) else None

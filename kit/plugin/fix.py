@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from kit.catalog.remediation import DISRUPTIONS, RemediationMeta, Target
-from kit.connection.planning import PlanningConnection
+from kit.connection.planning import FileChange, FileChanges, PlanningConnection, recording
 from kit.errors import (
     ConnectError,
     FixRefused,
@@ -25,7 +25,7 @@ from kit.errors import (
 )
 from kit.plugin import outcomes
 from kit.plugin.waves import held_back_line
-from kit.runner.change import Change
+from kit.runner.change import Change, private_diff
 
 if TYPE_CHECKING:
     from kit.catalog.check import CheckMeta
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 HOST_PARAM = "_testinfra_host"
 OUTCOME = pytest.StashKey[str]()  # what the flow decided, when it differs from pytest's
+# A user property: one file a fix changed (or would), from the run's original content to
+# what it holds after this fix; the last one per host and path is the run's diff of it.
+FILE_DIFF = "file_diff"
 UNDECLARED = RemediationMeta(reboot=False, strategy="configure", disruption="high")
 
 
@@ -48,6 +51,11 @@ class Settings:
     dry_run: bool
     max_disruption: str
     verbose: bool
+    # Per host key, the files its fixes changed, or planned to, in this run.
+    files: dict[str, FileChanges] = field(default_factory=dict, compare=False, repr=False)
+
+    def files_of(self, ctx: HostContext) -> FileChanges:
+        return self.files.setdefault(ctx.key, FileChanges())
 
 
 def name_of(fix: Callable[..., Any]) -> str:
@@ -104,7 +112,7 @@ def remediate(
         item.user_properties.append(("held_back", note))
         raise _still_failing(first, note)
     if settings.dry_run:
-        return _plan(item, ctx, fix, params, first)
+        return _plan(item, ctx, fix, params, first, settings.files_of(ctx))
     assert host is not None
     why_not = host.prepare()
     item.user_properties += [("notice", n) for n in host.notices]
@@ -134,10 +142,15 @@ def _apply_journaled(
 ) -> list[Change]:
     journal = host.journal
     assert journal is not None
-    with journal.fix(check.id):
+    files = settings.files_of(ctx)
+    mark = files.mark()
+    with journal.fix(check.id), recording(ctx.conn, files):
         try:
-            return apply(fix, Target(ctx.conn, ctx.facts), params)
+            changes = apply(fix, Target(ctx.conn, ctx.facts), params)
+            _note_files(item, files.since(mark))
+            return changes
         except (FixRefused, RemediationFailed) as exc:
+            files.undo(mark)
             cause = exc.__cause__ if isinstance(exc, RemediationFailed) else exc
             step = journal.in_flight or journal.last_step or "its first step"
             if isinstance(cause, ConnectError | WriteInterrupted):
@@ -193,23 +206,45 @@ def _plan(
     fix: Callable[..., Any],
     params: Mapping[str, Any],
     first: AssertionError,
+    files: FileChanges,
 ) -> str:
-    """--dry-run: what the fix would change, or why it would be refused; the check fails."""
+    """--dry-run: what the fix would change, or why it would be refused; the check fails.
+
+    It plans on what the host's earlier fixes in this run would have left."""
+    mark = files.mark()
+    target = Target(PlanningConnection(ctx.conn, files), ctx.facts, dry_run=True)
     try:
-        changes = apply(fix, Target(PlanningConnection(ctx.conn), ctx.facts, dry_run=True), params)
+        changes = apply(fix, target, params)
     except FixRefused as exc:
+        files.undo(mark)
         item.user_properties.append(("planned", f"refused: {exc.reason}"))
         raise _still_failing(first, f"fix would be refused: {exc.reason}") from None
     except RemediationFailed as exc:
+        files.undo(mark)
         if not isinstance(exc.__cause__, PlanWriteError):
             raise
         note = f"fix cannot be planned: {exc.__cause__}"
         item.user_properties.append(("planned", note))
         raise _still_failing(first, note) from None
+    _note_files(item, files.since(mark))
     for change in (c for c in changes if c.changed):
         text = change.summary + ("\n" + change.diff if change.diff else "")
         item.user_properties.append(("planned", text))
     raise first
+
+
+def _note_files(item: pytest.Item, changed: list[FileChange]) -> None:
+    for file in changed:
+        item.user_properties.append((FILE_DIFF, file_diff(file)))
+
+
+def file_diff(file: FileChange) -> str:
+    """`created PATH` or `changed PATH`, then its diff from the run's original content."""
+    verb = "created" if file.created else "changed"
+    if file.content == file.original:  # a later fix put it back: nothing to show
+        return f"{verb} {file.path}\n"
+    diff = private_diff(file.path, file.original, file.content, readable=not file.private)
+    return f"{verb} {file.path}\n{diff}"
 
 
 def _would_do(fix: Callable[..., Any], ctx: HostContext, params: Mapping[str, Any]) -> str:

@@ -56,6 +56,7 @@ ITEM_OUTCOME = fixflow.OUTCOME
 DEFAULT_PROFILE = "kubernetes-node"
 DEFAULT_MAX_DISRUPTION = "medium"
 UNREACHABLE_LINE = "host unreachable"
+FILE_DIFFS = "hostkit-file-diffs"
 NEEDS_HOSTS = "--fix needs explicit hosts; use --hosts=local:// to fix this machine"
 
 
@@ -935,6 +936,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):
         junit = report_terminal.JUnitWarnings(session.config)
         session.config.pluginmanager.register(junit, "hostkit-junit-warnings")
+        session.config.pluginmanager.register(report_terminal.FileDiffs(), FILE_DIFFS)
+        session.config.pluginmanager.register(report_terminal.HostProgress(session.config))
         report_terminal.index_teardown_reports(session.config)
 
 
@@ -952,3 +955,6 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     state = config.stash.get(STATE, None)
     if state is not None:
         outcomes.write_summary(terminalreporter, state.tally)
+        diffs = config.pluginmanager.get_plugin(FILE_DIFFS)
+        if diffs is not None and (state.settings.dry_run or state.settings.verbose):
+            diffs.write(terminalreporter, dry_run=state.settings.dry_run)

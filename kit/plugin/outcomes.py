@@ -174,7 +174,6 @@ def write_summary(tr: Any, tally: Tally) -> None:
                 tr.line(f"{host}: {note}")
     if tally.plans:
         tr.section("planned changes (dry run, nothing applied)")
-        for host, name, plan, diff in tally.plans:
+        for host, name, plan, _diff in tally.plans:
+            # Each file's diff follows once per host, with every fix's edits to it in one.
             tr.line(f"{host} {name}: {plan}")
-            for line in diff.splitlines():
-                tr.line("    " + line)

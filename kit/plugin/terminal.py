@@ -4,12 +4,14 @@ made visible."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import pytest
 from _pytest.junitxml import xml_key
 
 from kit.plugin import outcomes
+from kit.plugin.fix import FILE_DIFF
 from kit.plugin.outcomes import prop
 
 
@@ -70,3 +72,87 @@ def index_teardown_reports(config: pytest.Config) -> None:
         return list(index.get(nodeid, ()))
 
     tr._get_teardown_reports = teardown_reports
+
+
+_FUTURE = {"created": "would create", "changed": "would change"}
+
+
+class FileDiffs:
+    """Each host's changed files, one diff per file from its content before the run to
+    what the run's fixes left (or, under --dry-run, would leave) in it.
+
+    Every fix reports the files it touched, each diffed from the run's start; the last
+    report of a path holds the whole change. Collected where reports arrive (under
+    xdist, the controller), so a host's files are shown once whichever worker fixed it.
+    """
+
+    def __init__(self) -> None:
+        self.by_host: dict[str, dict[str, tuple[str, str]]] = {}  # host -> path -> verb, diff
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        host = prop(report.user_properties, "host")
+        for key, value in report.user_properties:
+            if key != FILE_DIFF or host is None:
+                continue
+            head, _, diff = str(value).partition("\n")
+            verb, _, path = head.partition(" ")
+            self.by_host.setdefault(host, {})[path] = (verb, diff)
+
+    def write(self, tr: Any, *, dry_run: bool) -> None:
+        """The per-host diffs, in the future tense for a dry run."""
+        shown = {
+            h: {p: vd for p, vd in files.items() if vd[1]} for h, files in self.by_host.items()
+        }
+        shown = {h: files for h, files in shown.items() if files}
+        if not shown:
+            return
+        tr.section("files the fixes would change" if dry_run else "files the fixes changed")
+        for host, files in shown.items():
+            for path, (verb, diff) in files.items():
+                said = _FUTURE.get(verb, verb) if dry_run else verb
+                tr.line(f"{host}: {said} {path}")
+                for line in diff.splitlines():
+                    tr.line("    " + line)
+
+
+class HostProgress:
+    """Gives each host its own progress line in pytest's default output, named by the host.
+
+    pytest starts a line per test file; a hostkit run is ordered host by host, so a line
+    per host says which host the run is on, and its dots and letters which of its checks.
+    -q and -v already say what they mean to (nothing; every test id, which names the host),
+    and under xdist hosts run side by side, so those keep pytest's own lines.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.hosts: dict[str, str] = {}  # nodeid -> host label
+        self.current: str | None = None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None or not tr.showfspath or tr.showlongtestinfo:
+            return
+        hosts = {item.nodeid: prop(item.user_properties, "host") for item in session.items}
+        if len(set(hosts.values()) - {None}) > 1:
+            self.hosts = {nodeid: host for nodeid, host in hosts.items() if host is not None}
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> Any:
+        host = self.hosts.get(nodeid)
+        moved = host is not None and host != self.current
+        tr = self.config.pluginmanager.get_plugin("terminalreporter") if moved else None
+        if tr is not None and tr.currentfspath is not None:
+            # No file has this path: pytest ends its line, percentage and all, and starts one.
+            tr.currentfspath = _NEXT_HOST
+        result = yield
+        if tr is not None:
+            self.current = host
+            tr.write(f"[{host}] ")
+        return result
+
+
+_NEXT_HOST = Path("\0next host")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from kit.connection import Connection, quote
+from kit.connection.planning import changes_of, planned_file
 from kit.errors import KitError, KitValueError
 from kit.runner import journal, protect
 from kit.runner.change import Change, private_diff
@@ -17,6 +18,8 @@ _READ = 'if [ -e {p} ]; then stat -c "%a %U %G" -- {p} && cat -- {p}; else echo 
 
 
 def exists(conn: Connection, path: str, *, sudo: bool = False) -> bool:
+    if planned_file(conn, path) is not None:
+        return True
     return conn.read("test -e %s", valid_path(path), sudo=sudo).ok
 
 
@@ -32,6 +35,9 @@ def stat_and_read(
     conn: Connection, path: str, *, sudo: bool = False
 ) -> tuple[bytes | None, tuple[str, str, str] | None]:
     """Content and (mode, owner, group) of path, or (None, None) when it does not exist."""
+    planned = planned_file(conn, path)
+    if planned is not None:
+        return planned.content, planned.attrs
     p = quote(valid_path(path))
     res = conn.read(_READ.format(p=p), sudo=sudo).check()
     return _parse_read(res.stdout_bytes)
@@ -61,7 +67,11 @@ def read_through(
     res = conn.read(_READ_THROUGH.format(p=p), sudo=sudo).check()
     target, _, rest = res.stdout_bytes.partition(b"\n")
     content, attrs = _parse_read(rest)
-    return target.decode(errors="surrogateescape") or path, content, attrs
+    where = target.decode(errors="surrogateescape") or path
+    planned = planned_file(conn, where)
+    if planned is not None:
+        return where, planned.content, planned.attrs
+    return where, content, attrs
 
 
 def write_file(
@@ -114,6 +124,13 @@ def write_file(
             conn.put(data, target, mode=want_mode, owner=owner, group=group, sudo=sudo)
         elif not dry_run:
             _set_attributes(conn, target, attrs, want_mode, owner, group, owner_changed, sudo)
+    recorded = changes_of(conn)
+    if recorded is not None and content_changed:
+        # A new file's owner is the writer's; root is who writes under sudo.
+        now = (want_mode or (attrs[0] if attrs else "644"), owner or "root", group or "root")
+        if attrs is not None:
+            now = (now[0], owner or attrs[1], group or attrs[2])
+        recorded.wrote(path, target, old, now, data, readable=readable)
     return Change.made(f"{path}: {', '.join(what)}", diff, dry_run=dry_run)
 
 

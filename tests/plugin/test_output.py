@@ -3,6 +3,7 @@ one line per unreachable host, one line per failed fix, and an exit code per kin
 
 from __future__ import annotations
 
+import re
 import socket
 import xml.etree.ElementTree as ET
 
@@ -175,3 +176,26 @@ def test_warning_whose_fix_cannot_be_planned_stays_a_warning(pytester, suite):
     assert section(result.stdout.str(), "warnings") == [
         f"local:// t.softfix: soft file absent; cannot plan: cannot repair {missing}"
     ]
+
+
+def test_progress_has_a_line_per_host_that_names_it(pytester, suite):
+    pytester.path.joinpath("hosts.ini").write_text(
+        "[fleet]\nweb1 ansible_connection=local\nweb2 ansible_connection=local\n"
+    )
+    args = ["--inventory=hosts.ini", "--hosts=fleet", "-k", "good or value"]
+    result = run(pytester, *args)
+    assert result.ret == EXIT_NON_COMPLIANT
+    result.stdout.re_match_lines(
+        [
+            r"^test_checks\.py \[web1\] [.F]{2} +\[ 50%\]$",
+            r"^test_checks\.py \[web2\] [.F]{2} +\[100%\]$",
+        ]
+    )
+    # -q keeps its one line of letters; xdist runs hosts side by side, so it keeps its own.
+    quiet = run(pytester, *args, "-q")
+    quiet.stdout.re_match_lines([r"^[.F]{4} +\[100%\]$"])
+    spread = run(pytester, *args, "-n", "2")
+    assert spread.ret == EXIT_NON_COMPLIANT
+    assert not [ln for ln in spread.stdout.lines if re.search(r"\[web[12]\] [.F]", ln)]
+    one = run(pytester, "--hosts=local://", "-k", "good or value")
+    one.stdout.re_match_lines([r"^test_checks\.py [.F]{2} +\[100%\]$"])
