@@ -147,7 +147,7 @@ def parse_timeout(text: str) -> float:
         value = float(str(text).strip())
     except ValueError:
         value = math.nan
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):
         raise KitValueError(f"hostkit_wave_timeout {text!r}: give a number of seconds over 0")
     return value
 
