@@ -239,6 +239,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=hostlock.LOCK_DIR,
     )
     parser.addini(
+        "hostkit_wave_timeout",
+        "with --fix-batch under -n: how long a fix waits, with no host of an earlier wave "
+        "finishing, before it fails",
+        default=str(waves.DEFAULT_TIMEOUT),
+    )
+    parser.addini(
         "hostkit_profiles",
         "directory of profiles, relative to the rootdir",
         default="checks/profiles",
@@ -280,6 +286,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE].waivers = accepted
     config.stash[STATE].groups = {h.name: h.groups for h in inventory_hosts}
     _register_selection(config)
+    if config.getoption("hostkit_fix_batch") and startup.xdist_mode(config):
+        config.pluginmanager.register(waves.Controller(), "hostkit-waves")
     backend.install(registry)
     if not config.option.xmlpath and config.getini("hostkit_junit"):
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
@@ -627,11 +635,19 @@ def _plan_waves(config: pytest.Config, items: list[pytest.Item]) -> waves.Ledger
     if batch is None:
         return None
     limit = config.getoption("hostkit_max_fail_percentage")
-    ordered = [label for label in map(collected.host_label, items) if label is not None]
-    return waves.Ledger(
-        waves.split(ordered, waves.parse_batch(batch)),
-        waves.parse_fail_percentage(limit) if limit is not None else 0.0,
-    )
+    tests = {item.nodeid: collected.host_label(item) for item in items}
+    hosts = {nodeid: label for nodeid, label in tests.items() if label is not None}
+    planned = waves.split(list(hosts.values()), waves.parse_batch(batch))
+    share = waves.parse_fail_percentage(limit) if limit is not None else 0.0
+    directory = getattr(config, "workerinput", {}).get(waves.DIR_KEY)
+    if directory is None:
+        return waves.Ledger(planned, share)
+    if not Path(directory).is_dir():
+        raise pytest.UsageError("--fix-batch under xdist needs its workers on this machine (-n)")
+    timeout = waves.parse_timeout(config.getini("hostkit_wave_timeout"))
+    ledger = waves.Shared(planned, share, Path(directory), hosts, timeout)
+    config.pluginmanager.register(ledger, "hostkit-waves-worker")
+    return ledger
 
 
 def _keep_shard(config: pytest.Config, items: list[pytest.Item]) -> None:

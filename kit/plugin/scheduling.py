@@ -4,7 +4,8 @@ One worker per host means one connection and one facts gather per host; hosts ar
 spread across workers as whole units, all of them at the start, so that each worker
 knows every host it will check before its first check and can connect to them all
 at once. The controller and each worker compute the same share from the same
-collection (`shares`), so no message has to tell a worker its hosts.
+collection (`shares`), so no message has to tell a worker its hosts. Each worker runs
+its hosts in collection order, which --fix-batch's waves rely on (kit.plugin.waves).
 """
 
 from __future__ import annotations
@@ -82,21 +83,24 @@ class HostScheduling(LoadScopeScheduling):
         """Send every worker all of its hosts' tests at once, then let it finish."""
         assert self.collection_is_completed
         if self.collection is not None:
-            super().schedule()
+            # A worker has joined in place of one that crashed: it takes all the work left.
+            for node in self.nodes:
+                if not node.shutting_down and self.workqueue:
+                    self._hand_over(node)
             return
         if not self._check_nodes_have_same_collection():
             self.log("**Different tests collected, aborting run**")
             return
         nodes = {node.workerinput["workerid"]: node for node in self.nodes}
-        if sorted(nodes) != sorted(worker_ids(len(nodes))):
-            # Workers named otherwise cannot work out their own share.
-            self.collection = None
-            super().schedule()
-            return
         self.collection = list(next(iter(self.registered_collections.values())))
         if not self.collection:
             return
-        given = shares(self.collection, self.labels, worker_ids(len(nodes)))
+        # Workers named otherwise get their shares all the same; they only cannot work
+        # out their own, so they connect to each host when its first check runs.
+        names = worker_ids(len(nodes))
+        given = shares(
+            self.collection, self.labels, names if set(names) == set(nodes) else sorted(nodes)
+        )
         by_scope: dict[str, list[str]] = {}
         for nodeid in self.collection:
             by_scope.setdefault(self._split_scope(nodeid), []).append(nodeid)
@@ -107,8 +111,33 @@ class HostScheduling(LoadScopeScheduling):
                 self.assigned_work[node][scope] = _Unit(by_scope[scope])
                 indices += [self._index(node, nodeid) for nodeid in by_scope[scope]]
             if indices:
-                node.send_runtest_some(indices)
+                # In collection order, which is host order and so wave order (--fix-batch):
+                # a worker never waits on a later wave's fix with an earlier wave of its own
+                # still to run.
+                node.send_runtest_some(sorted(indices))
             node.shutdown()
+
+    def remove_node(self, node: Any) -> str | None:
+        crashed = super().remove_node(node)
+        if crashed is not None:
+            # Reported as crashed already; run again, it would most likely crash again.
+            for unit in self.workqueue.values():
+                if crashed in unit:
+                    unit[crashed] = True
+        return crashed
+
+    def _hand_over(self, node: Any) -> None:
+        """All the work left to one worker at once, in collection order, as `schedule` does;
+        one unit at a time, a worker holding its last test waits for the next forever."""
+        indices: list[int] = []
+        while self.workqueue:
+            scope, work_unit = self.workqueue.popitem(last=False)
+            unit = _Unit([nodeid for nodeid, done in work_unit.items() if not done])
+            self.assigned_work.setdefault(node, {})[scope] = unit
+            indices += [self._index(node, nodeid) for nodeid in unit]
+        if indices:
+            node.send_runtest_some(sorted(indices))
+        node.shutdown()
 
     def _assign_work_unit(self, node: Any) -> None:
         # As loadscope's, with the index of a test looked up rather than searched for.

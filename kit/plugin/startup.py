@@ -14,7 +14,7 @@ import pytest
 from kit.connection.secrets import FromEnv, FromFile
 from kit.errors import KitError, KitValueError
 from kit.plugin.hosts import KIT_SCHEMES
-from kit.plugin.waves import parse_batch, parse_fail_percentage
+from kit.plugin.waves import parse_batch, parse_fail_percentage, parse_timeout
 
 # The testinfra connection types hostkit carries out itself; the host-option parsing
 # (kit.plugin.hosts) checks each one's own options.
@@ -38,11 +38,12 @@ def check_options(config: pytest.Config) -> None:
         config.getoption("hostkit_fix_batch"),
         config.getoption("hostkit_max_fail_percentage"),
         fix=config.getoption("hostkit_fix"),
-        workers=_workers(config),
+        dist=xdist_mode(config),
     )
+    parse_timeout(config.getini("hostkit_wave_timeout"))
 
 
-def check_batches(batch: str | None, fail: str | None, *, fix: bool, workers: bool) -> None:
+def check_batches(batch: str | None, fail: str | None, *, fix: bool, dist: str | None) -> None:
     """--fix-batch and --max-fail-percentage: well-formed, and only where they mean something."""
     if batch is None:
         if fail is not None:
@@ -53,17 +54,25 @@ def check_batches(batch: str | None, fail: str | None, *, fix: bool, workers: bo
         parse_fail_percentage(fail)
     if not fix:
         raise KitValueError("--fix-batch fixes hosts in waves: use it together with --fix")
-    if workers:
-        raise KitValueError("--fix-batch runs serially, one wave after another; drop -n")
+    if dist not in (None, *WAVE_DISTS):
+        # Other modes split a host's checks over workers, or run them on every worker.
+        raise KitValueError(
+            "--fix-batch keeps each host on one worker: use -n alone or --dist load, "
+            f"not --dist {dist}"
+        )
 
 
-def _workers(config: pytest.Config) -> bool:
-    """Whether xdist will run the checks on workers (-n, or --dist with --tx)."""
+WAVE_DISTS = ("load", "loadscope")  # the modes kit.plugin.scheduling schedules
+
+
+def xdist_mode(config: pytest.Config) -> str | None:
+    """The --dist mode when xdist will run the checks on workers (-n, or --dist with --tx),
+    on the controller; None otherwise."""
     if hasattr(config, "workerinput"):
-        return False  # the controller has decided already
+        return None  # the controller has decided already
     # As xdist decides it: by then -n has become --dist load and one --tx per worker.
     dist = getattr(config.option, "dist", "no")
-    return dist != "no" and bool(getattr(config.option, "tx", None))
+    return dist if dist != "no" and getattr(config.option, "tx", None) else None
 
 
 def check_hosts(hosts: str) -> None:

@@ -4,15 +4,29 @@ The first wave is the canary. A host's fix failed when a remediation raised or i
 still failed afterwards; when more than --max-fail-percentage of a wave's hosts failed,
 every later wave is only checked. Hosts are put in waves in the order the run checks
 them, so in a serial run a wave's hosts are all done before the next wave's first fix.
+
+Under xdist the workers agree through files in a directory the controller makes for the
+run (`Shared`): a worker writes one record per host once it has run all of that host's
+tests, and a host's first fix waits until every host of the earlier waves has a record.
+Every worker computes the same verdicts from the same records, so no worker needs a
+message from another, and the controller only makes the directory and marks workers
+that die. Each worker runs its hosts in wave order (kit.plugin.scheduling), so the
+lowest unfinished wave never waits on anything: no deadlock, whatever the worker count.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from kit.errors import KitValueError
+from kit.errors import KitError, KitValueError
 
 
 @dataclass(frozen=True)
@@ -114,3 +128,158 @@ class Ledger:
 
 def held_back_line(wave: int) -> str:
     return f"fix held back: wave {wave} exceeded --max-fail-percentage"
+
+
+# -- under xdist ------------------------------------------------------------------------
+
+DIR_KEY = "hostkit_waves_dir"  # the workerinput entry naming the run's shared directory
+DEFAULT_TIMEOUT = 900.0
+FAILED, DONE = "failed\n", "done\n"
+
+
+class WaveUnfinished(KitError):
+    """A fix cannot know whether it may run: an earlier wave will not, or did not in time,
+    finish."""
+
+
+def parse_timeout(text: str) -> float:
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise KitValueError(f"hostkit_wave_timeout {text!r}: give a number of seconds over 0")
+    return value
+
+
+def _write(path: Path, text: str) -> None:
+    """All or nothing: a reader sees no file or the whole record."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def mark_stopped(directory: Path, worker: str) -> None:
+    """Say that a worker will run nothing more, so nobody waits for its hosts."""
+    _write(directory / f"stopped-{worker}", f"{worker}\n")
+
+
+class Shared(Ledger):
+    """A worker's ledger: the hosts' records in `directory`, shared by every worker.
+
+    `tests` maps each host-bearing test id of the run to its host: a host is finished on
+    the worker that runs its last one (all of a host's tests run on one worker). A host's
+    first fix waits, polling, for every host of the earlier waves; it gives up at once
+    when a worker has stopped early, or after `timeout` seconds without a host finishing.
+    """
+
+    POLL = (0.05, 0.5)  # first and longest pause between looks, seconds
+    # A plugin too: pytest keeps its plugins in sets.
+    __hash__ = object.__hash__
+    __eq__ = object.__eq__
+
+    def __init__(
+        self,
+        waves: list[list[str]],
+        limit: float,
+        directory: Path,
+        tests: dict[str, str],
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(waves, limit)
+        self.directory = directory
+        self.timeout = timeout
+        self._tests = tests
+        self._left: dict[str, int] = {}
+        for host in tests.values():
+            self._left[host] = self._left.get(host, 0) + 1
+        self._order = {host: i for i, host in enumerate(h for wave in waves for h in wave)}
+        self._known: set[str] = set()  # hosts whose record has been read
+        self._gave_up: str | None = None
+
+    def _record(self, host: str) -> Path:
+        # By position: labels (ssh://user@host:22) are no file names.
+        return self.directory / f"host-{self._order[host]}"
+
+    def finished(self, host: str) -> None:
+        if host in self._order:
+            _write(self._record(host), FAILED if host in self.failed else DONE)
+
+    def stopped_by(self, host: str) -> int | None:
+        n = self._wave.get(host)
+        if n:
+            self._wait_for(n)
+        return super().stopped_by(host)
+
+    def _wait_for(self, n: int) -> None:
+        """Until every host of the first `n` waves has a record, read into `failed`."""
+        missing = [h for wave in self.waves[:n] for h in wave if h not in self._known]
+        pause, last = self.POLL[0], time.monotonic()
+        while missing:
+            if self._gave_up is not None:
+                raise WaveUnfinished(self._gave_up)
+            names = set(os.listdir(self.directory))
+            for host in missing:
+                if self._record(host).name in names:
+                    self._read(host)
+            left = [h for h in missing if h not in self._known]
+            if len(left) < len(missing):
+                missing, last, pause = left, time.monotonic(), self.POLL[0]
+                continue
+            self._gave_up = self._why_not(missing[0], names, last)
+            if self._gave_up is None:
+                time.sleep(pause)
+                pause = min(pause * 2, self.POLL[1])
+
+    def _read(self, host: str) -> None:
+        if self._record(host).read_text() == FAILED:
+            self.failed.add(host)
+        self._known.add(host)
+
+    def _why_not(self, host: str, names: Iterable[str], since: float) -> str | None:
+        wave = self._wave[host] + 1
+        stopped = sorted(n.removeprefix("stopped-") for n in names if n.startswith("stopped-"))
+        if stopped:
+            return (
+                f"fix not run: {host} of wave {wave} will not finish, "
+                f"xdist worker {', '.join(stopped)} stopped early"
+            )
+        if time.monotonic() - since > self.timeout:
+            return (
+                f"fix not run: waited {self.timeout:g} s for {host} of wave {wave} to finish "
+                "(ini hostkit_wave_timeout)"
+            )
+        return None
+
+    # pytest hooks on the worker
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        host = self._tests.get(nodeid)
+        if host is None:
+            return
+        self._left[host] -= 1
+        if not self._left[host]:
+            self.finished(host)
+
+    def pytest_sessionfinish(self, session: Any) -> None:
+        if session.shouldfail or session.shouldstop:
+            workerinput = getattr(session.config, "workerinput", {})
+            mark_stopped(self.directory, workerinput.get("workerid", str(os.getpid())))
+
+
+class Controller:
+    """The xdist controller's part: the directory its workers share for one run, and a
+    mark there for each worker that dies, so that the others stop waiting for its hosts."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="hostkit-waves-"))
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[DIR_KEY] = str(self.directory)
+
+    def pytest_testnodedown(self, node: Any, error: object | None) -> None:
+        if error is not None:
+            mark_stopped(self.directory, node.gateway.id)
+
+    def pytest_unconfigure(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,14 +1,18 @@
 """--fix-batch on three disposable containers, the first of them unfixable: with
 `--fix-batch 1 --max-fail-percentage 0` the canary's fix fails, and the other two hosts'
 files are left byte for byte as they were, their checks reported "fix held back".
+Serially and on two xdist workers, where the canary and the next host are checked side by
+side and the next host's fix has to wait for the canary's verdict.
 
 Needs three containers, as the tier boots by default (HOSTKIT_CONTAINERS).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +24,7 @@ pytestmark = [
     pytest.mark.skipif(CONTAINERS < 3, reason="needs three containers: set HOSTKIT_CONTAINERS=3"),
 ]
 
+ROOT = Path(__file__).resolve().parents[2]
 SETTING = "/etc/hostkit-batch.conf"
 
 # The unfixable host has a directory where the setting file belongs: its check fails, and
@@ -46,7 +51,8 @@ def digest(conn) -> str:
     return conn.run("sha256sum -- %s || true", SETTING).stdout.strip()
 
 
-def test_an_unfixable_canary_leaves_the_other_hosts_untouched(containers, tmp_path):
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_an_unfixable_canary_leaves_the_other_hosts_untouched(containers, tmp_path, workers):
     canary, *rest = containers[:3]
     with canary.connect() as conn:
         conn.run("rm -rf -- %s && mkdir -- %s", SETTING, SETTING, sudo=True).check()
@@ -80,13 +86,17 @@ def test_an_unfixable_canary_leaves_the_other_hosts_untouched(containers, tmp_pa
             "1",
             "--max-fail-percentage",
             "0",
+            *workers,
         ],
         cwd=suite,
+        # This checkout's kit, whichever one is installed.
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=900,
         check=False,
     )
+    assert report.exists(), proc.stdout + proc.stderr
     run = compliance.read(report, proc.returncode, proc.stdout + proc.stderr)
     assert run.ret == 1, run.output
     assert run.outcome_of(f"test_batch_setting[{canary.spec}") == {"error"}, run.cases
