@@ -20,6 +20,7 @@ from testinfra.backend.base import BaseBackend, CommandResult
 from kit.connection.quoting import quote
 from kit.connection.spec import parse
 from kit.errors import KitValueError, SudoError
+from kit.plugin import batch
 from kit.plugin.hosts import HostContext, HostRegistry
 
 SCHEME = "hostkit"
@@ -123,6 +124,12 @@ class KitBackend(BaseBackend):
         inner = line.inner if isinstance(line, SudoCommand) else line
         # Bytes in the host's encoding, carried through the kit's text API unchanged.
         text = self.encode(inner).decode("utf-8", "surrogateescape")
+        batcher = batch.active()
+        if batcher is not None:
+            user = line.user if isinstance(line, SudoCommand) else ""
+            found = batcher.answer(self.context, user, text, batch.is_read(command, args))
+            if found is not None:
+                return self.result(found[0], self.encode(line), found[1], found[2])
         if isinstance(line, SudoCommand):
             try:
                 res = self.context.conn.run(text, sudo=line.user)

@@ -27,6 +27,7 @@ from kit.connection.spec import parse
 from kit.errors import ConnectError, KitError, KitValueError
 from kit.plugin import (
     backend,
+    batch,
     collected,
     hostopts,
     hosts,
@@ -289,6 +290,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("hostkit_fix_batch") and startup.xdist_mode(config):
         config.pluginmanager.register(waves.Controller(), "hostkit-waves")
     backend.install(registry)
+    batcher = batch.Batcher(config)
+    config.pluginmanager.register(batcher, "hostkit-batch")
+    batch.install(batcher)
     if not config.option.xmlpath and config.getini("hostkit_junit"):
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
     reports.configure(config, config.stash[STATE])
@@ -312,6 +316,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         state.close_fixes()
         state.registry.close()
         backend.install(None)
+        batch.install(None)
 
 
 def _register_selection(config: pytest.Config) -> None:
