@@ -11,6 +11,7 @@ and removed by `Fleet.close`, which also runs on errors and Ctrl-C.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import socket
 import subprocess
@@ -27,6 +28,7 @@ from benchmarks.proxy import DelayProxy
 from tests.ssh.sshd import SSHD, keygen
 
 PREFIX = "hkb"
+LOCK = "/run/hostkit-bench-fleet.lock"
 NET = "10.78"
 
 
@@ -202,6 +204,25 @@ def running(count: int, rtt_ms: float = 0.0) -> Iterator[Fleet]:
     """Start `count` hosts; with rtt_ms > 0 every connection goes through the delay proxy."""
     if os.geteuid() != 0:
         raise SystemExit("the benchmark makes network namespaces: run it as root")
+    with _only_fleet():
+        yield from _running(count, rtt_ms)
+
+
+@contextlib.contextmanager
+def _only_fleet() -> Iterator[None]:
+    """One fleet on the machine at a time: namespaces share one prefix and one address
+    range, and a second fleet's stale-namespace cleanup would take the first one's."""
+    with open(LOCK, "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(
+                f"another benchmark fleet is running (it holds {LOCK}); wait for it to end"
+            ) from None
+        yield
+
+
+def _running(count: int, rtt_ms: float) -> Iterator[Fleet]:
     _stale_cleanup()
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="hostkit-bench-") as tmp:
