@@ -193,7 +193,7 @@ class Reboots:
 
     def lose(self, host: str, wave: int, line: str, entries: list[Held]) -> None:
         """Report the host's checks as NOT_BACK, the reason once; reboot no later wave."""
-        self.done[host] = line
+        self.done[host] = NOT_BACK  # why: once, among the unreachable hosts
         if self.lost is None:
             self.lost = Lost(host, wave)
         if self.state.waves is not None:
