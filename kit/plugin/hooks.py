@@ -32,6 +32,7 @@ from kit.plugin import (
     hostopts,
     hosts,
     outcomes,
+    reboot,
     selection,
     shard,
     startup,
@@ -152,6 +153,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="P",
         help="with --fix-batch: when more than P%% of a wave's hosts have a fix that failed, "
         "later waves are only checked (default 0)",
+    )
+    group.addoption(
+        "--reboot",
+        action="store_true",
+        dest="hostkit_reboot",
+        help="with --fix: reboot the hosts whose fixes need it, wave by wave, and report "
+        "their checks as run again after the reboot",
+    )
+    group.addoption(
+        "--reboot-timeout",
+        dest="hostkit_reboot_timeout",
+        type=float,
+        default=reboot.DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="with --reboot: how long a host may take to come back with a new boot id "
+        f"(default {reboot.DEFAULT_TIMEOUT:g})",
     )
     group.addoption(
         "--profile",
@@ -296,6 +313,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.option.xmlpath and config.getini("hostkit_junit"):
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
     reports.configure(config, config.stash[STATE])
+    if config.getoption("hostkit_reboot") and not config.getoption("hostkit_dry_run"):
+        try:
+            reboot.configure(config, config.stash[STATE])
+        except KitError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -794,7 +816,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         ctx = collected.context(item)
         # A waived check's state is accepted as it is: neither fixed nor planned.
         waived = state.fix and state.waiver_for(item) is not None
-        if not (state.fix and meta and meta.fix and ctx) or waived:
+        # Checked again after a reboot: the verdict is the check's own, fixed or not.
+        if not (state.fix and meta and meta.fix and ctx) or waived or reboot.rechecking(item):
             item.stash[ITEM_OUTCOME] = outcomes.FAILED
             raise
         host = None if state.settings.dry_run else state.fixes_for(ctx)
@@ -863,8 +886,9 @@ def _remediate(
     try:
         return fixflow.remediate(item, ctx, meta, first, state.settings, host)
     except BaseException:
-        # Held back (too disruptive, host busy) is a fix not run, not a fix that failed.
-        if _held_backs(item) == held_before:
+        # Held back (too disruptive, host busy) is a fix not run, not a fix that failed;
+        # one that waits for its reboot is judged after it (kit.plugin.reboot).
+        if _held_backs(item) == held_before and not reboot.awaits(item):
             ledger.record_failure(ctx.label)
         raise
 

@@ -41,6 +41,26 @@ def check_options(config: pytest.Config) -> None:
         dist=xdist_mode(config),
     )
     parse_timeout(config.getini("hostkit_wave_timeout"))
+    check_reboot(
+        config.getoption("hostkit_reboot"),
+        config.getoption("hostkit_reboot_timeout"),
+        fix=config.getoption("hostkit_fix"),
+        workers=xdist_mode(config) is not None,
+    )
+
+
+def check_reboot(reboot: bool, timeout: float, *, fix: bool, workers: bool) -> None:
+    """--reboot: only after fixes, in one process, with a wait that can end."""
+    if not timeout > 0:
+        raise KitValueError(f"--reboot-timeout {timeout:g}: give a number of seconds over 0")
+    if not reboot:
+        return
+    if not fix:
+        raise KitValueError("--reboot reboots hosts whose fixes need it: use it with --fix")
+    if workers:
+        raise KitValueError(
+            "--reboot holds each host's results until its reboot and re-check; drop -n"
+        )
 
 
 def check_batches(batch: str | None, fail: str | None, *, fix: bool, dist: str | None) -> None:
