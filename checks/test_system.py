@@ -4,11 +4,13 @@ import re
 
 import pytest
 
+from hostkit_catalog.remediations import boot as boot_fixes
 from hostkit_catalog.remediations import packages
 from hostkit_catalog.remediations import time as time_fixes
 from kit.catalog.check import check
+from kit.edits import grub
 from kit.errors import KitValueError
-from kit.runner import files
+from kit.runner import files, kernel
 
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$")
 
@@ -100,40 +102,67 @@ def test_time_synchronized(facts):
     assert synced, f"{sync.service} runs but the clock is not synchronised"
 
 
-def _cgroup_v1_message(facts) -> str:
-    if facts.cgroup_version is None:
-        return "the cgroup version is unknown (/sys/fs/cgroup is neither cgroup2fs nor tmpfs)"
-    return f"cgroup v{facts.cgroup_version}: v1 support is in maintenance mode, migrate to v2"
+def v2_verdict(state: kernel.CgroupState, suffix: str = "") -> None:
+    """system-validators CgroupsValidator.Validate's cgroup v1 verdict, and whether the
+    next boot's command line keeps the hierarchy (or brings v2): systemd boots v1 when
+    the last systemd.unified_cgroup_hierarchy is false, or by default where it was built
+    to (a v1 boot with no such argument)."""
+    assert state.version is not None, (
+        "the cgroup version is unknown (/sys/fs/cgroup is neither cgroup2fs nor tmpfs)"
+    )
+    where = state.next_boot_source
+    boot = list(state.next_boot) if state.next_boot is not None else None
+    forced = grub.forcing_v1(boot) if boot is not None else None
+    if state.version == 2:
+        assert forced is None, (
+            f"cgroup v2 now, but the next boot's command line goes back to v1 ({forced}, {where})"
+        )
+        return
+    message = "cgroup v1: v1 support is in maintenance mode, migrate to v2" + suffix
+    booted = grub.forcing_v1(list(state.cmdline))
+    message += f"; the running kernel was booted with {booted}" if booted else ""
+    if boot is None:
+        message += "; the next boot's command line is unknown (no grubby, no grub.cfg)"
+    elif forced:
+        message += f"; the next boot's command line keeps v1 too ({forced}, {where})"
+    elif grub.unified(boot) or (booted and grub.unified(boot) is None):
+        message += f"; the next boot's command line asks for v2 ({where}): reboot pending"
+    else:
+        message += f"; the next boot's command line does not ask for v2 ({where})"
+    raise AssertionError(message)
 
 
 @check(
     "k8s.cgroup.v2",
-    "cgroup v2 (unified hierarchy); v1 is deprecated before Kubernetes 1.35",
+    "cgroup v2 (unified hierarchy), now and after the next boot; v1 is deprecated before "
+    "Kubernetes 1.35",
     severity="warning",
     refs={"kubeadm": "system-validators cgroup_validator_linux.go CgroupsValidator.Validate"},
+    fix=boot_fixes.unify_cgroups,
     params="kubernetes_version",
     argnames="version",
     tags=("system",),
 )
-def test_cgroup_v2(facts, version):
+def test_cgroup_v2(conn, facts, version):
     if minor(version) >= (1, 35):
         pytest.skip(f"from 1.35 cgroup v1 is an error: k8s.cgroup.v2.required (profile: {version})")
-    assert facts.cgroup_version == 2, _cgroup_v1_message(facts)
+    v2_verdict(kernel.cgroup_state_of(conn, facts))
 
 
 @check(
     "k8s.cgroup.v2.required",
-    "cgroup v2 (unified hierarchy), required from Kubernetes 1.35",
+    "cgroup v2 (unified hierarchy), now and after the next boot; required from Kubernetes 1.35",
     refs={"kubelet": "KubeletConfiguration failCgroupV1, true by default from 1.35 (KEP-4569)"},
+    fix=boot_fixes.unify_cgroups,
     params="kubernetes_version",
     argnames="version",
     tags=("system",),
 )
-def test_cgroup_v2_required(facts, version):
+def test_cgroup_v2_required(conn, facts, version):
     if minor(version) < (1, 35):
         pytest.skip(f"before 1.35 cgroup v1 is a warning: k8s.cgroup.v2 (profile: {version})")
-    assert facts.cgroup_version == 2, (
-        _cgroup_v1_message(facts) + f"; kubelet {version} refuses to start on cgroup v1"
+    v2_verdict(
+        kernel.cgroup_state_of(conn, facts), f"; kubelet {version} refuses to start on cgroup v1"
     )
 
 

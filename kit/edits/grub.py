@@ -101,8 +101,13 @@ def with_enable(dropin: str, controller: str) -> str:
     """The managed drop-in's text with `cgroup_enable=controller` added to
     GRUB_CMDLINE_LINUX after what the files before it set; unchanged when it has it."""
     check_controller(controller)
+    return with_arg(dropin, f"cgroup_enable={controller}")
+
+
+def with_arg(dropin: str, wanted: str) -> str:
+    """The managed drop-in's text with the argument wanted added to GRUB_CMDLINE_LINUX
+    after what the files before it set; unchanged when it has it."""
     text = dropin or HEADER
-    wanted = f"cgroup_enable={controller}"
     out, placed = [], False
     for line in lines(text):
         match = _ASSIGN.match(line.rstrip("\n"))
@@ -120,6 +125,55 @@ def with_enable(dropin: str, controller: str) -> str:
 
 def _line(args: list[str]) -> str:
     return 'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX ' + " ".join(args) + '"\n'
+
+
+# systemd's cgroup hierarchy on the kernel command line: a false
+# systemd.unified_cgroup_hierarchy boots cgroup v1 (hybrid, or legacy with
+# systemd.legacy_systemd_cgroup_controller), a true one or a bare name boots v2. systemd
+# reads booleans as parse_boolean does, and the last occurrence wins.
+UNIFIED = "systemd.unified_cgroup_hierarchy"
+LEGACY = "systemd.legacy_systemd_cgroup_controller"
+UNIFIED_ON = f"{UNIFIED}=1"
+_FALSE = frozenset({"0", "no", "n", "false", "f", "off"})
+_V1_ARG = re.compile(
+    r"(?P<pre>[ \t])?(?<![^ \t\"'=])"
+    rf"(?:{re.escape(UNIFIED)}=(?i:0|no|n|false|f|off)|{re.escape(LEGACY)}(?:=[^ \t\"'#]*)?)"
+    r"(?=[ \t\"'#]|$)(?P<post>[ \t])?"
+)
+
+
+def unified(args: list[str]) -> bool | None:
+    """What the last systemd.unified_cgroup_hierarchy on a command line asks for: True
+    (cgroup v2), False (v1), None when none is there."""
+    found = None
+    for arg in args:
+        key, eq, value = arg.partition("=")
+        if key == UNIFIED:
+            found = not (eq and value.lower() in _FALSE)
+    return found
+
+
+def forcing_v1(args: list[str]) -> str | None:
+    """The argument that makes systemd boot cgroup v1, if the command line has one."""
+    if unified(args) is not False:
+        return None
+    return [a for a in args if a.partition("=")[0] == UNIFIED][-1]
+
+
+def drop_v1(text: str) -> str:
+    """text with every false systemd.unified_cgroup_hierarchy and every
+    systemd.legacy_systemd_cgroup_controller taken out of the command line assignments;
+    other lines, and the other arguments, unchanged."""
+
+    def edit(match: re.Match[str]) -> str:
+        pre, post = match.group("pre") or "", match.group("post") or ""
+        return pre if pre and post else ""
+
+    out = []
+    for line in lines(text):
+        match = _ASSIGN.match(line.rstrip("\n"))
+        out.append(_V1_ARG.sub(edit, line) if match else line)
+    return "".join(out)
 
 
 def grub_cfg_args(text: str) -> list[str] | None:

@@ -824,9 +824,7 @@ def enable_cgroup_controller(
             f"no GRUB configuration found ({', '.join(grub_cfgs)}, grubby): put "
             f"cgroup_enable={controller} on the kernel command line by hand"
         )
-    out = conn.read("sh -c %s sh %s %s", _CAT_GRUB_DEFAULTS, grub_default, grub_dropins)
-    parts = out.check().stdout.split("\0")[1:]
-    files = {parts[i]: parts[i + 1] for i in range(0, len(parts) - 1, 2)}
+    files = _grub_defaults(conn, grub_default, grub_dropins)
     edits = {p: grub.drop_disable(t, controller) for p, t in files.items()}
     edits = {p: t for p, t in edits.items() if t != files[p]}
     texts = {**files, **edits}
@@ -837,10 +835,41 @@ def enable_cgroup_controller(
     )
     if missing and not enabled:
         edits[managed] = grub.with_enable(texts.get(managed, ""), controller)
+    return _update_grub(
+        conn,
+        state,
+        edits,
+        what,
+        lambda args: _boot_wants(args, controller, missing),
+        f"turn {controller} on",
+        grub_cfgs=grub_cfgs,
+        dry_run=dry_run,
+    )
+
+
+def _grub_defaults(conn: Connection, grub_default: str, grub_dropins: str) -> dict[str, str]:
+    """/etc/default/grub and its drop-ins, path -> text, in the order update-grub reads them."""
+    out = conn.read("sh -c %s sh %s %s", _CAT_GRUB_DEFAULTS, grub_default, grub_dropins)
+    parts = out.check().stdout.split("\0")[1:]
+    return {parts[i]: parts[i + 1] for i in range(0, len(parts) - 1, 2)}
+
+
+def _update_grub(
+    conn: Connection,
+    state: CgroupState,
+    edits: dict[str, str],
+    what: str,
+    wanted: Callable[[list[str]], bool],
+    wants: str,
+    *,
+    grub_cfgs: Sequence[str],
+    dry_run: bool,
+) -> Change:
+    """Write the edited GRUB defaults, run update-grub, and see that the default entry of
+    the grub.cfg it wrote has what wanted asks for."""
     steps = [_write_root_file(conn, path, text, dry_run) for path, text in sorted(edits.items())]
     assert state.next_boot is not None
-    next_ok = _boot_wants(list(state.next_boot), controller, missing)
-    if not edits and next_ok:
+    if not edits and wanted(list(state.next_boot)):
         return Change.none(f"{what}: {state.next_boot_source} already has it", dry_run=dry_run)
     command = "command -v update-grub >/dev/null && exec update-grub; exec grub-mkconfig -o %s"
     with journal.live_step(conn, f"update-grub for {what}", dry_run=dry_run):
@@ -849,10 +878,10 @@ def enable_cgroup_controller(
     steps.append(Change.made(f"{state.next_boot_source} regenerated", dry_run=dry_run))
     if not dry_run:
         after = read_cgroup_state(conn, grub_cfgs=grub_cfgs)
-        if after.next_boot is None or not _boot_wants(list(after.next_boot), controller, missing):
+        if after.next_boot is None or not wanted(list(after.next_boot)):
             raise KitError(
                 f"update-grub ran but {after.next_boot_source or 'grub.cfg'}'s default entry "
-                f"still does not turn {controller} on: is GRUB_DEFAULT another entry?"
+                f"still does not {wants}: is GRUB_DEFAULT another entry?"
             )
     return combine(what, steps, dry_run=dry_run)
 
@@ -886,6 +915,94 @@ def _grubby_enable(
             if not dry_run:
                 conn.run("grubby --update-kernel=ALL --args=%s", wanted, sudo=True).check()
         steps.append(Change.made(f"{wanted} added to every kernel entry", dry_run=dry_run))
+    if not steps:
+        return Change.none(f"{what}: the default entry already has it", dry_run=dry_run)
+    return combine(what, steps, dry_run=dry_run)
+
+
+def unify_cgroups(
+    conn: Connection,
+    facts: Facts | None,
+    *,
+    dry_run: bool = False,
+    grub_default: str = GRUB_DEFAULT,
+    grub_dropins: str = GRUB_DROPINS,
+    managed: str = GRUB_MANAGED,
+    grub_cfgs: Sequence[str] = GRUB_CFGS,
+) -> Change:
+    """Make the next boot mount cgroup v2: no false systemd.unified_cgroup_hierarchy and
+    no systemd.legacy_systemd_cgroup_controller on its command line, and, where the
+    running kernel is on v1 without being told to (the distribution's systemd defaults to
+    v1), systemd.unified_cgroup_hierarchy=1 in the managed drop-in.
+
+    grubby (RHEL, Rocky) updates every installed kernel's entry; otherwise the GRUB
+    defaults and drop-ins are edited and update-grub writes grub.cfg. Nothing changes the
+    running system: the hierarchy comes with a reboot.
+    """
+    for path in (grub_default, grub_dropins, managed):
+        valid_path(path)
+    state = read_cgroup_state(conn, grub_cfgs=grub_cfgs)
+    # v1 without a false argument on the running command line: only asking for v2 helps.
+    ask = state.version == 1 and grub.unified(list(state.cmdline)) is None
+    what = "cgroup v2 at the next boot"
+    if state.next_boot_source == "grubby --info=DEFAULT":
+        return _grubby_unify(conn, state, ask, what, dry_run)
+    if state.next_boot_source is None:
+        raise KitError(
+            f"no GRUB configuration found ({', '.join(grub_cfgs)}, grubby): take "
+            f"{grub.UNIFIED}=0 off the kernel command line by hand"
+        )
+    files = _grub_defaults(conn, grub_default, grub_dropins)
+    edits = {p: grub.drop_v1(t) for p, t in files.items()}
+    edits = {p: t for p, t in edits.items() if t != files[p]}
+    texts = {**files, **edits}
+    asked = any(
+        grub.unified(args) for text in texts.values() for _var, args in grub.assignments(text)
+    )
+    if ask and not asked:
+        edits[managed] = grub.with_arg(texts.get(managed, ""), grub.UNIFIED_ON)
+    return _update_grub(
+        conn,
+        state,
+        edits,
+        what,
+        lambda args: _boot_unified(args, ask),
+        "boot cgroup v2",
+        grub_cfgs=grub_cfgs,
+        dry_run=dry_run,
+    )
+
+
+def _boot_unified(args: list[str], ask: bool) -> bool:
+    if grub.LEGACY in {a.partition("=")[0] for a in args}:
+        return False
+    found = grub.unified(args)
+    return found is True or (found is None and not ask)
+
+
+def _grubby_unify(
+    conn: Connection, state: CgroupState, ask: bool, what: str, dry_run: bool
+) -> Change:
+    args = list(state.next_boot or ())
+    steps = []
+    drop = [
+        a
+        for a in args
+        if a.partition("=")[0] == grub.LEGACY
+        or (a.partition("=")[0] == grub.UNIFIED and grub.unified([a]) is False)
+    ]
+    if drop:
+        with journal.live_step(conn, f"grubby: {' '.join(drop)} removed", dry_run=dry_run):
+            if not dry_run:
+                conn.run(
+                    "grubby --update-kernel=ALL --remove-args=%s", " ".join(drop), sudo=True
+                ).check()
+        steps.append(Change.made(f"{' '.join(drop)} removed from every entry", dry_run=dry_run))
+    if ask and grub.unified(args) is not True:
+        with journal.live_step(conn, f"grubby: {grub.UNIFIED_ON} added", dry_run=dry_run):
+            if not dry_run:
+                conn.run("grubby --update-kernel=ALL --args=%s", grub.UNIFIED_ON, sudo=True).check()
+        steps.append(Change.made(f"{grub.UNIFIED_ON} added to every entry", dry_run=dry_run))
     if not steps:
         return Change.none(f"{what}: the default entry already has it", dry_run=dry_run)
     return combine(what, steps, dry_run=dry_run)

@@ -43,7 +43,7 @@ def up(
     tools.require_root()
     needed = ["ip", "mount", "chpasswd"]
     needed += ["systemd-nspawn"] if containers else []
-    needed += ["qemu-system-x86_64", "mkfs.ext4"] if vm else []
+    needed += ["qemu-system-x86_64", "mkfs.ext4", "unshare", "chroot"] if vm else []
     tools.require(*needed)
     directory = Path(state_dir) if state_dir else default_dir()
     existing = load(directory)
@@ -130,9 +130,7 @@ def _start_vm(host: Host, img: image.Image, who: personalize.Identity, password:
         overlay.umount(root)
         for part in ("root", "upper", "work"):
             shutil.rmtree(workdir / part, ignore_errors=True)
-    proc = vm.start(
-        img.kernel, img.initrd, disk, data, host.port, host.console, workdir / "qemu.log"
-    )
+    proc = vm.start(disk, data, host.port, host.console, workdir / "qemu.log")
     host.pid, host.pid_start = proc.pid, proc.start
 
 

@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from kit.testhosts import tools
 from kit.testhosts.errors import StepFailed
 
 # Bump when the steps below change in a way the package lists do not show.
-RECIPE_VERSION = 3
+RECIPE_VERSION = 4
 SUITE = "bookworm"
 
 PACKAGES = (
@@ -31,6 +32,7 @@ PACKAGES = (
     "udev",
     "openssh-server",
     "linux-image-cloud-amd64",
+    "grub-pc",  # the VM boots through it, so kernel command-line fixes take effect
     "ifupdown",
     "isc-dhcp-client",
     "iproute2",
@@ -73,14 +75,6 @@ TESTER = "tester"
 class Image:
     root: Path
     key: str
-
-    @property
-    def kernel(self) -> Path:
-        return _one(self.root / "boot", "vmlinuz-*")
-
-    @property
-    def initrd(self) -> Path:
-        return _one(self.root / "boot", "initrd.img-*")
 
 
 def cache_dir() -> Path:
@@ -205,10 +199,26 @@ def _configure(root: Path) -> None:
         "UseDNS no\n"
     )
     (etc / "machine-id").write_text("")
+    _configure_grub(etc / "default/grub")
 
 
-def _one(directory: Path, pattern: str) -> Path:
-    found = sorted(directory.glob(pattern))
-    if not found:
-        raise StepFailed(f"finding {pattern} in {directory}", 1, "")
-    return found[-1]
+# /etc/default/grub as the VM boots with it (vm.grub_cfg writes the same command line):
+# no menu to wait at, GRUB and the kernel on the serial console the tests read, and eth0
+# named as /etc/network/interfaces has it.
+GRUB_SETTINGS = {
+    "GRUB_TIMEOUT": "0",
+    "GRUB_CMDLINE_LINUX_DEFAULT": '""',
+    "GRUB_CMDLINE_LINUX": '"console=ttyS0 net.ifnames=0"',
+    "GRUB_TERMINAL": "serial",
+    "GRUB_SERIAL_COMMAND": '"serial --unit=0 --speed=115200"',
+}
+
+
+def _configure_grub(path: Path) -> None:
+    text = path.read_text()
+    for name, value in GRUB_SETTINGS.items():
+        line = f"{name}={value}"
+        text, found = re.subn(rf"^#?{name}=.*$", line, text, count=1, flags=re.M)
+        if not found:
+            text += line + "\n"
+    path.write_text(text)

@@ -35,7 +35,7 @@ def apply(root: Path, who: Identity, password: str) -> None:
     home = f"home/{TESTER}"
     _write(root, f"{home}/.ssh/authorized_keys", keys, 0o600, owner=(uid, gid), mkdir_mode=0o700)
     if who.kind == "vm":
-        _write(root, "etc/fstab", "/dev/vda / ext4 defaults 0 1\n")
+        _write(root, "etc/fstab", "/dev/vda1 / ext4 defaults 0 1\n")
         interfaces = "auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n"
     else:
         # the container's address is set from outside, on its namespace's veth

@@ -22,6 +22,8 @@ PACKAGES = {
     "ip": "iproute2",
     "chpasswd": "passwd",
     "mount": "mount",
+    "unshare": "util-linux",
+    "chroot": "coreutils",
 }
 
 

@@ -6,8 +6,8 @@ namespace by path does not count it as private networking, so even net.* stays r
 net.ipv4.ip_local_reserved_ports, net.core.somaxconn, fs.inotify.*, vm.*, kernel.*,
 measured). On a container the sysctl groups are therefore checked for real, and their fix
 is seen to fail cleanly; fail -> fix -> pass -> no change, and surviving a reboot, are VM
-scenarios. The VM scenarios are written but not run here: the VM boots under TCG and
-takes both of the machine's cores.
+scenarios. The VM boots through GRUB, so kernel command-line fixes made through
+/etc/default/grub and update-grub are what its next boot gets.
 """
 
 from __future__ import annotations
@@ -167,58 +167,82 @@ def test_vm_sysctl_groups_fail_fix_pass_and_survive_a_reboot(vm, tmp_path):
     assert after.failing() == set(), after.cases
 
 
-BREAK = "/etc/default/grub.d/50-hk-no-hugetlb.cfg"
-CONTROLLERS = """name: kernelprep-controllers
+BREAK = "/etc/default/grub.d/50-hk-v1-no-hugetlb.cfg"
+FORCED = "systemd.unified_cgroup_hierarchy=0"
+CGROUPS = """name: kernelprep-cgroups
 extends: kubernetes-node
-checks: [k8s.cgroup.controllers.optional]
+checks: [k8s.cgroup.controllers.optional, k8s.cgroup.v2]
 params:
   cgroup_controllers_optional: [hugetlb]
+  kubernetes_version: ["1.34"]
 """
 
 
-def test_vm_cgroup_controller_through_grub_and_a_reboot(vm, tmp_path):
-    """VM ONLY, NOT RUN HERE (the VM takes both cores), and it needs a VM that boots
-    through GRUB: the tier's VM boots its kernel directly (qemu -kernel/-append), where
-    the scenario skips, as grub.cfg is not what the next boot reads.
+def _cases(run: compliance.Run) -> tuple[compliance.Case, compliance.Case]:
+    (controller,) = (c for n, c in run.cases.items() if n.startswith("test_cgroup_controller"))
+    (v2,) = (c for n, c in run.cases.items() if n.startswith("test_cgroup_v2"))
+    return controller, v2
 
-    hugetlb is disabled on the command line and the host rebooted; the check fails naming
-    the boot that disabled it; --fix takes it out of the drop-in, adds cgroup_enable, runs
-    update-grub and declares a reboot; before the reboot the check still fails and says a
-    reboot is pending, and a second --fix changes nothing; after the reboot it passes.
+
+def test_vm_cgroup_controller_through_grub_and_a_reboot(vm, tmp_path):
+    """VM ONLY (the VM boots through GRUB, as real hosts do). Two fixes through the
+    bootloader share the scenario's two reboots.
+
+    A grub drop-in disables hugetlb and forces cgroup v1 (systemd 252 still honours
+    systemd.unified_cgroup_hierarchy=0), update-grub, reboot. Both checks fail, naming the
+    boot that did it; --fix edits the drop-ins, runs update-grub and declares a reboot;
+    before the reboot both still fail and say a reboot is pending, and a second --fix
+    changes nothing; after the reboot both pass. About 9 minutes under TCG: update-grub
+    alone takes 45 s in the guest, and it runs four times.
     """
     with vm.connect() as conn:
-        if not conn.run("test -f /boot/grub/grub.cfg && command -v update-grub").ok:
-            pytest.skip("the VM does not boot through GRUB (qemu -kernel)")
+        # Fails, not skips, on a VM that boots its kernel directly: grub.cfg must be what
+        # the next boot reads.
+        assert conn.run("cat /proc/cmdline").check().stdout.startswith("BOOT_IMAGE="), (
+            "the VM does not boot through GRUB"
+        )
         conn.run(
-            f"printf '%s\\n' 'GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX cgroup_disable=hugetlb\"'"
-            f" > {BREAK} && update-grub"
+            "printf '%s\\n' 'GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX cgroup_disable=hugetlb"
+            f" {FORCED}\"' > {BREAK} && update-grub"
         ).check()
         kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
     ready.wait(vm, 300)
-    args = (_profile(tmp_path, CONTROLLERS),)
+    with vm.connect() as conn:  # independent read: systemd 252 booted cgroup v1
+        assert conn.run("stat -fc %T /sys/fs/cgroup").check().stdout.strip() == "tmpfs"
+    args = (_profile(tmp_path, CGROUPS),)
     before = compliance.run(vm, tmp_path, "before", *args)
-    (case,) = before.cases.values()
-    assert "the running kernel was booted with cgroup_disable=hugetlb" in case.message, case
-    assert "the next boot's command line disables it too" in case.message, case
+    controller, v2 = _cases(before)
+    assert "the running kernel was booted with cgroup_disable=hugetlb" in controller.message
+    assert "the next boot's command line disables it too" in controller.message, controller
+    assert v2.outcome == "warning", v2
+    assert f"the running kernel was booted with {FORCED}" in v2.message, v2
+    assert f"the next boot's command line keeps v1 too ({FORCED}" in v2.message, v2
 
     fixed = compliance.run(vm, tmp_path, "fix", "--fix", *args)
-    (case,) = fixed.cases.values()
-    assert case.fixes, case
-    assert case.outcome != "fixed", case  # the running kernel still lacks it
-    assert "reboot pending" in case.message, case
+    for case in _cases(fixed):
+        assert case.fixes, case
+        assert case.outcome != "fixed", case  # the running kernel is unchanged
+    assert "reboot it to finish" in fixed.output, fixed.output
     with vm.connect() as conn:  # independent reads
-        assert "cgroup_disable" not in conn.run("cat %s", BREAK).check().stdout
-        assert "cgroup_enable=hugetlb" in conn.run("cat /boot/grub/grub.cfg").check().stdout
+        dropin = conn.run("cat %s", BREAK).check().stdout
+        assert "cgroup_disable" not in dropin and "systemd.unified" not in dropin, dropin
+        cfg = conn.run("cat /boot/grub/grub.cfg").check().stdout
+        assert "cgroup_enable=hugetlb" in cfg and FORCED not in cfg
 
+    # --strict: the warnings fail, so the report carries their whole message.
+    pending = compliance.run(vm, tmp_path, "pending", "--strict", *args)
+    for case in _cases(pending):
+        assert case.outcome == "failed", case
+        assert "reboot pending" in case.message, case
     again = compliance.run(vm, tmp_path, "again", "--fix", *args)
-    (case,) = again.cases.values()
-    assert not case.fixes, case
-    assert "reboot pending" in case.message, case
+    for case in _cases(again):
+        assert not case.fixes, case
 
     with vm.connect() as conn:
         kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
     ready.wait(vm, 300)
     after = compliance.run(vm, tmp_path, "after-reboot", *args)
     assert after.failing() == set(), after.cases
-    with vm.connect() as conn:  # the VM is shared: take the scenario's files away
+    with vm.connect() as conn:  # independent read, and the VM is shared: clean up
+        assert conn.run("stat -fc %T /sys/fs/cgroup").check().stdout.strip() == "cgroup2fs"
         conn.run(f"rm -f {BREAK} /etc/default/grub.d/99-hostkit.cfg && update-grub").check()

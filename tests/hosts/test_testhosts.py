@@ -13,6 +13,7 @@ import pytest
 
 import kit
 import kit.testhosts
+from kit.edits.grub import grub_cfg_args
 from kit.errors import HostKeyRejected
 from kit.testhosts import BootTimeout, TestHostError, ToolMissing, image, keys, netns, tools
 from kit.testhosts import ready as ready_mod
@@ -111,6 +112,22 @@ def test_the_vm_has_a_spare_block_device(vm):
         size = conn.run("lsblk -bdno SIZE /dev/vdb").check().stdout.strip()
         assert int(size) == 64 * 1024 * 1024
         assert "/dev/vdb" not in conn.run("cat /proc/mounts").check().stdout
+
+
+@hosts
+def test_the_vm_boots_through_grub_with_the_command_line_grub_cfg_gives(vm):
+    with vm.connect() as conn:
+        cmdline = conn.run("cat /proc/cmdline").check().stdout.split()
+        cfg = conn.run("cat /boot/grub/grub.cfg").check().stdout
+        root_uuid = conn.run("findmnt -no UUID /").check().stdout.strip()
+        disk = conn.run("lsblk -no PKNAME,PARTTYPE $(findmnt -no SOURCE /)").check().stdout
+    # GRUB's linux command names the image it loaded as BOOT_IMAGE; qemu -kernel has none.
+    assert cmdline[0].startswith("BOOT_IMAGE=/boot/vmlinuz-"), cmdline
+    # The VM is shared: an earlier scenario may have booted it with more arguments.
+    assert set(grub_cfg_args(cfg) or ["(no linux line)"]) <= set(cmdline[1:]), (cmdline, cfg)
+    assert f"root=UUID={root_uuid}" in cmdline
+    assert {"console=ttyS0", "net.ifnames=0"} <= set(cmdline)
+    assert disk.split() == ["vda", "0x83"], disk  # partition 1 of an MBR disk
 
 
 # -- up and down --------------------------------------------------------------

@@ -118,3 +118,51 @@ def test_enable_cgroup_controller_without_grub_says_so(tmp_path):
         kernel.enable_cgroup_controller(
             conn, None, LIVE_MISSING, dry_run=True, grub_cfgs=(str(tmp_path / "none.cfg"),)
         )
+
+
+def test_unify_cgroups_plans_taking_v1_off_the_command_line(tmp_path):
+    paths = _grub_tree(
+        tmp_path,
+        'GRUB_CMDLINE_LINUX="quiet systemd.unified_cgroup_hierarchy=0"\n',
+        "quiet systemd.unified_cgroup_hierarchy=0",
+    )
+    conn = RecordingConnection()
+    change = kernel.unify_cgroups(conn, None, dry_run=True, **paths)
+    assert change.changed and change.dry_run
+    assert '-GRUB_CMDLINE_LINUX="quiet systemd.unified_cgroup_hierarchy=0"' in change.diff
+    assert '+GRUB_CMDLINE_LINUX="quiet"' in change.diff
+    # This machine's own cgroup hierarchy, read independently: booted into v1 without
+    # the argument, v1 is systemd's default here and v2 must be asked for.
+    v1_default = _fs_type("/sys/fs/cgroup") == "tmpfs"
+    v1_default = v1_default and "systemd.unified_cgroup_hierarchy" not in _cmdline()
+    assert ("systemd.unified_cgroup_hierarchy=1" in change.diff) == v1_default, change.diff
+    assert "grub.cfg regenerated" in change.summary
+    assert not conn.writes()
+
+
+def test_unify_cgroups_does_nothing_when_the_next_boot_asks_for_v2(tmp_path):
+    paths = _grub_tree(
+        tmp_path,
+        'GRUB_CMDLINE_LINUX="quiet systemd.unified_cgroup_hierarchy=1"\n',
+        "quiet systemd.unified_cgroup_hierarchy=1",
+    )
+    conn = RecordingConnection()
+    change = kernel.unify_cgroups(conn, None, **paths)
+    assert not change.changed, change
+    assert "already has it" in change.summary
+    assert not conn.writes()
+
+
+def _fs_type(path: str) -> str:
+    with open("/proc/self/mountinfo") as mounts:
+        lines = mounts.read().splitlines()
+    for line in lines:
+        left, _, right = line.partition(" - ")
+        if left.split()[4] == path:
+            return right.split()[0]
+    return ""
+
+
+def _cmdline() -> str:
+    with open("/proc/cmdline") as cmdline:
+        return cmdline.read()

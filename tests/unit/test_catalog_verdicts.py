@@ -297,15 +297,15 @@ def test_hostname_checks_match_their_references_severity():
 
 
 def test_cgroup_v1_is_a_warning_before_1_35_and_an_error_from_it():
-    v1 = load("debian12")  # recorded: /sys/fs/cgroup is tmpfs
-    assert v1.cgroup_version == 1
-    fails(test_system.test_cgroup_v2, v1, "1.34", match="maintenance mode")
-    skips(test_system.test_cgroup_v2_required, v1, "1.34")
-    fails(test_system.test_cgroup_v2_required, v1, "1.35", match="refuses to start")
-    skips(test_system.test_cgroup_v2, v1, "v1.35.1")
-    v2 = load("rocky9")
-    test_system.test_cgroup_v2(v2, "1.34")
-    test_system.test_cgroup_v2_required(v2, "1.35")
+    # The facts' one round trip carries the cgroup state: no connection is used.
+    v1 = load("debian12", kernelprep_cgroup="@@fs\ntmpfs")
+    fails(test_system.test_cgroup_v2, None, v1, "1.34", match="maintenance mode")
+    skips(test_system.test_cgroup_v2_required, None, v1, "1.34")
+    fails(test_system.test_cgroup_v2_required, None, v1, "1.35", match="refuses to start")
+    skips(test_system.test_cgroup_v2, None, v1, "v1.35.1")
+    v2 = load("rocky9", kernelprep_cgroup="@@fs\ncgroup2fs")
+    test_system.test_cgroup_v2(None, v2, "1.34")
+    test_system.test_cgroup_v2_required(None, v2, "1.35")
 
 
 # -- package names per family; conntrack as kubeadm checks_linux.go addExecChecks -------

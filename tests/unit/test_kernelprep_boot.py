@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from hostkit_catalog.checks import test_boot
+from hostkit_catalog.checks import test_boot, test_system
 from kit.edits import grub
 from kit.errors import KitValueError
 from kit.runner import kernel
@@ -260,3 +260,103 @@ def test_the_facts_carry_the_kernelprep_answers():
     # Options outside what the gather reads are read on their own.
     assert kernel.GATHERED_KCONFIG.fullmatch("NETFILTER_XT_MATCH_COMMENT")
     assert not kernel.GATHERED_KCONFIG.fullmatch("BTRFS_FS")
+
+
+# -- cgroup v2: the hierarchy now and at the next boot ---------------------------------
+# systemd 252 (Debian 12) src/basic/cgroup-util.c cg_is_unified_wanted: the last
+# systemd.unified_cgroup_hierarchy on /proc/cmdline decides, read as parse_boolean reads
+# it (a bare name is true); without one, the build's default hierarchy.
+
+FORCED = "systemd.unified_cgroup_hierarchy=0"
+
+
+def test_unified_reads_the_last_occurrence_as_systemd_does():
+    assert grub.unified(["quiet"]) is None
+    assert grub.unified([FORCED]) is False
+    assert grub.unified(["systemd.unified_cgroup_hierarchy=OFF"]) is False
+    assert grub.unified(["systemd.unified_cgroup_hierarchy"]) is True
+    assert grub.unified([FORCED, "systemd.unified_cgroup_hierarchy=yes"]) is True
+    assert grub.unified(["systemd.unified_cgroup_hierarchy=1", "x", FORCED]) is False
+    assert grub.forcing_v1(["systemd.unified_cgroup_hierarchy=1", "x", "s.u=0"]) is None
+    assert grub.forcing_v1(["systemd.unified_cgroup_hierarchy=false"]) == (
+        "systemd.unified_cgroup_hierarchy=false"
+    )
+
+
+def test_v1_forced_by_the_command_line_fails_and_names_it():
+    state = debian(
+        f"quiet {FORCED}",
+        fs="tmpfs",
+        proc_cgroups=PROC_CGROUPS_NO_MEMORY,
+        cmdline=f"BOOT_IMAGE=/boot/vmlinuz ro quiet {FORCED}",
+    )
+    message = fails(test_system.v2_verdict, state)
+    assert message == (
+        "cgroup v1: v1 support is in maintenance mode, migrate to v2; the running kernel was "
+        f"booted with {FORCED}; the next boot's command line keeps v1 too ({FORCED}, "
+        "/boot/grub/grub.cfg)"
+    )
+
+
+def test_after_the_v2_fix_before_the_reboot_the_check_says_a_reboot_is_pending():
+    # update-grub wrote grub.cfg without the argument; the running kernel still has it.
+    state = debian("quiet", fs="tmpfs", cmdline=f"BOOT_IMAGE=/boot/vmlinuz ro quiet {FORCED}")
+    message = fails(test_system.v2_verdict, state, "; kubelet 1.35 refuses to start on cgroup v1")
+    assert "refuses to start on cgroup v1; the running kernel was booted with" in message
+    assert message.endswith("asks for v2 (/boot/grub/grub.cfg): reboot pending"), message
+
+
+def test_v1_by_the_distributions_default_needs_v2_asked_for():
+    # Ubuntu 20.04's systemd 245 boots the hybrid hierarchy by default.
+    cfg = UBUNTU_GRUB_CFG.replace("{args}", "quiet splash")
+    state = kernel.parse_cgroup_state(recording(fs="tmpfs", cmdline="ro quiet", grub_cfg=cfg))
+    fails(test_system.v2_verdict, state, match="does not ask for v2 (/boot/grub/grub.cfg)")
+    cfg = UBUNTU_GRUB_CFG.replace("{args}", "quiet systemd.unified_cgroup_hierarchy=1")
+    state = kernel.parse_cgroup_state(recording(fs="tmpfs", cmdline="ro quiet", grub_cfg=cfg))
+    fails(test_system.v2_verdict, state, match="reboot pending")
+
+
+def test_v2_now_passes_unless_the_next_boot_goes_back_to_v1():
+    test_system.v2_verdict(debian("quiet", cmdline="ro quiet"))
+    test_system.v2_verdict(
+        kernel.parse_cgroup_state(recording(grubby=ROCKY_GRUBBY.replace("{args}", "rhgb")))
+    )
+    grubby = ROCKY_GRUBBY.replace("{args}", f"rhgb {FORCED}")
+    state = kernel.parse_cgroup_state(recording(grubby=grubby))
+    message = fails(test_system.v2_verdict, state)
+    assert message.startswith(
+        f"cgroup v2 now, but the next boot's command line goes back to v1 ({FORCED}, "
+        "grubby --info=DEFAULT)"
+    )
+    # Without a bootloader the hierarchy of the next boot is unknown: v2 now passes.
+    test_system.v2_verdict(kernel.parse_cgroup_state(recording()))
+    v1 = kernel.parse_cgroup_state(recording(fs="tmpfs"))
+    fails(test_system.v2_verdict, v1, match="next boot's command line is unknown")
+
+
+V1_GRUB = """GRUB_DEFAULT=0
+GRUB_CMDLINE_LINUX_DEFAULT="systemd.unified_cgroup_hierarchy=false quiet"
+GRUB_CMDLINE_LINUX="console=ttyS0 systemd.unified_cgroup_hierarchy=0 cgroup_disable=hugetlb"
+# GRUB_CMDLINE_LINUX="systemd.unified_cgroup_hierarchy=0" stays a comment
+GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX systemd.legacy_systemd_cgroup_controller=yes"
+GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX xsystemd.unified_cgroup_hierarchy=0"
+"""
+
+
+def test_drop_v1_takes_out_only_what_forces_v1():
+    edited = grub.drop_v1(V1_GRUB)
+    assert edited == (
+        "GRUB_DEFAULT=0\n"
+        'GRUB_CMDLINE_LINUX_DEFAULT="quiet"\n'
+        'GRUB_CMDLINE_LINUX="console=ttyS0 cgroup_disable=hugetlb"\n'
+        '# GRUB_CMDLINE_LINUX="systemd.unified_cgroup_hierarchy=0" stays a comment\n'
+        'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX"\n'
+        'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX xsystemd.unified_cgroup_hierarchy=0"\n'
+    )
+    assert grub.drop_v1(edited) == edited
+    asks = 'GRUB_CMDLINE_LINUX="systemd.unified_cgroup_hierarchy=1"\n'
+    assert grub.drop_v1(asks) == asks
+    assert grub.with_arg("", grub.UNIFIED_ON) == (
+        grub.HEADER
+        + 'GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX systemd.unified_cgroup_hierarchy=1"\n'
+    )
