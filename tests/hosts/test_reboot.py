@@ -228,38 +228,49 @@ def test_a_host_that_does_not_come_back_stops_the_later_waves(
 
 
 def test_vm_fix_with_reboot_reports_after_the_reboot(vm, tmp_path):
-    """VM ONLY, NOT RUN HERE (the VM takes both cores), and it needs a VM that boots
-    through GRUB: the tier's VM boots its kernel directly (qemu -kernel/-append), where
-    the scenario skips, as grub.cfg is not what the next boot reads.
+    """VM ONLY (the VM boots through GRUB, as real hosts do).
 
-    hugetlb is disabled on the command line and the host rebooted; `--fix --reboot` then
-    takes it out, runs update-grub, reboots the VM, and the report shows the check as
-    fixed, from after the reboot, on a new boot id.
+    A grub drop-in makes the next boot disable hugetlb (update-grub, no reboot), so the
+    check fails on the next boot's command line. `--fix --reboot` takes it out, runs
+    update-grub, declares a reboot and reboots the VM; the report shows the check from
+    after the reboot, on a new boot id. One reboot and three update-grubs (45 s each
+    under TCG) keep it to about four minutes.
     """
-    import kit.runner
-    from tests.hosts.test_kernelprep import BREAK, CONTROLLERS
+    from tests.hosts.test_kernelprep import BREAK
 
     with vm.connect() as conn:
-        if not conn.run("test -f /boot/grub/grub.cfg && command -v update-grub").ok:
-            pytest.skip("the VM does not boot through GRUB (qemu -kernel)")
+        assert conn.run("cat /proc/cmdline").check().stdout.startswith("BOOT_IMAGE="), (
+            "the VM does not boot through GRUB"
+        )
         conn.run(
             f"printf '%s\\n' 'GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX cgroup_disable=hugetlb\"'"
             f" > {BREAK} && update-grub"
         ).check()
-        kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
-    ready.wait(vm, 300)
     profile = tmp_path / "controllers.yaml"
     profile.write_text(CONTROLLERS)
     before_boot = boot_id(vm)
     try:
+        before = compliance.run(vm, tmp_path, "before", f"--profile={profile}", "--strict")
+        (case,) = before.cases.values()
+        assert case.outcome == "failed", case
+        assert "the next boot's command line disables it" in case.message, case
         fixed = compliance.run(
             vm, tmp_path, "fix", "--fix", "--reboot", "--reboot-timeout=300", f"--profile={profile}"
         )
-        (case,) = fixed.cases.values()
+        ((name, case),) = fixed.cases.items()
         assert fixed.ret == 0, fixed.output
         assert case.outcome == "fixed", case
-        assert "result from after the reboot" in case.message, case
         assert boot_id(vm) != before_boot
+        after = dict(props(tmp_path / "fix.xml")[name])
+        assert after.get("after_reboot", "").startswith("result from after the reboot"), after
     finally:
         with vm.connect() as conn:  # the VM is shared: take the scenario's files away
             conn.run(f"rm -f {BREAK} /etc/default/grub.d/99-hostkit.cfg && update-grub").check()
+
+
+CONTROLLERS = """name: reboot-vm
+extends: kubernetes-node
+checks: [k8s.cgroup.controllers.optional]
+params:
+  cgroup_controllers_optional: [hugetlb]
+"""
