@@ -7,7 +7,8 @@ two cores halve each other's speed.
 
 Without root or a required tool the tier is unavailable: skipped outside CI,
 an error in CI (tests.tiers.unavailable). HOSTKIT_VM=0 skips the VM's tests, for a quick
-run of the containers' alone; CI never sets it.
+run of the containers' alone; CI never sets it. HOSTKIT_VM_REBOOT=1 adds the VM
+--reboot scenario (about five minutes), which CI leaves out for time.
 """
 
 from __future__ import annotations

@@ -227,6 +227,10 @@ def test_a_host_that_does_not_come_back_stops_the_later_waves(
             clean(host)
 
 
+@pytest.mark.skipif(
+    os.environ.get("HOSTKIT_VM_REBOOT") != "1",
+    reason="the VM --reboot scenario runs with HOSTKIT_VM_REBOOT=1",
+)
 def test_vm_fix_with_reboot_reports_after_the_reboot(vm, tmp_path):
     """VM ONLY (the VM boots through GRUB, as real hosts do).
 
@@ -234,7 +238,9 @@ def test_vm_fix_with_reboot_reports_after_the_reboot(vm, tmp_path):
     check fails on the next boot's command line. `--fix --reboot` takes it out, runs
     update-grub, declares a reboot and reboots the VM; the report shows the check from
     after the reboot, on a new boot id. One reboot and three update-grubs (45 s each
-    under TCG) keep it to about four minutes.
+    under TCG) take about five minutes, which the CI run's time limit has no room for:
+    it runs with HOSTKIT_VM_REBOOT=1. In CI the two container scenarios above prove
+    --reboot with real reboots (systemd-nspawn's, with new boot ids).
     """
     from tests.hosts.test_kernelprep import BREAK
 
