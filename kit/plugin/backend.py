@@ -20,7 +20,7 @@ from testinfra.backend.base import BaseBackend, CommandResult
 from kit.connection.quoting import quote
 from kit.connection.spec import parse
 from kit.errors import KitValueError, SudoError
-from kit.plugin import batch
+from kit.plugin import batch, readonly
 from kit.plugin.hosts import HostContext, HostRegistry
 
 SCHEME = "hostkit"
@@ -127,7 +127,8 @@ class KitBackend(BaseBackend):
         batcher = batch.active()
         if batcher is not None:
             user = line.user if isinstance(line, SudoCommand) else ""
-            found = batcher.answer(self.context, user, text, batch.is_read(command, args))
+            read = batch.is_read(command, args) or readonly.is_read_only(text)
+            found = batcher.answer(self.context, user, text, read)
             if found is not None:
                 return self.result(found[0], self.encode(line), found[1], found[2])
         if isinstance(line, SudoCommand):

@@ -115,7 +115,10 @@ READS: dict[str, tuple[Callable[[str], bool], ...]] = {
     "systemctl is-active %s": (_name,),
     "systemctl is-enabled %s": (_name,),
     "systemctl show %s": (_name,),
-    "find -L /etc/rc?.d/ -name %s": (_name,),
+    # testinfra quotes the pattern (S??name) in single quotes, where its glob is inert.
+    "find -L /etc/rc?.d/ -name %s": (_any,),
+    # An LSB init script's status action only reports (and `service` maps it to systemctl).
+    "%s %s status": (_tool("service"), _name),
     "id -nu": (),
     **{f"id{flag} %s": (_any,) for flag in ("", " -u", " -g", " -ng", " -nG", " -G")},
     "getent passwd %s": (_any,),
@@ -153,8 +156,11 @@ def is_read(template: str, args: tuple[Any, ...]) -> bool:
 # sh under sudo as the kit's sudo path runs it), each in a subshell of its own with stdin
 # /dev/null and its streams in files the script removes. What that shell prints while
 # starting (a login file's output) is what each live command would print first, so it
-# goes in front of every read's own output.
+# goes in front of every read's own output. Reads only read, so they run side by side,
+# PARALLEL at a time: a host spends the batch waiting on the slowest few (systemctl asks
+# PID 1, dpkg-query reads its database), not on their sum.
 MARK = "hk-batch"  # names the batch in process lists and logs
+PARALLEL = 8
 _SCRIPT = """hk_b=$(mktemp -d -t hk-batch.XXXXXXXX) || exit 97
 trap 'rm -rf -- "$hk_b"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
@@ -162,13 +168,15 @@ trap 'exit 1' HUP INT TERM PIPE
 hk_b=$1; shift; hk_i=0
 for hk_c do
   hk_i=$((hk_i + 1))
-  ( eval "$hk_c" ) </dev/null >"$hk_b/o$hk_i" 2>"$hk_b/e$hk_i"
-  printf "%s " "$?" >>"$hk_b/rc"
-done' hk "$hk_b" {lines} </dev/null >"$hk_b/so" 2>"$hk_b/se"
-cat -- "$hk_b/rc"; echo
+  {{ ( eval "$hk_c" ) </dev/null >"$hk_b/o$hk_i" 2>"$hk_b/e$hk_i"; echo "$?" >"$hk_b/r$hk_i"; }} &
+  [ $((hk_i % {parallel})) -ne 0 ] || wait
+done
+wait' hk "$hk_b" {lines} </dev/null >"$hk_b/so" 2>"$hk_b/se"
 cd -- "$hk_b" && set -- so se && hk_i=0
-while [ $hk_i -lt {count} ]; do hk_i=$((hk_i + 1)); set -- "$@" "o$hk_i" "e$hk_i"; done
-wc -c -- "$@"; echo hk-end; cat -- "$@"
+while [ $hk_i -lt {count} ]; do
+  hk_i=$((hk_i + 1)); printf "%s " "$(cat "r$hk_i")"; set -- "$@" "o$hk_i" "e$hk_i"
+done
+echo; wc -c -- "$@"; echo hk-end; cat -- "$@"
 """
 _LOGIN_SHELL = '"${{SHELL:-/bin/sh}}"'
 _SUDO_SHELL = "sh"
@@ -181,6 +189,7 @@ def script(lines: list[str], *, sudo: bool) -> str:
         shell=_SUDO_SHELL if sudo else _LOGIN_SHELL.format(),
         lines=" ".join(quote(line) for line in lines),
         count=len(lines),
+        parallel=PARALLEL,
     )
 
 
@@ -224,9 +233,12 @@ def parse(out: bytes, count: int) -> list[tuple[int, bytes, bytes]]:
 # -- the run's state ----------------------------------------------------------------------
 
 
+Answer = tuple[int, bytes, bytes]  # rc, stdout, stderr
+
+
 @dataclass
 class _Batch:
-    answers: dict[str, tuple[int, bytes, bytes]]
+    answers: dict[str, Answer]
     covers: set[str]  # the tests whose recorded reads it was gathered for
 
 
@@ -252,6 +264,8 @@ class Batcher:
         self._order: list[str] = []
         self._index: dict[str, int] = {}
         self._done: set[str] = set()
+        self._first: dict[str, str] = {}  # host label -> its first test
+        self._generation = 0  # bumped by every drop, so a batch fetched meanwhile is not kept
         self.current: str | None = None
         self._opaque = False
 
@@ -263,8 +277,14 @@ class Batcher:
     # -- pytest hooks ------------------------------------------------------------------
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from kit.plugin.collected import host_label
+
         self._order = [item.nodeid for item in session.items]
         self._index = {nodeid: i for i, nodeid in enumerate(self._order)}
+        for item in session.items:
+            label = host_label(item)
+            if label is not None:
+                self._first.setdefault(label, item.nodeid)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
@@ -323,9 +343,32 @@ class Batcher:
                     return None
             return batch.answers.get(line)
 
+    def prefetch(self, ctx: HostContext) -> None:
+        """Gather a host's first batch of login-user reads before its first test runs.
+
+        Called from the threads that connect every host at once, so all hosts' first
+        batches travel together instead of one host after another.
+        """
+        if self.cache is None or ctx.spec.scheme != "ssh":
+            return
+        where: Context = (ctx.key, "")
+        with self._lock:
+            first = self._first.get(ctx.label)
+            if first is None or where in self._batches or where in self._failed:
+                return
+            lines, covers = self._window(ctx.label, "", first)
+            generation = self._generation
+        answers = self._fetch(ctx, "", lines)
+        with self._lock:
+            if answers is None:
+                self._failed.add(where)
+            elif generation == self._generation and where not in self._batches:
+                self._batches[where] = _Batch(dict(zip(lines, answers, strict=True)), covers)
+
     def invalidate(self) -> None:
         with self._lock:
             self._batches.clear()
+            self._generation += 1
 
     # -- internals -------------------------------------------------------------------
 
@@ -368,12 +411,19 @@ class Batcher:
 
     def _gather(self, ctx: HostContext, where: Context, nodeid: str) -> _Batch | None:
         lines, covers = self._window(ctx.label, where[1], nodeid)
-        if not lines:
-            batch = _Batch({}, covers)
-            self._batches[where] = batch
-            return batch
-        user = where[1]
-        answers: list[tuple[int, bytes, bytes]] = []
+        answers = self._fetch(ctx, where[1], lines)
+        if answers is None:
+            # Every read then runs live, each with testinfra's own outcome.
+            self._failed.add(where)
+            return None
+        batch = _Batch(dict(zip(lines, answers, strict=True)), covers)
+        self._batches[where] = batch
+        return batch
+
+    @staticmethod
+    def _fetch(ctx: HostContext, user: str, lines: list[str]) -> list[Answer] | None:
+        """The reads' answers, in order, from as few commands as fit; None when one failed."""
+        answers: list[Answer] = []
         try:
             for group in chunks(lines):
                 res = ctx.conn.read(
@@ -383,12 +433,8 @@ class Batcher:
                     raise ValueError(f"batch exited {res.rc}")
                 answers += parse(res.stdout_bytes, len(group))
         except (KitError, ValueError):
-            # Every read then runs live, each with testinfra's own outcome.
-            self._failed.add(where)
             return None
-        batch = _Batch(dict(zip(lines, answers, strict=True)), covers)
-        self._batches[where] = batch
-        return batch
+        return answers
 
 
 def _cache_key(label: str) -> str:

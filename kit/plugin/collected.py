@@ -12,6 +12,7 @@ import pytest
 from kit.catalog.check import meta_of
 from kit.errors import KitValueError
 from kit.facts.model import Probes
+from kit.plugin import batch
 from kit.plugin import fix as fixflow
 from kit.plugin.hosts import HostContext
 
@@ -107,3 +108,6 @@ def warm(ctx: HostContext, facts: bool) -> None:
         ctx.conn  # noqa: B018 - connecting is the point
         if facts:
             ctx.facts  # noqa: B018
+        batcher = batch.active()
+        if batcher is not None:
+            batcher.prefetch(ctx)

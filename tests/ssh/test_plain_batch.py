@@ -32,11 +32,19 @@ def _counting(self, cmdline, *, stdin, timeout):
     return _real(self, cmdline, stdin=stdin, timeout=timeout)
 
 ssh.SSHConnection._exec = _counting
+STARTED = []
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    if not STARTED:
+        STARTED.append(len(SENT))
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session):
     with open(os.environ["HK_SENT"], "w") as fh:
         json.dump(SENT, fh)
+    with open(os.environ["HK_SENT"] + ".start", "w") as fh:
+        json.dump(STARTED[:1], fh)
 """
 
 READS_ONLY = """
@@ -240,3 +248,40 @@ def test_upstream_module_tests_same_verdicts_when_answered_from_batches(
     # Upstream's tests write as they go (host.run), and every write runs live and drops
     # the batches; what is left is still well under the first run's count.
     assert len(sent_second) < len(sent_first) * 0.7, (len(sent_first), len(sent_second))
+
+
+OWN_READS = """
+def test_own_commands(host):
+    assert host.run("grep -q '^root:' /etc/passwd").rc == 0
+    assert host.run("grep -c . /etc/passwd | cut -c1-9").stdout.strip().isdigit()
+    assert host.run("uname -s").stdout.strip() == "Linux"
+
+def test_modules(host):
+    assert host.file("/etc/passwd").is_file
+    assert host.sysctl("kernel.ostype") == "Linux"
+"""
+
+
+def test_a_suites_own_reads_ride_in_each_hosts_batch_sent_before_the_first_test(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, counted: None, root_server
+) -> None:
+    """Two hosts (one sshd under two names): one batch each, both out before any test runs."""
+    config = pytester.path / "ssh_config"
+    config.write_text(
+        "".join(
+            f"Host {name}\n  HostName {root_server.host}\n  Port {root_server.port}\n"
+            f"  IdentityFile {root_server.client_key}\n"
+            f"  UserKnownHostsFile {root_server.known_hosts}\n"
+            for name in ("node-a", "node-b")
+        )
+    )
+    pytester.makepyfile(test_own=OWN_READS)
+    args = ["--hosts=ssh://root@node-a,ssh://root@node-b", f"--ssh-config={config}"]
+    (first, sent_first), (second, sent_second) = _runs(pytester, monkeypatch, *args)
+    assert set(first.values()) == {"passed"}, first
+    assert second == first and len(first) == 4, first
+    assert len(sent_first) >= 10, sent_first
+    assert len(sent_second) == 2, sent_second
+    assert all(batch.MARK in c and "^root:" in c and "cut -c1-9" in c for c in sent_second)
+    started = json.loads((pytester.path / "sent-second.json.start").read_text())
+    assert started == [2], "the batches went out as the tests ran, not before"

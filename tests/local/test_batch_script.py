@@ -1,0 +1,45 @@
+"""The batch script on a real shell: answers in order, each read's own streams and status."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from kit.plugin import batch
+
+
+def _run(lines: list[str], env: dict[str, str] | None = None) -> list[tuple[int, bytes, bytes]]:
+    proc = subprocess.run(
+        ["sh", "-c", batch.script(lines, sudo=False)],
+        capture_output=True,
+        timeout=20,
+        env={**os.environ, **(env or {})},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return batch.parse(proc.stdout, len(lines))
+
+
+def test_each_read_has_its_own_status_and_streams_in_order() -> None:
+    lines = ["echo one", "false", "cat /hostkit-no-such-file", *[f"echo {i}" for i in range(20)]]
+    answers = _run(lines)
+    assert answers[0] == (0, b"one\n", b"")
+    assert answers[1] == (1, b"", b"")
+    assert answers[2][0] == 1 and b"hostkit-no-such-file" in answers[2][2]
+    assert [a[1] for a in answers[3:]] == [f"{i}\n".encode() for i in range(20)]
+
+
+def test_the_reads_run_side_by_side(tmp_path: Path) -> None:
+    # The first read waits for the second: one after the other, the batch would never end.
+    fifo = tmp_path / "handshake"
+    os.mkfifo(fifo)
+    answers = _run([f"cat {fifo}", f"echo ready > {fifo}"])
+    assert answers[0] == (0, b"ready\n", b"")
+
+
+def test_the_login_shells_own_output_comes_in_front_of_every_answer(tmp_path: Path) -> None:
+    # As each live command would print it: BASH_ENV names a file bash reads when it starts.
+    rc = tmp_path / "shrc"
+    rc.write_text("echo from-login-file\n")
+    answers = _run(["echo a", "echo b"], env={"BASH_ENV": str(rc), "SHELL": "/bin/bash"})
+    assert [a[1] for a in answers] == [b"from-login-file\na\n", b"from-login-file\nb\n"]
