@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 STATE = pytest.StashKey["RunState"]()
 SHARD = pytest.StashKey[shard.Shard]()
 INVENTORY_BACKEND = pytest.StashKey[str]()
+AUTO_WORKERS = pytest.StashKey[str]()
 ITEM_OUTCOME = fixflow.OUTCOME
 DEFAULT_PROFILE = "kubernetes-node"
 DEFAULT_MAX_DISRUPTION = "medium"
@@ -325,6 +326,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = list(state.plan.header) if state is not None else []
     if state is not None:
         lines += [w.expiry_line() for w in state.waivers.expired()]
+    if AUTO_WORKERS in config.stash:
+        lines.append(config.stash[AUTO_WORKERS])
     used = config.stash.get(INVENTORY_BACKEND, None)
     if used is not None and config.option.verbose > 0:
         how = "ansible-inventory --list" if used == "ansible" else "hostkit's built-in parser"
@@ -555,6 +558,22 @@ def pytest_configure_node(node: Any) -> None:
     hosts are shared out at the start (kit.plugin.scheduling), so they can connect to them early."""
     node.workerinput["hostkit_run_id"] = node.config.stash[STATE].run_id
     node.workerinput["hostkit_shares"] = node.config.getvalue("dist") in ("load", "loadscope")
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: as many workers as repay their start-up (kit.plugin.workers), maybe none."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # the user's own count, which xdist reads
+    from kit.plugin import workers
+
+    cpus = workers.cores()
+    count = workers.host_count(config.option.hosts, config.getoption("hostkit_inventory"))
+    chosen = workers.auto_workers(count, cpus)
+    hosts = "an inventory's hosts" if count is None else f"{count} host(s)"
+    how = f"{chosen} workers" if chosen else "no workers (a serial run)"
+    config.stash[AUTO_WORKERS] = f"hostkit: -n auto: {how} for {hosts} on {cpus} core(s)"
+    return chosen
 
 
 @pytest.hookimpl(optionalhook=True)
