@@ -6,6 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from kit.plugin import batch
 
 
@@ -43,3 +45,15 @@ def test_the_login_shells_own_output_comes_in_front_of_every_answer(tmp_path: Pa
     rc.write_text("echo from-login-file\n")
     answers = _run(["echo a", "echo b"], env={"BASH_ENV": str(rc), "SHELL": "/bin/bash"})
     assert [a[1] for a in answers] == [b"from-login-file\na\n", b"from-login-file\nb\n"]
+
+
+def test_a_read_without_its_status_makes_the_batch_not_whole() -> None:
+    # Its job killed before it wrote a status: the read must not borrow the one before it.
+    lines = ["true", "echo x"]
+    text = batch.script(lines, sudo=False).replace(
+        'echo "$?" >"$hk_b/r$hk_i"', '[ $hk_i = 2 ] || echo "$?" >"$hk_b/r$hk_i"'
+    )
+    assert text != batch.script(lines, sudo=False)
+    out = subprocess.run(["sh", "-c", text], capture_output=True, timeout=20).stdout
+    with pytest.raises(ValueError, match="not whole"):
+        batch.parse(out, len(lines))
