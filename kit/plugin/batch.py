@@ -174,7 +174,8 @@ done
 wait' hk "$hk_b" {lines} </dev/null >"$hk_b/so" 2>"$hk_b/se"
 cd -- "$hk_b" && set -- so se && hk_i=0
 while [ $hk_i -lt {count} ]; do
-  hk_i=$((hk_i + 1)); hk_r=; read -r hk_r <"r$hk_i"; printf "%s " "$hk_r"; set -- "$@" "o$hk_i" "e$hk_i"
+  hk_i=$((hk_i + 1)); hk_r=; read -r hk_r <"r$hk_i"; printf "%s " "$hk_r"
+  set -- "$@" "o$hk_i" "e$hk_i"
 done
 echo; wc -c -- "$@"; echo hk-end; cat -- "$@"
 """
