@@ -565,10 +565,14 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """`-n auto`: as many workers as repay their start-up (kit.plugin.workers), maybe none."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # the user's own count, which xdist reads
+    inventory = config.getoption("hostkit_inventory")
+    if not (config.option.hosts or inventory):
+        # Not a run against hosts (a project's own tests with hostkit installed): xdist's way.
+        return None
     from kit.plugin import workers
 
     cpus = workers.cores()
-    count = workers.host_count(config.option.hosts, config.getoption("hostkit_inventory"))
+    count = workers.host_count(config.option.hosts, inventory)
     chosen = workers.auto_workers(count, cpus)
     hosts = "an inventory's hosts" if count is None else f"{count} host(s)"
     how = f"{chosen} workers" if chosen else "no workers (a serial run)"

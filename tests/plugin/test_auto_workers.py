@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,15 @@ def test_the_users_own_auto_count_is_kept(
     out = result.stdout.str()
     assert result.ret == 0, out
     assert "created: 2/2 workers" in out and "-n auto:" not in out
+
+
+def test_a_run_without_hosts_keeps_xdists_own_count(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project's own tests, with hostkit merely installed: one worker per core, as ever."""
+    pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-n", "auto", "-p", "no:cacheprovider")
+    out = result.stdout.str()
+    assert result.ret == 0, out
+    # xdist's own count: one worker per core, however it counts them.
+    assert re.search(r"created: (\d+)/\1 workers", out) and "-n auto:" not in out, out
