@@ -52,3 +52,15 @@ def test_the_runner_still_offers_every_operation_by_name():
         "assert callable(r.storage.mount) and not hasattr(r, 'no_such_operation')"
     )
     assert {"kit.runner.kernel", "kit.runner.templates", "kit.runner.storage"} <= loaded
+
+
+def test_importing_the_plugin_reads_no_file_of_the_kit():
+    # An audit hook sees every open() the import makes, the facts script's included.
+    loaded = modules_after(
+        "opened = []\n"
+        "sys.addaudithook(lambda e, a: e == 'open' and opened.append(str(a[0])))\n"
+        "import kit.plugin.hooks\n"
+        "kit_files = [p for p in opened if '/kit/' in p and not p.endswith(('.py', '.pyc'))]\n"
+        "assert not kit_files, kit_files"
+    )
+    assert "kit.facts.gather" in loaded
