@@ -21,8 +21,6 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
-import tomlkit
-
 from kit.errors import KitValueError
 
 CONFIG = "/etc/containerd/config.toml"
@@ -151,6 +149,8 @@ def set_value(
     current = get(parse(versioned), path)
     if current == value and type(current) is type(value):
         return text
+    import tomlkit  # only an edit needs it: checks read the file with tomllib
+
     doc = tomlkit.parse(versioned)
     *parents, leaf = path
     table: Any = doc
@@ -168,6 +168,8 @@ def enable_cri(text: str) -> str:
     if ver not in CRI_PLUGINS:
         raise KitValueError(f"{CONFIG} is config version {ver}, which this kit does not know")
     names = CRI_PLUGINS[ver]
+    import tomlkit  # only an edit needs it: checks read the file with tomllib
+
     doc = tomlkit.parse(text)
     disabled = doc.get("disabled_plugins")
     if disabled is None or not any(p in names for p in disabled):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import resources
 
 from kit.connection import Connection
@@ -14,7 +15,9 @@ def script() -> str:
     return resources.files("kit.facts").joinpath("gather.sh").read_text()
 
 
-_SCRIPT = script()
+# Read on the first gather rather than at import: a run that gathers nothing (--co, a
+# plain testinfra file) reads no file for it.
+_script = cache(script)
 
 
 def gather_facts(
@@ -36,7 +39,7 @@ def gather_facts(
     args = [*asked.files, "--", *asked.packages]
     cmd = "sh -c %s hostkit-facts" + " %s" * len(args)
     try:
-        result = conn.read(cmd, _SCRIPT, *args, sudo=sudo, timeout=timeout).check()
+        result = conn.read(cmd, _script(), *args, sudo=sudo, timeout=timeout).check()
     except CommandTimeout as exc:
         raise CommandTimeout("the facts gather (kit/facts/gather.sh)", exc.timeout) from None
     return parse_facts(result.stdout)
