@@ -297,6 +297,7 @@ def pytest_configure(config: pytest.Config) -> None:
         startup.check_options(config)
         registry = HostRegistry(_connect_defaults(config))
         inventory_hosts = _register_hosts(config, registry)
+        _connect_early(config, registry)
         plan = _plan_profiles(config, inventory_hosts)
         accepted = _load_waivers(config, plan)
     except KitError as exc:
@@ -319,6 +320,19 @@ def pytest_configure(config: pytest.Config) -> None:
             reboot.configure(config, config.stash[STATE])
         except KitError as exc:
             raise pytest.UsageError(str(exc)) from None
+
+
+def _connect_early(config: pytest.Config, registry: HostRegistry) -> None:
+    """A serial run connects to its remote hosts while it plans and collects.
+
+    Not for --collect-only, which connects to nothing, nor under xdist: there each worker
+    connects to the hosts it is given, once it knows them (pytest_collection_finish).
+    """
+    if config.option.collectonly or hasattr(config, "workerinput") or startup.xdist_mode(config):
+        return
+    remote = [ctx for ctx in registry if ctx.spec.scheme != "local"]
+    if remote:
+        hosts.connect_in_background(remote, PREFETCH_THREADS)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

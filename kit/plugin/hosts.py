@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import threading
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -82,6 +84,32 @@ class HostContext:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def connect_in_background(contexts: list[HostContext], threads: int = 32) -> None:
+    """Start connecting each host on daemon threads, and return at once.
+
+    A run knows its hosts well before its first check: connecting while pytest plans the
+    profiles and collects the checks takes the handshakes' round trips off the run's wall
+    time, and the first use of `conn` waits on the context's lock for the connect under
+    way. A failed connect is remembered by the context, as ever. Daemon threads let a run
+    that ends early (a usage error, nothing selected) exit without waiting on a slow host.
+    """
+    todo: queue.SimpleQueue[HostContext] = queue.SimpleQueue()
+    for ctx in contexts:
+        todo.put(ctx)
+
+    def work() -> None:
+        while True:
+            try:
+                ctx = todo.get_nowait()
+            except queue.Empty:
+                return
+            with contextlib.suppress(Exception):
+                ctx.conn  # noqa: B018 - connecting is the point
+
+    for _ in range(min(threads, len(contexts))):
+        threading.Thread(target=work, name="hostkit-connect", daemon=True).start()
 
 
 class HostRegistry:
