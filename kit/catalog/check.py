@@ -92,6 +92,16 @@ def check(
     return decorate
 
 
+_META = pytest.StashKey["CheckMeta | None"]()
+
+
 def meta_of(item: pytest.Item) -> CheckMeta | None:
+    # Asked several times for each check as it runs and is reported; finding the marker
+    # walks the item's and its parents' markers each time.
+    try:
+        return item.stash[_META]
+    except KeyError:
+        pass
     mark = item.get_closest_marker("hostkit_check")
-    return mark.args[0] if mark else None
+    meta = item.stash[_META] = mark.args[0] if mark else None
+    return meta

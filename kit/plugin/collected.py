@@ -24,10 +24,20 @@ def param_id(values: tuple[Any, ...]) -> str:
     return "-".join(str(v) for v in values)
 
 
+_LABEL = pytest.StashKey["str | None"]()
+
+
 def host_label(item: pytest.Item) -> str | None:
+    # Asked for each item by collection's filters, sorting and prefetch; an item's host
+    # does not change, and looking it up goes through testinfra's backend to the registry.
+    try:
+        return item.stash[_LABEL]
+    except KeyError:
+        pass
     callspec = getattr(item, "callspec", None)
     host = callspec.params.get(fixflow.HOST_PARAM) if callspec else None
-    return host.backend.get_pytest_id() if host is not None else None
+    label = item.stash[_LABEL] = host.backend.get_pytest_id() if host is not None else None
+    return label
 
 
 def context(item: pytest.Item) -> HostContext | None:

@@ -796,23 +796,6 @@ def _drop_idle_hypothesis(config: pytest.Config) -> None:
 # -- fixtures -------------------------------------------------------------------------
 
 
-@pytest.fixture(autouse=True)
-def _hostkit_reachable(request: pytest.FixtureRequest) -> None:
-    """Connect before a check runs, so an unreachable host is an error, not a failure."""
-    ctx = collected.context(request.node)
-    if ctx is None:
-        return
-    try:
-        ctx.conn  # noqa: B018 - connecting is the point
-        return
-    except ConnectError as exc:
-        reason = exc.reason
-    # The reason is shown once, in the summary's unreachable hosts; each check says only
-    # this, raised outside the handler so no chained traceback comes with it.
-    request.node.user_properties.append(("unreachable", reason))
-    pytest.fail(UNREACHABLE_LINE, pytrace=False)
-
-
 @pytest.fixture
 def conn(host: Any) -> Connection:
     """The hostkit connection behind `host`."""
@@ -841,6 +824,28 @@ def _backend_context(host: Any) -> HostContext:
 
 
 # -- running checks and fixes -----------------------------------------------------------
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Connect before a check's fixtures are set up, so an unreachable host is an error, not
+    a failure.
+
+    A hook, not an autouse fixture: for each test, pytest builds a new fixture definition
+    for every fixture that asks for `request`, which cost more than the rest of the plugin's
+    work on a check. It runs after the skip and xfail marks are read, as the fixture did.
+    """
+    ctx = collected.context(item)
+    if ctx is None:
+        return
+    try:
+        ctx.conn  # noqa: B018 - connecting is the point
+        return
+    except ConnectError as exc:
+        reason = exc.reason
+    # The reason is shown once, in the summary's unreachable hosts; each check says only
+    # this, raised outside the handler so no chained traceback comes with it.
+    item.user_properties.append(("unreachable", reason))
+    pytest.fail(UNREACHABLE_LINE, pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True)
