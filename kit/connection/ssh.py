@@ -46,6 +46,8 @@ DEFAULT_IDENTITIES = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
 # How long sshd may refuse channels while none other of ours is open: its slots
 # free within moments of our closes, so a longer refusal has another cause.
 _REFUSED_ALONE = 5.0
+# How often an idle connection's reader thread wakes (paramiko's own: 0.1 s).
+IDLE_WAKE = 1.0
 
 _T = TypeVar("_T")
 
@@ -423,6 +425,10 @@ class SSHConnection(Connection):
             self._known.verify(target.alias, name, server_key, self._policy)
             self._authenticate(transport, target)
             transport.set_keepalive(30)
+            # paramiko's reader thread wakes every 0.1 s to look for a close; with a
+            # connection per host, an idle fleet of them takes the GIL from the checks
+            # hundreds of times a second. Data wakes it at once however long this is.
+            transport.sock.settimeout(IDLE_WAKE)
             return transport
         except BaseException:
             transport.close()
