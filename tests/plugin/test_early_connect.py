@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,25 @@ def test_collect_only_connects_to_nothing(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert _run(pytester, monkeypatch, "--collect-only", "-p", "no:xdist", wait_for=0) == []
+
+
+FROZEN = """
+import gc
+
+def pytest_runtest_call(item):
+    print("FROZEN=%d ITEMS=%d" % (gc.get_freeze_count(), len(item.session.items)))
+"""
+
+
+def test_the_collected_items_are_out_of_the_collectors_sight(pytester: pytest.Pytester) -> None:
+    """Full collections during and at the end of the run do not walk every collected item."""
+    pytester.makeconftest(FROZEN)
+    pytester.makepyfile(
+        test_many="import pytest\n\n@pytest.mark.parametrize('n', range(200))\n"
+        "def test_n(host, n):\n    assert n >= 0\n"
+    )
+    result = pytester.runpytest_subprocess("--hosts=local://", "-s", "-p", "no:xdist")
+    assert result.ret == 0, result.stdout.str()
+    frozen = [int(n) for n in re.findall(r"FROZEN=(\d+)", result.stdout.str())]
+    # Each item alone is a handful of objects: 200 of them freeze thousands.
+    assert frozen and min(frozen) > 200 * 10, frozen[:3]
