@@ -23,6 +23,9 @@ def test_where(host):
 def this_kit(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
+    # When these tests run on an xdist worker, its name would reach the subprocess.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
 
 
 def test_auto_on_a_small_machine_runs_serially_and_says_why(pytester: pytest.Pytester) -> None:
