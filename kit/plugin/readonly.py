@@ -184,8 +184,8 @@ _READERS = (
     "cat", "head", "grep", "egrep", "fgrep", "wc", "stat", "ls", "test", "readlink", "realpath",
     "basename", "dirname", "md5sum", "sha1sum", "sha256sum", "sha512sum", "cksum", "cut", "tr",
     "uname", "id", "whoami", "groups", "getent", "nproc", "arch", "lsmod", "modinfo", "uptime",
-    "echo", "printf", "true", "false", "cmp", "diff", "which", "du", "df", "free", "lsblk",
-    "findmnt", "dpkg-query", "getenforce", "sestatus", "lscpu", "type",
+    "echo", "printf", "true", "false", "cmp", "diff", "which", "du", "df", "lsblk", "dpkg-query",
+    "getenforce", "sestatus", "lscpu", "type",
 )  # fmt: skip
 _FIND_ACTS = (
     "-delete",
@@ -214,7 +214,10 @@ TOOLS: dict[str, Rule] = {
     **dict.fromkeys(_READERS, _any),
     # -C compiles a magic file, which writes it.
     "file": _without("--compile", letters="C"),
+    # Each of these can also wait for changes instead of printing what is there now.
     "tail": _without("--follow", "--retry", letters="fF"),
+    "free": _without("--seconds", "--count", letters="sc"),
+    "findmnt": _without("--poll", "--timeout", letters="pw"),
     "sort": _without("--output", "--compress-program", letters="o"),
     "uniq": _uniq,
     "find": lambda args: not any(a in _FIND_ACTS for a in args),

@@ -30,6 +30,8 @@ READS = [
     "rpm -q --queryformat '%{VERSION}' bash",
     "command -v kubelet",
     "cat /dev/null",
+    "free -h",
+    "findmnt -n -o FSTYPE /",
 ]
 
 NOT_READS = [
@@ -68,6 +70,10 @@ NOT_READS = [
     "hostname node1",
     "tail -f /var/log/syslog",
     "tail -nF 5 x",
+    "free -s 1",
+    "free --count=3 -h",
+    "findmnt --poll",
+    "findmnt -p /",
     "sort -o /etc/passwd /etc/passwd",
     "sort -ro out in",
     "uniq in out",
