@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -12,14 +13,22 @@ from kit.plugin import batch
 
 
 def _run(lines: list[str], env: dict[str, str] | None = None) -> list[tuple[int, bytes, bytes]]:
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         ["sh", "-c", batch.script(lines, sudo=False)],
-        capture_output=True,
-        timeout=20,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, **(env or {})},
+        start_new_session=True,
     )
-    assert proc.returncode == 0, proc.stderr
-    return batch.parse(proc.stdout, len(lines))
+    try:
+        out, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        # The reads it left waiting go with it, not on living after the test.
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    assert proc.returncode == 0, err
+    return batch.parse(out, len(lines))
 
 
 def test_each_read_has_its_own_status_and_streams_in_order() -> None:
