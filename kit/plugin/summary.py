@@ -31,6 +31,8 @@ def start(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):
         junit = report_terminal.JUnitWarnings(session.config)
         session.config.pluginmanager.register(junit, "hostkit-junit-warnings")
+        verdicts = report_terminal.JUnitVerdicts(session.config, state.tally)
+        session.config.pluginmanager.register(verdicts, "hostkit-junit-verdicts")
         session.config.pluginmanager.register(report_terminal.FileDiffs(), FILE_DIFFS)
         session.config.pluginmanager.register(report_terminal.HostProgress(session.config))
         report_terminal.index_teardown_reports(session.config)
