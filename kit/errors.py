@@ -6,10 +6,29 @@ TimeoutError, so callers can catch them the way they would the built-ins.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from kit.connection.result import Result
+
+class CommandRecord(Protocol):
+    """What a CommandError carries: a command's result (kit.connection.result.Result).
+
+    Named by what it offers rather than imported: errors are the kit's root, and the
+    connection layer's Result raises them.
+    """
+
+    @property
+    def command(self) -> str: ...
+    @property
+    def rc(self) -> int: ...
+    @property
+    def stdout_bytes(self) -> bytes: ...
+    @property
+    def stderr_bytes(self) -> bytes: ...
+    @property
+    def stdout(self) -> str: ...
+    @property
+    def stderr(self) -> str: ...
+    def describe(self) -> str: ...
 
 
 class KitError(Exception):
@@ -56,7 +75,7 @@ def brief(command: str) -> str:
 class CommandError(KitError):
     """A command exited non-zero where success was required."""
 
-    def __init__(self, result: Result, message: str | None = None) -> None:
+    def __init__(self, result: CommandRecord, message: str | None = None) -> None:
         self.result = result
         super().__init__(message or result.describe())
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kit.errors import CommandError, brief
+
 _PREVIEW = 400
 
 
@@ -30,15 +32,11 @@ class Result:
     def check(self) -> Result:
         """Return self when the command succeeded, else raise CommandError."""
         if not self.ok:
-            from kit.errors import CommandError
-
             raise CommandError(self)
         return self
 
     def describe(self) -> str:
         """One line: the command, shortened, and what it said on stderr."""
-        from kit.errors import brief
-
         err = " | ".join(line.strip() for line in self.stderr.strip().splitlines() if line.strip())
         if len(err) > _PREVIEW:
             err = err[:_PREVIEW] + "..."

@@ -1,7 +1,10 @@
-"""The pytest integration: the plugin's hooks, and what they keep per item, host and run.
+"""The pytest integration: the plugin's hooks, and the modules they hand over to.
 
-`hooks` is the entry point pytest loads. The rest serves it: options and hosts (`hostopts`,
-`hosts`, `startup`), collected items and their selection (`collected`, `selection`, `shard`),
-xdist grouping (`scheduling`), the testinfra backend (`backend`), --fix and its waves (`fix`,
-`fixhost`, `waves`), and what a run's outcome is (`outcomes`, `waivers`, `terminal`).
+`hooks` is the entry point pytest loads; it holds only hooks, each handing over to the
+module that owns the work (see its docstring, and the README's Layout section): the options
+(`options`, `startup`), the run's set-up and state (`runsetup`, `runstate`), profiles and
+collection (`planning`, `collection`, `collected`, `selection`, `shard`), hosts
+(`hosts`, `hostopts`, `warmup`, `backend`, `batch`, `readonly`), --fix (`fixentry`, `fix`,
+`fixhost`, `waves`, `reboot`, `waivers`), outcomes and reports (`checkreport`, `outcomes`,
+`summary`, `terminal`), fixtures (`fixtures`) and xdist (`scheduling`, `workers`).
 """

@@ -35,6 +35,7 @@ import pytest
 
 from kit.connection.quoting import quote
 from kit.errors import KitError
+from kit.plugin.collected import host_label
 
 if TYPE_CHECKING:
     from kit.plugin.hosts import HostContext
@@ -278,8 +279,6 @@ class Batcher:
     # -- pytest hooks ------------------------------------------------------------------
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from kit.plugin.collected import host_label
-
         self._order = [item.nodeid for item in session.items]
         self._index = {nodeid: i for i, nodeid in enumerate(self._order)}
         for item in session.items:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import traceback
 from types import FrameType
 from typing import Any
@@ -12,7 +11,6 @@ import pytest
 from kit.catalog.check import meta_of
 from kit.errors import KitValueError
 from kit.facts.model import Probes
-from kit.plugin import batch
 from kit.plugin import fix as fixflow
 from kit.plugin.hosts import HostContext
 
@@ -108,16 +106,3 @@ def set_probes(items: list[pytest.Item]) -> None:
             ctx.probes = Probes(tuple(files), tuple(packages))
         except KitValueError as exc:
             raise pytest.UsageError(f"{ctx.label}: {exc}") from None
-
-
-def warm(ctx: HostContext, facts: bool) -> None:
-    # A failed connect is remembered by the context and reported by the host's checks. Any
-    # other error is not cached, so the host's checks meet it again; here it would abort the
-    # prefetch of every other host.
-    with contextlib.suppress(Exception):
-        ctx.conn  # noqa: B018 - connecting is the point
-        if facts:
-            ctx.facts  # noqa: B018
-        batcher = batch.active()
-        if batcher is not None:
-            batcher.prefetch(ctx)

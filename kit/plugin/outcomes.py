@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,16 @@ COMPLIANT, NON_COMPLIANT, FIXED_HOST, UNREACHABLE = (
 # An unreachable host gets a code outside pytest's 0-5, so no future pytest status collides
 # with it and a script can tell "could not look" from "looked and found a problem".
 EXIT_COMPLIANT, EXIT_NON_COMPLIANT, EXIT_UNREACHABLE, EXIT_USAGE = 0, 1, 10, 4
+
+
+def host_verdict(counts: Mapping[str, int], unreachable: bool) -> str:
+    """A host's verdict from its outcome counts: the one rule the terminal, JUnit and the
+    JSON and HTML reports all show (kit.plugin.terminal, kit.reports.model)."""
+    if unreachable:
+        return UNREACHABLE
+    if counts.get(FAILED) or counts.get(ERROR):
+        return NON_COMPLIANT
+    return FIXED_HOST if counts.get(FIXED) else COMPLIANT
 
 
 def prop(props: list[tuple[str, object]], name: str) -> str | None:
@@ -71,12 +82,7 @@ class Tally:
         return rows
 
     def verdict(self, host: str) -> str:
-        counts = self.by_host.get(host, Counter())
-        if host in self.unreachable:
-            return UNREACHABLE
-        if counts[FAILED] or counts[ERROR]:
-            return NON_COMPLIANT
-        return FIXED_HOST if counts[FIXED] else COMPLIANT
+        return host_verdict(self.by_host.get(host, Counter()), host in self.unreachable)
 
     def exit_status(self, status: int, failed: int) -> int:
         """pytest's status, unless every failure was an unreachable host's check."""

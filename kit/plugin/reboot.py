@@ -29,8 +29,8 @@ from kit.plugin import fix as fixflow
 from kit.plugin.outcomes import prop
 
 if TYPE_CHECKING:
-    from kit.plugin.hooks import RunState
     from kit.plugin.hosts import HostContext
+    from kit.plugin.runstate import RunState
 
 DEFAULT_TIMEOUT = 600.0
 PLUGIN = "hostkit-reboot"

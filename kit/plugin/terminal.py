@@ -47,6 +47,26 @@ class JUnitWarnings:
         xml.node_reporter(report).append(node)
 
 
+class JUnitVerdicts:
+    """Gives the JUnit report's test suite each host's verdict, as a property
+    `hostkit_verdict[HOST]`, from the tally the terminal's table shows.
+
+    Runs before pytest's JUnit writer writes the file at the end of the session.
+    """
+
+    def __init__(self, config: pytest.Config, tally: outcomes.Tally) -> None:
+        self.config = config
+        self.tally = tally
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self) -> None:
+        xml = self.config.stash.get(xml_key, None)
+        if xml is None:
+            return
+        for host in sorted(self.tally.by_host):
+            xml.add_global_property(f"hostkit_verdict[{host}]", self.tally.verdict(host))
+
+
 def index_teardown_reports(config: pytest.Config) -> None:
     """Let the failure summary find a failed check's teardown reports by id, not by a scan.
 

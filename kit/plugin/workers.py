@@ -13,6 +13,10 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
+from kit.plugin.runstate import AUTO_WORKERS
+
 # A worker's start-up (interpreter, pytest, testinfra, the plugin, collection) costs about
 # as much controller CPU as this many hosts' checks: about 1.5 s against about 50 ms per
 # host of 30 checks (`benchmarks/run.py`, see the README's Speed section).
@@ -46,3 +50,21 @@ def host_count(hosts_option: str | None, inventory: str | None) -> int | None:
     if any("*" in n or "ansible://" in n or "?" in n for n in names):
         return None
     return max(len(names), 1)
+
+
+def for_auto(config: pytest.Config) -> int | None:
+    """`-n auto`'s count for this run, saying what it chose in the header; None for xdist's
+    own way (a count the user set, or a run against no hosts)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # the user's own count, which xdist reads
+    inventory = config.getoption("hostkit_inventory")
+    if not (config.option.hosts or inventory):
+        # Not a run against hosts (a project's own tests with hostkit installed): xdist's way.
+        return None
+    cpus = cores()
+    count = host_count(config.option.hosts, inventory)
+    chosen = auto_workers(count, cpus)
+    hosts = "an inventory's hosts" if count is None else f"{count} host(s)"
+    how = f"{chosen} workers" if chosen else "no workers (a serial run)"
+    config.stash[AUTO_WORKERS] = f"hostkit: -n auto: {how} for {hosts} on {cpus} core(s)"
+    return chosen

@@ -82,7 +82,7 @@ class Host:
     profile: str | None = None
     unreachable: str | None = None
     totals: dict[str, int] = field(default_factory=dict)
-    verdict: str = "compliant"
+    verdict: str = outcomes.COMPLIANT
 
 
 @dataclass
@@ -128,25 +128,21 @@ def worst(found: list[str]) -> str | None:
     return ranked[0] if ranked else None
 
 
-def verdict(totals: dict[str, int], unreachable: str | None) -> str:
-    if unreachable is not None:
-        return "unreachable"
-    if totals.get(outcomes.FAILED) or totals.get(outcomes.ERROR):
-        return "non-compliant"
-    return "fixed" if totals.get(outcomes.FIXED) else "compliant"
-
-
 def finish(run: Run) -> Run:
-    """Fill each host's totals and verdict from the results."""
+    """Fill each host's totals, unreachable reason and verdict from the results."""
     by_host: dict[str, Counter[str]] = {h.name: Counter() for h in run.hosts}
+    reasons: dict[str, str] = {}
     for r in run.results:
         if r.host not in by_host:
             run.hosts.append(Host(r.host))
             by_host[r.host] = Counter()
         by_host[r.host][r.outcome] += 1
+        if r.outcome == UNREACHABLE:
+            reasons.setdefault(r.host, r.message or UNREACHABLE)
     for host in run.hosts:
         host.totals = dict(by_host[host.name])
-        host.verdict = verdict(host.totals, host.unreachable)
+        host.unreachable = host.unreachable or reasons.get(host.name)
+        host.verdict = outcomes.host_verdict(host.totals, host.unreachable is not None)
     return run
 
 
@@ -219,9 +215,6 @@ class Recorder:
         waivers: list[dict[str, Any]] | None = None,
     ) -> Run:
         now = dt.datetime.now(dt.UTC)
-        unreachable = {r.host: r.message for r in self.results.values() if r.outcome == UNREACHABLE}
-        for host in hosts:
-            host.unreachable = host.unreachable or unreachable.get(host.name)
         return finish(
             Run(
                 started=self.started.isoformat(timespec="seconds"),

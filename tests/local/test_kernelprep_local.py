@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from kit.errors import KitError, KitValueError
 from kit.runner import kernel
 from tests.local.recording import RecordingConnection
 
@@ -46,9 +47,9 @@ def test_read_kernel_config_matches_this_machines_config():
 
 def test_bad_names_never_reach_the_host():
     conn = RecordingConnection()
-    with pytest.raises(kernel.KitValueError):
+    with pytest.raises(KitValueError):
         kernel.read_kernel_config(conn, os.uname().release, ["MEMCG|x; rm -rf /"])
-    with pytest.raises(kernel.KitValueError):
+    with pytest.raises(KitValueError):
         kernel.read_kernel_config(conn, "6.1; reboot", ["MEMCG"])
 
 
@@ -114,7 +115,7 @@ def test_enable_cgroup_controller_does_nothing_when_the_next_boot_has_it(tmp_pat
 
 def test_enable_cgroup_controller_without_grub_says_so(tmp_path):
     conn = RecordingConnection()
-    with pytest.raises(kernel.KitError, match="no GRUB configuration found"):
+    with pytest.raises(KitError, match="no GRUB configuration found"):
         kernel.enable_cgroup_controller(
             conn, None, LIVE_MISSING, dry_run=True, grub_cfgs=(str(tmp_path / "none.cfg"),)
         )

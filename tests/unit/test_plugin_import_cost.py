@@ -48,7 +48,7 @@ def test_the_runner_still_offers_every_operation_by_name():
         "missing = [n for n in r.__all__ if not callable(getattr(r, n))]\n"
         "assert not missing, missing\n"
         "from kit.runner import set_sysctl, render, Change\n"
-        "assert set_sysctl.__module__ == 'kit.runner.kernel'\n"
+        "assert set_sysctl.__module__ == 'kit.runner.kernel.sysctl'\n"
         "assert callable(r.storage.mount) and not hasattr(r, 'no_such_operation')"
     )
     assert {"kit.runner.kernel", "kit.runner.templates", "kit.runner.storage"} <= loaded

@@ -10,7 +10,7 @@ import pytest
 
 from kit.connection.spec import HostSpec
 from kit.errors import CommandTimeout
-from kit.plugin import collected
+from kit.plugin import warmup
 from kit.plugin.hosts import HostContext
 
 
@@ -25,7 +25,7 @@ def test_a_non_kit_error_in_one_host_does_not_abort_the_warm_up():
     broken = _BrokenGather(HostSpec("local"), "broken", "h0", {})
     fine = HostContext(HostSpec("local"), "local://", "local", {})
     with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda c: collected.warm(c, True), [broken, fine]))
+        list(pool.map(lambda c: warmup.warm(c, True), [broken, fine]))
     assert fine._facts is not None
     # Not swallowed for good: the host's own checks meet the error when they read facts.
     with pytest.raises(RuntimeError, match="defect"):
