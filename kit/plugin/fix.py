@@ -7,8 +7,9 @@ it changed is put back and the check reports one line saying where it failed.
 
 from __future__ import annotations
 
+import reprlib
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -86,13 +87,32 @@ def apply(fix: Callable[..., Any], target: Target, params: Mapping[str, Any]) ->
         raise
     except Exception as exc:
         raise RemediationFailed(f"remediation {name_of(fix)} failed: {exc}") from exc
-    changes = [] if result is None else [result] if isinstance(result, Change) else list(result)
+    if result is None:
+        return []
+    if isinstance(result, Change):
+        return [result]
+    if not isinstance(result, Iterable) or isinstance(result, str | bytes | Mapping):
+        raise RemediationFailed(
+            f"remediation {name_of(fix)} returned {_shown(result)}, not a Change"
+        )
+    changes = list(result)
     for change in changes:
         if not isinstance(change, Change):
             raise RemediationFailed(
-                f"remediation {name_of(fix)} returned {type(change).__name__}, not a Change"
+                f"remediation {name_of(fix)} returned a {type(result).__name__} holding "
+                f"{_shown(change)}, not a Change"
             )
     return changes
+
+
+def _shown(value: object) -> str:
+    """A value's type and a short repr: what a remediation returned, for its author. (The
+    terminal escapes what it shows; escaping here too would show backslashes doubled.)"""
+    try:
+        text = reprlib.repr(value)
+    except Exception:  # a broken __repr__ must not hide the real mistake
+        text = "(no repr)"
+    return f"{type(value).__name__} {text}"
 
 
 def remediate(
@@ -151,7 +171,9 @@ def _apply_journaled(
             return changes
         except (FixRefused, RemediationFailed) as exc:
             files.undo(mark)
-            cause = exc.__cause__ if isinstance(exc, RemediationFailed) else exc
+            # What the remediation raised; a RemediationFailed of its own when it raised
+            # nothing (it returned something other than a Change).
+            cause = exc.__cause__ or exc
             step = journal.in_flight or journal.last_step or "its first step"
             if isinstance(cause, ConnectError | WriteInterrupted):
                 host.lost(str(cause))
