@@ -47,6 +47,14 @@ class RemediationFailed(KitError):
     """A remediation raised instead of returning its changes."""
 
 
+class StillFailing(AssertionError):
+    """The check failed again after its fix; reason is the re-check's own first line."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Settings:
     dry_run: bool
@@ -304,7 +312,9 @@ def recheck(
         item.runtest()
     except AssertionError as second:
         done = "\n".join(f"  {c}" for c in changes) or "  (no change)"
-        raise AssertionError(
-            f"still failing after remediation\n-- before --\n{first}\n"
-            f"-- remediation {name_of(fix)} --\n{done}\n-- after --\n{second}"
+        reason = (str(second).splitlines() or ["the check failed"])[0][:300]
+        raise StillFailing(
+            f"still failing after remediation: {reason}\n-- before --\n{first}\n"
+            f"-- remediation {name_of(fix)} --\n{done}\n-- after --\n{second}",
+            reason,
         ) from None
