@@ -26,6 +26,7 @@ from kit.errors import (
 )
 from kit.plugin import outcomes
 from kit.plugin.waves import held_back_line
+from kit.runner import nottaken
 from kit.runner.change import Change, private_diff
 
 if TYPE_CHECKING:
@@ -65,6 +66,16 @@ class Settings:
 
     def files_of(self, ctx: HostContext) -> FileChanges:
         return self.files.setdefault(ctx.key, FileChanges())
+
+
+def add_options(group: pytest.OptionGroup) -> None:
+    group.addoption(
+        "--fix-retry",
+        action="store_true",
+        dest="hostkit_fix_retry",
+        help="with --fix: make again a fix that was made on an earlier run and did not take "
+        "(its check still failed after it); without it such a fix is held back",
+    )
 
 
 def name_of(fix: Callable[..., Any]) -> str:
@@ -142,6 +153,15 @@ def remediate(
     if settings.dry_run:
         return _plan(item, ctx, fix, params, first, settings.files_of(ctx))
     assert host is not None
+    key = nottaken.params_key(params)
+    earlier = host.not_taken(check.id, key)
+    if earlier is not None and not item.config.getoption("hostkit_fix_retry", False):
+        note = (
+            f"fix not repeated: it was made in run {earlier.run} and the check still failed: "
+            f"{earlier.error}; remove the cause, or pass --fix-retry to make it again"
+        )
+        item.user_properties.append(("held_back", note))
+        raise _still_failing(first, note)
     why_not = host.prepare()
     item.user_properties += [("notice", n) for n in host.notices]
     host.notices.clear()
@@ -154,7 +174,17 @@ def remediate(
         item.user_properties.append(("fix", change.summary))
     if declared.reboot and any(c.changed for c in changes):
         item.user_properties.append(("reboot_required", name_of(fix)))
-    recheck(item, ctx, fix, changes, first)
+    try:
+        recheck(item, ctx, fix, changes, first)
+    except StillFailing as still:
+        # Noted so the next run does not make the same change for nothing. Not for a fix
+        # that needs a reboot: before it, the check cannot tell whether the fix took.
+        if not declared.reboot:
+            note = dict(check=check.id, params=key, passed=False, error=still.reason)
+            host.journal.note(event=nottaken.EVENT, **note)
+        raise
+    if earlier is not None:  # made again, and it took this time: the old note is void
+        host.journal.note(event=nottaken.EVENT, check=check.id, params=key, passed=True)
     return outcomes.FIXED
 
 

@@ -247,6 +247,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "a waived check still runs and is reported as waived, and --fix leaves it alone",
     )
     reports.add_options(group)
+    fixflow.add_options(group)
     parser.addini("hostkit_junit", "default JUnit report path, relative to the rootdir", default="")
     parser.addini(
         "hostkit_runs_dir",
