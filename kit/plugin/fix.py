@@ -153,7 +153,7 @@ def remediate(
     if settings.dry_run:
         return _plan(item, ctx, fix, params, first, settings.files_of(ctx))
     assert host is not None
-    key = nottaken.params_key(params)
+    key = nottaken.params_key(ctx.label, params)
     earlier = host.not_taken(check.id, key)
     if earlier is not None and not item.config.getoption("hostkit_fix_retry", False):
         note = (

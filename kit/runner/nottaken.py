@@ -42,9 +42,11 @@ class NotTaken:
     error: str
 
 
-def params_key(params: Mapping[str, object]) -> str:
-    """A short stable key for a check's parameters: one check id covers many of them."""
-    text = json.dumps(params, sort_keys=True, default=repr)
+def params_key(host: str, params: Mapping[str, object]) -> str:
+    """A short stable key for one fix: the host as the run names it (one machine may hold
+    the records of several names, a test fleet's for one) and the check's parameters (one
+    check id covers many of them)."""
+    text = json.dumps([host, params], sort_keys=True, default=repr)
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 

@@ -64,7 +64,7 @@ def test_any_output_parses_without_raising(text):
     parse(text)
 
 
-def test_parameters_key_is_stable_and_tells_parameters_apart():
-    assert params_key({"key": "a", "value": 1}) == params_key({"value": 1, "key": "a"})
-    assert params_key({"key": "a"}) != params_key({"key": "b"})
-    assert params_key({}) == params_key({})
+def test_parameters_key_is_stable_and_tells_hosts_and_parameters_apart():
+    assert params_key("h1", {"key": "a", "value": 1}) == params_key("h1", {"value": 1, "key": "a"})
+    assert params_key("h1", {"key": "a"}) != params_key("h1", {"key": "b"})
+    assert params_key("h1", {}) != params_key("h2", {})
