@@ -19,6 +19,7 @@ from kit import undo
 from kit.errors import KitError
 from kit.plugin import hostopts
 from kit.plugin.hosts import HostContext
+from kit.printable import printable
 from kit.runner import hostlock, journal
 from kit.runner.journal import RunRecord
 
@@ -58,7 +59,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     try:
         registry, contexts = hostopts.hosts_of(args)
     except KitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", file=sys.stderr)
         return USAGE
     try:
         return _command(args, contexts, out)
@@ -73,7 +74,7 @@ def _command(args: argparse.Namespace, contexts: list[HostContext], out: TextIO)
         read = list(pool.map(lambda c: _read(c, args.runs_dir), contexts))
     for ctx, (runs, error) in zip(contexts, read, strict=True):
         if error:
-            print(f"{ctx.label}: {error}", file=out)
+            _say(f"{ctx.label}: {error}", file=out)
             status = FAILED
         else:
             records[ctx.label] = runs
@@ -84,14 +85,14 @@ def _command(args: argparse.Namespace, contexts: list[HostContext], out: TextIO)
     having = {label: r for label, runs in records.items() for r in runs if r.run == wanted}
     if records and not having:
         known = sorted({r.run for runs in records.values() for r in runs})
-        print(
+        _say(
             f"error: no host has run {wanted}; the runs recorded are: {', '.join(known) or 'none'}",
             file=sys.stderr,
         )
         return USAGE
     for label in records:
         if label not in having:
-            print(f"{label}: run {wanted} is not recorded here (its directory is gone)", file=out)
+            _say(f"{label}: run {wanted} is not recorded here (its directory is gone)", file=out)
             status = FAILED
     chosen = [c for c in contexts if c.label in having]
     if args.command == "show":
@@ -118,7 +119,8 @@ def _list(records: dict[str, list[RunRecord]], out: TextIO) -> None:
             state = "finished" if r.finished else "interrupted"
             if r.undoes:
                 state += f" (undo of {r.undoes})"
-            rows.append((r.run, r.started or "?", label, str(len(r.steps)), state))
+            row = (r.run, r.started or "?", label, str(len(r.steps)), state)
+            rows.append(tuple(printable(cell) for cell in row))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
@@ -127,7 +129,7 @@ def _list(records: dict[str, list[RunRecord]], out: TextIO) -> None:
 
 def _show(label: str, record: RunRecord, out: TextIO) -> None:
     state = "finished" if record.finished else "did not finish"
-    print(f"{label}: run {record.run}, started {record.started or '?'}, {state}", file=out)
+    _say(f"{label}: run {record.run}, started {record.started or '?'}, {state}", file=out)
     begun: dict[int, dict[str, object]] = {}
     for entry in record.entries:
         seq, what = entry.get("seq"), entry.get("state")
@@ -137,22 +139,22 @@ def _show(label: str, record: RunRecord, out: TextIO) -> None:
             check = f" [{entry['check']}]" if entry.get("check") else ""
             saved = f", saved as {entry['saved']}" if entry.get("saved") else ""
             before = _sha(entry.get("sha256_before")) if entry.get("path") else ""
-            print(
+            _say(
                 f"  {seq:>3} {entry.get('time', '')} {entry.get('op')}{target}{check}{before}"
                 f"{saved}",
                 file=out,
             )
         elif what == "done" and isinstance(seq, int):
             after = _sha(entry.get("sha256_after")) if begun.get(seq, {}).get("path") else ""
-            print(f"      {seq} done{after}", file=out)
+            _say(f"      {seq} done{after}", file=out)
         elif what == "restored":
-            print(f"      {seq} put back (the fix failed)", file=out)
+            _say(f"      {seq} put back (the fix failed)", file=out)
         elif entry.get("event") not in ("start", "end"):
             rest = {k: v for k, v in entry.items() if k != "event"}
-            print(f"      {entry.get('event', 'note')}: {json.dumps(rest)}", file=out)
+            _say(f"      {entry.get('event', 'note')}: {json.dumps(rest)}", file=out)
     finished = {e.get("seq") for e in record.entries if e.get("state") in ("done", "restored")}
     for seq in sorted(set(begun) - finished):
-        print(f"      {seq} never finished: in flight when the run stopped", file=out)
+        _say(f"      {seq} never finished: in flight when the run stopped", file=out)
 
 
 def _sha(value: object) -> str:
@@ -164,9 +166,9 @@ def _undo(ctx: HostContext, record: RunRecord, args: argparse.Namespace, out: Te
     try:
         if args.dry_run:
             actions = undo.plan(ctx, record, args.runs_dir, args.force)
-            print(f"{label}: undo of {record.run} would (dry run, nothing changed):", file=out)
+            _say(f"{label}: undo of {record.run} would (dry run, nothing changed):", file=out)
             for action in actions:
-                print(f"  {action}", file=out)
+                _say(f"  {action}", file=out)
             return not any(a.kind in (undo.LEFT, undo.MANUAL) for a in actions)
         result = undo.undo(
             ctx,
@@ -177,16 +179,21 @@ def _undo(ctx: HostContext, record: RunRecord, args: argparse.Namespace, out: Te
             force=args.force,
         )
     except KitError as exc:
-        print(f"{label}: undo of {record.run} failed: {exc}", file=out)
+        _say(f"{label}: undo of {record.run} failed: {exc}", file=out)
         return False
-    print(f"{label}: undo of {record.run}, recorded as run {result.run_id}:", file=out)
+    _say(f"{label}: undo of {record.run}, recorded as run {result.run_id}:", file=out)
     for line in result.done:
-        print(f"  {line}", file=out)
+        _say(f"  {line}", file=out)
     for line in result.left:
-        print(f"  {line}", file=out)
+        _say(f"  {line}", file=out)
     if not result.done and not result.left:
-        print("  nothing to put back", file=out)
+        _say("  nothing to put back", file=out)
     return result.ok
+
+
+def _say(text: str, file: TextIO) -> None:
+    """One line of what hosts and their records hold, control characters escaped."""
+    print(printable(text), file=file)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from kit.errors import KitValueError
 from kit.facts.model import Probes
 from kit.plugin import fix as fixflow
 from kit.plugin.hosts import HostContext
+from kit.printable import printable
 
 
 def param_id(values: tuple[Any, ...]) -> str:
@@ -57,14 +58,15 @@ def concise_failures(item: pytest.Item, check_id: str) -> None:
     def repr_failure(excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if style is not None or item.config.option.tbstyle != "auto":
             return full(excinfo, style) if style is not None else full(excinfo)
+        # A check's message quotes what its host sent: each line is shown escaped.
         if excinfo.errisinstance(AssertionError):
-            lines = str(excinfo.value).splitlines() or ["check failed"]
+            lines = [printable(x) for x in str(excinfo.value).splitlines()] or ["check failed"]
             where = _failed_at(item, excinfo)
             return "\n".join([f"{check_id}: {lines[0]}", *(f"E   {x}" for x in lines[1:]), where])
         if excinfo.errisinstance(pytest.fail.Exception) and not excinfo.value.pytrace:
             # A fix that failed: its one line, then the check's own first line; the rest
             # (the fix's traceback) only under -v.
-            lines = str(excinfo.value).splitlines() or [""]
+            lines = [printable(x) for x in str(excinfo.value).splitlines()] or [""]
             shown = lines if item.config.option.verbose > 0 else lines[:2]
             return "\n".join([f"{check_id}: {shown[0]}", *(f"E   {x}" for x in shown[1:])])
         return full(excinfo)

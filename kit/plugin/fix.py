@@ -7,8 +7,9 @@ it changed is put back and the check reports one line saying where it failed.
 
 from __future__ import annotations
 
+import reprlib
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from kit.errors import (
 )
 from kit.plugin import outcomes
 from kit.plugin.waves import held_back_line
+from kit.runner import nottaken
 from kit.runner.change import Change, private_diff
 
 if TYPE_CHECKING:
@@ -46,6 +48,14 @@ class RemediationFailed(KitError):
     """A remediation raised instead of returning its changes."""
 
 
+class StillFailing(AssertionError):
+    """The check failed again after its fix; reason is the re-check's own first line."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Settings:
     dry_run: bool
@@ -56,6 +66,16 @@ class Settings:
 
     def files_of(self, ctx: HostContext) -> FileChanges:
         return self.files.setdefault(ctx.key, FileChanges())
+
+
+def add_options(group: pytest.OptionGroup) -> None:
+    group.addoption(
+        "--fix-retry",
+        action="store_true",
+        dest="hostkit_fix_retry",
+        help="with --fix: make again a fix that was made on an earlier run and did not take "
+        "(its check still failed after it); without it such a fix is held back",
+    )
 
 
 def name_of(fix: Callable[..., Any]) -> str:
@@ -86,13 +106,32 @@ def apply(fix: Callable[..., Any], target: Target, params: Mapping[str, Any]) ->
         raise
     except Exception as exc:
         raise RemediationFailed(f"remediation {name_of(fix)} failed: {exc}") from exc
-    changes = [] if result is None else [result] if isinstance(result, Change) else list(result)
+    if result is None:
+        return []
+    if isinstance(result, Change):
+        return [result]
+    if not isinstance(result, Iterable) or isinstance(result, str | bytes | Mapping):
+        raise RemediationFailed(
+            f"remediation {name_of(fix)} returned {_shown(result)}, not a Change"
+        )
+    changes = list(result)
     for change in changes:
         if not isinstance(change, Change):
             raise RemediationFailed(
-                f"remediation {name_of(fix)} returned {type(change).__name__}, not a Change"
+                f"remediation {name_of(fix)} returned a {type(result).__name__} holding "
+                f"{_shown(change)}, not a Change"
             )
     return changes
+
+
+def _shown(value: object) -> str:
+    """A value's type and a short repr: what a remediation returned, for its author. (The
+    terminal escapes what it shows; escaping here too would show backslashes doubled.)"""
+    try:
+        text = reprlib.repr(value)
+    except Exception:  # a broken __repr__ must not hide the real mistake
+        text = "(no repr)"
+    return f"{type(value).__name__} {text}"
 
 
 def remediate(
@@ -114,6 +153,15 @@ def remediate(
     if settings.dry_run:
         return _plan(item, ctx, fix, params, first, settings.files_of(ctx))
     assert host is not None
+    key = nottaken.params_key(ctx.label, params)
+    earlier = host.not_taken(check.id, key)
+    if earlier is not None and not item.config.getoption("hostkit_fix_retry", False):
+        note = (
+            f"fix not repeated: it was made in run {earlier.run} and the check still failed: "
+            f"{earlier.error}; remove the cause, or pass --fix-retry to make it again"
+        )
+        item.user_properties.append(("held_back", note))
+        raise _still_failing(first, note)
     why_not = host.prepare()
     item.user_properties += [("notice", n) for n in host.notices]
     host.notices.clear()
@@ -126,7 +174,17 @@ def remediate(
         item.user_properties.append(("fix", change.summary))
     if declared.reboot and any(c.changed for c in changes):
         item.user_properties.append(("reboot_required", name_of(fix)))
-    recheck(item, ctx, fix, changes, first)
+    try:
+        recheck(item, ctx, fix, changes, first)
+    except StillFailing as still:
+        # Noted so the next run does not make the same change for nothing. Not for a fix
+        # that needs a reboot: before it, the check cannot tell whether the fix took.
+        if not declared.reboot:
+            note = dict(check=check.id, params=key, passed=False, error=still.reason)
+            host.journal.note(event=nottaken.EVENT, **note)
+        raise
+    if earlier is not None:  # made again, and it took this time: the old note is void
+        host.journal.note(event=nottaken.EVENT, check=check.id, params=key, passed=True)
     return outcomes.FIXED
 
 
@@ -151,7 +209,9 @@ def _apply_journaled(
             return changes
         except (FixRefused, RemediationFailed) as exc:
             files.undo(mark)
-            cause = exc.__cause__ if isinstance(exc, RemediationFailed) else exc
+            # What the remediation raised; a RemediationFailed of its own when it raised
+            # nothing (it returned something other than a Change).
+            cause = exc.__cause__ or exc
             step = journal.in_flight or journal.last_step or "its first step"
             if isinstance(cause, ConnectError | WriteInterrupted):
                 host.lost(str(cause))
@@ -282,7 +342,9 @@ def recheck(
         item.runtest()
     except AssertionError as second:
         done = "\n".join(f"  {c}" for c in changes) or "  (no change)"
-        raise AssertionError(
-            f"still failing after remediation\n-- before --\n{first}\n"
-            f"-- remediation {name_of(fix)} --\n{done}\n-- after --\n{second}"
+        reason = (str(second).splitlines() or ["the check failed"])[0][:300]
+        raise StillFailing(
+            f"still failing after remediation: {reason}\n-- before --\n{first}\n"
+            f"-- remediation {name_of(fix)} --\n{done}\n-- after --\n{second}",
+            reason,
         ) from None

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kit.errors import KitError
-from kit.runner import hostlock, journal
+from kit.runner import hostlock, journal, nottaken
 from kit.runner.hostlock import HostBusy, HostLock
 from kit.runner.journal import Journal
+from kit.runner.nottaken import NotTaken
 
 if TYPE_CHECKING:
     from kit.plugin.hosts import HostContext
@@ -40,6 +41,18 @@ class HostFixes:
     journal: Journal | None = None
     lock: HostLock | None = None
     notices: list[str] = field(default_factory=list)
+    earlier: dict[tuple[str, str], NotTaken] | None = None  # read once, on the first fix
+
+    def not_taken(self, check_id: str, params_key: str) -> NotTaken | None:
+        """The earlier run whose fix of this check (with these parameters) was made and did
+        not take, when that was the last run to fix it. Read before the lock is taken or a
+        record opened, so a run that only finds such fixes writes nothing on the host."""
+        if self.earlier is None:
+            try:
+                self.earlier = nottaken.read(self.ctx.conn, self.runs_dir)
+            except KitError:
+                self.earlier = {}  # unreadable: the fixes run as they always did
+        return self.earlier.get((check_id, params_key))
 
     def prepare(self) -> str | None:
         """Ready the host for fixes; None when they may run, else why they may not."""

@@ -10,7 +10,7 @@ import pytest
 
 from kit import reports
 from kit.catalog.remediation import DISRUPTIONS
-from kit.plugin import reboot, waves
+from kit.plugin import fix, reboot, waves
 from kit.plugin.planning import DEFAULT_PROFILE
 from kit.runner import hostlock, journal
 
@@ -152,6 +152,7 @@ def add_options(parser: pytest.Parser) -> None:
         "a waived check still runs and is reported as waived, and --fix leaves it alone",
     )
     reports.add_options(group)
+    fix.add_options(group)
     parser.addini("hostkit_junit", "default JUnit report path, relative to the rootdir", default="")
     parser.addini(
         "hostkit_runs_dir",

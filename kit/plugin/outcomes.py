@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from kit.printable import printable
+
 PASSED, FAILED, FIXED, ERROR, SKIPPED, WARNING, WAIVED = (
     "passed",
     "failed",
@@ -137,6 +139,8 @@ def write_summary(tr: Any, tally: Tally) -> None:
     """The per-host table, unreachable hosts, fixes applied and fixes planned."""
     if not tally.by_host:
         return
+    # Every line holds what hosts sent (messages, errors, records): shown escaped.
+    tr = _Escaping(tr)
     tr.section("hostkit compliance")
     for line in tally.table():
         tr.line(line)
@@ -154,7 +158,7 @@ def write_summary(tr: Any, tally: Tally) -> None:
             tr.line(f"{host} {check}: {why}")
     if tally.waived:
         rows = [("host", "check", "justification", "found")]
-        rows += sorted(tally.waived)
+        rows += [tuple(printable(text) for text in row) for row in sorted(tally.waived)]
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         tr.section("waived checks")
         for row in rows:
@@ -183,3 +187,16 @@ def write_summary(tr: Any, tally: Tally) -> None:
         for host, name, plan, _diff in tally.plans:
             # Each file's diff follows once per host, with every fix's edits to it in one.
             tr.line(f"{host} {name}: {plan}")
+
+
+class _Escaping:
+    """A terminal reporter whose lines are escaped; sections are hostkit's own words."""
+
+    def __init__(self, tr: Any) -> None:
+        self._tr = tr
+
+    def section(self, title: str) -> None:
+        self._tr.section(title)
+
+    def line(self, text: str) -> None:
+        self._tr.line(printable(text))

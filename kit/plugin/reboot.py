@@ -27,6 +27,7 @@ from kit.errors import KitError, KitValueError
 from kit.plugin import collected, outcomes
 from kit.plugin import fix as fixflow
 from kit.plugin.outcomes import prop
+from kit.printable import printable
 
 if TYPE_CHECKING:
     from kit.plugin.hosts import HostContext
@@ -219,7 +220,7 @@ class Reboots:
             return
         terminalreporter.section("reboots")
         for host, line in sorted(self.done.items()):
-            terminalreporter.line(f"{host}: {line}")
+            terminalreporter.line(printable(f"{host}: {line}"))  # boot ids are the host's
 
 
 def _hosts(items: list[pytest.Item]) -> list[str]:

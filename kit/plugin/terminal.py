@@ -13,6 +13,7 @@ from _pytest.junitxml import xml_key
 from kit.plugin import outcomes
 from kit.plugin.fix import FILE_DIFF
 from kit.plugin.outcomes import prop
+from kit.printable import printable
 
 
 class JUnitWarnings:
@@ -132,9 +133,10 @@ class FileDiffs:
         for host, files in shown.items():
             for path, (verb, diff) in files.items():
                 said = _FUTURE.get(verb, verb) if dry_run else verb
-                tr.line(f"{host}: {said} {path}")
+                # The paths and the files' content are the host's: shown escaped.
+                tr.line(printable(f"{host}: {said} {path}"))
                 for line in diff.splitlines():
-                    tr.line("    " + line)
+                    tr.line("    " + printable(line))
 
 
 class HostProgress:

@@ -11,33 +11,100 @@ racing for a stale lock cannot both win.
 from __future__ import annotations
 
 import os
+import posixpath
 import time
 from dataclasses import dataclass
 
 from kit.connection import Connection, quote
-from kit.errors import KitError
+from kit.errors import KitError, KitValueError
 from kit.runner import lifeline
 
 LOCK_DIR = "/run/hostkit"
 
-_TAKE = """set -e
-d={dir}; mkdir -p -m 0755 "$d"
-exec 9>>"$d/fix.lock.guard"
+# The lock directory is trusted only when it is the directory named (not reached through a
+# link), owned by the user taking the lock (root) and writable by no one else: then no
+# one else can plant a link in it. Once checked, the script works inside it (cd) by
+# relative names, so swapping the path afterwards changes nothing. Prints `unsafe WHY`
+# and stops when it is not; WHY is `link`, or the directory's owner uid, mode and ours.
+_ENTER = """d={dir}
+mkdir -p -m 0755 -- "$d" && cd -P -- "$d" || exit 1
+named=$(stat -c '%d:%i %u %a' -- "$d"); here=$(stat -c '%d:%i %u %a' .)
+if [ -L "$d" ] || [ "$named" != "$here" ]; then echo "unsafe link"; {refused}; fi
+set -- $here; me=$(id -u)
+if [ "$2" != "$me" ] || {{ [ "$3" != 700 ] && [ "$3" != 755 ]; }}; then
+  echo "unsafe $2 $3 $me"; {refused}
+fi
+"""
+# The guard is a lock on the directory itself (no file to create or follow). The owner
+# file is read only when it is a regular file, and written as a new file of its own
+# (mktemp: O_EXCL) renamed over the old name: a rename replaces a link, never follows it.
+_TAKE = (
+    "set -e\n"
+    + _ENTER.replace("{refused}", "exit 0")
+    + """exec 9<.
 flock -w 10 9
-o="$d/fix.owner"
-if [ -s "$o" ]; then
+o=fix.owner
+if [ -f "$o" ] && [ ! -L "$o" ] && [ -s "$o" ]; then
   read run pid start < "$o" || true
   if [ "$run" != {run} ] && [ -r /proc/$pid/stat ]; then
     now=$(sed 's/.*) //' /proc/$pid/stat | cut -d' ' -f20)
     [ "$now" = "$start" ] && {{ echo "busy $run"; exit 0; }}
   fi
 fi
-printf '%s %s %s\\n' {run} {pid} {start} > "$o.tmp" && mv -f "$o.tmp" "$o"
+t=$(mktemp fix.owner.XXXXXX)
+printf '%s %s %s\\n' {run} {pid} {start} > "$t" && mv -f -T -- "$t" "$o" ||
+  {{ rm -f -- "$t"; exit 1; }}
 echo taken
 """
-_RELEASE = """d={dir}; exec 9>>"$d/fix.lock.guard"; flock -w 10 9
-read run rest < "$d/fix.owner" 2>/dev/null && [ "$run" = {run} ] && rm -f "$d/fix.owner"
+)
+# A directory no longer safe is left alone: whatever is in it is not this run's lock.
+_RELEASE = (
+    _ENTER.replace("{refused}", "exit 0")
+    + """exec 9<.; flock -w 10 9
+o=fix.owner
+[ -f "$o" ] && [ ! -L "$o" ] && read run rest < "$o" && [ "$run" = {run} ] && rm -f -- "$o"
 true"""
+)
+
+
+class UnsafeLockDir(KitError):
+    """The lock directory is a link, not root's, or writable by others: it is not used."""
+
+    def __init__(self, host: str, directory: str, answer: str) -> None:
+        words = answer.split()
+        if words[1:2] == ["link"]:
+            why = "it is reached through a symbolic link"
+        elif len(words) == 4:
+            _, uid, mode, me = words
+            why = f"mode {mode.zfill(4)}, owned by {_user(uid)}"
+            if uid == me:
+                why = f"mode {mode.zfill(4)}"
+            elif mode in ("700", "755"):
+                why = f"owned by {_user(uid)}"
+        else:
+            why = "it cannot be checked"
+        super().__init__(
+            f"{host}: refusing the fix lock directory {directory}: {why}; it must be a "
+            "directory owned by root with mode 0700 or 0755 (remove it, or name another "
+            "with hostkit_lock_dir)"
+        )
+
+
+def lock_directory(value: str) -> str:
+    """The lock directory as the scripts name it: absolute, no `..` (which a link could
+    send elsewhere), no trailing slash or `.` (through which a link reads as a directory)."""
+    parts = value.split("/")
+    if not value.startswith("/") or ".." in parts or "\0" in value or "\n" in value:
+        raise KitValueError(
+            f"invalid fix lock directory {value!r}: it must be an absolute path "
+            "without '..', NUL or newline"
+        )
+    return posixpath.normpath(value)
+
+
+def _user(uid: str) -> str:
+    """A uid as the operator knows it: its name on this machine is no guide to the host's."""
+    return "root" if uid == "0" else f"uid {uid}"
 
 
 class HostBusy(KitError):
@@ -57,6 +124,9 @@ class HostLock:
     directory: str = LOCK_DIR
     held: bool = False
 
+    def __post_init__(self) -> None:
+        self.directory = lock_directory(self.directory)
+
     def acquire(self, timeout: float, poll: float = 1.0) -> None:
         """Take the lock, waiting up to timeout seconds; HostBusy when it stays taken."""
         pid, start = self._holder()
@@ -70,6 +140,8 @@ class HostLock:
             if res.ok and answer == "taken":
                 self.held = True
                 return
+            if res.ok and answer.startswith("unsafe "):
+                raise UnsafeLockDir(self.conn.name, self.directory, answer)
             if not (res.ok and answer.startswith("busy ")):
                 raise KitError(
                     f"{self.conn.name}: cannot take the fix lock in {self.directory}: "

@@ -16,8 +16,15 @@ ROOT = Path(__file__).resolve().parents[2]
 ONLY_SOME_RUNS = ("paramiko", "jinja2", "yaml", "hypothesis", "tomlkit")
 
 # What the plugin itself uses of the runner: the run id, the host lock and the journal (and
-# the Change it reports). The operations load with the checks and fixes that call them.
-PLUGIN_RUNNER = {"kit.runner", "kit.runner.change", "kit.runner.hostlock", "kit.runner.journal"}
+# the Change it reports, and the fixes that did not take on earlier runs). The operations
+# load with the checks and fixes that call them.
+PLUGIN_RUNNER = {
+    "kit.runner",
+    "kit.runner.change",
+    "kit.runner.hostlock",
+    "kit.runner.journal",
+    "kit.runner.nottaken",
+}
 PLUGIN_RUNNER_DEPS = {"kit.runner.lifeline"}  # hostlock's
 
 
