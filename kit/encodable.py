@@ -22,6 +22,17 @@ def text(value: str) -> str:
     return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
+def found_in(value: Any) -> bool:
+    """Whether a string in value (a loaded document, a report's attributes) needs text()."""
+    if isinstance(value, str):
+        return bool(_SURROGATE.search(value))
+    if isinstance(value, dict):
+        return any(found_in(k) or found_in(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(found_in(v) for v in value)
+    return False
+
+
 def data(value: Any) -> Any:
     """A loaded document with every string in it (keys too) made encodable."""
     if isinstance(value, str):

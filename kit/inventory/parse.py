@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from kit import encodable
 from kit.errors import KitValueError
 from kit.inventory.model import Model, Unsupported, load_yaml
 
@@ -89,8 +90,9 @@ def ini_value(text: str) -> Any:
     if isinstance(value, bytes | set | frozenset):
         raise KitValueError(f"unsupported INI value {text!r}")
     if isinstance(value, tuple):
-        return list(value)
-    return value
+        value = list(value)
+    # '\ud83d' is a Python literal too: its text is made encodable.
+    return encodable.data(value)
 
 
 def parse_ini(text: str, file: Path) -> Model:

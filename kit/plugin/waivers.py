@@ -23,6 +23,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kit import yamlsafe
 from kit.errors import KitValueError
 
 OPTION = "--waivers"
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
 @cache
 def _loader() -> type[yaml.SafeLoader]:
     """A SafeLoader that reads dates as the text they are, so a bad one is reported as this
-    file's mistake. Made on first use: a run without waivers does not load a YAML parser."""
+    file's mistake, with aliases bounded. Made on first use: a run without waivers does
+    not load a YAML parser."""
     import yaml
 
     class Loader(yaml.SafeLoader):
@@ -47,7 +49,7 @@ def _loader() -> type[yaml.SafeLoader]:
         first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
-    return Loader
+    return yamlsafe.loader(Loader)
 
 
 @dataclass(frozen=True)
@@ -124,21 +126,14 @@ def parse(text: str, where: str) -> tuple[Waiver, ...]:
     import yaml
 
     try:
-        data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+        data = yamlsafe.load(text, _loader())
     except yaml.YAMLError as exc:
-        raise KitValueError(f"{where}: invalid YAML: {_yaml_problem(exc)}") from None
+        raise KitValueError(f"{where}: invalid YAML: {yamlsafe.problem(exc)}") from None
     if data is None:
         return ()
     if not isinstance(data, list):
         raise KitValueError(f"{where}: expected a list of waivers, not {_kind(data)}")
     return tuple(_entry(raw, n, where) for n, raw in enumerate(data, start=1))
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    return at + " ".join(str(problem).split())
 
 
 def _entry(raw: Any, number: int, where: str) -> Waiver:
@@ -173,6 +168,9 @@ def _entry(raw: Any, number: int, where: str) -> Waiver:
 def _date(value: Any, bad: Any) -> dt.date | None:
     if value is None:
         return None
+    if not isinstance(value, str | int | float):
+        # Not turned into text: a mapping or a list can be of any size.
+        raise bad(f"expires is {_kind(value)}, not a date: give YYYY-MM-DD")
     text = str(value)
     if isinstance(value, str) and _DATE.fullmatch(text):
         try:

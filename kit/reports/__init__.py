@@ -15,6 +15,7 @@ import pytest
 
 from kit.errors import KitValueError
 from kit.reports import output
+from kit.reports.encoding import EncodableReports
 from kit.reports.model import CHECK_ATTR, Host, Recorder, Run, check_of
 from kit.reports.output import Destination
 
@@ -92,11 +93,13 @@ def _junit_path(config: pytest.Config) -> str | None:
 
 
 def configure(config: pytest.Config, state: Any) -> None:
-    """Register the report writers when the run asks for a report.
+    """Make every test report encodable, and register the report writers when the run
+    asks for a report.
 
     `state` is the plugin's run state: its registry, profile plan and fix settings
     say which hosts, profiles and mode the reports name.
     """
+    config.pluginmanager.register(EncodableReports(config), "hostkit-encodable-reports")
     if not any(config.getoption(dest) for dest in FORMATS):
         return
     if _CHECKED not in config.stash and not hasattr(config, "workerinput"):
