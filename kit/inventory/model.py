@@ -62,9 +62,16 @@ class Model:
             kids.append(child)
         self.group(child)
 
-    def set_group_var(self, group: str, key: str, value: Any) -> None:
+    def set_group_var(self, group: str, key: str, value: Any, where: str) -> None:
         if key == "ansible_group_priority":
-            self.group(group).priority = int(value)
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise KitValueError(f"{where}: ansible_group_priority must be a whole number")
+            try:
+                self.group(group).priority = int(value)
+            except ValueError:
+                raise KitValueError(
+                    f"{where}: ansible_group_priority must be a whole number"
+                ) from None
         else:
             self.group(group).vars[key] = value
 
