@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -156,6 +157,11 @@ def _entry(raw: Any, number: int, where: str) -> Waiver:
     hosts = raw.get("hosts", [])
     if not isinstance(hosts, list) or not all(isinstance(h, str) and h.strip() for h in hosts):
         raise bad("hosts must be a list of host names, inventory groups or globs")
+    # What a waiver says is printed to the operator's terminal: no escape sequences there.
+    for field, texts in (("check", [check]), ("justification", [justification]), ("hosts", hosts)):
+        control = next((c for t in texts for c in t if _control(c, field)), None)
+        if control is not None:
+            raise bad(f"{field} holds a control character U+{ord(control):04X}")
     return Waiver(
         check=check.strip(),
         justification=" ".join(justification.split()),
@@ -178,6 +184,13 @@ def _date(value: Any, bad: Any) -> dt.date | None:
         except ValueError as exc:
             raise bad(f"expires {text!r} is not a date: {exc}") from None
     raise bad(f"expires {text!r} is not a date: give YYYY-MM-DD")
+
+
+def _control(char: str, field: str) -> bool:
+    # A justification's line breaks and tabs are folded into spaces; nothing else is.
+    if field == "justification" and char in "\t\n\r":
+        return False
+    return unicodedata.category(char) in ("Cc", "Cf")
 
 
 def _kind(value: Any) -> str:
