@@ -6,8 +6,6 @@ import difflib
 import hashlib
 from dataclasses import dataclass
 
-from kit.runner.secretlike import holds_secret
-
 
 @dataclass(frozen=True, slots=True)
 class Change:
@@ -61,6 +59,9 @@ def unified_diff(path: str, old: bytes | None, new: bytes) -> str:
 def private_diff(path: str, old: bytes | None, new: bytes, *, readable: bool) -> str:
     """The diff of a file's change, unless it may hold secrets: a file that is not
     world-readable, or that holds secret-looking keys, shows digests instead."""
+    # Loaded by the runs that make a diff, not by every run that imports Change.
+    from kit.runner.secretlike import holds_secret
+
     secret = any(holds_secret(text) for text in (old or b"", new))
     if readable and not secret:
         return unified_diff(path, old, new)
