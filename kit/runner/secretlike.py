@@ -6,7 +6,7 @@ or when it ends with a short name that is too common inside other words to look 
 anywhere (`ansible_become_pass`, `requirepass`, `wpa_psk`, `basic_auth`). A key naming a
 setting about a secret rather than the secret (`password_file`, `PasswordAuthentication`,
 `secretName`, `auth_method`) is not. Keys are found in `key=value`, `key: value`,
-`"key": value`, `<key>`, `--key value` flags, and `key value` (redis' `requirepass x`,
+`"key": value`, `<key>value`, `--key value` flags, and `key value` (redis' `requirepass x`,
 nginx's `Proxy-Authorization "Basic x"`, netrc's `password x`) outside comment lines,
 where prose would match; private key blocks and URLs with a password count too.
 
@@ -48,7 +48,9 @@ _ABOUT = (
 )
 
 _KEY = rb"(?<![\w.-])([\w.-]++)"
-_SEPARATED = re.compile(_KEY + rb"""["']?[ \t]*+[:=>]""")
+_SEPARATED = re.compile(_KEY + rb"""["']?[ \t]*+[:=]""")
+# An XML element with text: <password>x</password>, not fstab's header `<dump> <pass>`.
+_ELEMENT = re.compile(rb"<([\w.-]++)>(?=[^<\s])")
 # The value is looked at, not taken: it may be the next key.
 _SPACED = re.compile(_KEY + rb"""["']?[ \t]++(?=[^\s=:])""")
 _FLAG = re.compile(rb"(?<![\w-])--?([\w-]++)(?:=|[ \t]++)(?=[^\s-])")
@@ -79,8 +81,9 @@ def holds_secret(text: bytes) -> bool:
     lowered = text.lower()
     if not any(needle in lowered for needle in _NEEDLES):
         return False
-    if any(_secret_key(m.group(1)) for m in _SEPARATED.finditer(text)):
-        return True
+    for pattern in (_SEPARATED, _ELEMENT):
+        if any(_secret_key(m.group(1)) for m in pattern.finditer(text)):
+            return True
     if any(_secret_key(m.group(1), anywhere=False) for m in _FLAG.finditer(text)):
         return True
     comments: list[int] | None = None  # the comment lines' starts and ends, found once

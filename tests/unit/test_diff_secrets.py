@@ -79,6 +79,7 @@ PLAIN_LINES = {
     "sysctl": "kernel.keys.maxkeys = 2000",
     "nginx-proxy-pass": "    proxy_pass http://backend:8080;",
     "login-defs-comment": "# Password aging controls:",
+    "fstab-header": "# <file system> <mount point> <type> <options> <dump> <pass>",
 }
 
 
@@ -131,10 +132,11 @@ def test_a_secret_value_never_survives(prefix, name, form, case, value, added):
 
 @pytest.mark.parametrize(
     "text",
-    [b"a" * 2_000_000, b"# password x " * 150_000, b"x-" * 1_000_000, b"k=" * 1_000_000],
+    [b"a" * 1_000_000, b"# password x " * 80_000, b"x-" * 500_000, b"k=" * 500_000],
     ids=["one-long-word", "prose-in-one-comment", "dashes", "equals"],
 )
 def test_a_big_file_is_looked_at_in_one_pass(text):
     began = time.monotonic()
     private_diff(PATH, text, text + b"\n", readable=True)
-    assert time.monotonic() - began < 2
+    # Seconds, on a loaded machine; a pass per key start (quadratic) would take hours.
+    assert time.monotonic() - began < 5
