@@ -5,8 +5,10 @@ appear in two of them: a host in two inputs is refused, not counted twice. The
 merged report's per-host summary is printed as the run prints it.
 
 Each report format is merged by the entry of MERGERS for its file suffix: JUnit
-(.xml) and --report-json (.json); a new format adds a function there taking the
-output path and input paths and returning the merged run's Tally.
+(.xml) and --report-json (.json); a new format adds a function there taking the input
+paths and returning the merged report's text and the merged run's Tally. OUT is
+written (as kit/reports/output.py writes a report) only once every input was read: a
+bad input is one line naming it, exit 4, and OUT stays as it was.
 """
 
 from __future__ import annotations
@@ -18,33 +20,61 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from kit.errors import KitError, KitValueError
 from kit.plugin import outcomes
+from kit.reports import output
 
 USAGE = 4
 
 
 class ReportError(KitError):
-    """A report cannot be read, or the reports cannot be merged."""
+    """The reports cannot be merged."""
+
+
+class BadReport(ReportError, KitValueError):
+    """An input is not a report of its format: a usage error naming the file."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
 
 
 def _props(case: ET.Element) -> list[tuple[str, object]]:
     return [(p.get("name", ""), p.get("value", "")) for p in case.iter("property")]
 
 
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except IsADirectoryError:
+        raise BadReport(path, "is a directory, not a report") from None
+    except FileNotFoundError:
+        raise BadReport(path, "no such file") from None
+    except OSError as exc:
+        raise BadReport(path, f"cannot read it: {exc.strerror or exc}") from None
+
+
 def _read_junit(path: Path) -> list[ET.Element]:
     try:
-        root = ET.parse(path).getroot()  # noqa: S314 - reports this kit wrote, read by their owner
-    except (OSError, ET.ParseError) as exc:
-        raise ReportError(f"{path}: cannot read it as a JUnit report: {exc}") from None
-    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+        # Expat refuses entity expansion bombs; these are reports this kit wrote.
+        root = ET.fromstring(_read(path))  # noqa: S314
+    except ET.ParseError as exc:
+        raise BadReport(path, f"not a JUnit report: {exc}") from None
     if root.tag not in ("testsuite", "testsuites"):
-        raise ReportError(f"{path}: not a JUnit report (its root is <{root.tag}>)")
-    return suites
+        raise BadReport(path, f"not a JUnit report (its root is <{root.tag}>)")
+    return [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
 
 
-def merge_junit(out: Path, inputs: Sequence[Path]) -> outcomes.Tally:
+def _number(path: Path, suite: ET.Element, key: str, kind: type[int] | type[float]) -> float:
+    text = suite.get(key, "0") or "0"
+    try:
+        return kind(text)
+    except ValueError:
+        raise BadReport(path, f"not a JUnit report: <testsuite {key}={text!r}>") from None
+
+
+def merge_junit(inputs: Sequence[Path]) -> tuple[str, outcomes.Tally]:
     """One <testsuite> holding every input's test cases, the counts added up."""
     owner: dict[str, Path] = {}
     cases: list[ET.Element] = []
@@ -55,8 +85,8 @@ def merge_junit(out: Path, inputs: Sequence[Path]) -> outcomes.Tally:
         hosts_here: set[str] = set()
         for suite in _read_junit(path):
             for key in totals:
-                totals[key] += int(suite.get(key, "0") or 0)
-            seconds += float(suite.get("time", "0") or 0)
+                totals[key] += int(_number(path, suite, key, int))
+            seconds += _number(path, suite, "time", float)
             for case in suite.iter("testcase"):
                 props = _props(case)
                 host = outcomes.prop(props, "host")
@@ -66,13 +96,7 @@ def merge_junit(out: Path, inputs: Sequence[Path]) -> outcomes.Tally:
                     if outcome is not None:
                         tally.count(host, outcome)
                 cases.append(case)
-        for host in sorted(hosts_here):
-            if host in owner:
-                raise ReportError(
-                    f"host {host} is in both {owner[host]} and {path}: the reports overlap, "
-                    "so they are not shards of one run"
-                )
-            owner[host] = path
+        _claim(owner, sorted(hosts_here), path)
     suite = ET.Element("testsuite", name="hostkit", time=f"{seconds:.3f}")
     for key, value in totals.items():
         suite.set(key, str(value))
@@ -80,36 +104,88 @@ def merge_junit(out: Path, inputs: Sequence[Path]) -> outcomes.Tally:
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
-    ET.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
-    return tally
+    text = '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
+    return text + "\n", tally
 
 
-def merge_json(out: Path, inputs: Sequence[Path]) -> outcomes.Tally:
+def _claim(owner: dict[str, Path], hosts: Sequence[str], path: Path) -> None:
+    for host in hosts:
+        if host in owner:
+            raise ReportError(
+                f"host {host} is in both {owner[host]} and {path}: the reports overlap, "
+                "so they are not shards of one run"
+            )
+        owner[host] = path
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    raw = _read(path)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadReport(path, f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise BadReport(path, f"not JSON: {exc}") from None
+    problem = _json_shape(doc)
+    if problem:
+        raise BadReport(path, f"not a hostkit JSON report: {problem}")
+    return doc
+
+
+# What merging reads of a --report-json document (schema/report-v1.json has the rest):
+# each top-level key's kind, and the text fields of each item of the lists.
+_TEXT, _LIST, _NUMBER = (str,), (list,), (int, float)
+_TOP: dict[str, tuple[type, ...]] = {
+    "mode": _TEXT,
+    "started": _TEXT,
+    "finished": _TEXT,
+    "duration": _NUMBER,
+    "profiles": _LIST,
+    "hosts": _LIST,
+    "checks": _LIST,
+    "results": _LIST,
+    "waivers": _LIST,
+}
+_KIND_NAMES = {_TEXT: "text", _LIST: "a list", _NUMBER: "a number"}
+_ITEMS: dict[str, tuple[str, ...]] = {
+    "hosts": ("name",),
+    "checks": ("id",),
+    "results": ("host", "outcome"),
+}
+
+
+def _json_shape(doc: Any) -> str | None:
+    """What is missing or of the wrong kind in a report, or None."""
+    if not isinstance(doc, dict):
+        return f"a {type(doc).__name__} at the top, not an object"
+    for key, kinds in _TOP.items():
+        value = doc.get(key)
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            return f"{key} is missing or not {_KIND_NAMES[kinds]}"
+    for key, fields in _ITEMS.items():
+        for n, item in enumerate(doc[key]):
+            for name in fields:
+                if not isinstance(item, dict) or not isinstance(item.get(name), str):
+                    return f"{key}[{n}] has no text {name}"
+    return None
+
+
+def merge_json(inputs: Sequence[Path]) -> tuple[str, outcomes.Tally]:
     """One --report-json document (kit/reports/schema/report-v1.json) from the shards'."""
     owner: dict[str, Path] = {}
     docs = []
     for path in inputs:
-        try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ReportError(f"{path}: cannot read it as a JSON report: {exc}") from None
-        if not isinstance(doc, dict) or "results" not in doc or "hosts" not in doc:
-            raise ReportError(f"{path}: not a hostkit JSON report (no hosts and results)")
+        doc = _read_json(path)
         # A shard's report lists every host of the run; its own are those with results.
         ran = {r["host"] for r in doc["results"]}
         doc["hosts"] = [h for h in doc["hosts"] if h["name"] in ran]
-        for host in doc["hosts"]:
-            name = host["name"]
-            if name in owner:
-                raise ReportError(
-                    f"host {name} is in both {owner[name]} and {path}: the reports overlap, "
-                    "so they are not shards of one run"
-                )
-            owner[name] = path
+        _claim(owner, [h["name"] for h in doc["hosts"]], path)
         docs.append(doc)
-    modes = {d.get("mode") for d in docs}
+    modes = {d["mode"] for d in docs}
     if len(modes) > 1:
-        raise ReportError(f"the reports are of different modes: {', '.join(map(str, modes))}")
+        raise ReportError(f"the reports are of different modes: {', '.join(sorted(modes))}")
     merged = dict(docs[0])
     merged["run_id"] = None  # each shard had its own
     merged["started"] = min(d["started"] for d in docs)
@@ -120,10 +196,9 @@ def merge_json(out: Path, inputs: Sequence[Path]) -> outcomes.Tally:
     for key, ident in (("profiles", None), ("checks", "id"), ("waivers", None)):
         seen: dict[str, object] = {}
         for d in docs:
-            for x in d.get(key, []):
+            for x in d[key]:
                 seen.setdefault(x[ident] if ident else json.dumps(x, sort_keys=True), x)
         merged[key] = list(seen.values())
-    out.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tally = outcomes.Tally()
     for host in merged["hosts"]:
         tally.by_host.setdefault(host["name"], Counter())
@@ -131,11 +206,12 @@ def merge_json(out: Path, inputs: Sequence[Path]) -> outcomes.Tally:
             tally.unreachable[host["name"]] = host["unreachable"]
     for result in merged["results"]:
         tally.count(result["host"], result["outcome"])
-    return tally
+    return json.dumps(merged, indent=2, ensure_ascii=False) + "\n", tally
 
 
-# The merger of each report format, by the suffix of its files.
-MERGERS: dict[str, Callable[[Path, Sequence[Path]], outcomes.Tally]] = {
+# The merger of each report format, by the suffix of its files: it reads every input and
+# returns the merged report's text, which merge() writes only then.
+MERGERS: dict[str, Callable[[Sequence[Path]], tuple[str, outcomes.Tally]]] = {
     ".xml": merge_junit,
     ".json": merge_json,
 }
@@ -149,7 +225,22 @@ def merge(out: Path, inputs: Sequence[Path]) -> outcomes.Tally:
     if suffix not in MERGERS:
         known = ", ".join(sorted(MERGERS))
         raise KitValueError(f"cannot merge {suffix or 'suffix-less'} reports (known: {known})")
-    return MERGERS[suffix](out, inputs)
+    where = output.check("OUT", str(out), stdout_ok=False)
+    if any(_same(out, p) for p in inputs):
+        raise KitValueError(f"OUT {out} is also an input: name a new file")
+    text, tally = MERGERS[suffix](inputs)
+    try:
+        output.write(where, text)
+    except OSError as exc:
+        raise ReportError(f"cannot write {out}: {exc.strerror or exc}") from None
+    return tally
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return a.absolute() == b.absolute()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

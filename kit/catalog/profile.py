@@ -47,6 +47,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kit import yamlsafe
 from kit.errors import KitValueError
 
 if TYPE_CHECKING:
@@ -143,13 +144,13 @@ def _load(name_or_path: str, directories: list[Path], seen: tuple[str, ...]) -> 
     if str(path.resolve()) in seen:
         raise KitValueError(f"profile {path} extends itself through {' -> '.join(seen)}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlsafe.load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise KitValueError(f"profile {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise KitValueError(f"profile {path}: not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
-        raise KitValueError(f"profile {path}: invalid YAML: {exc}") from None
+        raise KitValueError(f"profile {path}: invalid YAML: {yamlsafe.problem(exc)}") from None
     if not isinstance(data, dict):
         raise KitValueError(f"profile {path}: expected a mapping at the top level")
     unknown = set(data) - _KEYS
@@ -337,10 +338,10 @@ def host_overrides(host: str, variables: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if isinstance(value, str):
             try:
-                value = yaml.safe_load(value)
-            except yaml.YAMLError:
+                value = yamlsafe.load(value)
+            except yaml.YAMLError as exc:
                 raise KitValueError(
-                    f"inventory host {host}: {name} is not a YAML value: {value!r}"
+                    f"inventory host {host}: {name} is not a YAML value: {yamlsafe.problem(exc)}"
                 ) from None
         found[name[len(VAR_PREFIX) :]] = value
     return found

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from kit import encodable
 from kit.errors import KitError, KitValueError
 from kit.inventory.model import Model
 
@@ -66,7 +67,7 @@ def run_list(path: Path, timeout: float = TIMEOUT) -> dict[str, Any]:
     if done.returncode != 0:
         raise AnsibleInventoryError(f"{COMMAND} -i {path} --list failed: {_reason(done.stderr)}")
     try:
-        data = json.loads(done.stdout)
+        data = encodable.data(json.loads(done.stdout))
     except ValueError:
         raise AnsibleInventoryError(f"{COMMAND} -i {path} --list: output is not JSON") from None
     if not isinstance(data, dict):

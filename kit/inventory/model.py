@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from kit import encodable, yamlsafe
 from kit.errors import KitValueError
 
 BACKEND_HINT = "use --inventory-backend=ansible"
@@ -61,9 +62,16 @@ class Model:
             kids.append(child)
         self.group(child)
 
-    def set_group_var(self, group: str, key: str, value: Any) -> None:
+    def set_group_var(self, group: str, key: str, value: Any, where: str) -> None:
         if key == "ansible_group_priority":
-            self.group(group).priority = int(value)
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise KitValueError(f"{where}: ansible_group_priority must be a whole number")
+            try:
+                self.group(group).priority = int(value)
+            except ValueError:
+                raise KitValueError(
+                    f"{where}: ansible_group_priority must be a whole number"
+                ) from None
         else:
             self.group(group).vars[key] = value
 
@@ -169,7 +177,7 @@ class VarsDirs:
         return merged
 
 
-class _Loader(yaml.SafeLoader):
+class _TagRefusing(yaml.SafeLoader):
     pass
 
 
@@ -177,7 +185,8 @@ def _refuse_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     raise Unsupported(str(loader.name), f"the YAML tag {node.tag}")
 
 
-_Loader.add_multi_constructor("!", _refuse_tag)
+_TagRefusing.add_multi_constructor("!", _refuse_tag)
+_Loader = yamlsafe.loader(_TagRefusing)
 
 
 def load_yaml(text: str, where: str) -> Any:
@@ -188,11 +197,11 @@ def load_yaml(text: str, where: str) -> Any:
         loader = _Loader(text)
         loader.name = where
         try:
-            return loader.get_single_data()
+            return encodable.data(loader.get_single_data())
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        raise KitValueError(f"{where}: invalid YAML: {exc}") from None
+        raise KitValueError(f"{where}: invalid YAML: {yamlsafe.problem(exc)}") from None
 
 
 def _vars_file(path: Path) -> dict[str, Any]:
@@ -202,7 +211,7 @@ def _vars_file(path: Path) -> dict[str, Any]:
         raise KitValueError(f"variables file {path}: cannot read: {exc}") from None
     if path.suffix == ".json":
         try:
-            data = json.loads(text)
+            data = encodable.data(json.loads(text))
         except ValueError as exc:
             raise KitValueError(f"variables file {path}: invalid JSON: {exc}") from None
     else:

@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from kit import encodable
 from kit.errors import KitValueError
 from kit.inventory.model import Model, Unsupported, load_yaml
 
@@ -75,7 +76,8 @@ def _ranges(name: str, where: str) -> list[str]:
 
 
 def ini_value(text: str) -> Any:
-    """A Python literal when the text is one, else the text: Ansible's rule for INI values."""
+    """A Python literal when the text is one, else the text: Ansible's rule for INI values.
+    A literal Ansible reads but hostkit does not is a KitValueError that does not show it."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)
@@ -87,10 +89,11 @@ def ini_value(text: str) -> Any:
     if isinstance(value, complex):
         return str(value)
     if isinstance(value, bytes | set | frozenset):
-        raise KitValueError(f"unsupported INI value {text!r}")
+        raise KitValueError(f"a {type(value).__name__} literal is not supported")
     if isinstance(value, tuple):
-        return list(value)
-    return value
+        value = list(value)
+    # '\ud83d' is a Python literal too: its text is made encodable.
+    return encodable.data(value)
 
 
 def parse_ini(text: str, file: Path) -> Model:
@@ -121,8 +124,9 @@ def parse_ini(text: str, file: Path) -> Model:
         elif kind == "vars":
             key, eq, value = line.partition("=")
             if not eq:
-                raise KitValueError(f"{where}: expected key=value, got {line!r}")
-            model.set_group_var(group, key.strip(), _checked(ini_value(value.strip()), where))
+                raise KitValueError(f"{where}: expected key=value ({_NOT_SHOWN})")
+            name = key.strip()
+            model.set_group_var(group, name, _value(name, value.strip(), where), where)
         else:
             name = _GROUP_NAME.fullmatch(line)
             if not name:
@@ -165,17 +169,30 @@ def _ini_host(model: Model, line: str, group: str, where: str) -> None:
     for word in words[1:]:
         key, eq, value = word.partition("=")
         if not eq:
-            raise KitValueError(f"{where}: expected key=value, got {word!r}")
-        hostvars[key] = _checked(ini_value(value), where)
+            after = f"{list(hostvars)[-1]}=" if hostvars else "the host name"
+            raise KitValueError(
+                f"{where}: a word after {after} is not key=value; a value with spaces is "
+                f"quoted ({_NOT_SHOWN})"
+            )
+        hostvars[key] = _value(key, value, where)
     if port is not None:
         hostvars.setdefault("ansible_port", port)
     for name in names:
         model.add_host(name, group, hostvars)
 
 
-def _checked(value: Any, where: str) -> Any:
+# An inventory's values may be passwords (ansible_become_password): errors name the line
+# and the key, and never show the text.
+_NOT_SHOWN = "the text is not shown: it may be a secret"
+
+
+def _value(key: str, text: str, where: str) -> Any:
+    try:
+        value = ini_value(text)
+    except KitValueError as exc:
+        raise KitValueError(f"{where}: {key}: {exc}") from None
     if isinstance(value, str) and value.startswith("$ANSIBLE_VAULT"):
-        raise Unsupported(where, "a vault-encrypted value")
+        raise Unsupported(where, f"the vault-encrypted value of {key}")
     return value
 
 
@@ -211,7 +228,7 @@ def _yaml_group(model: Model, name: str, node: Any, where: str, stack: tuple[str
             raise KitValueError(f"{where}: group {name}: {key} must be a mapping")
         if key == "vars":
             for var, item in value.items():
-                model.set_group_var(name, str(var), item)
+                model.set_group_var(name, str(var), item, f"{where}: group {name}")
         elif key == "children":
             for child, sub in value.items():
                 _yaml_group(model, str(child), sub, where, (*stack, name))

@@ -63,6 +63,7 @@ def configure(config: pytest.Config) -> None:
     if config.getoption("hostkit_fix") and not explicit:
         raise pytest.UsageError(NEEDS_HOSTS)
     try:
+        reports.check_paths(config)  # before any host is contacted
         startup.check_options(config)
         registry = HostRegistry(_connect_defaults(config))
         inventory_hosts = _register_hosts(config, registry)

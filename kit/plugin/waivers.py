@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -23,6 +24,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kit import yamlsafe
 from kit.errors import KitValueError
 
 OPTION = "--waivers"
@@ -37,7 +39,8 @@ if TYPE_CHECKING:
 @cache
 def _loader() -> type[yaml.SafeLoader]:
     """A SafeLoader that reads dates as the text they are, so a bad one is reported as this
-    file's mistake. Made on first use: a run without waivers does not load a YAML parser."""
+    file's mistake, with aliases bounded. Made on first use: a run without waivers does
+    not load a YAML parser."""
     import yaml
 
     class Loader(yaml.SafeLoader):
@@ -47,7 +50,7 @@ def _loader() -> type[yaml.SafeLoader]:
         first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
-    return Loader
+    return yamlsafe.loader(Loader)
 
 
 @dataclass(frozen=True)
@@ -124,21 +127,14 @@ def parse(text: str, where: str) -> tuple[Waiver, ...]:
     import yaml
 
     try:
-        data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+        data = yamlsafe.load(text, _loader())
     except yaml.YAMLError as exc:
-        raise KitValueError(f"{where}: invalid YAML: {_yaml_problem(exc)}") from None
+        raise KitValueError(f"{where}: invalid YAML: {yamlsafe.problem(exc)}") from None
     if data is None:
         return ()
     if not isinstance(data, list):
         raise KitValueError(f"{where}: expected a list of waivers, not {_kind(data)}")
     return tuple(_entry(raw, n, where) for n, raw in enumerate(data, start=1))
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-    return at + " ".join(str(problem).split())
 
 
 def _entry(raw: Any, number: int, where: str) -> Waiver:
@@ -161,6 +157,11 @@ def _entry(raw: Any, number: int, where: str) -> Waiver:
     hosts = raw.get("hosts", [])
     if not isinstance(hosts, list) or not all(isinstance(h, str) and h.strip() for h in hosts):
         raise bad("hosts must be a list of host names, inventory groups or globs")
+    # What a waiver says is printed to the operator's terminal: no escape sequences there.
+    for field, texts in (("check", [check]), ("justification", [justification]), ("hosts", hosts)):
+        control = next((c for t in texts for c in t if _control(c, field)), None)
+        if control is not None:
+            raise bad(f"{field} holds a control character U+{ord(control):04X}")
     return Waiver(
         check=check.strip(),
         justification=" ".join(justification.split()),
@@ -173,6 +174,9 @@ def _entry(raw: Any, number: int, where: str) -> Waiver:
 def _date(value: Any, bad: Any) -> dt.date | None:
     if value is None:
         return None
+    if not isinstance(value, str | int | float):
+        # Not turned into text: a mapping or a list can be of any size.
+        raise bad(f"expires is {_kind(value)}, not a date: give YYYY-MM-DD")
     text = str(value)
     if isinstance(value, str) and _DATE.fullmatch(text):
         try:
@@ -180,6 +184,13 @@ def _date(value: Any, bad: Any) -> dt.date | None:
         except ValueError as exc:
             raise bad(f"expires {text!r} is not a date: {exc}") from None
     raise bad(f"expires {text!r} is not a date: give YYYY-MM-DD")
+
+
+def _control(char: str, field: str) -> bool:
+    # A justification's line breaks and tabs are folded into spaces; nothing else is.
+    if field == "justification" and char in "\t\n\r":
+        return False
+    return unicodedata.category(char) in ("Cc", "Cf")
 
 
 def _kind(value: Any) -> str:

@@ -2,20 +2,22 @@
 
 The plugin calls `add_options` and `configure`; everything else happens here. Reports
 are built on the process that receives every test report (under xdist, the controller)
-and written once, at the end of the session, each file atomically.
+and written once, at the end of the session, as kit/reports/output.py says.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from kit.errors import KitValueError
+from kit.reports import output
+from kit.reports.encoding import EncodableReports
 from kit.reports.model import CHECK_ATTR, Host, Recorder, Run, check_of
+from kit.reports.output import Destination
 
 
 def _render_json(run: Run) -> str:
@@ -52,64 +54,63 @@ def add_options(group: Any) -> None:
     )
 
 
+# The destinations check_paths found usable, by option dest ("xmlpath" for --junitxml).
+_CHECKED = pytest.StashKey[dict[str, Destination]]()
+
+
+def check_paths(config: pytest.Config) -> None:
+    """Check every report path now, so a bad one stops the run before any host is contacted.
+
+    --junitxml is checked with the kit's own reports: pytest writes it, at the end. Under
+    xdist the controller checks; its workers write no report.
+    """
+    if hasattr(config, "workerinput"):
+        return
+    found: dict[str, Destination] = {}
+    junit = _junit_path(config)
+    if junit:
+        found["xmlpath"] = output.check("--junitxml", junit, stdout_ok=False)
+    for dest, (flag, _) in FORMATS.items():
+        raw = config.getoption(dest)
+        if raw:
+            found[dest] = output.check(flag, raw)
+    seen: dict[str, str] = {}
+    for where in found.values():
+        if where.key in seen:
+            raise KitValueError(
+                f"{seen[where.key]} and {where.flag} both name {where.key}: give each its own"
+            )
+        seen[where.key] = where.flag
+    config.stash[_CHECKED] = found
+
+
+def _junit_path(config: pytest.Config) -> str | None:
+    if config.option.xmlpath:
+        # As pytest's junitxml plugin reads the option.
+        return os.path.expanduser(os.path.expandvars(config.option.xmlpath))
+    default = config.getini("hostkit_junit")
+    return str(config.rootpath / default) if default else None
+
+
 def configure(config: pytest.Config, state: Any) -> None:
-    """Check the report paths now, so a bad one stops the run before any host is touched.
+    """Make every test report encodable, and register the report writers when the run
+    asks for a report.
 
     `state` is the plugin's run state: its registry, profile plan and fix settings
     say which hosts, profiles and mode the reports name.
     """
-    wanted = {
-        dest: _usable(flag, config.getoption(dest))
-        for dest, (flag, _) in FORMATS.items()
-        if config.getoption(dest)
-    }
-    if not wanted:
+    config.pluginmanager.register(EncodableReports(config), "hostkit-encodable-reports")
+    if not any(config.getoption(dest) for dest in FORMATS):
         return
-    seen: dict[Path, str] = {}
-    if config.option.xmlpath:
-        seen[Path(config.option.xmlpath).absolute()] = "--junitxml"
-    for dest, path in wanted.items():
-        flag = FORMATS[dest][0]
-        if path in seen:
-            raise pytest.UsageError(f"{seen[path]} and {flag} both name {path}: give each its own")
-        seen[path] = flag
+    if _CHECKED not in config.stash and not hasattr(config, "workerinput"):
+        check_paths(config)
+    checked = config.stash.get(_CHECKED, {})
+    wanted = {dest: where for dest, where in checked.items() if dest in FORMATS}
     config.pluginmanager.register(Reports(config, state, wanted), "hostkit-reports")
 
 
-def _usable(flag: str, raw: str) -> Path:
-    path = Path(raw).expanduser().absolute()
-    if path.is_dir():
-        raise pytest.UsageError(f"{flag} {raw}: is a directory; give a file name")
-    existing = path.parent
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise pytest.UsageError(f"{flag} {raw}: {existing} is a file, not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise pytest.UsageError(f"{flag} {raw}: {existing} is not writable")
-    return path
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """A reader of the path sees the previous report or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    umask = os.umask(0)
-    os.umask(umask)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class Reports:
-    def __init__(self, config: pytest.Config, state: Any, paths: dict[str, Path]) -> None:
+    def __init__(self, config: pytest.Config, state: Any, paths: dict[str, Destination]) -> None:
         self.controller = not hasattr(config, "workerinput")
         self.state = state
         self.paths = paths
@@ -138,14 +139,14 @@ class Reports:
         run = self.recorder.run(
             mode, _hosts(self.state), _profiles(self.state), run_id, _waivers(self.state)
         )
-        for dest, path in self.paths.items():
+        for dest, where in self.paths.items():
             flag, render = FORMATS[dest]
             try:
-                write_atomic(path, render(run))
+                output.write(where, render(run))
             except OSError as exc:
-                self.written.append(f"{flag}: cannot write {path}: {exc.strerror or exc}")
+                self.written.append(f"{flag}: cannot write {where}: {exc.strerror or exc}")
             else:
-                self.written.append(f"{flag}: wrote {path}")
+                self.written.append(f"{flag}: wrote {where}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         for line in self.written:

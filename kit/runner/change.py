@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import re
 from dataclasses import dataclass
 
 
@@ -57,17 +56,13 @@ def unified_diff(path: str, old: bytes | None, new: bytes) -> str:
     )
 
 
-# Keys whose values are secrets wherever they appear: key=value, key: value, "key": value.
-_SECRET = re.compile(
-    rb"(?i)\b(pass(word|wd|phrase)?|secret|token|api[_-]?key|private[_-]?key|credentials?|auth)"
-    rb"[\"']?\s*[:=]|-----BEGIN [A-Z ]*PRIVATE KEY-----"
-)
-
-
 def private_diff(path: str, old: bytes | None, new: bytes, *, readable: bool) -> str:
     """The diff of a file's change, unless it may hold secrets: a file that is not
     world-readable, or that holds secret-looking keys, shows digests instead."""
-    secret = any(_SECRET.search(text) for text in (old or b"", new))
+    # Loaded by the runs that make a diff, not by every run that imports Change.
+    from kit.runner.secretlike import holds_secret
+
+    secret = any(holds_secret(text) for text in (old or b"", new))
     if readable and not secret:
         return unified_diff(path, old, new)
     why = "it is not world-readable" if not readable else "it holds secret-looking keys"

@@ -219,6 +219,12 @@ def test_dry_run_plans_nothing_for_a_waived_check(pytester, marker):
     assert "planned changes" in result.stdout.str()
 
 
+# Nine levels of ten aliases where a waiver's date goes: a billion values once expanded.
+LAUGHS = "- check: t.ok\n  justification: x\n  expires:\n" + "".join(
+    f"    a{n}: &a{n} [{', '.join([f'*a{n - 1}' if n else 'lol'] * 10)}]\n" for n in range(9)
+)
+
+
 INVENTORY = """
 [gpu]
 box ansible_connection=local
@@ -246,8 +252,9 @@ def test_hosts_match_inventory_groups(pytester, marker):
         ("- check: t.ok\n  justification: x\n- check: t.boom\n", "entry 2: justification is"),
         ("- check: t.ok\n  justification: x\n  expires: 2026-13-01\n", "entry 1: expires"),
         ("- check: t.nothing.*\n  justification: x\n", "entry 1: check 't.nothing.*' matches"),
+        (LAUGHS, "invalid YAML: line 9, column 9: aliases expand this past 1,000,000 more"),
     ],
-    ids=["missing", "yaml", "key", "justification", "date", "no-check"],
+    ids=["missing", "yaml", "key", "justification", "date", "no-check", "billion-laughs"],
 )
 def test_a_bad_waivers_file_is_one_usage_error(pytester, marker, text, complaint):
     if text is not None:

@@ -91,7 +91,11 @@ def test_unbalanced_quote_names_the_file_and_line(tmp_path):
         ("all:\n  hosts:\n    web1: 5\n", "host web1 must be a mapping"),
         ("all:\n  hosts:\n    web1: {ansible_port: [22]}\n", "invalid ansible_port"),
         ("all:\n  hosts:\n    web1: {ansible_port: ' 22'}\n", "invalid ansible_port"),
-        ("all: &a\n  children:\n    g: *a\n", "group cycle: all -> g -> g"),
+        # A group made its own child through an alias: refused as YAML, before any walk.
+        (
+            "all: &a\n  children:\n    g: *a\n",
+            "line 1, column 6: an alias inside its own anchor: the value contains itself",
+        ),
         ('all:\n  hosts:\n    "web1\\x0b": {}\n', "control character"),
     ],
 )

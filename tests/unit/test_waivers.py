@@ -174,3 +174,22 @@ def test_entries_in_the_report_follow_its_schema():
     validator.validate(written)
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({**written, "justification": ""})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("justification", "accepted \x1b[2J\x1b[31mby nobody"),
+        ("justification", "accepted \u202eevil"),
+        ("check", "a.\x1bb"),
+        ("hosts", ["node\x07"]),
+    ],
+    ids=["escape-in-justification", "bidi-override", "escape-in-check", "bell-in-hosts"],
+)
+def test_control_characters_that_would_reach_the_terminal_are_refused(field, value):
+    entry = {"check": "a.b", "justification": "known", field: value}
+    with pytest.raises(KitValueError) as exc:
+        waivers.parse(json.dumps([entry]), WHERE)
+    message = str(exc.value)
+    assert message.startswith(f"{WHERE}: entry 1: {field} holds a control character U+")
+    assert not any(ord(c) < 32 or c == "\u202e" for c in message), repr(message)
