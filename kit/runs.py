@@ -19,8 +19,8 @@ from kit import undo
 from kit.errors import KitError
 from kit.plugin import hostopts
 from kit.plugin.hosts import HostContext
-from kit.runner import hostlock, journal
-from kit.runner.journal import RunRecord
+from kit.runner import hostlock, journal, runrecord
+from kit.runner.journal import RecordError, RunRecord
 
 OK, FAILED, USAGE = 0, 1, 4
 THREADS = 16
@@ -81,6 +81,9 @@ def _command(args: argparse.Namespace, contexts: list[HostContext], out: TextIO)
         _list(records, out)
         return status
     wanted = args.run
+    if not runrecord.valid_run_id(wanted):
+        print(f"error: {wanted!r} is not a run id", file=sys.stderr)
+        return USAGE
     having = {label: r for label, runs in records.items() for r in runs if r.run == wanted}
     if records and not having:
         known = sorted({r.run for runs in records.values() for r in runs})
@@ -96,7 +99,8 @@ def _command(args: argparse.Namespace, contexts: list[HostContext], out: TextIO)
     chosen = [c for c in contexts if c.label in having]
     if args.command == "show":
         for ctx in chosen:
-            _show(ctx.label, having[ctx.label], out)
+            if not _show(ctx.label, having[ctx.label], out):
+                status = FAILED
         return status
     for ctx in chosen:
         if not _undo(ctx, having[ctx.label], args, out):
@@ -116,7 +120,9 @@ def _list(records: dict[str, list[RunRecord]], out: TextIO) -> None:
     for label, runs in records.items():
         for r in runs:
             state = "finished" if r.finished else "interrupted"
-            if r.undoes:
+            if r.problem:
+                state = "unreadable (show says why)"
+            elif r.undoes:
                 state += f" (undo of {r.undoes})"
             rows.append((r.run, r.started or "?", label, str(len(r.steps)), state))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
@@ -125,7 +131,10 @@ def _list(records: dict[str, list[RunRecord]], out: TextIO) -> None:
         print("  ".join([*cells, row[4]]), file=out)
 
 
-def _show(label: str, record: RunRecord, out: TextIO) -> None:
+def _show(label: str, record: RunRecord, out: TextIO) -> bool:
+    if record.problem:
+        print(f"{label}: refused: {record.problem}", file=out)
+        return False
     state = "finished" if record.finished else "did not finish"
     print(f"{label}: run {record.run}, started {record.started or '?'}, {state}", file=out)
     begun: dict[int, dict[str, object]] = {}
@@ -147,15 +156,23 @@ def _show(label: str, record: RunRecord, out: TextIO) -> None:
             print(f"      {seq} done{after}", file=out)
         elif what == "restored":
             print(f"      {seq} put back (the fix failed)", file=out)
+        elif what == "failed":
+            print(f"      {seq} failed: {entry.get('error', '')}", file=out)
         elif entry.get("event") not in ("start", "end"):
             rest = {k: v for k, v in entry.items() if k != "event"}
             print(f"      {entry.get('event', 'note')}: {json.dumps(rest)}", file=out)
-    finished = {e.get("seq") for e in record.entries if e.get("state") in ("done", "restored")}
-    for seq in sorted(set(begun) - finished):
+    ended = {e.get("seq") for e in record.entries if e.get("state") in _ENDS}
+    for seq in sorted(set(begun) - ended):
         print(f"      {seq} never finished: in flight when the run stopped", file=out)
+    return True
+
+
+_ENDS = ("done", "restored", "failed")
 
 
 def _sha(value: object) -> str:
+    if value == "":
+        return " (not a regular file)"
     return f" sha256 {str(value)[:12]}" if value else " (absent)"
 
 
@@ -170,12 +187,15 @@ def _undo(ctx: HostContext, record: RunRecord, args: argparse.Namespace, out: Te
             return not any(a.kind in (undo.LEFT, undo.MANUAL) for a in actions)
         result = undo.undo(
             ctx,
-            record,
+            record.run,
             root=args.runs_dir,
             lock_dir=args.lock_dir,
             lock_timeout=args.lock_timeout,
             force=args.force,
         )
+    except RecordError as exc:
+        print(f"{label}: undo of {record.run} refused, nothing changed: {exc}", file=out)
+        return False
     except KitError as exc:
         print(f"{label}: undo of {record.run} failed: {exc}", file=out)
         return False

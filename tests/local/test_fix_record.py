@@ -50,7 +50,8 @@ def test_a_failed_fix_puts_back_changed_and_created_files_byte_for_byte(conn, tm
     log = entries(tmp_path / "runs" / record.run_id)
     begun = [e for e in log if e.get("state") == "begin"]
     assert [e["path"] for e in begun] == [str(kept), str(created)]
-    assert begun[0]["sha256_before"] and begun[1]["sha256_before"] == ""
+    # null, not "": the record says the file did not exist, which alone lets undo remove it
+    assert begun[0]["sha256_before"] and begun[1]["sha256_before"] is None
     assert {e["seq"] for e in log if e.get("state") == "restored"} == {1, 2}
 
 
