@@ -31,6 +31,11 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_TAB = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # a sysctl's old value has tabs
 _STATES = ("begin", "done", "restored", "failed")
+# The fields undo reads and acts on; every other string is text to show.
+_ACTED_ON = frozenset(
+    {"event", "run", "seq", "state", "time", "check", "op", "path", "saved", "of"}
+    | {"sha256_before", "sha256_after"}
+)
 
 
 class RecordError(KitError):
@@ -121,7 +126,8 @@ def _entry(run: str, n: int, line: bytes) -> dict[str, object]:
     for key, value in entry.items():
         if not (value is None or isinstance(value, str | int | bool)):
             raise RecordError(f"{where}: {key!r} is a {type(value).__name__}, not a value")
-        if isinstance(value, str) and not _encodable(value):
+        if isinstance(value, str) and key not in _ACTED_ON and not _encodable(value):
+            # Free text (an error, a note) is only shown: a lone surrogate becomes "?".
             entry[key] = value.encode("utf-8", "replace").decode()
     if "event" in entry:
         _event(where, run, n, entry)

@@ -319,3 +319,61 @@ def test_a_step_that_failed_cleanly_is_not_reported_as_cut_short(pytester, monke
     undone = runs(pytester, "undo", run)
     assert "cut short" not in undone.stdout
     assert undone.returncode == 0, undone.stdout + undone.stderr
+
+
+CTL = """#!/bin/sh
+verb=$1; svc=$2
+case $verb in
+  status) test -e {state}/$svc.active ;;
+  start) touch {state}/$svc.active; echo "start $svc" >> {state}/log ;;
+  restart) touch {state}/$svc.active; echo "restart $svc with $(cat {conf})" >> {state}/log ;;
+esac
+"""
+
+
+def test_a_unit_restarted_after_its_file_changed_is_restarted_after_the_file_is_back(
+    tmp_path, monkeypatch
+):
+    """containerd's config.toml and its restart, on a stand-in init system: this machine's
+    pid 1 is not one the kit drives (tests/local/test_runner_services.py)."""
+    import dataclasses
+
+    from kit.facts import InitSystem
+    from kit.runner import files, services
+    from kit.runner.journal import Journal
+    from tests.local.test_runner_services import StandIn
+
+    conf, state, ctl = tmp_path / "config.toml", tmp_path / "state", tmp_path / "ctl"
+    conf.write_text("old\n")
+    state.mkdir()
+    ctl.write_text(CTL.format(state=state, conf=conf))
+    ctl.chmod(0o755)
+    (state / "web.active").touch()
+    init = InitSystem(
+        type="standin",  # type: ignore[arg-type]
+        start_cmd=f"{ctl} start {{}}",
+        restart_cmd=f"{ctl} restart {{}}",
+        is_active_cmd=f"{ctl} status {{}}",
+    )
+    monkeypatch.setitem(services._MANAGERS, "standin", StandIn)
+    registry = HostRegistry({})
+    (ctx,) = registry.resolve("local://")
+    runs_dir, run = str(tmp_path / "runs"), "20260101T000000Z-restart"
+    try:
+        ctx._facts = dataclasses.replace(ctx.facts, init_system=init)
+        record = Journal(ctx.conn, run, runs_dir)
+        record.open()
+        with record.fix("t.containerd"):
+            files.write_file(ctx.conn, str(conf), "new\n")
+            services.restart_service(ctx.conn, ctx.facts, "web")
+        record.close()
+        result = undo.undo(ctx, run, root=runs_dir, lock_dir=str(tmp_path / "lock"))
+    finally:
+        registry.close()
+    assert result.ok, result.left
+    assert conf.read_text() == "old\n"
+    assert (state / "log").read_text().splitlines() == [
+        "restart web with new",
+        "restart web with old",
+    ]
+    assert result.done == [f"restored {conf}", "web restarted"]
