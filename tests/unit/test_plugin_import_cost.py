@@ -18,7 +18,7 @@ ONLY_SOME_RUNS = ("paramiko", "jinja2", "yaml", "hypothesis", "tomlkit")
 # What the plugin itself uses of the runner: the run id, the host lock and the journal (and
 # the Change it reports). The operations load with the checks and fixes that call them.
 PLUGIN_RUNNER = {"kit.runner", "kit.runner.change", "kit.runner.hostlock", "kit.runner.journal"}
-PLUGIN_RUNNER_DEPS = {"kit.runner.lifeline"}  # hostlock's
+PLUGIN_RUNNER_DEPS = {"kit.runner.lifeline", "kit.runner.runrecord"}  # hostlock's, journal's
 
 
 def modules_after(statement: str) -> set[str]:
