@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -42,6 +43,8 @@ MAX_TOTAL = 64 << 20  # bytes of journal read from one host in one listing
 _ACTIVE: ContextVar[Journal | None] = ContextVar("hostkit_journal", default=None)
 _SHA = "@SHA256@"
 _SHA_SLOT = json.dumps(_SHA)  # where the host fills in a digest, a JSON value
+_SEQ = "@SEQ@"  # where it fills in a step number
+_SLOTS = re.compile(f"({re.escape(json.dumps(_SEQ))}|{_SEQ}|{re.escape(_SHA_SLOT)})")
 _SEP = "\x1e"
 
 # What the journal records of a path, as a JSON value, never following a link: the
@@ -73,13 +76,18 @@ def _literal(script: str) -> str:
 _BEGIN = (
     "set -e\nd={dir}; p={path}; n={seq}\n"
     + _literal(_DIGEST + _MINE)
-    + """sha=$(dg "$p")
+    + """# The step's number, reserved with mkdir: another name of this host in the same run
+# (an alias) records into the same directory, and no two steps may share a saved copy.
+until mkdir -- "$d/seq/$n" 2>/dev/null; do
+  n=$((n + 1)); [ "$n" -le {max_step} ] || exit 1
+done
+sha=$(dg "$p")
 if [ {save} = yes ] && {{ [ -L "$p" ] || [ -e "$p" ]; }}; then
   [ ! -L "$d/files/$n" ] && [ ! -e "$d/files/$n" ] || exit 1
   cp -a -- "$p" "$d/files/$n"
 fi
-printf '%s%s%s\\n' {head} "$sha" {tail} >> "$d/journal"
-printf '%s\\n' "$sha"
+{{ printf '%s' {entry}; echo; }} >> "$d/journal"
+printf '%s %s\\n' "$n" "$sha"
 """
 )
 _DONE = (
@@ -149,8 +157,8 @@ _PROBE = (
 """
 )
 # The runs directory, made or checked: a directory, not a link, owned by the user the
-# kit runs as and writable by no one else; then this run's directory and journal, made
-# where nothing may exist yet (mkdir and noclobber never follow a link). Unfinished
+# kit runs as and writable by no one else; then this run's directory and journal (mkdir
+# and noclobber never follow a link; what exists already must be ours and not a link). Unfinished
 # earlier runs are reported (unless asked not to) and marked noticed, skipping any that
 # is a link; then old runs are pruned (rm -rf removes a link, never its target).
 _OPEN = """set -e
@@ -164,8 +172,16 @@ mkdir -p -- "$r"
 case $(stat -c %A -- "$r") in
   ?????w????|????????w?) echo "hostkit: $r is writable by others" >&2; exit 1;;
 esac
-mkdir -- "$r/$me" "$r/$me/files"
-( set -C; printf '%s\\n' {entry} > "$r/$me/journal" )
+d=$r/$me
+# Made here, or already by this run for another name of the same host: either way a
+# directory of ours, never a link.
+mine() {{ [ ! -L "$1" ] && [ -d "$1" ] && [ "$(stat -c %u -- "$1")" = "$(id -u)" ] \\
+  || {{ echo "hostkit: $1 is not a directory the kit made" >&2; exit 1; }}; }}
+mkdir -- "$d" 2>/dev/null || true; mine "$d"
+mkdir -- "$d/files" 2>/dev/null || true; mine "$d/files"
+mkdir -- "$d/seq" 2>/dev/null || true; mine "$d/seq"
+( set -C; printf '%s\\n' {entry} > "$d/journal" ) 2>/dev/null \\
+  || {{ [ ! -L "$d/journal" ] && [ -f "$d/journal" ] && printf '%s\\n' {entry} >> "$d/journal"; }}
 if [ {notice} = yes ]; then
   shown=0
   for d in "$r"/*; do
@@ -311,34 +327,39 @@ class Journal:
     # -- steps -------------------------------------------------------------------
 
     def _begin(self, op: str, path: str | None, save: bool) -> Step:
-        self._seq += 1
-        seq = self._seq
-        saved = f"files/{seq}" if save else None
-        head, tail = _dumps(
-            seq=seq,
+        entry = _dumps(
+            seq=_SEQ,
             state="begin",
             time=_now(),
             check=self.check_id,
             op=op,
             path=path,
-            saved=saved,
+            saved=f"files/{_SEQ}" if save else None,
             sha256_before=_SHA,
-        ).split(_SHA_SLOT)
+        )
+        # The host fills in the step number it reserved and the digest it read.
+        words = [
+            {json.dumps(_SEQ): '"$n"', _SEQ: '"$n"', _SHA_SLOT: '"$sha"'}.get(part, quote(part))
+            for part in _SLOTS.split(entry)
+            if part
+        ]
         script = _BEGIN.format(
             dir=quote(self.dir),
             path=quote(path or "/nonexistent/"),
-            seq=seq,
+            seq=self._seq + 1,
+            max_step=runrecord.MAX_STEP,
             save="yes" if save else "no",
-            head=quote(head),
-            tail=quote(tail),
+            entry=" ".join(words),
         )
         res = self.conn.run("sh -c %s", script, sudo=True)
-        before = _digest(res.stdout.strip()) if res.ok else False
+        seq_text, _, sha_text = res.stdout.strip().partition(" ")
+        before = _digest(sha_text) if res.ok and seq_text.isdigit() else False
         if before is False:
             raise JournalError(f"{self.conn.name}: cannot record step {op} {path or ''}")
+        seq = self._seq = int(seq_text)
         self.in_flight = f"{op} {path}" if path else op
         self.last_step = self.in_flight
-        return Step(seq, op, path, saved, before)
+        return Step(seq, op, path, f"files/{seq}" if save else None, before)
 
     def _done(self, step: Step) -> None:
         head, tail = _dumps(seq=step.seq, state="done", sha256_after=_SHA).split(_SHA_SLOT)

@@ -142,8 +142,10 @@ def _event(where: str, run: str, n: int, entry: dict[str, object]) -> None:
         raise RecordError(f"{where}: event {event!r} is not an event name")
     if "seq" in entry or "state" in entry:
         raise RecordError(f"{where}: an event with a step number")
-    if (n == 1) != (event == "start"):
-        raise RecordError(f"{where}: a run's record starts with its start, and only there")
+    # Another name of the same host in the same run (an alias) opens it again: a later
+    # start of the same run is that, never one of another run.
+    if n == 1 and event != "start":
+        raise RecordError(f"{where}: a run's record starts with its start")
     if event == "start" and entry.get("run") != run:
         raise RecordError(f"{where}: the start names another run ({entry.get('run')!r})")
 

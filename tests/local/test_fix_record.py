@@ -125,3 +125,22 @@ def test_a_lock_held_by_a_live_process_is_respected(conn, tmp_path):
                 HostLock(conn, "run-new", str(tmp_path)).acquire(timeout=0)
         finally:
             alive.kill()
+
+
+def test_two_names_of_one_host_in_one_run_keep_their_saved_copies_apart(conn, tmp_path):
+    """Aliases share the run's directory on the host: no step of one may take the other's
+    step number, or a rollback would put back the other file's copy."""
+    a, b = tmp_path / "a.conf", tmp_path / "b.conf"
+    a.write_text("a before\n")
+    b.write_text("b before\n")
+    first = Journal(conn, "20260101T000000Z-alias", str(tmp_path / "runs"))
+    second = Journal(conn, "20260101T000000Z-alias", str(tmp_path / "runs"))
+    first.open()
+    second.open()
+    with first.fix("t.a"):
+        files.write_file(conn, str(a), "a after\n")
+        with second.fix("t.b"):
+            files.write_file(conn, str(b), "b after\n")
+            second.rollback()
+        first.rollback()
+    assert (a.read_text(), b.read_text()) == ("a before\n", "b before\n")

@@ -100,7 +100,10 @@ HOSTILE = {
     ),
     "end of a step never begun": (START + line(seq=4, state="done"), "done of a step never begun"),
     "no start": (line(event="end"), "entry 1: a run's record starts with its start"),
-    "a second start": (START + START, "entry 2: a run's record starts with its start"),
+    "a later start of another run": (
+        START + line(event="start", run="20250101T000000Z-other", time="t"),
+        "entry 2: the start names another run",
+    ),
     "start of another run": (
         line(event="start", run="20250101T000000Z-other"),
         "the start names another run",
