@@ -20,8 +20,8 @@ from kit.errors import KitError
 from kit.plugin import hostopts
 from kit.plugin.hosts import HostContext
 from kit.printable import printable
-from kit.runner import hostlock, journal
-from kit.runner.journal import RunRecord
+from kit.runner import hostlock, journal, runrecord
+from kit.runner.journal import RecordError, RunRecord
 
 OK, FAILED, USAGE = 0, 1, 4
 THREADS = 16
@@ -82,6 +82,9 @@ def _command(args: argparse.Namespace, contexts: list[HostContext], out: TextIO)
         _list(records, out)
         return status
     wanted = args.run
+    if not runrecord.valid_run_id(wanted):
+        print(f"error: {wanted!r} is not a run id", file=sys.stderr)
+        return USAGE
     having = {label: r for label, runs in records.items() for r in runs if r.run == wanted}
     if records and not having:
         known = sorted({r.run for runs in records.values() for r in runs})
@@ -97,7 +100,8 @@ def _command(args: argparse.Namespace, contexts: list[HostContext], out: TextIO)
     chosen = [c for c in contexts if c.label in having]
     if args.command == "show":
         for ctx in chosen:
-            _show(ctx.label, having[ctx.label], out)
+            if not _show(ctx.label, having[ctx.label], out):
+                status = FAILED
         return status
     for ctx in chosen:
         if not _undo(ctx, having[ctx.label], args, out):
@@ -117,7 +121,9 @@ def _list(records: dict[str, list[RunRecord]], out: TextIO) -> None:
     for label, runs in records.items():
         for r in runs:
             state = "finished" if r.finished else "interrupted"
-            if r.undoes:
+            if r.problem:
+                state = "unreadable (show says why)"
+            elif r.undoes:
                 state += f" (undo of {r.undoes})"
             row = (r.run, r.started or "?", label, str(len(r.steps)), state)
             rows.append(tuple(printable(cell) for cell in row))
@@ -127,7 +133,10 @@ def _list(records: dict[str, list[RunRecord]], out: TextIO) -> None:
         print("  ".join([*cells, row[4]]), file=out)
 
 
-def _show(label: str, record: RunRecord, out: TextIO) -> None:
+def _show(label: str, record: RunRecord, out: TextIO) -> bool:
+    if record.problem:
+        _say(f"{label}: refused: {record.problem}", file=out)
+        return False
     state = "finished" if record.finished else "did not finish"
     _say(f"{label}: run {record.run}, started {record.started or '?'}, {state}", file=out)
     begun: dict[int, dict[str, object]] = {}
@@ -149,15 +158,23 @@ def _show(label: str, record: RunRecord, out: TextIO) -> None:
             _say(f"      {seq} done{after}", file=out)
         elif what == "restored":
             _say(f"      {seq} put back (the fix failed)", file=out)
+        elif what == "failed":
+            _say(f"      {seq} failed: {entry.get('error', '')}", file=out)
         elif entry.get("event") not in ("start", "end"):
             rest = {k: v for k, v in entry.items() if k != "event"}
             _say(f"      {entry.get('event', 'note')}: {json.dumps(rest)}", file=out)
-    finished = {e.get("seq") for e in record.entries if e.get("state") in ("done", "restored")}
-    for seq in sorted(set(begun) - finished):
+    ended = {e.get("seq") for e in record.entries if e.get("state") in _ENDS}
+    for seq in sorted(set(begun) - ended):
         _say(f"      {seq} never finished: in flight when the run stopped", file=out)
+    return True
+
+
+_ENDS = ("done", "restored", "failed")
 
 
 def _sha(value: object) -> str:
+    if value == "":
+        return " (not a regular file)"
     return f" sha256 {str(value)[:12]}" if value else " (absent)"
 
 
@@ -172,12 +189,15 @@ def _undo(ctx: HostContext, record: RunRecord, args: argparse.Namespace, out: Te
             return not any(a.kind in (undo.LEFT, undo.MANUAL) for a in actions)
         result = undo.undo(
             ctx,
-            record,
+            record.run,
             root=args.runs_dir,
             lock_dir=args.lock_dir,
             lock_timeout=args.lock_timeout,
             force=args.force,
         )
+    except RecordError as exc:
+        _say(f"{label}: undo of {record.run} refused, nothing changed: {exc}", file=out)
+        return False
     except KitError as exc:
         _say(f"{label}: undo of {record.run} failed: {exc}", file=out)
         return False

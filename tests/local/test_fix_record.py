@@ -50,7 +50,8 @@ def test_a_failed_fix_puts_back_changed_and_created_files_byte_for_byte(conn, tm
     log = entries(tmp_path / "runs" / record.run_id)
     begun = [e for e in log if e.get("state") == "begin"]
     assert [e["path"] for e in begun] == [str(kept), str(created)]
-    assert begun[0]["sha256_before"] and begun[1]["sha256_before"] == ""
+    # null, not "": the record says the file did not exist, which alone lets undo remove it
+    assert begun[0]["sha256_before"] and begun[1]["sha256_before"] is None
     assert {e["seq"] for e in log if e.get("state") == "restored"} == {1, 2}
 
 
@@ -124,3 +125,22 @@ def test_a_lock_held_by_a_live_process_is_respected(conn, tmp_path):
                 HostLock(conn, "run-new", str(tmp_path)).acquire(timeout=0)
         finally:
             alive.kill()
+
+
+def test_two_names_of_one_host_in_one_run_keep_their_saved_copies_apart(conn, tmp_path):
+    """Aliases share the run's directory on the host: no step of one may take the other's
+    step number, or a rollback would put back the other file's copy."""
+    a, b = tmp_path / "a.conf", tmp_path / "b.conf"
+    a.write_text("a before\n")
+    b.write_text("b before\n")
+    first = Journal(conn, "20260101T000000Z-alias", str(tmp_path / "runs"))
+    second = Journal(conn, "20260101T000000Z-alias", str(tmp_path / "runs"))
+    first.open()
+    second.open()
+    with first.fix("t.a"):
+        files.write_file(conn, str(a), "a after\n")
+        with second.fix("t.b"):
+            files.write_file(conn, str(b), "b after\n")
+            second.rollback()
+        first.rollback()
+    assert (a.read_text(), b.read_text()) == ("a before\n", "b before\n")

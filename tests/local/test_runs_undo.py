@@ -189,3 +189,191 @@ def test_live_steps_are_reversed_only_where_an_inverse_is_safe(tmp_path):
         "manual: install socat: no safe inverse; undo it by hand",
         f"left alone: sysctl kernel.ostype is {ostype}, not Other as the run left it",
     ]
+
+
+def tree(path: Path) -> dict[str, tuple[str, int, int, int] | str | None]:
+    """Every file under path as snapshot() sees it; a symlink as its target."""
+    found: dict[str, tuple[str, int, int, int] | str | None] = {}
+    for here, dirs, names in os.walk(path):
+        for name in dirs + names:
+            p = Path(here) / name
+            if p.is_symlink():
+                found[str(p)] = "-> " + os.readlink(p)
+            elif p.is_file():
+                found[str(p)] = snapshot(p)
+    return found
+
+
+def journal_of(pytester, run: str) -> Path:
+    return pytester.path / "runs" / run / "journal"
+
+
+def begun(pytester, run: str) -> list[dict[str, object]]:
+    import json
+
+    lines = journal_of(pytester, run).read_text().splitlines()
+    return [e for e in map(json.loads, lines) if e.get("state") == "begin"]
+
+
+def test_a_missing_copy_of_a_file_that_existed_is_an_error_and_the_file_stays(pytester, fixed):
+    files, _, run = fixed
+    seq = next(e["seq"] for e in begun(pytester, run) if e["path"] == str(files["a"]))
+    (pytester.path / "runs" / run / "files" / str(seq)).unlink()
+    after_fix = {n: snapshot(p) for n, p in files.items()}
+    res = runs(pytester, "undo", run)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert files["a"].exists(), "undo removed a file that existed before the run"
+    assert {n: snapshot(p) for n, p in files.items()} == after_fix
+    (line,) = [ln for ln in res.stdout.splitlines() if str(files["a"]) in ln]
+    assert run in line and "saved copy" in line and "missing" in line
+
+
+def test_a_saved_copy_that_is_not_what_the_record_says_is_refused(pytester, fixed):
+    files, _, run = fixed
+    seq = next(e["seq"] for e in begun(pytester, run) if e["path"] == str(files["a"]))
+    (pytester.path / "runs" / run / "files" / str(seq)).write_text("planted\n")
+    after_fix = {n: snapshot(p) for n, p in files.items()}
+    res = runs(pytester, "undo", run)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert {n: snapshot(p) for n, p in files.items()} == after_fix
+    assert "planted" not in files["a"].read_text()
+    assert f"{run}" in res.stdout and "sha256" in res.stdout
+
+
+def test_an_undo_started_while_its_run_is_fixing_is_refused_and_changes_nothing(pytester, fixed):
+    """The run still holds the host's lock: the undo names it and undoes nothing, even
+    once the run has ended (it must not wait and then act on a record it read before)."""
+    files, _, run = fixed
+    after_fix = {n: snapshot(p) for n, p in files.items()}
+    lock = pytester.path / "lock"
+    lock.mkdir(exist_ok=True)
+    with subprocess.Popen(["sleep", "30"]) as fixing:
+        try:
+            with open(f"/proc/{fixing.pid}/stat") as fh:
+                start = fh.read().rpartition(") ")[2].split()[19]
+            (lock / "fix.owner").write_text(f"{run} {fixing.pid} {start}\n")
+            dirs = [f"--runs-dir={pytester.path / 'runs'}", f"--lock-dir={lock}"]
+            command = [sys.executable, "-m", "kit.runs", "--hosts=local://", *dirs]
+            undoing = subprocess.Popen(
+                [*command, "--lock-timeout=20", "undo", run],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                cwd=pytester.path,
+            )
+            try:
+                out, _ = undoing.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                fixing.kill()  # the run ends; an undo still waiting now acts
+                fixing.wait()
+                out, _ = undoing.communicate(timeout=60)
+        finally:
+            fixing.kill()
+    assert undoing.returncode == 1, out
+    assert f"run {run} is still in progress" in out
+    assert {n: snapshot(p) for n, p in files.items()} == after_fix
+
+
+def test_an_undo_keeps_an_interrupted_run_for_the_next_fix_to_report(pytester, fixed):
+    from kit.connection import connect
+    from kit.runner import journal
+    from kit.runner.journal import Journal
+
+    _, _, run = fixed
+    with connect("local://") as conn:
+        cut = Journal(conn, "20000101T000000Z-cut", str(pytester.path / "runs"), keep=10**6)
+        cut.open()
+        with cut.fix("t.cut"), pytest.raises(KeyboardInterrupt), journal.live_step(conn, "x"):
+            raise KeyboardInterrupt  # the controller killed: no end recorded
+        assert runs(pytester, "undo", run).returncode == 0
+        nxt = Journal(conn, "20990101T000000Z-next", str(pytester.path / "runs"), keep=10**6)
+        assert [e.run for e in nxt.open()] == ["20000101T000000Z-cut"]
+
+
+FAILING = """
+import pytest
+from kit.catalog.check import check
+from kit.catalog.remediation import remediation
+from kit.runner import journal
+
+@remediation(strategy="configure", disruption="low")
+def fails(target):
+    with journal.live_step(target.conn, "start hk-no-such-unit"):
+        target.conn.run("false").check()
+
+@check("t.fails", "a fix that fails cleanly", fix=fails)
+def test_fails(conn):
+    assert False
+"""
+
+
+def test_a_step_that_failed_cleanly_is_not_reported_as_cut_short(pytester, monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    pytester.makepyfile(test_checks=FAILING)
+    res = pytester.runpytest_subprocess("--hosts=local://", "--fix", *state_dirs(pytester))
+    assert "host unchanged" in res.stdout.str()
+    (run,) = os.listdir(pytester.path / "runs")
+    shown = runs(pytester, "show", run)
+    assert "in flight" not in shown.stdout and "never finished" not in shown.stdout
+    assert "1 failed" in shown.stdout, shown.stdout
+    undone = runs(pytester, "undo", run)
+    assert "cut short" not in undone.stdout
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+
+
+CTL = """#!/bin/sh
+verb=$1; svc=$2
+case $verb in
+  status) test -e {state}/$svc.active ;;
+  start) touch {state}/$svc.active; echo "start $svc" >> {state}/log ;;
+  restart) touch {state}/$svc.active; echo "restart $svc with $(cat {conf})" >> {state}/log ;;
+esac
+"""
+
+
+def test_a_unit_restarted_after_its_file_changed_is_restarted_after_the_file_is_back(
+    tmp_path, monkeypatch
+):
+    """containerd's config.toml and its restart, on a stand-in init system: this machine's
+    pid 1 is not one the kit drives (tests/local/test_runner_services.py)."""
+    import dataclasses
+
+    from kit.facts import InitSystem
+    from kit.runner import files, services
+    from kit.runner.journal import Journal
+    from tests.local.test_runner_services import StandIn
+
+    conf, state, ctl = tmp_path / "config.toml", tmp_path / "state", tmp_path / "ctl"
+    conf.write_text("old\n")
+    state.mkdir()
+    ctl.write_text(CTL.format(state=state, conf=conf))
+    ctl.chmod(0o755)
+    (state / "web.active").touch()
+    init = InitSystem(
+        type="standin",  # type: ignore[arg-type]
+        start_cmd=f"{ctl} start {{}}",
+        restart_cmd=f"{ctl} restart {{}}",
+        is_active_cmd=f"{ctl} status {{}}",
+    )
+    monkeypatch.setitem(services._MANAGERS, "standin", StandIn)
+    registry = HostRegistry({})
+    (ctx,) = registry.resolve("local://")
+    runs_dir, run = str(tmp_path / "runs"), "20260101T000000Z-restart"
+    try:
+        ctx._facts = dataclasses.replace(ctx.facts, init_system=init)
+        record = Journal(ctx.conn, run, runs_dir)
+        record.open()
+        with record.fix("t.containerd"):
+            files.write_file(ctx.conn, str(conf), "new\n")
+            services.restart_service(ctx.conn, ctx.facts, "web")
+        record.close()
+        result = undo.undo(ctx, run, root=runs_dir, lock_dir=str(tmp_path / "lock"))
+    finally:
+        registry.close()
+    assert result.ok, result.left
+    assert conf.read_text() == "old\n"
+    assert (state / "log").read_text().splitlines() == [
+        "restart web with new",
+        "restart web with old",
+    ]
+    assert result.done == [f"restored {conf}", "web restarted"]

@@ -25,7 +25,7 @@ PLUGIN_RUNNER = {
     "kit.runner.journal",
     "kit.runner.nottaken",
 }
-PLUGIN_RUNNER_DEPS = {"kit.runner.lifeline"}  # hostlock's
+PLUGIN_RUNNER_DEPS = {"kit.runner.lifeline", "kit.runner.runrecord"}  # hostlock's, journal's
 
 
 def modules_after(statement: str) -> set[str]:
