@@ -57,7 +57,7 @@ elif [ -z {mode} ] && [ -e "$dest" ]; then chown --reference="$dest" -- "$tmp"; 
 if [ -n {mode} ]; then chmod -- {mode} "$tmp"
 elif [ -e "$dest" ]; then chmod --reference="$dest" -- "$tmp"
 else chmod 0644 "$tmp"; fi
-mv -f -- "$tmp" "$dest"
+mv -f -T -- "$tmp" "$dest"
 trap - EXIT HUP INT TERM PIPE"""
 
 

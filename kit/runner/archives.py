@@ -39,7 +39,7 @@ if [ -n "$3" ] && [ "$got" != "$3" ]; then
 fi
 if [ -e "$2" ] && [ "$(sha256sum -- "$2" | cut -d' ' -f1)" = "$got" ]; then echo same; exit 0; fi
 if [ -n "$4" ]; then chmod "$4" "$tmp"; else chmod 0644 "$tmp"; fi
-mv -f -- "$tmp" "$2"
+mv -f -T -- "$tmp" "$2"
 trap - EXIT
 echo replaced"""
 

@@ -111,7 +111,7 @@ fi
 stage=$(mktemp "$(dirname -- "$dest")/.hostkit.XXXXXXXX")
 cat -- "$work/new" > "$stage"
 chmod 0440 "$stage"
-mv -f -- "$stage" "$dest"
+mv -f -T -- "$stage" "$dest"
 stage="""
 
 

@@ -115,3 +115,17 @@ def test_setuid_mode_with_another_owner_is_applied_after_the_owner(
     conn.put(b"x", str(dest), mode="4755", owner="nobody", group="nogroup")
     st = dest.stat()
     assert (oct(st.st_mode & 0o7777), st.st_uid) == ("0o4755", pwd.getpwnam("nobody").pw_uid)
+
+
+def test_a_link_to_a_directory_at_the_destination_is_replaced_not_written_into(
+    conn: Connection, tmp_path: Path
+) -> None:
+    # mv without -T follows a final link to a directory and drops the file inside it.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    dest = tmp_path / "f.conf"
+    dest.symlink_to(elsewhere)
+    conn.put(b"new\n", str(dest))
+    assert not dest.is_symlink()
+    assert dest.read_bytes() == b"new\n"
+    assert list(elsewhere.iterdir()) == []

@@ -57,7 +57,7 @@ def test_download_verifies_writes_and_then_skips(served, conn, tmp_path):
     want = _sha(root / "app.tar.gz")
     plan = archives.download(conn, f"{base}/app.tar.gz", str(dest), sha256=want, dry_run=True)
     assert plan.changed and not dest.exists() and not conn.writes()
-    assert archives.download(conn, f"{base}/app.tar.gz", str(dest), sha256=want).changed
+    assert archives.download(conn, f"{base}/app.tar.gz", str(dest), force=True).changed
     assert dest.read_bytes() == (root / "app.tar.gz").read_bytes()
     conn.reset()
     again = archives.download(conn, f"{base}/app.tar.gz", str(dest), sha256=want.upper())
@@ -159,3 +159,17 @@ def test_a_plan_names_the_url_with_its_password_masked(served, conn, tmp_path):
     url = base.replace("http://", "http://deploy:pw-S3CRET@") + "/app.zip"
     plan = archives.download(conn, url, str(tmp_path / "a.zip"), dry_run=True)
     assert "pw-S3CRET" not in plan.summary and "deploy:***@" in plan.summary
+
+
+def test_download_replaces_a_link_to_a_directory_rather_than_writing_into_it(
+    served, conn, tmp_path
+):
+    base, root = served
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    dest = tmp_path / "app.tar.gz"
+    dest.symlink_to(elsewhere)
+    want = _sha(root / "app.tar.gz")
+    assert archives.download(conn, f"{base}/app.tar.gz", str(dest), force=True).changed
+    assert not dest.is_symlink() and _sha(dest) == want
+    assert list(elsewhere.iterdir()) == []
