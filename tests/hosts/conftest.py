@@ -36,7 +36,7 @@ def boot(tmp_path_factory: pytest.TempPathFactory, label: str, **shape: object) 
 def containers_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     fleet = boot(tmp_path_factory, "containers", containers=CONTAINERS)
     yield fleet
-    fleet.down()
+    testhosts.down(fleet.state_dir)
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +50,7 @@ def vm_fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         pytest.skip("HOSTKIT_VM=0: the VM's tests are left out")
     fleet = boot(tmp_path_factory, "vm", vm=True)
     yield fleet
-    fleet.down()
+    testhosts.down(fleet.state_dir)
 
 
 @pytest.fixture(scope="session")
