@@ -1,9 +1,10 @@
-"""Disposable hosts for the hosts tier, booted once per test run and shared.
+"""Disposable hosts for the hosts tier, booted once per test process and shared.
 
 `containers` (a list of container hosts) and `vm` (one VM host) each boot on first
-use and are taken down when the session ends. Run this tier in one process,
-without xdist's -n: each worker would boot hosts of its own, and two TCG guests on
-two cores halve each other's speed.
+use and are taken down when the session ends. Every scenario that asks for the VM is
+marked `vm`, so the tier runs as two processes at once (tests/run.py): `-m vm`, one
+process, as two TCG guests on two cores halve each other's speed; and `-m "not vm"`
+under xdist, each worker booting containers of its own.
 
 Without root or a required tool the tier is unavailable: skipped outside CI,
 an error in CI (tests.tiers.unavailable). HOSTKIT_VM=0 skips the VM's tests, for a quick
@@ -19,15 +20,28 @@ from collections.abc import Iterator
 import pytest
 
 from kit import testhosts
-from kit.testhosts import Fleet, Host
-from tests import tiers
+from kit.testhosts import Fleet, Host, image
+from tests import tiers, timings
 
 CONTAINERS = int(os.environ.get("HOSTKIT_CONTAINERS", "3"))
 
 
+VM_FIXTURES = {"vm", "vm_fleet"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if VM_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.vm)
+
+
 def boot(tmp_path_factory: pytest.TempPathFactory, label: str, **shape: object) -> Fleet:
     try:
-        return testhosts.up(state_dir=tmp_path_factory.mktemp(label), **shape)  # type: ignore[arg-type]
+        # The image first, on its own, so its build shows apart from the boot.
+        with timings.timed("image (built or found in the cache)"):
+            image.ensure()
+        with timings.timed(f"boot {label}"):
+            return testhosts.up(state_dir=tmp_path_factory.mktemp(label), **shape)  # type: ignore[arg-type]
     except (testhosts.NotRoot, testhosts.ToolMissing) as exc:
         tiers.unavailable("hosts", str(exc))
 
