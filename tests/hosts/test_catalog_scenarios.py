@@ -3,6 +3,10 @@
 Each scenario puts a host in a failing state, sees the check fail (naming what is
 wrong), repairs it with --fix, and sees a second --fix change nothing. The VM's
 fixes must also survive a reboot.
+
+firewalld's scenarios run on a container of this module's own (`container`): firewalld
+installs, starts, stops and is disabled there as on the VM (its nftables rules live in
+the container's network namespace), without the VM's emulation.
 """
 
 from __future__ import annotations
@@ -136,8 +140,8 @@ def test_a_swap_unit_and_a_noauto_line(vm, tmp_path):
         conn.run("sed -i '\\#^/hk-noauto-swap #d' /etc/fstab").check()
 
 
-def test_enabled_but_stopped_firewalld_is_disabled(vm, tmp_path):
-    with vm.connect() as conn:
+def test_enabled_but_stopped_firewalld_is_disabled(container, tmp_path):
+    with container.connect() as conn:
         conn.run(
             "apt-get update -qq && apt-get install -y -qq firewalld >/dev/null"
             " && systemctl enable firewalld && systemctl stop firewalld",
@@ -145,13 +149,13 @@ def test_enabled_but_stopped_firewalld_is_disabled(vm, tmp_path):
             timeout=600,
         ).check()
     fail_fix_settle(
-        vm,
+        container,
         tmp_path,
         "firewalld",
         {"test_firewalld_inactive": "stopped but enabled"},
         "--max-disruption=high",
     )
-    with vm.connect() as conn:  # independent reads
+    with container.connect() as conn:  # independent reads
         assert conn.run("systemctl is-enabled firewalld").stdout.strip() == "disabled"
 
 
@@ -179,25 +183,25 @@ def test_no_time_daemon_gets_one_installed(vm, tmp_path):
     assert not any(c.fixes for c in again.cases.values()), again.cases
 
 
-def test_active_firewalld_is_stopped_and_stays_off(vm, tmp_path):
-    with vm.connect() as conn:
+def test_active_firewalld_is_stopped_and_stays_off(container, tmp_path):
+    with container.connect() as conn:
         conn.run(
             "apt-get update -qq && apt-get install -y -qq firewalld >/dev/null"
             " && systemctl enable --now firewalld",
             env={"DEBIAN_FRONTEND": "noninteractive"},
             timeout=600,
         ).check()
-    held = compliance.run(vm, tmp_path, "held", "--fix", select="firewalld")
+    held = compliance.run(container, tmp_path, "held", "--fix", select="firewalld")
     (case,) = held.cases.values()
     assert "fix needs --max-disruption=high: firewalld" in case.message, case
     fail_fix_settle(
-        vm,
+        container,
         tmp_path,
         "firewalld",
         {"test_firewalld_inactive": "firewalld is active"},
         "--max-disruption=high",
     )
-    with vm.connect() as conn:  # independent reads
+    with container.connect() as conn:  # independent reads
         assert conn.run("systemctl is-active firewalld").stdout.strip() != "active"
         assert conn.run("systemctl is-enabled firewalld").stdout.strip() == "disabled"
 
