@@ -241,7 +241,6 @@ def _commands_mentioning(text: str) -> list[int]:
 
 
 @hosts
-@pytest.mark.vm  # boots a VM of its own: TCG guests are kept apart from each other
 def test_a_vm_that_does_not_boot_in_time_fails_with_its_console_and_is_removed(
     tmp_path_factory,
 ):
