@@ -143,7 +143,7 @@ class Runner:
                 sys.stdout.flush()
                 sys.stdout.buffer.write(tier.log.read_bytes())
                 sys.stdout.flush()
-        return timings.TierTime(tier.name, seconds, rc)
+        return timings.TierTime(tier.name, seconds, rc, narrowed=bool(self.extra))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -194,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results, scenarios, timings.stages(STAGES), total, (load_before, os.getloadavg())
         )
     )
-    return 0 if all(r.rc == 0 for r in results) else 1
+    return 0 if all(r.ok for r in results) else 1
 
 
 if __name__ == "__main__":

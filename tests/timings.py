@@ -23,13 +23,20 @@ class TierTime:
     name: str
     seconds: float
     rc: int
+    narrowed: bool = False  # pytest arguments given after --, such as -k, may select nothing
+
+    @property
+    def ok(self) -> bool:
+        """Passed; or selected nothing only because the arguments given narrowed it. A
+        tier collecting nothing by itself is broken (pytest's 5), never a pass."""
+        return self.rc == 0 or (self.rc == NO_TESTS and self.narrowed)
 
     @property
     def verdict(self) -> str:
         if self.rc == 0:
             return "passed"
         if self.rc == NO_TESTS:
-            return "FAILED (no tests ran)"
+            return "nothing selected by the arguments" if self.narrowed else "FAILED (no tests ran)"
         return f"FAILED (exit {self.rc})"
 
 

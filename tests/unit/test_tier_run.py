@@ -112,6 +112,15 @@ JUNIT = """<?xml version="1.0"?>
 """
 
 
+def test_a_tier_that_runs_no_tests_fails_unless_the_arguments_given_narrowed_it():
+    assert not timings.TierTime("unit", 1.0, 5).ok
+    assert timings.TierTime("unit", 1.0, 5).verdict == "FAILED (no tests ran)"
+    narrowed = timings.TierTime("hosts-vm", 1.0, 5, narrowed=True)
+    assert narrowed.ok and narrowed.verdict == "nothing selected by the arguments"
+    assert not timings.TierTime("unit", 1.0, 1, narrowed=True).ok
+    assert timings.TierTime("unit", 1.0, 0).ok
+
+
 def test_scenarios_are_read_from_the_junit_report(tmp_path):
     report = tmp_path / "r.xml"
     report.write_text(JUNIT)
