@@ -57,9 +57,12 @@ _PARITY = "tests/ssh/test_testinfra_parity.py"
 _BENCHMARKS_CONFIG = ("-c", "benchmarks/pytest.ini", "--rootdir", "benchmarks")
 # Listed in the order CI runs them; a name of TIER_GROUPS stands for several.
 TIERS = (
-    # On two cores the VM lane is the longest; it starts first so the VM boots while the
-    # rest runs.
-    Tier("hosts-vm", ("tests/hosts", "-m", "vm"), lane="vm"),
+    # The VM lane is the longest; it starts first, so the image is built and the VMs boot
+    # while the rest runs. Two xdist workers each boot a VM of their own and take whole
+    # modules: under TCG a scenario alternates between the guest's CPU and the host's
+    # (each compliance run is a pytest process here), so two guests keep both cores busy
+    # where one left them waiting on each other.
+    Tier("hosts-vm", ("tests/hosts", "-m", "vm", "-n", "2", "--dist", "loadfile"), lane="vm"),
     Tier("unit", ("tests/unit", "-n", "2")),
     Tier("local", ("tests/local", "-n", "2", "-m", "not wheel")),
     Tier("ssh", ("tests/ssh", "-n", "2", f"--deselect={_PARITY}")),

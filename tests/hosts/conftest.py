@@ -2,9 +2,9 @@
 
 `containers` (a list of container hosts) and `vm` (one VM host) each boot on first
 use and are taken down when the session ends. Every scenario that asks for the VM is
-marked `vm`, so the tier runs as two processes at once (tests/run.py): `-m vm`, one
-process, as two TCG guests on two cores halve each other's speed; and `-m "not vm"`
-under xdist, each worker booting containers of its own.
+marked `vm`, so the tier runs as two processes at once (tests/run.py): `-m vm` and
+`-m "not vm"`, each under xdist with whole modules per worker, each worker booting the
+VM or the containers of its own.
 
 Without root or a required tool the tier is unavailable: skipped outside CI,
 an error in CI (tests.tiers.unavailable). HOSTKIT_VM=0 skips the VM's tests, for a quick
