@@ -24,6 +24,10 @@ from kit.testhosts import Fleet, Host, image
 from tests import tiers, timings
 
 CONTAINERS = int(os.environ.get("HOSTKIT_CONTAINERS", "3"))
+# How long a scenario waits for the VM to come back from a reboot. A reboot is a
+# shutdown, GRUB and a whole boot under TCG emulation: measured past 300 s on the
+# two-core machine loaded by other work with both VMs of the VM lane running.
+VM_REBOOT_TIMEOUT = 600
 
 
 VM_FIXTURES = {"vm", "vm_fleet"}

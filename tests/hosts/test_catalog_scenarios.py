@@ -16,6 +16,7 @@ import pytest
 import kit.runner
 from kit.testhosts import ready
 from tests.hosts import compliance, standins
+from tests.hosts.conftest import VM_REBOOT_TIMEOUT
 
 pytestmark = pytest.mark.hosts
 
@@ -115,8 +116,8 @@ def test_sysctl_conf_setting_the_opposite_loses_to_the_fix_at_boot(vm, tmp_path)
         assert (
             "# hostkit: overridden by /etc/sysctl.d/99-hostkit.conf: net.ipv4.ip_forward=0" in conf
         )
-        kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
-    ready.wait(vm, 300)
+        kit.runner.reboot(conn, timeout=VM_REBOOT_TIMEOUT, accept_disconnect=True)
+    ready.wait(vm, VM_REBOOT_TIMEOUT)
     with vm.connect() as conn:
         assert conn.run("sysctl -n net.ipv4.ip_forward").stdout.strip() == "1"
 
@@ -161,6 +162,10 @@ def test_enabled_but_stopped_firewalld_is_disabled(container, tmp_path):
 
 def test_no_time_daemon_gets_one_installed(vm, tmp_path):
     with vm.connect() as conn:
+        # Package lists as a Debian host has them (the image ships none): the fix installs
+        # the daemon from them. This used to come from the firewalld scenarios' own
+        # `apt-get update`, run before this one on the same VM.
+        conn.run("apt-get update -qq", timeout=600).check()
         conn.run(
             "apt-get remove -y -qq systemd-timesyncd chrony >/dev/null 2>&1; true",
             env={"DEBIAN_FRONTEND": "noninteractive"},
@@ -220,8 +225,8 @@ def test_whole_profile_fixed_on_the_vm_survives_a_reboot(vm, tmp_path):
     unsettled = {n for n, c in second.cases.items() if c.fixes and "time_synchronized" not in n}
     assert unsettled == set(), second.cases
     with vm.connect() as conn:
-        kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
-    ready.wait(vm, 300)
+        kit.runner.reboot(conn, timeout=VM_REBOOT_TIMEOUT, accept_disconnect=True)
+    ready.wait(vm, VM_REBOOT_TIMEOUT)
     after = compliance.run(vm, tmp_path, "after-reboot", *profile)
     assert after.ret == 0, after.output
     hard = {n: c.outcome for n, c in after.cases.items() if c.outcome in ("failed", "error")}
