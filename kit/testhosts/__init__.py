@@ -3,7 +3,7 @@
     fleet = kit.testhosts.up(containers=2, vm=True)
     for host in fleet.hosts:
         conn = kit.connect(host.spec, **host.connect_options)
-    fleet.down()
+    kit.testhosts.down(fleet.state_dir)
 
 Command line: `python -m kit.testhosts up [--vm] [--containers N] | down | list | ssh NAME`.
 """

@@ -1,4 +1,8 @@
-"""A running fleet as recorded in its state directory (fleet.json), and how to reach it."""
+"""A running fleet as recorded in its state directory (fleet.json), and how to reach it.
+
+Data only: bringing a fleet up or down is fleet.py's, which imports this module, so
+nothing here imports fleet.py (`kit.testhosts.down(fleet.state_dir)` takes one down).
+"""
 
 from __future__ import annotations
 
@@ -126,11 +130,6 @@ class Fleet:
     def save(self) -> None:
         data = {"image": self.image, "hosts": [asdict(h) for h in self.hosts]}
         write_private(self.state_dir / STATE_FILE, json.dumps(data, indent=2) + "\n")
-
-    def down(self) -> list[str]:
-        from kit.testhosts.fleet import down
-
-        return down(self.state_dir)
 
 
 def load(state_dir: Path | None = None) -> Fleet | None:

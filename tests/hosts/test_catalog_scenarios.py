@@ -3,6 +3,10 @@
 Each scenario puts a host in a failing state, sees the check fail (naming what is
 wrong), repairs it with --fix, and sees a second --fix change nothing. The VM's
 fixes must also survive a reboot.
+
+firewalld's scenarios run on a container of this module's own (`container`): firewalld
+installs, starts, stops and is disabled there as on the VM (its nftables rules live in
+the container's network namespace), without the VM's emulation.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import pytest
 import kit.runner
 from kit.testhosts import ready
 from tests.hosts import compliance, standins
+from tests.hosts.conftest import VM_REBOOT_TIMEOUT
 
 pytestmark = pytest.mark.hosts
 
@@ -111,8 +116,8 @@ def test_sysctl_conf_setting_the_opposite_loses_to_the_fix_at_boot(vm, tmp_path)
         assert (
             "# hostkit: overridden by /etc/sysctl.d/99-hostkit.conf: net.ipv4.ip_forward=0" in conf
         )
-        kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
-    ready.wait(vm, 300)
+        kit.runner.reboot(conn, timeout=VM_REBOOT_TIMEOUT, accept_disconnect=True)
+    ready.wait(vm, VM_REBOOT_TIMEOUT)
     with vm.connect() as conn:
         assert conn.run("sysctl -n net.ipv4.ip_forward").stdout.strip() == "1"
 
@@ -136,8 +141,8 @@ def test_a_swap_unit_and_a_noauto_line(vm, tmp_path):
         conn.run("sed -i '\\#^/hk-noauto-swap #d' /etc/fstab").check()
 
 
-def test_enabled_but_stopped_firewalld_is_disabled(vm, tmp_path):
-    with vm.connect() as conn:
+def test_enabled_but_stopped_firewalld_is_disabled(container, tmp_path):
+    with container.connect() as conn:
         conn.run(
             "apt-get update -qq && apt-get install -y -qq firewalld >/dev/null"
             " && systemctl enable firewalld && systemctl stop firewalld",
@@ -145,18 +150,22 @@ def test_enabled_but_stopped_firewalld_is_disabled(vm, tmp_path):
             timeout=600,
         ).check()
     fail_fix_settle(
-        vm,
+        container,
         tmp_path,
         "firewalld",
         {"test_firewalld_inactive": "stopped but enabled"},
         "--max-disruption=high",
     )
-    with vm.connect() as conn:  # independent reads
+    with container.connect() as conn:  # independent reads
         assert conn.run("systemctl is-enabled firewalld").stdout.strip() == "disabled"
 
 
 def test_no_time_daemon_gets_one_installed(vm, tmp_path):
     with vm.connect() as conn:
+        # Package lists as a Debian host has them (the image ships none): the fix installs
+        # the daemon from them. This used to come from the firewalld scenarios' own
+        # `apt-get update`, run before this one on the same VM.
+        conn.run("apt-get update -qq", timeout=600).check()
         conn.run(
             "apt-get remove -y -qq systemd-timesyncd chrony >/dev/null 2>&1; true",
             env={"DEBIAN_FRONTEND": "noninteractive"},
@@ -179,25 +188,25 @@ def test_no_time_daemon_gets_one_installed(vm, tmp_path):
     assert not any(c.fixes for c in again.cases.values()), again.cases
 
 
-def test_active_firewalld_is_stopped_and_stays_off(vm, tmp_path):
-    with vm.connect() as conn:
+def test_active_firewalld_is_stopped_and_stays_off(container, tmp_path):
+    with container.connect() as conn:
         conn.run(
             "apt-get update -qq && apt-get install -y -qq firewalld >/dev/null"
             " && systemctl enable --now firewalld",
             env={"DEBIAN_FRONTEND": "noninteractive"},
             timeout=600,
         ).check()
-    held = compliance.run(vm, tmp_path, "held", "--fix", select="firewalld")
+    held = compliance.run(container, tmp_path, "held", "--fix", select="firewalld")
     (case,) = held.cases.values()
     assert "fix needs --max-disruption=high: firewalld" in case.message, case
     fail_fix_settle(
-        vm,
+        container,
         tmp_path,
         "firewalld",
         {"test_firewalld_inactive": "firewalld is active"},
         "--max-disruption=high",
     )
-    with vm.connect() as conn:  # independent reads
+    with container.connect() as conn:  # independent reads
         assert conn.run("systemctl is-active firewalld").stdout.strip() != "active"
         assert conn.run("systemctl is-enabled firewalld").stdout.strip() == "disabled"
 
@@ -216,8 +225,8 @@ def test_whole_profile_fixed_on_the_vm_survives_a_reboot(vm, tmp_path):
     unsettled = {n for n, c in second.cases.items() if c.fixes and "time_synchronized" not in n}
     assert unsettled == set(), second.cases
     with vm.connect() as conn:
-        kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
-    ready.wait(vm, 300)
+        kit.runner.reboot(conn, timeout=VM_REBOOT_TIMEOUT, accept_disconnect=True)
+    ready.wait(vm, VM_REBOOT_TIMEOUT)
     after = compliance.run(vm, tmp_path, "after-reboot", *profile)
     assert after.ret == 0, after.output
     hard = {n: c.outcome for n, c in after.cases.items() if c.outcome in ("failed", "error")}

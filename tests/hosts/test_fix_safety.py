@@ -1,6 +1,11 @@
-"""--fix on a broken VM as an operator would run it: what it must refuse, hold back, undo
+"""--fix on a broken host as an operator would run it: what it must refuse, hold back, undo
 and leave on record. Each test puts its wrong state in place and takes it away again,
-since the other modules share the VM."""
+since the hosts are shared: the VM with the other modules, the container (`container`,
+booted for this module) between this module's scenarios.
+
+Only the first scenario needs the VM (swap, a module and a sysctl are fixed beside the
+refused port); a service holding a port, a fix's journal and its restored files are the
+same on a systemd container, where they run without the VM's emulation."""
 
 from __future__ import annotations
 
@@ -89,8 +94,8 @@ def test_a_listener_inside_ssh_service_is_refused_and_the_rest_is_fixed(vm, tmp_
             conn.run("swapoff /hk-safety-swap; rm -f /hk-safety-swap")
 
 
-def test_kubelet_is_never_stopped_to_free_its_own_port(vm, tmp_path):
-    with vm.connect() as conn:
+def test_kubelet_is_never_stopped_to_free_its_own_port(container, tmp_path):
+    with container.connect() as conn:
         conn.run(FREE_PORT).check()
         conn.put(KUBELET.encode(), "/etc/systemd/system/kubelet.service")
         conn.run("systemctl daemon-reload && systemctl enable --now kubelet.service").check()
@@ -98,16 +103,22 @@ def test_kubelet_is_never_stopped_to_free_its_own_port(vm, tmp_path):
     try:
         # Even where stopping services is allowed, the port's expected owner is not stopped.
         run = compliance.run(
-            vm, tmp_path, "fix", *PREFLIGHT, "--fix", "--max-disruption=high", select="port_free"
+            container,
+            tmp_path,
+            "fix",
+            *PREFLIGHT,
+            "--fix",
+            "--max-disruption=high",
+            select="port_free",
         )
         (case,) = run.cases.values()
         assert case.outcome == "failed"
         assert "its expected owner kubelet: not stopping it" in case.message, case.message
-        with vm.connect() as conn:
+        with container.connect() as conn:
             assert conn.run("systemctl is-active kubelet.service").stdout.strip() == "active"
             assert conn.run("systemctl is-enabled kubelet.service").stdout.strip() == "enabled"
     finally:
-        with vm.connect() as conn:
+        with container.connect() as conn:
             conn.run(
                 "systemctl disable --now kubelet.service;"
                 " rm -f /etc/systemd/system/kubelet.service; systemctl daemon-reload"
@@ -151,18 +162,18 @@ def suite(tmp_path) -> Path:
     return folder
 
 
-def test_a_fix_failing_at_its_second_step_puts_the_first_file_back(vm, tmp_path, suite):
+def test_a_fix_failing_at_its_second_step_puts_the_first_file_back(container, tmp_path, suite):
     original = b"# kept\nkey = \xe9t\xe9\n"
-    with vm.connect() as conn:
+    with container.connect() as conn:
         conn.put(original, "/etc/hk-first.conf", mode="0640")
         conn.run("chgrp adm /etc/hk-first.conf").check()
         before = conn.run("stat -c '%a %U %G %Y' /etc/hk-first.conf").stdout
-    run = compliance.run(vm, tmp_path, "twofiles", "--fix", select="two_files", suite=suite)
+    run = compliance.run(container, tmp_path, "twofiles", "--fix", select="two_files", suite=suite)
     (case,) = run.cases.values()
     assert case.outcome == "error"
     assert "fix failed at write_file /etc/hk-missing-dir/second.conf" in case.message
     assert "restored 1 file" in case.message
-    with vm.connect() as conn:
+    with container.connect() as conn:
         assert conn.get("/etc/hk-first.conf") == original
         assert conn.run("stat -c '%a %U %G %Y' /etc/hk-first.conf").stdout == before
         (log,) = conn.run(f"ls -1t {RUNS}/*/journal | head -1").stdout.split()
@@ -177,12 +188,12 @@ def test_a_fix_failing_at_its_second_step_puts_the_first_file_back(vm, tmp_path,
     assert any(e.get("event") == "fix-failed" for e in entries)
 
 
-def test_a_killed_controller_leaves_a_journal_that_the_next_run_reports(vm, tmp_path, suite):
+def test_a_killed_controller_leaves_a_journal_that_the_next_run_reports(container, tmp_path, suite):
     report = tmp_path / "killed.xml"
-    args = compliance.command(vm, report, suite, "--fix", "-k", "slow")
+    args = compliance.command(container, report, suite, "--fix", "-k", "slow")
     killed = subprocess.Popen(args, cwd=suite, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        with vm.connect() as conn:
+        with container.connect() as conn:
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline:
                 found = conn.run(f"grep -l 'wait for the network' {RUNS}/*/journal")
@@ -195,10 +206,10 @@ def test_a_killed_controller_leaves_a_journal_that_the_next_run_reports(vm, tmp_
         killed.kill()
         killed.wait()
     run_id = found.stdout.strip().split("/")[-2]
-    after = compliance.run(vm, tmp_path, "after", "--fix", select="two_files", suite=suite)
+    after = compliance.run(container, tmp_path, "after", "--fix", select="two_files", suite=suite)
     assert f"earlier run {run_id} did not finish (wait for the network for t.slow)" in after.output
     assert "another hostkit run" not in after.output  # the dead run's lock was stale
-    again = compliance.run(vm, tmp_path, "again", "--fix", select="two_files", suite=suite)
+    again = compliance.run(container, tmp_path, "again", "--fix", select="two_files", suite=suite)
     assert "did not finish" not in again.output
-    with vm.connect() as conn:
+    with container.connect() as conn:
         conn.run("rm -f /etc/hk-slow.conf /etc/hk-first.conf; pkill -f 'sleep 120'")

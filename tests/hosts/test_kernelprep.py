@@ -17,6 +17,7 @@ import pytest
 import kit.runner
 from kit.testhosts import ready
 from tests.hosts import compliance
+from tests.hosts.conftest import VM_REBOOT_TIMEOUT
 
 pytestmark = pytest.mark.hosts
 
@@ -161,8 +162,8 @@ def test_vm_sysctl_groups_fail_fix_pass_and_survive_a_reboot(vm, tmp_path):
     assert not any(c.fixes for c in again.cases.values())
     with vm.connect() as conn:
         assert conn.run("sysctl -n %s", RESERVED).check().stdout.strip() == "8080,30000-32767"
-        kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
-    ready.wait(vm, 300)
+        kit.runner.reboot(conn, timeout=VM_REBOOT_TIMEOUT, accept_disconnect=True)
+    ready.wait(vm, VM_REBOOT_TIMEOUT)
     after = compliance.run(vm, tmp_path, "after-reboot", *args)
     assert after.failing() == set(), after.cases
 
@@ -205,8 +206,8 @@ def test_vm_cgroup_controller_through_grub_and_a_reboot(vm, tmp_path):
             "printf '%s\\n' 'GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX cgroup_disable=hugetlb"
             f" {FORCED}\"' > {BREAK} && update-grub"
         ).check()
-        kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
-    ready.wait(vm, 300)
+        kit.runner.reboot(conn, timeout=VM_REBOOT_TIMEOUT, accept_disconnect=True)
+    ready.wait(vm, VM_REBOOT_TIMEOUT)
     with vm.connect() as conn:  # independent read: systemd 252 booted cgroup v1
         assert conn.run("stat -fc %T /sys/fs/cgroup").check().stdout.strip() == "tmpfs"
     args = (_profile(tmp_path, CGROUPS),)
@@ -239,8 +240,8 @@ def test_vm_cgroup_controller_through_grub_and_a_reboot(vm, tmp_path):
         assert not case.fixes, case
 
     with vm.connect() as conn:
-        kit.runner.reboot(conn, timeout=300, accept_disconnect=True)
-    ready.wait(vm, 300)
+        kit.runner.reboot(conn, timeout=VM_REBOOT_TIMEOUT, accept_disconnect=True)
+    ready.wait(vm, VM_REBOOT_TIMEOUT)
     after = compliance.run(vm, tmp_path, "after-reboot", *args)
     assert after.failing() == set(), after.cases
     with vm.connect() as conn:  # independent read, and the VM is shared: clean up

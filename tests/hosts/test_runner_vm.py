@@ -15,6 +15,7 @@ import pytest
 
 import kit.runner as runner
 from kit.facts import gather_facts
+from tests.hosts.conftest import VM_REBOOT_TIMEOUT
 
 hosts = pytest.mark.hosts
 
@@ -47,7 +48,7 @@ def test_vm_operations_hold_and_survive_a_reboot(vm):
         try:
             _apply_all(conn, facts)
             started = time.monotonic()
-            assert runner.reboot(conn, timeout=300, accept_disconnect=True).changed
+            assert runner.reboot(conn, timeout=VM_REBOOT_TIMEOUT, accept_disconnect=True).changed
             rebooted_in = time.monotonic() - started
             _after_reboot(conn)
             print(f"reboot took {rebooted_in:.0f}s")

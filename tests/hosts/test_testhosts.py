@@ -149,7 +149,7 @@ def test_up_twice_is_harmless_and_down_leaves_nothing_behind(tmp_path_factory):
     assert net.link in netns.links()
     assert host.pid in _processes()
 
-    removed = fleet.down()
+    removed = kit.testhosts.down(fleet.state_dir)
 
     assert removed, "down reported nothing removed"
     assert net.namespace not in netns.namespaces()
@@ -159,7 +159,7 @@ def test_up_twice_is_harmless_and_down_leaves_nothing_behind(tmp_path_factory):
     assert not Path(host.workdir).exists()
     assert not (fleet.state_dir / "fleet.json").exists()
     assert not fleet.identity_file.exists()
-    assert fleet.down() == []
+    assert kit.testhosts.down(fleet.state_dir) == []
 
 
 # -- errors, without hosts ------------------------------------------------------
