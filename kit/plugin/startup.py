@@ -15,6 +15,7 @@ from kit.connection.secrets import FromEnv, FromFile
 from kit.errors import KitError, KitValueError
 from kit.plugin.hosts import KIT_SCHEMES
 from kit.plugin.waves import parse_batch, parse_fail_percentage, parse_timeout
+from kit.runner import validate
 
 # The testinfra connection types hostkit carries out itself; the host-option parsing
 # (kit.plugin.hosts) checks each one's own options.
@@ -41,12 +42,25 @@ def check_options(config: pytest.Config) -> None:
         dist=xdist_mode(config),
     )
     parse_timeout(config.getini("hostkit_wave_timeout"))
+    if config.getoption("hostkit_fix_retry") and not config.getoption("hostkit_fix"):
+        raise KitValueError("--fix-retry makes again a fix an earlier run made: use it with --fix")
+    for ini in ("hostkit_lock_dir", "hostkit_runs_dir"):
+        _check_state_dir(ini, config.getini(ini))
     check_reboot(
         config.getoption("hostkit_reboot"),
         config.getoption("hostkit_reboot_timeout"),
         fix=config.getoption("hostkit_fix"),
         workers=xdist_mode(config) is not None,
     )
+
+
+def _check_state_dir(ini: str, value: str) -> None:
+    # A relative directory is made wherever the login lands; one with `..` can be sent
+    # elsewhere by a link on its way.
+    try:
+        validate.state_dir(value)
+    except KitValueError as exc:
+        raise KitValueError(f"{ini} {exc}") from None
 
 
 def check_reboot(reboot: bool, timeout: float, *, fix: bool, workers: bool) -> None:

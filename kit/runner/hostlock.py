@@ -11,13 +11,12 @@ racing for a stale lock cannot both win.
 from __future__ import annotations
 
 import os
-import posixpath
 import time
 from dataclasses import dataclass
 
 from kit.connection import Connection, quote
 from kit.errors import KitError, KitValueError
-from kit.runner import lifeline
+from kit.runner import lifeline, validate
 
 LOCK_DIR = "/run/hostkit"
 
@@ -91,15 +90,11 @@ class UnsafeLockDir(KitError):
 
 
 def lock_directory(value: str) -> str:
-    """The lock directory as the scripts name it: absolute, no `..` (which a link could
-    send elsewhere), no trailing slash or `.` (through which a link reads as a directory)."""
-    parts = value.split("/")
-    if not value.startswith("/") or ".." in parts or "\0" in value or "\n" in value:
-        raise KitValueError(
-            f"invalid fix lock directory {value!r}: it must be an absolute path "
-            "without '..', NUL or newline"
-        )
-    return posixpath.normpath(value)
+    """The lock directory as the scripts name it (validate.state_dir)."""
+    try:
+        return validate.state_dir(value)
+    except KitValueError as exc:
+        raise KitValueError(f"invalid fix lock directory {exc}") from None
 
 
 def _user(uid: str) -> str:

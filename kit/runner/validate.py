@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 from kit.errors import KitValueError
@@ -68,3 +69,14 @@ def path(value: str) -> str:
     if not isinstance(value, str) or not value.startswith("/") or "\0" in value or "\n" in value:
         raise KitValueError(f"invalid path (must be absolute, without NUL or newline): {value!r}")
     return value
+
+
+def state_dir(value: str) -> str:
+    """A directory the kit keeps its own state in (the fix lock, the run records), as its
+    scripts name it: absolute, no `..` (which a link could send elsewhere), and normalised,
+    so no trailing `/` or `.` through which a link reads as a directory."""
+    if not isinstance(value, str) or not value.startswith("/") or "\0" in value or "\n" in value:
+        raise KitValueError(f"{value!r}: give an absolute path without '..', NUL or newline")
+    if ".." in value.split("/"):
+        raise KitValueError(f"{value!r}: give an absolute path without '..', NUL or newline")
+    return posixpath.normpath(value)

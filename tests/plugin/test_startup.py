@@ -95,3 +95,18 @@ def test_readable_sudo_password_file_never_shows(pytester):
     result = pytester.runpytest_subprocess(f"--sudo-password-file={secret}", "--hosts=http://x")
     assert result.ret == EXIT_USAGE
     assert "s3cr3t-value" not in result.stdout.str() + result.stderr.str()
+
+
+def test_fix_retry_without_fix(pytester):
+    line = refused(pytester, "--hosts=local://", "--fix-retry")
+    assert line == "--fix-retry makes again a fix an earlier run made: use it with --fix"
+
+
+@pytest.mark.parametrize("ini", ["hostkit_lock_dir", "hostkit_runs_dir"])
+@pytest.mark.parametrize("value", ["run/hostkit", "/run/../tmp/hostkit"])
+def test_a_state_directory_that_is_not_absolute_and_plain(pytester, ini, value):
+    # A relative directory would be made in whatever directory the login lands in, and
+    # `..` lets a link send the lock or the record elsewhere.
+    line = refused(pytester, "--hosts=local://", "--fix", "-o", f"{ini}={value}")
+    assert line.startswith(f"{ini} {value!r}: ")
+    assert "absolute" in line

@@ -25,7 +25,11 @@ PLUGIN_RUNNER = {
     "kit.runner.journal",
     "kit.runner.nottaken",
 }
-PLUGIN_RUNNER_DEPS = {"kit.runner.lifeline", "kit.runner.runrecord"}  # hostlock's, journal's
+PLUGIN_RUNNER_DEPS = {
+    "kit.runner.lifeline",  # hostlock's
+    "kit.runner.runrecord",  # journal's
+    "kit.runner.validate",  # the state directories' rule, at start-up and in hostlock
+}
 
 
 def modules_after(statement: str) -> set[str]:
