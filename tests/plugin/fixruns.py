@@ -14,6 +14,20 @@ def state_dirs(pytester: pytest.Pytester) -> list[str]:
     return ["-o", f"hostkit_runs_dir={runs}", "-o", f"hostkit_lock_dir={lock}"]
 
 
+def report_run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """A run against this machine writing JUnit, JSON and HTML into the test's directory."""
+    return pytester.runpytest_subprocess(
+        "-p",
+        "no:cacheprovider",
+        "--hosts=local://",
+        "--junitxml=junit.xml",
+        "--report-json=run.json",
+        "--report-html=run.html",
+        *state_dirs(pytester),
+        *args,
+    )
+
+
 def fix_args(pytester: pytest.Pytester, *args: str) -> list[str]:
     """A --fix run of this machine, reporting to junit.xml."""
     return ["--junitxml=junit.xml", "--hosts=local://", "--fix", *state_dirs(pytester), *args]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugin.fixruns import state_dirs
+from tests.plugin.fixruns import report_run as run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,19 +39,6 @@ def this_checkout(monkeypatch):
     """The runs import the kit beside these tests, whichever copy is installed."""
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    )
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        "--hosts=local://",
-        "--junitxml=junit.xml",
-        "--report-json=run.json",
-        "--report-html=run.html",
-        *state_dirs(pytester),
-        *args,
     )
 
 

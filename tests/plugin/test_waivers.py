@@ -15,7 +15,7 @@ import pytest
 
 from kit.plugin.outcomes import EXIT_USAGE
 from kit.reports.json_report import SCHEMA
-from tests.plugin.fixruns import state_dirs
+from tests.plugin.fixruns import report_run as run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,19 +81,6 @@ def marker(pytester: pytest.Pytester, tmp_path: Path) -> Path:
 def waivers(pytester: pytest.Pytester, text: str) -> str:
     (pytester.path / "waivers.yaml").write_text(text)
     return "--waivers=waivers.yaml"
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "-p",
-        "no:cacheprovider",
-        "--hosts=local://",
-        "--junitxml=junit.xml",
-        "--report-json=run.json",
-        "--report-html=run.html",
-        *state_dirs(pytester),
-        *args,
-    )
 
 
 def junit(pytester: pytest.Pytester) -> dict[str, ET.Element]:
