@@ -3,7 +3,8 @@
 python -m kit.catalog                      # print the section
 python -m kit.catalog --write              # refresh it in README.md between its markers
 python -m kit.catalog list [--profile P]   # a table of the checks (of profile P, in its order)
-python -m kit.catalog explain ID           # what a check reads, why, and what its fix does
+python -m kit.catalog explain ID           # what a check reads, why, what to do by hand, and
+                                           # what its fix does
 """
 
 from __future__ import annotations
@@ -208,6 +209,8 @@ def explain(directory: Path, check_id: str) -> list[str]:
     lines += [f"  {line}".rstrip() for line in _reads(directory, entry)]
     lines += ["", "Why it matters:"]
     lines += [f"  {k}: {v}" for k, v in meta.refs.items()] or ["  (no references declared)"]
+    lines += ["", "By hand:"]
+    lines += [f"  {line}" for line in _by_hand_lines(directory, meta)]
     lines += ["", "Fix:"]
     lines += [f"  {line}".rstrip() for line in _fix_lines(meta)]
     return lines
@@ -240,6 +243,17 @@ def _reads(directory: Path, entry: Entry) -> list[str]:
     if doc:
         out += ["", *doc.splitlines()]
     return out or ["(nothing declared)"]
+
+
+def _by_hand_lines(directory: Path, meta: CheckMeta) -> list[str]:
+    """The check's by-hand text as written: its placeholders are the failing parameters."""
+    from kit.catalog import byhand
+
+    text = byhand.for_directory(directory).get(meta.id)
+    if text is None:
+        return [f"(no text: add a line '{meta.id}: ...' to {directory / byhand.FILE})"]
+    names = ", ".join(f"{{{a}}}" for a in meta.argnames if a in byhand.placeholders(text))
+    return [text] + ([f"{names}: the failing parameters, each one shell word"] if names else [])
 
 
 def _declared(fix: Callable[..., Any]) -> Any:

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from kit.catalog import byhand
 from kit.catalog import describe as catalog
 from kit.catalog import profile as profiles
 from kit.plugin import fix as fixflow
@@ -81,6 +82,32 @@ def test_explain_names_the_file_a_check_reads():
     result = run("explain", meta.id)
     assert result.returncode == 0, result.stderr
     assert f"path from argument {meta.reads_file!r}" in result.stdout
+
+
+@pytest.mark.parametrize("check_id", ["k8s.sysctl", "k8s.swap.off", "k8s.kernel.version"])
+def test_explain_says_what_to_do_by_hand_with_or_without_a_fix(check_id):
+    meta = next(m for m in METAS if m.id == check_id)
+    text = byhand.load(CHECKS, METAS, complete=True)[check_id]
+    result = run("explain", check_id)
+    assert result.returncode == 0, result.stderr
+    section = result.stdout.split("\nBy hand:\n", 1)[1].split("\n\n", 1)[0]
+    assert section.splitlines()[0] == f"  {text}"
+    if meta.argnames:
+        names = ", ".join(f"{{{a}}}" for a in meta.argnames)
+        assert f"  {names}: the failing parameters, each one shell word" in section
+    else:
+        assert len(section.splitlines()) == 1
+
+
+def test_explain_of_a_site_check_without_a_text_says_so(tmp_path):
+    (tmp_path / "test_site.py").write_text(
+        "from kit.catalog.check import check\n"
+        "@check('site.x', 'x holds')\n"
+        "def test_x(conn):\n    assert True\n"
+    )
+    lines = catalog.explain(tmp_path, "site.x")
+    at = lines.index("By hand:")
+    assert lines[at + 1] == f"  (no text: add a line 'site.x: ...' to {tmp_path / byhand.FILE})"
 
 
 def test_explain_of_an_unknown_id_suggests_the_nearest_and_exits_2():

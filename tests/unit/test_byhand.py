@@ -1,0 +1,127 @@
+"""What to do by hand when a check fails: the texts beside the checks, checked as they load."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+
+from kit.catalog import byhand
+from kit.catalog import describe as catalog
+from kit.catalog.check import CheckMeta
+from kit.catalog.shipped import shipped
+from kit.errors import KitValueError
+
+CHECKS = catalog.ROOT / "checks"
+METAS = catalog.checks(CHECKS)
+
+SITE = [
+    CheckMeta("s.sysctl", "a sysctl", params="sysctls", argnames=("key", "value")),
+    CheckMeta("s.swap", "swap off"),
+]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / byhand.FILE
+    path.write_text(text)
+    return path
+
+
+def test_every_shipped_check_has_a_text_that_names_its_parameters():
+    texts = byhand.load(CHECKS, METAS, complete=True)
+    assert set(texts) == {m.id for m in METAS}
+    for meta in METAS:
+        used = byhand.placeholders(texts[meta.id])
+        assert set(used) <= set(meta.argnames), meta.id
+        if meta.argnames:
+            assert used, f"{meta.id}: its text names none of {meta.argnames}"
+
+
+def test_the_shipped_texts_are_the_installed_catalogs():
+    assert (shipped() / byhand.FILE).is_file()
+    assert byhand.for_directory(shipped()) == byhand.load(CHECKS, METAS, complete=True)
+
+
+def test_a_site_text_renders_the_failing_parameters_as_shell_words(tmp_path):
+    write(tmp_path, "s.sysctl: sysctl -w {key}={value} and keep it in /etc/sysctl.d\n")
+    texts = byhand.load(tmp_path, SITE, complete=False)
+    line = byhand.render(texts["s.sysctl"], {"key": "net.ipv4.ip_local_port_range", "value": "1 2"})
+    assert line == "sysctl -w net.ipv4.ip_local_port_range='1 2' and keep it in /etc/sysctl.d"
+    hostile = byhand.render(texts["s.sysctl"], {"key": "k; rm -rf /", "value": "$(reboot)"})
+    words = shlex.split(hostile.split(" and ")[0])
+    assert words == ["sysctl", "-w", "k; rm -rf /=$(reboot)"]
+
+
+def test_literal_braces_are_doubled(tmp_path):
+    write(tmp_path, "s.swap: 'set featureGates: {{Swap: false}} in config.yaml'\n")
+    texts = byhand.load(tmp_path, SITE, complete=False)
+    assert byhand.render(texts["s.swap"], {}) == "set featureGates: {Swap: false} in config.yaml"
+
+
+def test_a_site_without_the_file_has_no_texts(tmp_path):
+    assert byhand.load(tmp_path, SITE, complete=False) == {}
+
+
+@pytest.mark.parametrize(
+    "text,problem",
+    [
+        ("s.nope: do it\n", "'s.nope' is no check in the catalog"),
+        ("s.sysctl: sysctl -w {key}={valeu}\n", "s.sysctl: {valeu} is not a parameter"),
+        ("s.sysctl: edit /etc/sysctl.conf\n", "s.sysctl: the text names none of its parameters"),
+        ("s.swap: swapoff {key}\n", "s.swap: {key} is not a parameter of the check (it has none)"),
+        ("s.swap: 'set {Swap: false}'\n", "s.swap: {Swap: false} is not a parameter"),
+        ("s.swap: set a } alone\n", "s.swap: a lone '}'"),
+        ("s.swap: ''\n", "s.swap: the text is empty"),
+        ("s.swap: [swapoff -a]\n", "s.swap: the text must be a string"),
+        ("s.swap: |\n  swapoff -a\n  and more\n", "s.swap: the text must be one line"),
+        ("- s.swap\n", "must map check ids to texts"),
+        ("s.swap: [unclosed\n", "not YAML: line 2"),
+    ],
+    ids=[
+        "unknown-id",
+        "unknown-placeholder",
+        "no-placeholder",
+        "placeholder-of-none",
+        "brace",
+        "lone-brace",
+        "empty",
+        "not-text",
+        "two-lines",
+        "not-a-mapping",
+        "bad-yaml",
+    ],
+)
+def test_a_bad_file_is_one_error_naming_the_file_and_the_entry(tmp_path, text, problem):
+    path = write(tmp_path, text)
+    with pytest.raises(KitValueError) as caught:
+        byhand.load(tmp_path, SITE, complete=False)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: "), message
+    assert problem in message
+    assert "\n" not in message
+
+
+def test_a_complete_catalog_missing_a_text_names_the_check(tmp_path):
+    path = write(tmp_path, "s.swap: swapoff -a\n")
+    with pytest.raises(KitValueError, match=r"no text for s\.sysctl; add a line 's\.sysctl: "):
+        byhand.load(tmp_path, SITE, complete=True)
+    path.unlink()
+    with pytest.raises(KitValueError, match="does not exist"):
+        byhand.load(tmp_path, SITE, complete=True)
+
+
+def test_adding_a_check_is_one_line(tmp_path):
+    """A helper adding a check adds one line for it: the file holds nothing else per check."""
+    lines = (CHECKS / byhand.FILE).read_text().splitlines()
+    entries = [ln for ln in lines if ln and not ln.startswith((" ", "#"))]
+    assert len(entries) == len(METAS)
+
+
+def test_the_wheel_carries_the_texts():
+    import fnmatch
+    import tomllib
+
+    data = tomllib.loads((catalog.ROOT / "pyproject.toml").read_text())
+    globs = data["tool"]["setuptools"]["package-data"]["hostkit_catalog.checks"]
+    assert any(fnmatch.fnmatch(byhand.FILE, g) for g in globs), globs
