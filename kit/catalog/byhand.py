@@ -21,8 +21,6 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import yaml
-
 from kit import yamlsafe
 from kit.catalog.check import CheckMeta
 from kit.connection.quoting import quote
@@ -62,6 +60,8 @@ def load(directory: Path, catalog: Sequence[CheckMeta], *, complete: bool) -> di
 
     complete: every check must have one (the shipped catalog); otherwise a missing file
     means no texts, and a check without a text shows none."""
+    import yaml  # only where a catalog has texts
+
     path = directory / FILE
     try:
         raw = path.read_text(encoding="utf-8")
@@ -128,14 +128,3 @@ def _checked(path: Path, meta: CheckMeta, text: object) -> str:
             "say which one failed with {name}",
         )
     return text
-
-
-def for_directory(directory: Path) -> dict[str, str]:
-    """The checked texts of a catalog directory; the shipped catalog's must be complete."""
-    from kit.catalog import describe
-    from kit.catalog.shipped import shipped
-
-    complete = directory.resolve() == shipped().resolve()
-    if not complete and not (directory / FILE).exists():
-        return {}  # no need to load the directory's checks
-    return load(directory, describe.checks(directory), complete=complete)

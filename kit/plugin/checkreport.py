@@ -2,23 +2,39 @@
 
 A check of an unreachable host errors with one line (the reason is shown once, among the
 summary's unreachable hosts); a failing `warning` check passes as `warning` unless
---strict; a waived failure passes as `waived`. The outcome and the message travel as
-the report's user properties, which reach the tally, JUnit and the run reports alike,
-under xdist too.
+--strict; a waived failure passes as `waived`. A check that failed, warned, or whose
+fix failed says what to do by hand (its text in the catalog's by-hand.yaml, see
+kit/catalog/byhand.py): a `by_hand` property, and a line under the failure. The outcome,
+the message and that text travel as the report's user properties, which reach the
+tally, JUnit and the run reports alike, under xdist too.
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from kit.catalog.check import meta_of
 from kit.errors import ConnectError
 from kit.plugin import collected, outcomes
+from kit.plugin.fix import check_params
 from kit.plugin.fixentry import ITEM_OUTCOME
 from kit.plugin.outcomes import prop
 from kit.plugin.runstate import STATE, RunState
+from kit.printable import printable
+
+if TYPE_CHECKING:
+    from kit.plugin.planning import ProfilePlan
 
 UNREACHABLE_LINE = "host unreachable"
+BY_HAND = "by_hand"  # the user property, and the JSON report's field
+# Check id -> its by-hand text, from every catalog the run's checks come from.
+_TEXTS = pytest.StashKey[dict[str, str]]()
 
 
 def connect_first(item: pytest.Item) -> None:
@@ -62,6 +78,7 @@ def outcome_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Te
         report.longrepr = UNREACHABLE_LINE
     elif report.when == "call":
         outcome = _waive(item, state, call, report, outcome)
+        _by_hand(item, report, outcome)
     item.user_properties.append(("outcome", outcome))
     report.user_properties = list(item.user_properties)
 
@@ -134,3 +151,82 @@ def _unplanned(item: pytest.Item) -> str | None:
     planned = prop(item.user_properties, "planned")
     unplanned = planned and planned.startswith(("cannot plan:", "fix cannot be planned:"))
     return planned if unplanned else None
+
+
+# -- what to do by hand -------------------------------------------------------------------
+
+
+def load_texts(config: pytest.Config, plan: ProfilePlan) -> None:
+    """Read and check the by-hand texts of each catalog the run's checks come from, at
+    start-up: a mistake in one is a usage error (KitValueError) before any host is
+    contacted. A profile's catalogs are the directories its checks may come from; a run
+    without a profile looks beside the test modules it was given."""
+    texts: dict[str, str] = {}
+    directories = _catalog_dirs(config, plan)
+    if directories:
+        # Only then: a run of plain test modules loads neither the catalog model nor YAML.
+        from kit.catalog import describe
+
+        for directory in directories:
+            texts.update(describe.by_hand_texts(directory))
+    config.stash[_TEXTS] = texts
+
+
+def _catalog_dirs(config: pytest.Config, plan: ProfilePlan) -> list[Path]:
+    from kit.catalog.byhand import FILE
+    from kit.plugin import planning
+
+    named = [p for p in plan.all() if p.name]
+    if named:
+        profiles = Path(config.rootpath / config.getini("hostkit_profiles"))
+        found = [d for p in named for d in planning.catalog_dirs(p, profiles)]
+    else:
+        found = [path.parent for path in _texts_in_args(config, FILE)]
+    return list(dict.fromkeys(d.resolve() for d in found))
+
+
+def _texts_in_args(config: pytest.Config, name: str) -> Iterator[Path]:
+    """The files called name beside the run's test modules: in the directory of each file
+    argument, and under each directory argument where pytest would collect."""
+    skip = config.getini("norecursedirs")
+    for arg in config.args:
+        path = (config.invocation_params.dir / arg.partition("::")[0]).resolve()
+        if path.is_file() and (path.parent / name).is_file():
+            yield path.parent / name
+        if not path.is_dir():
+            continue
+        for top, dirs, files in os.walk(path):
+            # Pruned as pytest prunes its collection: .git, virtualenvs, build directories...
+            dirs[:] = [
+                d
+                for d in dirs
+                if not any(fnmatch(d, pat) for pat in skip)
+                and not (Path(top, d) / "pyvenv.cfg").exists()
+            ]
+            if name in files:
+                yield Path(top, name)
+
+
+def _by_hand(item: pytest.Item, report: pytest.TestReport, outcome: str) -> None:
+    """What to do by hand, for a check that failed or warned, or whose fix failed: its
+    catalog's text with the failing parameters, as a property and under the failure."""
+    fix_failed = prop(item.user_properties, "fix_failed") is not None
+    if outcome not in (outcomes.FAILED, outcomes.WARNING) and not (
+        outcome == outcomes.ERROR and fix_failed
+    ):
+        return
+    meta = meta_of(item)
+    template = item.config.stash.get(_TEXTS, {}).get(meta.id) if meta else None
+    if template is None:
+        return
+    from kit.catalog import byhand
+
+    text = byhand.render(template, check_params(item))
+    item.user_properties.append((BY_HAND, text))
+    # The parameters are the profile's or an inventory's, the failure's the host's: the
+    # line is escaped like the rest of what the terminal shows of a check.
+    line = printable(text)
+    if isinstance(report.longrepr, str):
+        report.longrepr = f"{report.longrepr}\nby hand: {line}"
+    elif report.longrepr is not None and hasattr(report.longrepr, "addsection"):
+        report.longrepr.addsection("by hand", line)  # --tb=long and the like

@@ -64,7 +64,8 @@ class Tally:
     failed_fixes: list[tuple[str, str, str]] = field(default_factory=list)  # host, test, line
     reboot_required: dict[str, list[str]] = field(default_factory=dict)  # host -> fixes
     notices: dict[str, list[str]] = field(default_factory=dict)  # host -> earlier runs
-    warnings: list[tuple[str, str, str]] = field(default_factory=list)  # host, check, why
+    # host, check, why, what to do by hand (or None)
+    warnings: list[tuple[str, str, str, str | None]] = field(default_factory=list)
     waived: list[tuple[str, str, str, str]] = field(default_factory=list)  # + justification
     unreachable_errors: int = 0  # checks that errored only because their host was unreachable
 
@@ -126,7 +127,8 @@ class Collector:
                 self.tally.reboot_required.setdefault(host, []).append(text)
             elif key == "message" and outcome == WARNING:
                 check = prop(report.user_properties, "check_id") or name
-                self.tally.warnings.append((host, check, text))
+                by_hand = prop(report.user_properties, "by_hand")
+                self.tally.warnings.append((host, check, text, by_hand))
             elif key == "message" and outcome == WAIVED:
                 check = prop(report.user_properties, "check_id") or name
                 why = prop(report.user_properties, "waiver") or ""
@@ -154,8 +156,10 @@ def write_summary(tr: Any, tally: Tally) -> None:
             tr.line(f"{host} {name}: {change}")
     if tally.warnings:
         tr.section("warnings")
-        for host, check, why in tally.warnings:
+        for host, check, why, by_hand in tally.warnings:
             tr.line(f"{host} {check}: {why}")
+            if by_hand is not None:
+                tr.line(f"    by hand: {by_hand}")
     if tally.waived:
         rows = [("host", "check", "justification", "found")]
         rows += [tuple(printable(text) for text in row) for row in sorted(tally.waived)]

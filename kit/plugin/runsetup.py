@@ -20,6 +20,7 @@ from kit.errors import KitError, KitValueError
 from kit.plugin import (
     backend,
     batch,
+    checkreport,
     hostopts,
     hosts,
     planning,
@@ -69,6 +70,7 @@ def configure(config: pytest.Config) -> None:
         inventory_hosts = _register_hosts(config, registry)
         warmup.connect_early(config, registry)
         plan = planning.plan_profiles(config, inventory_hosts)
+        checkreport.load_texts(config, plan)
         accepted = _load_waivers(config, plan)
     except KitError as exc:
         raise pytest.UsageError(str(exc)) from None

@@ -17,7 +17,8 @@ from kit.printable import printable
 
 
 class JUnitWarnings:
-    """Gives a warned or waived check's test case a `<system-out>` line, so CI tools show it.
+    """Gives a warned or waived check's test case a `<system-out>` line, so CI tools show it
+    (a warning's with what to do by hand on a second line).
 
     The `outcome` property alone leaves a warning or a waiver looking like a pass to a JUnit
     viewer; a waived check is still no failure there, as it fails nothing in the run.
@@ -45,6 +46,9 @@ class JUnitWarnings:
             node.text = f"waived: {check}: {why}; found: {message}"
         else:
             node.text = f"warning: {check}: {message}"
+            by_hand = prop(report.user_properties, "by_hand")
+            if by_hand is not None:
+                node.text += f"\nby hand: {by_hand}"
         xml.node_reporter(report).append(node)
 
 

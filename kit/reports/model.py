@@ -74,6 +74,9 @@ class Result:
     reboot_required: bool = False
     duration: float = 0.0
     waiver: Waiver | None = None
+    # What to do by hand, for a check that failed or warned, or whose fix failed: the
+    # text of the check's catalog (by-hand.yaml) with the failing parameters.
+    by_hand: str | None = None
 
 
 @dataclass
@@ -204,6 +207,7 @@ class Recorder:
             reboot_required=prop(report.user_properties, "reboot_required") is not None,
             duration=round(self.durations[report.nodeid], 6),
             waiver=_waiver(report.user_properties),
+            by_hand=prop(report.user_properties, "by_hand"),
         )
 
     def run(

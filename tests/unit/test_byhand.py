@@ -40,7 +40,7 @@ def test_every_shipped_check_has_a_text_that_names_its_parameters():
 
 def test_the_shipped_texts_are_the_installed_catalogs():
     assert (shipped() / byhand.FILE).is_file()
-    assert byhand.for_directory(shipped()) == byhand.load(CHECKS, METAS, complete=True)
+    assert catalog.by_hand_texts(shipped()) == byhand.load(CHECKS, METAS, complete=True)
 
 
 def test_a_site_text_renders_the_failing_parameters_as_shell_words(tmp_path):
