@@ -50,11 +50,14 @@ def render(run: Run) -> str:
             found = [run.results[n].outcome for n in cells.get((h, c), [])]
             row.append(worst(found) or "none")
         rows.append((host, row))
+    # A check's by-hand text is the same on every host its parameters are: kept once.
+    by_hand: dict[str, int] = {}
     data = {
         "hosts": hosts,
         "checks": [asdict(c) for c in run.checks],
         "cells": {f"{h}.{c}": ns for (h, c), ns in cells.items()},
-        "results": [_compact(r) for r in run.results],
+        "results": [_compact(r, by_hand) for r in run.results],
+        "by_hand": list(by_hand),
     }
     return _ENV.get_template("report.html.j2").render(
         run=run,
@@ -68,8 +71,12 @@ def render(run: Run) -> str:
     )
 
 
-def _compact(result: Result) -> dict[str, Any]:
-    """A result as the page shows it; empty fields left out to keep big fleets light."""
+def _compact(result: Result, by_hand: dict[str, int]) -> dict[str, Any]:
+    """A result as the page shows it; empty fields left out to keep big fleets light, and
+    its by-hand text as its index in by_hand, which gathers the distinct ones."""
     full = asdict(result)
     del full["host"], full["check"]
-    return {k: v for k, v in full.items() if v not in (None, [], {}, False)}
+    shown = {k: v for k, v in full.items() if v not in (None, [], {}, False)}
+    if result.by_hand is not None:
+        shown["by_hand"] = by_hand.setdefault(result.by_hand, len(by_hand))
+    return shown

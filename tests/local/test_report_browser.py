@@ -144,6 +144,13 @@ def test_three_hosts(chromium, tmp_path):
     assert panel.startswith('<aside id="panel">')  # shown: no `hidden`
     assert "ssh://node000.example.internal" in panel
     assert "+net.ipv4.ip_forward = 1" in panel  # the planned fix's diff
+    # What to do by hand, in the cell's detail as text, whatever the host sent.
+    by_hand = re.search(r'<p class="by-hand">(.*?)</p>', panel)
+    assert by_hand is not None, panel
+    assert by_hand.group(1) == (
+        "by hand: sysctl -w net.ipv4.ip_forward=1 and 90-kit.conf; "
+        "found &lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;/script&gt;&lt;b&gt;bold&lt;/b&gt;"
+    )
     # Host output is text on the page, never markup.
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;/script&gt;&lt;b&gt;bold" in panel
     assert "<b>bold</b>" not in dom and "<script>alert" not in dom

@@ -98,6 +98,7 @@ def run(site: pytest.Pytester, *args: str) -> pytest.RunResult:
         "--profile=profiles/site.yaml",
         "--junitxml=junit.xml",
         "--report-json=run.json",
+        "--report-html=run.html",
         "-p",
         "no:cacheprovider",
         *state_dirs(site),
@@ -167,6 +168,15 @@ def test_each_failing_check_says_what_to_do_by_hand_everywhere(site, tmp_path, x
     assert by[("site.value", ("size", "good"))]["by_hand"] is None
     assert by[("site.marker", (str(tmp_path / "marker"),))]["by_hand"] is None
     assert by[("site.bare", ())]["by_hand"] is None
+    # HTML: each distinct text once, in the data the page's cells open.
+    html = (site.path / "run.html").read_text()
+    blob = html.split('<script id="data" type="application/json">', 1)[1].split("</script>")[0]
+    data = json.loads(blob)
+    assert sorted(data["by_hand"]) == sorted(
+        r["by_hand"] for r in doc["results"] if r["by_hand"] is not None
+    )
+    soft = [r for r in data["results"] if r["test"].endswith("test_soft[local://]")]
+    assert data["by_hand"][soft[0]["by_hand"]] == "touch /etc/soft"
 
 
 def test_a_bad_text_stops_the_run_before_any_host(site):

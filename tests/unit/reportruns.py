@@ -28,6 +28,8 @@ def result(host: str, check: str, outcome: str, n: int = 0) -> Result:
         made.fixes = [Fix("applied", "set net.ipv4.ip_forward=1", DIFF)]
     if outcome == "failed":
         made.fixes = [Fix("planned", "would set net.ipv4.ip_forward=1", DIFF)]
+    if outcome in ("failed", "warning"):
+        made.by_hand = f"sysctl -w net.ipv4.ip_forward=1 and 90-kit.conf; {HOSTILE}"
     if outcome == "waived":
         made.waiver = Waiver("the vendor image needs it <until upgrade>", "2027-01-31")
     return made
