@@ -178,6 +178,9 @@ def merge_json(inputs: Sequence[Path]) -> tuple[str, outcomes.Tally]:
     docs = []
     for path in inputs:
         doc = _read_json(path)
+        for result in doc["results"]:
+            # A kit before the field said nothing by hand: null, as the schema has it.
+            result.setdefault("by_hand", None)
         # A shard's report lists every host of the run; its own are those with results.
         ran = {r["host"] for r in doc["results"]}
         doc["hosts"] = [h for h in doc["hosts"] if h["name"] in ran]

@@ -142,3 +142,21 @@ def test_the_command_prints_no_traceback_for_a_bad_shard(tmp_path):
     assert done.returncode == 4
     assert done.stderr.startswith("error: b.json: ") and len(done.stderr.splitlines()) == 1
     assert not (tmp_path / "out.json").exists()
+
+
+def test_a_shard_of_a_kit_before_by_hand_merges_into_a_valid_report(tmp_path):
+    """Shards written by a kit without the by_hand field merge with newer ones: the merged
+    result says null for it (nothing was said by hand), so the document still validates."""
+    import jsonschema
+
+    older = json.loads(good_json("ssh://a"))
+    for result in older["results"]:
+        del result["by_hand"]
+    (tmp_path / "a.json").write_text(json.dumps(older))
+    (tmp_path / "b.json").write_text(good_json("ssh://b"))
+    report.merge(tmp_path / "out.json", [tmp_path / "a.json", tmp_path / "b.json"])
+    merged = json.loads((tmp_path / "out.json").read_text())
+    jsonschema.Draft202012Validator(json.loads(json_report.SCHEMA.read_text())).validate(merged)
+    by_host = {r["host"]: r["by_hand"] for r in merged["results"] if r["outcome"] == "failed"}
+    assert by_host["ssh://a"] is None
+    assert by_host["ssh://b"] is not None
