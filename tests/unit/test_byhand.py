@@ -125,3 +125,15 @@ def test_the_wheel_carries_the_texts():
     data = tomllib.loads((catalog.ROOT / "pyproject.toml").read_text())
     globs = data["tool"]["setuptools"]["package-data"]["hostkit_catalog.checks"]
     assert any(fnmatch.fnmatch(byhand.FILE, g) for g in globs), globs
+
+
+def test_the_readmes_example_text_loads_beside_the_example_check(tmp_path):
+    readme = (catalog.ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### What to do by hand\n", 1)[1].split("\n## ", 1)[0]
+    (line,) = [ln.strip() for ln in section.splitlines() if ln.strip().startswith("site.")]
+    example = catalog.ROOT / "docs" / "examples" / "test_site_sshd.py"
+    (tmp_path / example.name).write_text(example.read_text())
+    write(tmp_path, line + "\n")
+    texts = byhand.load(tmp_path, catalog.checks(tmp_path), complete=True)
+    rendered = byhand.render(texts["site.sshd.root-login"], {"path": "/etc/ssh/sshd_config"})
+    assert "in /etc/ssh/sshd_config, then" in rendered
