@@ -15,7 +15,7 @@ import importlib.util
 import inspect
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -253,7 +253,20 @@ def by_hand_texts(directory: Path) -> dict[str, str]:
     complete = directory.resolve() == shipped().resolve()
     if not complete and not (directory / byhand.FILE).exists():
         return {}  # no need to load the directory's checks
-    return byhand.load(directory, checks(directory), complete=complete)
+    # A text may name the check's parameters however they are given: the profile's
+    # (argnames) or a @pytest.mark.parametrize of its own.
+    found = [replace(e.meta, argnames=_parameters(e)) for e in entries(directory)]
+    return byhand.load(directory, found, complete=complete)
+
+
+def _parameters(entry: Entry) -> tuple[str, ...]:
+    names = list(entry.meta.argnames)
+    for mark in getattr(entry.function, "pytestmark", ()):
+        if mark.name == "parametrize" and mark.args:
+            given = mark.args[0]
+            listed = given.split(",") if isinstance(given, str) else list(given)
+            names += [str(n).strip() for n in listed if str(n).strip() not in names]
+    return tuple(names)
 
 
 def _by_hand_lines(directory: Path, meta: CheckMeta) -> list[str]:

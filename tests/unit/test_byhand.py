@@ -137,3 +137,18 @@ def test_the_readmes_example_text_loads_beside_the_example_check(tmp_path):
     texts = byhand.load(tmp_path, catalog.checks(tmp_path), complete=True)
     rendered = byhand.render(texts["site.sshd.root-login"], {"path": "/etc/ssh/sshd_config"})
     assert "in /etc/ssh/sshd_config, then" in rendered
+
+
+def test_a_check_parametrized_by_pytest_names_those_parameters(tmp_path):
+    (tmp_path / "test_site.py").write_text(
+        "import pytest\n"
+        "from kit.catalog.check import check\n"
+        "@check('site.v', 'v is one')\n"
+        "@pytest.mark.parametrize('v,w', [(2, 3)])\n"
+        "def test_v(v, w):\n    assert v == 1\n"
+    )
+    write(tmp_path, "site.v: set v to 1 (it is {v})\n")
+    assert catalog.by_hand_texts(tmp_path) == {"site.v": "set v to 1 (it is {v})"}
+    write(tmp_path, "site.v: set x to 1 (it is {x})\n")
+    with pytest.raises(KitValueError, match=r"\{x\} is not a parameter of the check \(v, w\)"):
+        catalog.by_hand_texts(tmp_path)
