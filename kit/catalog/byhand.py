@@ -50,6 +50,8 @@ def render(template: str, params: Mapping[str, object]) -> str:
     def part(match: re.Match[str]) -> str:
         if match.group(1) is None:
             return match.group(0)[0]  # `{{` or `}}`; a lone brace never passed load()
+        if match.group(1) not in params:
+            return match.group(0)  # the check ran without it: the text says what it needs
         return quote(str(params[match.group(1)]))
 
     return _PART.sub(part, template)

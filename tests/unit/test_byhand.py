@@ -152,3 +152,8 @@ def test_a_check_parametrized_by_pytest_names_those_parameters(tmp_path):
     write(tmp_path, "site.v: set x to 1 (it is {x})\n")
     with pytest.raises(KitValueError, match=r"\{x\} is not a parameter of the check \(v, w\)"):
         catalog.by_hand_texts(tmp_path)
+
+
+def test_a_parameter_the_check_did_not_run_with_stays_a_placeholder():
+    """A check collected without its profile's values must still report, not crash."""
+    assert byhand.render("sysctl -w {key}={value}", {"key": "a b"}) == "sysctl -w 'a b'={value}"
