@@ -201,3 +201,16 @@ def test_a_run_without_a_profile_finds_the_texts_beside_its_modules(pytester):
     assert result.ret == 1, out + result.stderr.str()
     assert "    by hand: touch /etc/soft" in out
     assert out.count("by hand:") == 1, out
+
+
+def test_a_waived_failure_has_nothing_to_do_by_hand(site):
+    (site.path / "waivers.yaml").write_text(
+        "- check: site.value\n  justification: the colour stays until the rebrand\n"
+    )
+    result = run(site, "--waivers=waivers.yaml", "-k", "value")
+    out = result.stdout.str()
+    assert result.ret == 0, out + result.stderr.str()
+    assert "by hand:" not in out
+    doc = json.loads((site.path / "run.json").read_text())
+    outcomes = {r["outcome"]: r["by_hand"] for r in doc["results"]}
+    assert outcomes == {"waived": None, "passed": None}
