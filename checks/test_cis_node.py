@@ -8,10 +8,11 @@ since, follows cfg/cis-1.24/node.yaml.
 A file that does not exist: kube-bench's audit (`if test -e $f; then stat ...; fi`) then
 prints nothing, and a test item that wants a flag in that output fails (`set` defaults
 to true, check/test.go testItem.evaluate). So a missing kubelet config, kubeconfig, unit
-or CA file fails here as it does there. Two exceptions, both from kube-bench's own text:
-4.1.2 accepts "File not found" for the unit file's owner, and the proxy kubeconfig
-checks are "If proxy kubeconfig file exists" (kubeadm keeps kube-proxy's kubeconfig in a
-ConfigMap, not on the host), so a missing one is skipped rather than warned about.
+or CA file fails here as it does there. 4.1.2 accepts "File not found" for the unit
+file's owner. The proxy kubeconfig checks say "If proxy kubeconfig file exists", yet their
+test fails on the empty audit too; being Manual, kube-bench reports WARN there, and so
+does this catalog (a warning): kubeadm keeps kube-proxy's kubeconfig in a ConfigMap, so a
+kubeadm node warns in both.
 """
 
 from __future__ import annotations
@@ -54,26 +55,29 @@ def read_files(conn, facts, paths) -> dict[str, kfix.FileRead]:
     return kfix.read_files(conn, paths)
 
 
-def read_kubelet(conn, facts, config_path: str, unit: str = kfix.UNIT) -> kfix.Kubelet:
-    """kfix.read, over the gather's dump when it holds every file that read would read."""
+def read_raw(conn, facts, config_path: str, unit: str = kfix.UNIT) -> kfix.Reads:
+    """kfix.read_raw, over the gather's dump when it holds every file that read would read."""
     gathered = _gathered_reads(facts, unit)
     if gathered is None:
-        return kfix.read(conn, config_path, unit)
+        return kfix.read_raw(conn, config_path, unit)
     paths, dump = gathered
     if not all(p in dump for p in paths):
-        return kfix.read(conn, config_path, unit)
-    unit_reads = [dump[p] for p in paths]
+        return kfix.read_raw(conn, config_path, unit)
+    unit_reads = tuple(dump[p] for p in paths)
     service = units.parse_units([(f.path, f.text) for f in unit_reads if f.exists])
     env_paths = [p for p, _ in service.environment_files]
     if not all(p in dump for p in env_paths):
-        return kfix.read(conn, config_path, unit)
+        return kfix.read_raw(conn, config_path, unit)
     env_reads = {p: dump[p] for p in env_paths}
-    probe = kfix.build(unit_reads, env_reads, kfix.FileRead(config_path, None))
-    flag = probe.flags.get("config")
-    path = flag.value if flag else config_path
+    path = kfix.config_path_of(kfix.flags_of(unit_reads, env_reads), config_path)
     if path not in dump:
-        return kfix.read(conn, config_path, unit)
-    return kfix.build(unit_reads, env_reads, dump[path])
+        return kfix.read_raw(conn, config_path, unit)
+    return kfix.Reads(unit_reads, env_reads, dump[path])
+
+
+def read_kubelet(conn, facts, config_path: str, unit: str = kfix.UNIT) -> kfix.Kubelet:
+    """kfix.read, over the gather's dump when it holds every file that read would read."""
+    return read_raw(conn, facts, config_path, unit).kubelet()
 
 
 def kernel_defaults_problem(conn, facts) -> str | None:
@@ -131,8 +135,10 @@ def test_kubelet_unit_owner(conn, facts, unit):
 
 def _proxy_present(facts, path: str):
     found = _stat(facts, path)
-    if found is None:
-        pytest.skip(f"{path} does not exist (the benchmark asks only if it exists)")
+    assert found is not None, (
+        f"{path} does not exist: kube-bench warns (its audit prints nothing and its test"
+        " fails); where kube-proxy runs as a DaemonSet its kubeconfig is in a ConfigMap"
+    )
     return found
 
 
@@ -248,35 +254,39 @@ def test_client_ca_owner(conn, facts, config, ca_file):
     assert problem is None, problem
 
 
+def _config_file(conn, facts, config: str) -> kfix.FileRead:
+    """The file the kubelet's --config names (kube-bench's $kubeletconf), else config."""
+    return read_raw(conn, facts, config).config
+
+
 @check(
     "cis.node.kubelet-config.mode",
-    "kubelet config file has mode 600 or stricter",
+    "kubelet config file (its --config, else the profile's) has mode 600 or stricter",
     refs=_refs("4.1.9", "kubelet config.yaml permissions 600 or more restrictive"),
     fix=kfix.restrict_config,
     params="kubelet_config",
     argnames="config",
     tags=("security",),
-    reads_file="config",
 )
-def test_kubelet_config_mode(facts, config):
-    found = _stat(facts, config)
-    problem = kfix.mode_problem(config, found.mode if found else None, 0o600)
+def test_kubelet_config_mode(conn, facts, config):
+    found = _config_file(conn, facts, config)
+    problem = kfix.mode_problem(found.path, found.mode, 0o600)
     assert problem is None, problem
 
 
 @check(
     "cis.node.kubelet-config.owner",
-    "kubelet config file is owned by root:root",
+    "kubelet config file (its --config, else the profile's) is owned by root:root",
     refs=_refs("4.1.10", "kubelet config.yaml ownership root:root"),
     fix=kfix.own_config,
     params="kubelet_config",
     argnames="config",
     tags=("security",),
-    reads_file="config",
 )
-def test_kubelet_config_owner(facts, config):
-    found = _stat(facts, config)
-    problem = kfix.owner_problem(config, found.owner if found else None, found and found.group)
+def test_kubelet_config_owner(conn, facts, config):
+    found = _config_file(conn, facts, config)
+    owner = found.owner if found.exists else None
+    problem = kfix.owner_problem(found.path, owner, found.group)
     assert problem is None, problem
 
 

@@ -124,26 +124,55 @@ def build(
     unit_reads: Sequence[FileRead], env_reads: Mapping[str, FileRead], config: FileRead
 ) -> Kubelet:
     """A Kubelet from files already read: pure, for recorded inputs."""
-    service = units.parse_units([(f.path, f.text) for f in unit_reads if f.exists])
-    env = {p: f.text for p, f in env_reads.items() if f.exists}
-    flags = units.parse_flags(units.command_line(service, env))
+    flags = flags_of(unit_reads, env_reads)
     data = yamlset.load(config.text, config.path) if config.exists else {}
     return Kubelet(tuple(unit_reads), flags, config, data)
 
 
-def read(conn: Connection, config_path: str, unit: str = UNIT) -> Kubelet:
-    """The kubelet as the host has it. The config file is the one --config names, or
-    config_path (the profile's) when the kubelet has no --config flag."""
+def flags_of(
+    unit_reads: Sequence[FileRead], env_reads: Mapping[str, FileRead]
+) -> dict[str, units.Flag]:
+    """The kubelet's flags as systemd would start it, from its unit and environment files."""
+    service = units.parse_units([(f.path, f.text) for f in unit_reads if f.exists])
+    env = {p: f.text for p, f in env_reads.items() if f.exists}
+    return units.parse_flags(units.command_line(service, env))
+
+
+def config_path_of(flags: Mapping[str, units.Flag], default: str) -> str:
+    """The config file the kubelet reads: its --config, else the profile's default (kube-bench:
+    the --config of `ps`, else the first of its confs that exists)."""
+    flag = flags.get("config")
+    return flag.value if flag and flag.value else default
+
+
+@dataclass(frozen=True)
+class Reads:
+    """The kubelet's files as read, before the config file is parsed."""
+
+    unit_reads: tuple[FileRead, ...]
+    env_reads: Mapping[str, FileRead]
+    config: FileRead
+
+    def kubelet(self) -> Kubelet:
+        return build(self.unit_reads, self.env_reads, self.config)
+
+
+def read_raw(conn: Connection, config_path: str, unit: str = UNIT) -> Reads:
+    """The kubelet's unit, environment and config files as the host has them. The config
+    file is the one --config names, or config_path (the profile's) without a --config."""
     paths = unit_files(conn, unit)
     unit_reads = read_files(conn, paths)
     service = units.parse_units([(p, f.text) for p, f in unit_reads.items() if f.exists])
     env_paths = [p for p, _ in service.environment_files]
     env_reads = read_files(conn, env_paths)
-    probe = build([unit_reads[p] for p in paths], env_reads, FileRead(config_path, None))
-    flag = probe.flags.get("config")
-    path = flag.value if flag else config_path
-    config = read_files(conn, [path])[path]
-    return build([unit_reads[p] for p in paths], env_reads, config)
+    ordered = tuple(unit_reads[p] for p in paths)
+    path = config_path_of(flags_of(ordered, env_reads), config_path)
+    return Reads(ordered, env_reads, read_files(conn, [path])[path])
+
+
+def read(conn: Connection, config_path: str, unit: str = UNIT) -> Kubelet:
+    """The kubelet as the host has it (read_raw, its config file parsed)."""
+    return read_raw(conn, config_path, unit).kubelet()
 
 
 # -- settings ---------------------------------------------------------------------------
@@ -186,6 +215,11 @@ class Setting:
     unset_ok: bool
     fix_value: bool | int | str | None = None
     gate: str | None = None  # a feature gate: flag --feature-gates, key featureGates.<gate>
+    # A duration the kubelet replaces with this default when the config file has it zero
+    # (SetDefaults_KubeletConfiguration, pkg/kubelet/apis/config/v1beta1/defaults.go):
+    # kubeadm writes `0s` for every duration it leaves to the kubelet. A flag is applied
+    # over the defaulted file, so a zero flag stays zero.
+    zero_default: str | None = None
 
     @property
     def key(self) -> str:
@@ -199,6 +233,9 @@ class Setting:
                 shown = f"{self.gate}={value}" if self.gate else f"{flag.value}"
                 return Found(value, f"flag --{self.flag}={shown} in {flag.origin}", True)
         raw = yamlset.get(kubelet.config_data, self.path)
+        if raw is not None and self.zero_default and zero_duration(text_of(raw)):
+            where = f"{self.key}: {text_of(raw)} in {kubelet.config_path}"
+            return Found(None, f"{where} (the kubelet's default, {self.zero_default}, applies)")
         if raw is not None:
             return Found(text_of(raw), f"{self.key}: {text_of(raw)} in {kubelet.config_path}")
         return Found(None, f"{self.key} is not set in {kubelet.config_path} nor by a flag")
@@ -258,6 +295,7 @@ SETTINGS: dict[str, Setting] = {
         unset_ok=True,
         # The kubelet's own default, which the benchmark accepts.
         fix_value="4h0m0s",
+        zero_default="4h",
     ),
     "make-iptables-util-chains": Setting(
         "4.2.6",
@@ -291,18 +329,20 @@ SETTINGS: dict[str, Setting] = {
         "4.2.13",
         "pod-max-pids",
         ("podPidsLimit",),
-        # kube-bench only asks that it is set; -1 (the default) is set but no limit.
-        lambda v: v.strip().lstrip("-").isdigit() and int(v) > 0,
-        "a positive limit",
+        # cfg/cis-1.12/node.yaml 4.2.13 has one test item and no `compare`: any value
+        # that is set passes (-1, the kubelet's "no limit", too). The fix sets a limit.
+        lambda v: True,
+        "it set (the benchmark: a limit suited to the node)",
         unset_ok=False,
     ),
     "seccomp-default": Setting(
         "4.2.14",
         "seccomp-default",
         ("seccompDefault",),
-        # kube-bench only asks that it is set; the benchmark's title says true.
-        lambda v: v.lower() == "true",
-        "true",
+        # 4.2.14's title says true, but its one test item has no `compare`: kube-bench
+        # passes any value that is set, `false` too. The verdict follows the test.
+        lambda v: True,
+        "it set (the benchmark: true)",
         unset_ok=False,
         fix_value=True,
     ),
@@ -473,6 +513,10 @@ def _fix_files(target: Target, paths: Sequence[str], most: int | None) -> Change
     most, chown root:root, each existing path; idempotent through the runner."""
     conn, dry_run = target.conn, target.dry_run
     reads = read_files(conn, paths)
+    if not any(reads[p].exists for p in paths):
+        # Nothing to restrict; the check fails (or warns) on the missing file, and making
+        # one is the installer's job, not a permissions fix's.
+        raise KubeletError(f"{', '.join(paths) or 'no file'} does not exist: nothing to change")
     steps = []
     for path in paths:
         info = reads[path]
@@ -521,7 +565,7 @@ def _path(target: Target, path: str, presence: str = "required") -> list[str]:
 
 
 def _config_path(target: Target, config: str) -> list[str]:
-    return [config]
+    return [read_raw(target.conn, config).config.path]
 
 
 def _ca_path(target: Target, config: str, ca_file: str) -> list[str]:

@@ -296,12 +296,19 @@ priv && {
     u=$(printf '%s\n' "$k" | sed -n 's/^FragmentPath=//p;s/^DropInPaths=//p')
     v=$(sd && systemctl show -p EnvironmentFiles --value kubelet.service 2>/dev/null |
         while read -r f _; do printf '%s\n' "${f#-}"; done)
-    ca=$(sed -n 's/^[[:space:]]*clientCAFile:[[:space:]]*["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' \
-        /var/lib/kubelet/config.yaml 2>/dev/null)
-    # shellcheck disable=SC2086 # unit paths and env files are words without spaces
+    # The config file the kubelet's --config names (kubespray: /etc/kubernetes/kubelet-config.yaml),
+    # from the unit and environment files that may set it.
     set -f
+    # shellcheck disable=SC2086 # unit paths and env files are words without spaces
+    cf=$(cat -- $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet \
+        /etc/sysconfig/kubelet 2>/dev/null | grep -o -- '--config[= ][^ "'\''\\]*' |
+        sed 's/^--config[= ]//')
+    # shellcheck disable=SC2086
+    ca=$(sed -n 's/^[[:space:]]*clientCAFile:[[:space:]]*["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' \
+        /var/lib/kubelet/config.yaml $cf 2>/dev/null)
+    # shellcheck disable=SC2086 # unit paths and env files are words without spaces
     for p in $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet /etc/sysconfig/kubelet \
-        /var/lib/kubelet/config.yaml /etc/kubernetes/pki/ca.crt $ca; do
+        /var/lib/kubelet/config.yaml $cf /etc/kubernetes/pki/ca.crt $ca; do
         case $p in /*) ;; *) continue ;; esac
         if [ -e "$p" ]; then
             printf '@@hostkit-kubelet %s ' "$p"; stat -c '%a %U %G' -- "$p"

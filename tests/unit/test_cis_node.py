@@ -14,6 +14,9 @@ import pytest
 
 from hostkit_catalog.checks import test_cis_node as cis
 from hostkit_catalog.remediations import kubelet as kfix
+from kit.catalog import describe
+from kit.catalog import profile as profiles
+from kit.catalog.shipped import shipped
 from kit.edits import kubelet as units
 from kit.edits import yamlset
 from kit.errors import KitValueError
@@ -228,15 +231,27 @@ def test_settings_without_a_set_false_item_fail_when_unset():
     fails("authorization-mode", node(config="{}"), "authorization.mode is not set")
 
 
-def test_kubeadms_zero_streaming_timeout_fails_as_a_zero_duration():
-    # kubeadm writes `0s`, which the kubelet reads as "use the default" only for a zero
-    # in the Go struct; kube-bench's noteq compares the text with "0" and would pass it.
-    fails("streaming-connection-idle-timeout", node(), "streamingConnectionIdleTimeout: 0s")
+def test_kubeadms_zero_streaming_timeout_in_the_config_file_is_the_4h_default():
+    # kubeadm writes `0s`; the kubelet's SetDefaults_KubeletConfiguration
+    # (pkg/kubelet/apis/config/v1beta1/defaults.go) turns a zero
+    # StreamingConnectionIdleTimeout into 4h, so the running kubelet has a timeout.
+    passes("streaming-connection-idle-timeout", node())
+    passes("streaming-connection-idle-timeout", node(config=CONFIG + "x: 1\n"))
+    zero = CONFIG.replace("streamingConnectionIdleTimeout: 0s", "streamingConnectionIdleTimeout: 0")
+    passes("streaming-connection-idle-timeout", node(config=zero))
+    assert kfix.zero_duration("0m0s") and not kfix.zero_duration("5m")
+
+
+def test_a_zero_streaming_timeout_flag_fails():
+    # Flags are applied over the defaulted file: a zero flag is no timeout at all.
+    for flag in ("0", "0s", "0m0s"):
+        extra = f"KUBELET_EXTRA_ARGS=--streaming-connection-idle-timeout={flag}"
+        message = fails("streaming-connection-idle-timeout", node(extra=extra), "flag --stream")
+        assert "/etc/default/kubelet" in message
     passes(
         "streaming-connection-idle-timeout",
-        node(config=CONFIG.replace("streamingConnectionIdleTimeout: 0s", "x: 1")),
+        node(extra="KUBELET_EXTRA_ARGS=--streaming-connection-idle-timeout=5m"),
     )
-    assert kfix.zero_duration("0m0s") and not kfix.zero_duration("5m")
 
 
 def test_a_flag_overrides_the_config_file_and_the_verdict_names_its_file():
@@ -286,15 +301,15 @@ def test_rotate_server_certificate_gate_off_by_flag_or_config():
     )
 
 
-def test_pod_pids_limit_wants_a_real_limit():
-    fails("pod-max-pids", node(config=CONFIG + "podPidsLimit: -1\n"), "podPidsLimit: -1")
-    passes("pod-max-pids", node(config=CONFIG + "podPidsLimit: 4096\n"))
+def test_pod_pids_limit_and_seccomp_default_only_need_to_be_set():
+    # cfg/cis-1.12/node.yaml 4.2.13 and 4.2.14: one test item each, no `compare`: any
+    # value passes (check/test.go: an item without compare passes once the flag is set).
+    for value in ("-1", "0", "4096"):
+        passes("pod-max-pids", node(config=CONFIG + f"podPidsLimit: {value}\n"))
     passes("pod-max-pids", node(extra="KUBELET_EXTRA_ARGS=--pod-max-pids 1024"))
-
-
-def test_seccomp_default_false_fails():
-    fails("seccomp-default", node(config=CONFIG + "seccompDefault: false\n"), "want true")
-    passes("seccomp-default", node(config=CONFIG + "seccompDefault: true\n"))
+    for value in ("false", "true"):
+        passes("seccomp-default", node(config=CONFIG + f"seccompDefault: {value}\n"))
+    passes("seccomp-default", node(extra="KUBELET_EXTRA_ARGS=--seccomp-default=false"))
 
 
 def test_a_config_file_that_is_not_yaml_is_a_clear_error():
@@ -335,31 +350,162 @@ def facts_with(*lines: str):
     )
 
 
+def gathered_kubelet(files: dict[str, tuple[str, str] | None], show: str):
+    """The gather's kubelet-files section holding files: path -> (stat, text), None absent."""
+    mark = "@@hostkit-kubelet"
+    dump = "".join(
+        f"{mark} {p} {got[0]}\n{got[1]}\n" if got else f"{mark} {p} absent\n"
+        for p, got in files.items()
+    )
+    return parse_facts(
+        f"@@hostkit:kubelet-files\n@@show\n{show}\n@@begin\n{dump}\n@@end\n@@hostkit:end\n"
+    )
+
+
+def kubeadm_facts(config_head: str | None = "600 root root", config: str = CONFIG):
+    files: dict[str, tuple[str, str] | None] = {
+        UNIT_PATH: ("644 root root", UNIT),
+        DROPIN_PATH: ("644 root root", DROPIN),
+        "/var/lib/kubelet/kubeadm-flags.env": ("644 root root", FLAGS_ENV),
+        "/etc/default/kubelet": None,
+        CONFIG_PATH: (config_head, config) if config_head else None,
+    }
+    return gathered_kubelet(files, f"FragmentPath={UNIT_PATH}\nDropInPaths={DROPIN_PATH}")
+
+
 def test_kubelet_config_mode_and_owner_from_stat_output():
-    facts = facts_with(f"644\tkube\troot\tregular file\t{CONFIG_PATH}")
+    facts = kubeadm_facts("644 kube root")
     with pytest.raises(AssertionError, match="has mode 644, want 600 or more restrictive"):
-        cis.test_kubelet_config_mode(facts, CONFIG_PATH)
+        cis.test_kubelet_config_mode(None, facts, CONFIG_PATH)
     with pytest.raises(AssertionError, match="owned by kube:root, want root:root"):
-        cis.test_kubelet_config_owner(facts, CONFIG_PATH)
-    good = facts_with(f"600\troot\troot\tregular file\t{CONFIG_PATH}")
-    cis.test_kubelet_config_mode(good, CONFIG_PATH)
-    cis.test_kubelet_config_owner(good, CONFIG_PATH)
+        cis.test_kubelet_config_owner(None, facts, CONFIG_PATH)
+    good = kubeadm_facts()
+    cis.test_kubelet_config_mode(None, good, CONFIG_PATH)
+    cis.test_kubelet_config_owner(None, good, CONFIG_PATH)
+
+
+# kubespray roles/kubernetes/node/templates/kubelet.service.j2 and kubelet.env.v1beta1.j2,
+# rendered with bin_dir=/usr/local/bin, kube_config_dir=/etc/kubernetes, containerd.
+KUBESPRAY_UNIT = """\
+[Unit]
+Description=Kubernetes Kubelet Server
+After=containerd.service
+Wants=containerd.service
+
+[Service]
+EnvironmentFile=-/etc/kubernetes/kubelet.env
+ExecStart=/usr/local/bin/kubelet \\
+\t\t$KUBE_LOGTOSTDERR \\
+\t\t$KUBE_LOG_LEVEL \\
+\t\t$KUBELET_API_SERVER \\
+\t\t$KUBELET_ADDRESS \\
+\t\t$KUBELET_PORT \\
+\t\t$KUBELET_HOSTNAME \\
+\t\t$KUBELET_ARGS \\
+\t\t$DOCKER_SOCKET \\
+\t\t$KUBELET_NETWORK_PLUGIN \\
+\t\t$KUBELET_VOLUME_PLUGIN \\
+\t\t$KUBELET_CLOUDPROVIDER
+Restart=always
+RestartSec=10s
+
+[Install]
+WantedBy=multi-user.target
+"""
+KUBESPRAY_ENV = """\
+KUBE_LOG_LEVEL="--v=2"
+KUBELET_ADDRESS="--node-ip=10.0.0.11"
+KUBELET_ARGS="--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf \\
+--config=/etc/kubernetes/kubelet-config.yaml \\
+--kubeconfig=/etc/kubernetes/kubelet.conf \\
+--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock \\
+--runtime-cgroups=/system.slice/containerd.service \\
+ --node-labels= "
+KUBELET_CLOUDPROVIDER=""
+PATH=/usr/local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+"""
+KUBESPRAY_UNIT_PATH = "/etc/systemd/system/kubelet.service"
+KUBESPRAY_CONFIG_PATH = "/etc/kubernetes/kubelet-config.yaml"
+
+
+def kubespray_facts(config_head: str = "600 root root", config: str = CONFIG):
+    """The gather's answer on a kubespray node: no /var/lib/kubelet/config.yaml."""
+    files: dict[str, tuple[str, str] | None] = {
+        KUBESPRAY_UNIT_PATH: ("644 root root", KUBESPRAY_UNIT),
+        "/etc/kubernetes/kubelet.env": ("644 root root", KUBESPRAY_ENV),
+        KUBESPRAY_CONFIG_PATH: (config_head, config),
+        CONFIG_PATH: None,
+    }
+    return gathered_kubelet(files, f"FragmentPath={KUBESPRAY_UNIT_PATH}\nDropInPaths=")
+
+
+def test_config_file_checks_follow_the_kubelets_config_flag():
+    # kubespray's layout: --config=/etc/kubernetes/kubelet-config.yaml, and no file at the
+    # profile's /var/lib/kubelet/config.yaml (kube-bench's $kubeletconf is likewise the
+    # file the running kubelet's --config names, else its confs list).
+    good = kubespray_facts()
+    cis.test_kubelet_config_mode(None, good, CONFIG_PATH)
+    cis.test_kubelet_config_owner(None, good, CONFIG_PATH)
+    bad = kubespray_facts("644 kube root")
+    with pytest.raises(AssertionError, match=f"{KUBESPRAY_CONFIG_PATH} has mode 644"):
+        cis.test_kubelet_config_mode(None, bad, CONFIG_PATH)
+    with pytest.raises(AssertionError, match=f"{KUBESPRAY_CONFIG_PATH} is owned by kube:root"):
+        cis.test_kubelet_config_owner(None, bad, CONFIG_PATH)
 
 
 def test_missing_required_file_fails_as_kube_bench_empty_audit_does():
-    facts = facts_with("absent\t/etc/kubernetes/kubelet.conf", f"absent\t{CONFIG_PATH}")
+    facts = facts_with("absent\t/etc/kubernetes/kubelet.conf")
     with pytest.raises(AssertionError, match="does not exist"):
         cis.test_kubelet_kubeconfig_mode(facts, "/etc/kubernetes/kubelet.conf", "required")
-    with pytest.raises(AssertionError, match="does not exist"):
-        cis.test_kubelet_config_owner(facts, CONFIG_PATH)
+    with pytest.raises(AssertionError, match=f"{CONFIG_PATH} does not exist"):
+        cis.test_kubelet_config_owner(None, kubeadm_facts(None), CONFIG_PATH)
 
 
-def test_missing_optional_files_are_skipped():
-    facts = facts_with("absent\t/etc/kubernetes/proxy.conf", "absent\t/b.conf")
-    with pytest.raises(pytest.skip.Exception, match="asks only if it exists"):
-        cis.test_proxy_kubeconfig_mode(facts, "/etc/kubernetes/proxy.conf")
+def test_missing_bootstrap_kubeconfig_is_skipped():
+    facts = facts_with("absent\t/b.conf")
     with pytest.raises(pytest.skip.Exception):
         cis.test_kubelet_kubeconfig_owner(facts, "/b.conf", "if-present")
+
+
+def test_missing_proxy_kubeconfig_warns_as_kube_bench_does():
+    # 4.1.3/4.1.4: `stat` of a missing file prints nothing, the `permissions` item (set:
+    # true) then fails, and the check is scored: false, so kube-bench reports WARN.
+    facts = facts_with("absent\t/etc/kubernetes/proxy.conf")
+    for test in (cis.test_proxy_kubeconfig_mode, cis.test_proxy_kubeconfig_owner):
+        try:
+            with pytest.raises(AssertionError, match=r"proxy\.conf does not exist"):
+                test(facts, "/etc/kubernetes/proxy.conf")
+        except pytest.skip.Exception as skipped:
+            pytest.fail(f"skipped where kube-bench warns: {skipped}")
+    assert _meta(cis.test_proxy_kubeconfig_mode).severity == "warning"
+
+
+def _meta(test):
+    return next(m.args[0] for m in test.pytestmark if m.name == "hostkit_check")
+
+
+# The node items of kube-bench's cfg/cis-1.12/node.yaml (aquasecurity/kube-bench, 2026).
+CIS_1_12_NODE = {f"4.1.{n}" for n in range(1, 11)} | {f"4.2.{n}" for n in range(1, 15)}
+CIS_1_12_NODE |= {"4.3.1"}
+
+
+def test_cis_profile_selects_only_items_of_its_benchmark():
+    # protect-kernel-defaults left the benchmark after cis-1.24 (kube-bench cis-1.7 to
+    # cis-1.12 have no such item): the CIS profile must not fail a node on it.
+    prof = profiles.load("cis-kubernetes-node", shipped() / "profiles")
+    cited = {}
+    for entry in describe.entries(shipped()):
+        if prof.order_of(entry.meta.id) is None:
+            continue
+        ref = entry.meta.refs.get("kube-bench", "")
+        cited[entry.meta.id] = ref
+    assert cited, "the profile selects no CIS check"
+    wrong = {
+        k: v
+        for k, v in cited.items()
+        if not v.startswith(kfix.KUBE_BENCH) or v.split()[1].rstrip(":") not in CIS_1_12_NODE
+    }
+    assert not wrong, wrong
 
 
 def test_client_ca_path_follows_flag_then_config_then_profile():
