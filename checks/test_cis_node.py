@@ -69,10 +69,21 @@ def read_raw(conn, facts, config_path: str, unit: str = kfix.UNIT) -> kfix.Reads
     if not all(p in dump for p in env_paths):
         return kfix.read_raw(conn, config_path, unit)
     env_reads = {p: dump[p] for p in env_paths}
-    path = kfix.config_path_of(kfix.flags_of(unit_reads, env_reads), config_path)
+    flags = kfix.flags_of(unit_reads, env_reads)
+    path = kfix.config_path_of(flags, config_path)
     if path not in dump:
         return kfix.read_raw(conn, config_path, unit)
-    return kfix.Reads(unit_reads, env_reads, dump[path])
+    dropins: tuple[kfix.FileRead, ...] = ()
+    directory = flags.get("config-dir")
+    if directory and directory.value:
+        listed = kfix.parse_dirs(facts.kubelet_files.dump)
+        if directory.value not in listed:
+            return kfix.read_raw(conn, config_path, unit)
+        files = kfix.dropin_order(listed[directory.value] or [])
+        if not all(p in dump for p in files):
+            return kfix.read_raw(conn, config_path, unit)
+        dropins = tuple(dump[p] for p in files)
+    return kfix.Reads(unit_reads, env_reads, dump[path], dropins)
 
 
 def read_kubelet(conn, facts, config_path: str, unit: str = kfix.UNIT) -> kfix.Kubelet:

@@ -66,14 +66,37 @@ class FileRead:
         return self.mode is not None
 
 
+# The files of --config-dir directories: per directory one line, `@@hostkit-kubelet-dir DIR`
+# and the path of each file under it named *.conf (or ` @@absent`). Paths are words.
+_LIST = (
+    'for d in "$@"; do printf "' + _MARK + '-dir %s" "$d"; if [ -d "$d" ]; then '
+    "find \"$d\"/ ! -type d -name '*.conf' 2>/dev/null | while read -r f; do "
+    'printf " %s" "$f"; done; else printf " @@absent"; fi; echo; done'
+)
+_HEAD = re.compile(
+    re.escape(_MARK) + r"(?: (\S+) (?:absent|([0-7]{3,4}) (\S+) (\S+))|-dir (\S+)((?: \S+)*) *)\n"
+)
+
+
+def parse_dirs(out: str) -> dict[str, list[str] | None]:
+    """The directory lines of a dump: dir -> its *.conf files (None: no such directory)."""
+    found: dict[str, list[str] | None] = {}
+    for match in _HEAD.finditer(out):
+        if match.group(5) is not None:
+            words = [re.sub("/+", "/", w) for w in match.group(6).split()]
+            found[match.group(5)] = None if words == ["@@absent"] else words
+    return found
+
+
 def parse_dump(out: str) -> dict[str, FileRead]:
     """What _DUMP prints: per path a header line (path and stat, or `absent`), then the
     file's text and one added newline."""
     found: dict[str, FileRead] = {}
-    head = re.compile(re.escape(_MARK) + r" (\S+) (?:absent|([0-7]{3,4}) (\S+) (\S+))\n")
-    marks = list(head.finditer(out))
+    marks = list(_HEAD.finditer(out))
     for index, match in enumerate(marks):
         path = match.group(1)
+        if path is None:
+            continue
         if match.group(2) is None:
             found[path] = FileRead(path, None)
             continue
@@ -108,25 +131,84 @@ def unit_files(conn: Connection, unit: str = UNIT) -> list[str]:
 
 @dataclass(frozen=True)
 class Kubelet:
-    """The kubelet's unit files, flags and config file as read from a host."""
+    """The kubelet's unit files, flags, config file and --config-dir drop-ins as read from a
+    host; config_data is the file with the drop-ins merged over it."""
 
     unit_files: tuple[FileRead, ...]
     flags: Mapping[str, units.Flag]
     config: FileRead
     config_data: Mapping[str, Any] = field(default_factory=dict)
+    dropins: tuple[tuple[FileRead, Mapping[str, Any]], ...] = ()
 
     @property
     def config_path(self) -> str:
         return self.config.path
 
+    @property
+    def config_dir(self) -> str | None:
+        flag = self.flags.get("config-dir")
+        return flag.value if flag and flag.value else None
+
+    def origin(self, path: Sequence[str]) -> str:
+        """The file the merged value at path comes from: the last drop-in that sets it,
+        else the config file."""
+        for read, data in reversed(self.dropins):
+            if _sets(data, path):
+                return read.path
+        return self.config_path
+
+
+def _sets(data: Any, path: Sequence[str]) -> bool:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return False
+        data = data[key]
+    return True
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch, as the kubelet merges each drop-in (jsonpatch.MergePatch):
+    mappings merge key by key, null removes a key, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+def dropin_order(paths: Sequence[str]) -> list[str]:
+    """The drop-ins the kubelet reads from --config-dir, in its order: files whose name's
+    extension (Go's filepath.Ext) is .conf, in filepath.WalkDir's order (lexical within
+    each directory, a directory's contents where its name sorts)."""
+
+    def ext(path: str) -> str:
+        name = path.rsplit("/", 1)[-1]
+        return "." + name.rsplit(".", 1)[1] if "." in name else ""
+
+    return sorted((p for p in paths if ext(p) == ".conf"), key=lambda p: p.split("/"))
+
 
 def build(
-    unit_reads: Sequence[FileRead], env_reads: Mapping[str, FileRead], config: FileRead
+    unit_reads: Sequence[FileRead],
+    env_reads: Mapping[str, FileRead],
+    config: FileRead,
+    dropins: Sequence[FileRead] = (),
 ) -> Kubelet:
-    """A Kubelet from files already read: pure, for recorded inputs."""
+    """A Kubelet from files already read: pure, for recorded inputs. dropins: the files of
+    its --config-dir, in any order."""
     flags = flags_of(unit_reads, env_reads)
     data = yamlset.load(config.text, config.path) if config.exists else {}
-    return Kubelet(tuple(unit_reads), flags, config, data)
+    by_path = {d.path: d for d in dropins if d.exists}
+    parsed = []
+    for path in dropin_order(list(by_path)):
+        patch = yamlset.load(by_path[path].text, path)
+        parsed.append((by_path[path], patch))
+        data = merge_patch(data, patch)
+    return Kubelet(tuple(unit_reads), flags, config, data, tuple(parsed))
 
 
 def flags_of(
@@ -152,9 +234,17 @@ class Reads:
     unit_reads: tuple[FileRead, ...]
     env_reads: Mapping[str, FileRead]
     config: FileRead
+    dropins: tuple[FileRead, ...] = ()
 
     def kubelet(self) -> Kubelet:
-        return build(self.unit_reads, self.env_reads, self.config)
+        return build(self.unit_reads, self.env_reads, self.config, self.dropins)
+
+
+def list_dir(conn: Connection, directory: str) -> list[str] | None:
+    """The files named *.conf under directory (None: it does not exist)."""
+    valid_path(directory)
+    out = conn.read(f"sh -c %s sh {quote(directory)}", _LIST, sudo=True).check().stdout
+    return parse_dirs(out).get(directory)
 
 
 def read_raw(conn: Connection, config_path: str, unit: str = UNIT) -> Reads:
@@ -166,8 +256,13 @@ def read_raw(conn: Connection, config_path: str, unit: str = UNIT) -> Reads:
     env_paths = [p for p, _ in service.environment_files]
     env_reads = read_files(conn, env_paths)
     ordered = tuple(unit_reads[p] for p in paths)
-    path = config_path_of(flags_of(ordered, env_reads), config_path)
-    return Reads(ordered, env_reads, read_files(conn, [path])[path])
+    flags = flags_of(ordered, env_reads)
+    path = config_path_of(flags, config_path)
+    config = read_files(conn, [path])[path]
+    directory = flags.get("config-dir")
+    listed = list_dir(conn, directory.value) if directory and directory.value else None
+    dropins = read_files(conn, dropin_order(listed)) if listed else {}
+    return Reads(ordered, env_reads, config, tuple(dropins.values()))
 
 
 def read(conn: Connection, config_path: str, unit: str = UNIT) -> Kubelet:
@@ -233,11 +328,14 @@ class Setting:
                 shown = f"{self.gate}={value}" if self.gate else f"{flag.value}"
                 return Found(value, f"flag --{self.flag}={shown} in {flag.origin}", True)
         raw = yamlset.get(kubelet.config_data, self.path)
-        if raw is not None and self.zero_default and zero_duration(text_of(raw)):
-            where = f"{self.key}: {text_of(raw)} in {kubelet.config_path}"
+        origin = kubelet.origin(self.path)
+        where = f"{self.key}: {text_of(raw)} in {origin}"
+        # Only the file is defaulted: drop-ins are merged over the defaulted file.
+        from_file = origin == kubelet.config_path
+        if raw is not None and from_file and self.zero_default and zero_duration(text_of(raw)):
             return Found(None, f"{where} (the kubelet's default, {self.zero_default}, applies)")
         if raw is not None:
-            return Found(text_of(raw), f"{self.key}: {text_of(raw)} in {kubelet.config_path}")
+            return Found(text_of(raw), where)
         return Found(None, f"{self.key} is not set in {kubelet.config_path} nor by a flag")
 
     def problem(self, kubelet: Kubelet) -> str | None:

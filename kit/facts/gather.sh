@@ -306,9 +306,26 @@ priv && {
     # shellcheck disable=SC2086
     ca=$(sed -n 's/^[[:space:]]*clientCAFile:[[:space:]]*["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' \
         /var/lib/kubelet/config.yaml $cf 2>/dev/null)
+    # The --config-dir drop-ins: the directory's *.conf files (remediations.kubelet's _LIST).
+    # shellcheck disable=SC2086
+    cdir=$(cat -- $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet \
+        /etc/sysconfig/kubelet 2>/dev/null | grep -o -- '--config-dir[= ][^ "'\''\\]*' |
+        sed 's/^--config-dir[= ]//')
+    dd=
+    for d in $cdir; do
+        printf '@@hostkit-kubelet-dir %s' "$d"
+        if [ -d "$d" ]; then
+            f=$(find "$d"/ ! -type d -name '*.conf' 2>/dev/null | tr '\n' ' ')
+            for x in $f; do printf ' %s' "$x"; done
+            dd="$dd $f"
+        else
+            printf ' @@absent'
+        fi
+        echo
+    done
     # shellcheck disable=SC2086 # unit paths and env files are words without spaces
     for p in $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet /etc/sysconfig/kubelet \
-        /var/lib/kubelet/config.yaml $cf /etc/kubernetes/pki/ca.crt $ca; do
+        /var/lib/kubelet/config.yaml $cf $dd /etc/kubernetes/pki/ca.crt $ca; do
         case $p in /*) ;; *) continue ;; esac
         if [ -e "$p" ]; then
             printf '@@hostkit-kubelet %s ' "$p"; stat -c '%a %U %G' -- "$p"

@@ -30,3 +30,19 @@ def test_a_missing_proxy_kubeconfig_is_refused_not_created(tmp_path):
             fix(target(conn), path=missing)
     assert not conn.writes()
     assert not Path(missing).exists()
+
+
+def test_config_dir_listing_finds_the_conf_files_the_kubelet_reads(tmp_path):
+    (tmp_path / "sub").mkdir()
+    for name in ("20-b.conf", "10-a.conf", "notes.yaml", "sub/05-c.conf"):
+        (tmp_path / name).write_text("kind: KubeletConfiguration\n")
+    conn = RecordingConnection()
+    listed = kfix.list_dir(conn, str(tmp_path))
+    assert listed is not None
+    base = str(tmp_path)
+    assert kfix.dropin_order(listed) == [
+        f"{base}/10-a.conf",
+        f"{base}/20-b.conf",
+        f"{base}/sub/05-c.conf",
+    ]
+    assert kfix.list_dir(conn, str(tmp_path / "absent")) is None

@@ -350,10 +350,11 @@ def facts_with(*lines: str):
     )
 
 
-def gathered_kubelet(files: dict[str, tuple[str, str] | None], show: str):
-    """The gather's kubelet-files section holding files: path -> (stat, text), None absent."""
+def gathered_kubelet(files: dict[str, tuple[str, str] | None], show: str, listing: str = ""):
+    """The gather's kubelet-files section holding files: path -> (stat, text), None absent;
+    listing: its --config-dir lines."""
     mark = "@@hostkit-kubelet"
-    dump = "".join(
+    dump = listing + "".join(
         f"{mark} {p} {got[0]}\n{got[1]}\n" if got else f"{mark} {p} absent\n"
         for p, got in files.items()
     )
@@ -536,3 +537,72 @@ def test_parse_dump_keeps_content_and_stat():
     assert found["/a"] == kfix.FileRead("/a", 0o640, "root", "kube", "line1\nline2\n")
     assert not found["/b"].exists
     assert found["/c"].text == ""
+
+
+# -- --config-dir drop-ins ------------------------------------------------------------------
+
+DROPIN_DIR = "/etc/kubernetes/kubelet.conf.d"
+HEAD = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+
+
+def with_dropins(*dropins: tuple[str, str], config: str = CONFIG) -> kfix.Kubelet:
+    """kubeadm's node with --config-dir and the given drop-ins (name, text), listed in any
+    order: the kubelet sorts them."""
+    base = node(config=config, extra=f"KUBELET_EXTRA_ARGS=--config-dir={DROPIN_DIR}")
+    reads = [read(f"{DROPIN_DIR}/{name}", text) for name, text in dropins]
+    return kfix.build(base.unit_files, base_env(base), base.config, reads)
+
+
+def base_env(kubelet: kfix.Kubelet) -> dict[str, kfix.FileRead]:
+    extra = f'KUBELET_EXTRA_ARGS="--config-dir={DROPIN_DIR}"\n'
+    return {
+        "/var/lib/kubelet/kubeadm-flags.env": read("/var/lib/kubelet/kubeadm-flags.env", FLAGS_ENV),
+        "/etc/default/kubelet": read("/etc/default/kubelet", extra),
+    }
+
+
+def test_config_dir_drop_ins_merge_over_the_file_in_lexical_order_later_wins():
+    # cmd/kubelet/app/server.go mergeKubeletConfigurations: *.conf files in lexical order,
+    # each a JSON merge patch over what came before.
+    early = ("10-open.conf", HEAD + "readOnlyPort: 10255\n")
+    late = ("20-close.conf", HEAD + "readOnlyPort: 0\n")
+    passes("read-only-port", with_dropins(late, early))
+    message = fails("read-only-port", with_dropins(early), "readOnlyPort: 10255")
+    assert f"{DROPIN_DIR}/10-open.conf" in message
+    # Files without the .conf extension are not read.
+    passes("read-only-port", with_dropins(("10-open.yaml", HEAD + "readOnlyPort: 10255\n")))
+
+
+def test_a_drop_in_merges_into_nested_settings_and_keeps_the_rest():
+    anon = ("50-anon.conf", HEAD + "authentication:\n  anonymous:\n    enabled: true\n")
+    kubelet = with_dropins(anon)
+    fails("anonymous-auth", kubelet, f"{DROPIN_DIR}/50-anon.conf")
+    passes("client-ca-file", kubelet)  # authentication.x509 from the file stays
+
+
+def test_a_zero_duration_in_a_drop_in_is_not_defaulted():
+    # The file is defaulted before the drop-ins are merged over it; nothing defaults again.
+    zero = ("50-zero.conf", HEAD + "streamingConnectionIdleTimeout: 0s\n")
+    fails("streaming-connection-idle-timeout", with_dropins(zero), "50-zero.conf")
+
+
+def test_gathered_drop_ins_are_read_without_a_connection():
+    extra = f'KUBELET_EXTRA_ARGS="--config-dir={DROPIN_DIR}"\n'
+    files: dict[str, tuple[str, str] | None] = {
+        UNIT_PATH: ("644 root root", UNIT),
+        DROPIN_PATH: ("644 root root", DROPIN),
+        "/var/lib/kubelet/kubeadm-flags.env": ("644 root root", FLAGS_ENV),
+        "/etc/default/kubelet": ("644 root root", extra),
+        CONFIG_PATH: ("600 root root", CONFIG),
+        f"{DROPIN_DIR}/20-b.conf": ("600 root root", HEAD + "readOnlyPort: 0\n"),
+        f"{DROPIN_DIR}/10-a.conf": ("600 root root", HEAD + "readOnlyPort: 10255\n"),
+    }
+    listing = f"@@hostkit-kubelet-dir {DROPIN_DIR} {DROPIN_DIR}/20-b.conf {DROPIN_DIR}/10-a.conf\n"
+    show = f"FragmentPath={UNIT_PATH}\nDropInPaths={DROPIN_PATH}"
+    facts = gathered_kubelet(files, show, listing)
+    kubelet = cis.read_kubelet(None, facts, CONFIG_PATH)  # None: a read would fail
+    assert [r.path for r, _ in kubelet.dropins] == [
+        f"{DROPIN_DIR}/10-a.conf",
+        f"{DROPIN_DIR}/20-b.conf",
+    ]
+    passes("read-only-port", kubelet)
