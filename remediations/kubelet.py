@@ -6,10 +6,14 @@ the flags and the config file; a flag overrides the file, as the kubelet applies
 and as kube-bench looks at `ps` first and at the config file only when the flag is
 absent (check/check.go, Check.execute).
 
-Fixes edit the config file and restart the kubelet. Where a flag overrides the file
-with a bad value, the fix refuses and names the flag and the file that sets it: those
-files belong to kubeadm (kubeadm-flags.env is rewritten on `kubeadm upgrade`) or to the
-installer, and editing a flag out of a shared variable by hand is the operator's call.
+Fixes write a --config-dir drop-in of their own where the kubelet has that directory,
+else its config file, and restart the kubelet (medium disruption). A fix to a file that
+an installer writes again (kubeadm's config.yaml on `kubeadm upgrade`, kubespray's
+kubelet-config.yaml on its next run, packaged unit files on a package upgrade) says so in
+its summary and in `explain`. Where a flag, or a drop-in merged later, overrides the value
+with a bad one, the fix refuses and names the file that sets it: those files belong to
+kubeadm (kubeadm-flags.env is rewritten on `kubeadm upgrade`) or to the installer, and
+editing a flag out of a shared variable by hand is the operator's call.
 """
 
 from __future__ import annotations
@@ -139,6 +143,7 @@ class Kubelet:
     config: FileRead
     config_data: Mapping[str, Any] = field(default_factory=dict)
     dropins: tuple[tuple[FileRead, Mapping[str, Any]], ...] = ()
+    dropin_dir: str | None = None  # its --config-dir, where that directory exists
 
     @property
     def config_path(self) -> str:
@@ -197,9 +202,10 @@ def build(
     env_reads: Mapping[str, FileRead],
     config: FileRead,
     dropins: Sequence[FileRead] = (),
+    dropin_dir: str | None = None,
 ) -> Kubelet:
     """A Kubelet from files already read: pure, for recorded inputs. dropins: the files of
-    its --config-dir, in any order."""
+    its --config-dir, in any order; dropin_dir: that directory, where it exists."""
     flags = flags_of(unit_reads, env_reads)
     data = yamlset.load(config.text, config.path) if config.exists else {}
     by_path = {d.path: d for d in dropins if d.exists}
@@ -208,7 +214,7 @@ def build(
         patch = yamlset.load(by_path[path].text, path)
         parsed.append((by_path[path], patch))
         data = merge_patch(data, patch)
-    return Kubelet(tuple(unit_reads), flags, config, data, tuple(parsed))
+    return Kubelet(tuple(unit_reads), flags, config, data, tuple(parsed), dropin_dir)
 
 
 def flags_of(
@@ -235,9 +241,10 @@ class Reads:
     env_reads: Mapping[str, FileRead]
     config: FileRead
     dropins: tuple[FileRead, ...] = ()
+    dropin_dir: str | None = None
 
     def kubelet(self) -> Kubelet:
-        return build(self.unit_reads, self.env_reads, self.config, self.dropins)
+        return build(self.unit_reads, self.env_reads, self.config, self.dropins, self.dropin_dir)
 
 
 def list_dir(conn: Connection, directory: str) -> list[str] | None:
@@ -262,7 +269,8 @@ def read_raw(conn: Connection, config_path: str, unit: str = UNIT) -> Reads:
     directory = flags.get("config-dir")
     listed = list_dir(conn, directory.value) if directory and directory.value else None
     dropins = read_files(conn, dropin_order(listed)) if listed else {}
-    return Reads(ordered, env_reads, config, tuple(dropins.values()))
+    present = directory.value if directory and listed is not None else None
+    return Reads(ordered, env_reads, config, tuple(dropins.values()), present)
 
 
 def read(conn: Connection, config_path: str, unit: str = UNIT) -> Kubelet:
@@ -470,13 +478,46 @@ def kernel_defaults_problem(conn: Connection) -> str | None:
 # -- fixes ------------------------------------------------------------------------------
 
 
-def set_setting(
-    target: Target, config_path: str, name: str, value: bool | int | str | None = None
-) -> Change:
-    """Write one setting into the kubelet's config file, then restart the kubelet."""
+# Config files an installer writes again, so that a change made only there is undone.
+REGENERATED = {
+    # cmd/kubeadm/app/phases/upgrade/postupgrade.go: `kubeadm upgrade node` writes the
+    # kubelet's config.yaml again from the cluster's kubelet-config ConfigMap.
+    "/var/lib/kubelet/config.yaml": (
+        "`kubeadm upgrade` writes it again from the cluster's kubelet-config ConfigMap: "
+        "make the same change there (kubectl -n kube-system edit cm kubelet-config)"
+    ),
+    # kubespray roles/kubernetes/node/tasks/kubelet.yml templates it on every run.
+    "/etc/kubernetes/kubelet-config.yaml": (
+        "kubespray templates it again on its next run: set the same in the inventory "
+        "(kubelet_config_extra_args)"
+    ),
+}
+DROPIN_NAME = "99-hostkit.conf"  # sorts after the drop-ins an installer names 10- to 90-
+_DROPIN_HEAD = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where a setting fix writes (path, its new text) and what the operator should know."""
+
+    path: str
+    text: str
+    note: str = ""
+    mode: str | None = None  # for a drop-in it creates; a file's own mode is kept
+
+
+def regenerated_note(path: str) -> str:
+    why = REGENERATED.get(path)
+    if why is None:
+        return ""
+    return f"{path} is regenerated: {why}, or give the kubelet a --config-dir drop-in"
+
+
+def plan_setting(kubelet: Kubelet, name: str, value: bool | int | str | None = None) -> Plan | None:
+    """Where and how to set one setting, or None when the kubelet already has it right.
+    Pure. With a --config-dir, the fix is a drop-in of its own, which no installer
+    rewrites; else the config file itself, with a note where an installer rewrites it."""
     setting = SETTINGS[name]
-    conn, dry_run = target.conn, target.dry_run
-    kubelet = read(conn, config_path)
     found = setting.find(kubelet)
     if found.by_flag and found.value is not None:
         if not setting.good(found.value):
@@ -484,24 +525,71 @@ def set_setting(
                 f"{found.where} overrides {kubelet.config_path}: change or remove it there "
                 "by hand, then restart the kubelet"
             )
-        return Change.none(f"kubelet {setting.key} already right by its flag", dry_run=dry_run)
-    if not kubelet.config.exists:
-        raise KubeletError(
-            f"{kubelet.config_path} does not exist: set {setting.key} where the kubelet "
-            "takes its settings from, by hand"
-        )
+        return None
+    if setting.problem(kubelet) is None:
+        return None
     want = setting.fix_value if value is None else value
     if want is None:
         raise KubeletError(f"no value to set {setting.key} to")
-    if setting.problem(kubelet) is None:
+    if kubelet.dropin_dir is not None:
+        path = f"{kubelet.dropin_dir.rstrip('/')}/{DROPIN_NAME}"
+        old = next((r for r, _ in kubelet.dropins if r.path == path), None)
+        text = yamlset.set_scalar(old.text if old else _DROPIN_HEAD, setting.path, want)
+        others = [r for r, _ in kubelet.dropins if r.path != path]
+        new = FileRead(path, 0o600, "root", "root", text)
+        plan = Plan(path, text, mode=None if old else "0600")
+        after = build(kubelet.unit_files, {}, kubelet.config, [*others, new], kubelet.dropin_dir)
+    else:
+        if not kubelet.config.exists:
+            raise KubeletError(
+                f"{kubelet.config_path} does not exist: set {setting.key} where the kubelet "
+                "takes its settings from, by hand"
+            )
+        text = yamlset.set_scalar(kubelet.config.text, setting.path, want)
+        plan = Plan(kubelet.config_path, text, regenerated_note(kubelet.config_path))
+        config = FileRead(kubelet.config.path, kubelet.config.mode, text=text)
+        after = build(kubelet.unit_files, {}, config, [r for r, _ in kubelet.dropins])
+    # A drop-in that sorts later (or a file merged over ours) would undo the fix.
+    origin = after.origin(setting.path)
+    if origin != plan.path and setting.find(after).value is not None:
+        raise KubeletError(
+            f"{setting.key} is set in {origin}, which the kubelet merges after {plan.path}: "
+            "change it there by hand, then restart the kubelet"
+        )
+    return plan
+
+
+def set_setting(
+    target: Target, config_path: str, name: str, value: bool | int | str | None = None
+) -> Change:
+    """Write one setting (plan_setting says where), then restart the kubelet."""
+    setting = SETTINGS[name]
+    conn, dry_run = target.conn, target.dry_run
+    plan = plan_setting(read(conn, config_path), name, value)
+    if plan is None:
         return Change.none(f"kubelet {setting.key} already right", dry_run=dry_run)
-    new = yamlset.set_scalar(kubelet.config.text, setting.path, want)
-    written = files.write_file(conn, kubelet.config_path, new, sudo=True, dry_run=dry_run)
+    written = files.write_file(
+        conn, plan.path, plan.text, mode=plan.mode, sudo=True, dry_run=dry_run
+    )
     steps = [written]
     if written.changed:
         steps.append(services.restart_service(conn, target.facts, "kubelet", dry_run=dry_run))
-    return combine(f"kubelet {setting.key}", steps, dry_run=dry_run)
+    summary = f"kubelet {setting.key} in {plan.path}"
+    if plan.note:
+        summary += f" (note: {plan.note})"
+    return combine(summary, steps, dry_run=dry_run)
 
+
+_WHERE = """Where: with a --config-dir, a drop-in of its own (99-hostkit.conf), which no
+installer rewrites; else the config file (its --config). kubeadm's
+/var/lib/kubelet/config.yaml is written again by `kubeadm upgrade` from the
+kubelet-config ConfigMap, kubespray's /etc/kubernetes/kubelet-config.yaml on its next
+run: the fix's summary says so, and the same change belongs there (or give the kubelet a
+--config-dir). A later drop-in or a flag that would override the value is named and left
+to the operator.
+
+Medium disruption: the kubelet restarts (a few seconds without node status and pod
+lifecycle); running pods keep running."""
 
 _NEVER = (
     "the kubelet's flags and the files that set them (a conflicting flag is left for the "
@@ -518,8 +606,7 @@ def _setting_fix(name: str) -> Callable[..., Change]:
 
     fix.__name__ = f"set_{name.replace('-', '_')}"
     fix.__doc__ = (
-        f"Set {'.'.join(SETTINGS[name].path)} in the kubelet's config file and restart the "
-        "kubelet.\n\nMedium disruption: the kubelet restarts; running pods keep running."
+        f"Set {'.'.join(SETTINGS[name].path)} for the kubelet and restart it.\n\n" + _WHERE
     )
     return fix
 
@@ -537,23 +624,23 @@ set_seccomp_default = _setting_fix("seccomp-default")
 @remediation(reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER)
 def set_client_ca_file(target: Target, config: str, ca_file: str) -> Change:
     """Point authentication.x509.clientCAFile at the profile's CA file (which must exist:
-    a kubelet with a missing CA file does not start), and restart the kubelet.
-
-    Medium disruption: the kubelet restarts; running pods keep running.
-    """
+    a kubelet with a missing CA file does not start), and restart the kubelet."""
     if not files.exists(target.conn, ca_file, sudo=True):
         raise KubeletError(f"{ca_file} does not exist: the kubelet would not start with it")
     return set_setting(target, config, "client-ca-file", ca_file)
 
 
+set_client_ca_file.__doc__ = f"{set_client_ca_file.__doc__}\n\n{_WHERE}"
+
+
 @remediation(reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER)
 def set_pod_pids_limit(target: Target, config: str, limit: str) -> Change:
-    """Set podPidsLimit to the profile's limit and restart the kubelet.
-
-    Medium disruption: the kubelet restarts; running pods keep running, and the limit
-    applies to pods started from then on.
-    """
+    """Set podPidsLimit to the profile's limit and restart the kubelet; the limit applies
+    to pods started from then on."""
     return set_setting(target, config, "pod-max-pids", int(limit))
+
+
+set_pod_pids_limit.__doc__ = f"{set_pod_pids_limit.__doc__}\n\n{_WHERE}"
 
 
 @remediation(
@@ -626,14 +713,31 @@ def _fix_files(target: Target, paths: Sequence[str], most: int | None) -> Change
             mode = format(info.mode & most, "04o")  # type: ignore[operator]
             steps.append(files.chmod(conn, path, mode, sudo=True, dry_run=dry_run))
     what = "owner root:root" if most is None else f"mode {most:o} or stricter"
-    return combine(f"{what} on {', '.join(paths)}", steps, dry_run=dry_run)
+    note = package_note([p for p in paths if reads[p].exists])
+    summary = f"{what} on {', '.join(paths)}" + (f" (note: {note})" if note else "")
+    return combine(summary, steps, dry_run=dry_run)
+
+
+# Where a distribution package keeps its files (the kubelet's unit, kubeadm's drop-in):
+# dpkg and rpm set their mode and owner again when the package is upgraded.
+_PACKAGED = ("/usr/lib/", "/lib/")
+
+
+def package_note(paths: Sequence[str]) -> str:
+    owned = [p for p in paths if p.startswith(_PACKAGED)]
+    if not owned:
+        return ""
+    return (
+        f"{', '.join(owned)} belong to a package, whose next upgrade sets mode and owner "
+        "again: repeat this fix after upgrading the kubelet or kubeadm"
+    )
 
 
 _FILE_NEVER = "file content; files that do not exist (not created)"
 
 
 def _mode_and_owner(
-    paths_of: Callable[..., Sequence[str]], most: int, name: str
+    paths_of: Callable[..., Sequence[str]], most: int, name: str, undone: str = ""
 ) -> tuple[Callable[..., Change], Callable[..., Change]]:
     @remediation(
         reboot=False, persists=True, strategy="restrict", disruption="low", never=_FILE_NEVER
@@ -651,6 +755,9 @@ def _mode_and_owner(
     label = name.replace("_", " ")
     restrict.__doc__ = f"Take the mode of the {label} to {most:o} or stricter (bits only removed)."
     own.__doc__ = f"Give the {label} to root:root."
+    if undone:
+        restrict.__doc__ += f"\n\n{undone}"
+        own.__doc__ += f"\n\n{undone}"
     return restrict, own
 
 
@@ -670,7 +777,22 @@ def _ca_path(target: Target, config: str, ca_file: str) -> list[str]:
     return [client_ca_path(read(target.conn, config), ca_file)]
 
 
-restrict_unit_files, own_unit_files = _mode_and_owner(_unit_paths, 0o600, "kubelet_unit_files")
+_UNIT_UNDONE = (
+    "Undone by upgrades: the kubelet's unit and kubeadm's drop-in under /usr/lib (or /lib)\n"
+    "belong to the kubelet and kubeadm packages, whose next upgrade sets their mode and\n"
+    "owner again (the fix's summary names them); kubespray templates its unit in\n"
+    "/etc/systemd/system again on its next run. There is no drop-in for a file's mode:\n"
+    "repeat the fix after an upgrade."
+)
+_CONFIG_UNDONE = (
+    "Undone by upgrades: `kubeadm upgrade` writes /var/lib/kubelet/config.yaml again and\n"
+    "kubespray its /etc/kubernetes/kubelet-config.yaml (each with the mode its tool gives)."
+)
+restrict_unit_files, own_unit_files = _mode_and_owner(
+    _unit_paths, 0o600, "kubelet_unit_files", _UNIT_UNDONE
+)
 restrict_kubeconfig, own_kubeconfig = _mode_and_owner(_path, 0o600, "kubeconfig")
-restrict_config, own_config = _mode_and_owner(_config_path, 0o600, "kubelet_config_file")
+restrict_config, own_config = _mode_and_owner(
+    _config_path, 0o600, "kubelet_config_file", _CONFIG_UNDONE
+)
 restrict_client_ca, own_client_ca = _mode_and_owner(_ca_path, 0o644, "client_ca_file")

@@ -9,14 +9,18 @@ import pytest
 
 from hostkit_catalog.remediations import kubelet as kfix
 from kit.catalog.remediation import Target
+from kit.connection.planning import PlanningConnection
 from kit.facts import parse_facts
 from tests.local.recording import RecordingConnection
+from tests.local.test_planning_connection import STAND_IN_INIT
 
 DEBIAN12 = Path(__file__).parent.parent / "unit" / "data" / "facts" / "debian12.txt"
 
 
 def target(conn, dry_run: bool = False) -> Target:
-    facts = dataclasses.replace(parse_facts(DEBIAN12.read_text()), hostname="hk-node")
+    # The recorded Debian host, with an init system whose commands touch nothing here.
+    recorded = parse_facts(DEBIAN12.read_text())
+    facts = dataclasses.replace(recorded, hostname="hk-node", init_system=STAND_IN_INIT)
     return Target(conn, facts, dry_run=dry_run)
 
 
@@ -46,3 +50,15 @@ def test_config_dir_listing_finds_the_conf_files_the_kubelet_reads(tmp_path):
         f"{base}/sub/05-c.conf",
     ]
     assert kfix.list_dir(conn, str(tmp_path / "absent")) is None
+
+
+def test_setting_fix_plans_the_config_file_edit_and_a_kubelet_restart(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("kind: KubeletConfiguration\nreadOnlyPort: 10255\n")
+    conn = RecordingConnection()
+    planning = PlanningConnection(conn)  # as --dry-run plans it: a write would raise
+    plan = kfix.set_read_only_port(target(planning, dry_run=True), config=str(config))
+    assert plan.changed and plan.dry_run and not conn.writes()
+    assert "+readOnlyPort: 0" in plan.diff
+    assert "restart" in plan.summary and "kubelet" in plan.summary
+    assert "regenerated" not in plan.summary  # a file no installer rewrites

@@ -606,3 +606,50 @@ def test_gathered_drop_ins_are_read_without_a_connection():
         f"{DROPIN_DIR}/20-b.conf",
     ]
     passes("read-only-port", kubelet)
+
+
+# -- fixes to files installers regenerate --------------------------------------------------
+
+
+def dir_node(*dropins: tuple[str, str]) -> kfix.Kubelet:
+    base = with_dropins(*dropins)
+    reads = [r for r, _ in base.dropins]
+    return kfix.build(base.unit_files, base_env(base), base.config, reads, DROPIN_DIR)
+
+
+def test_with_a_config_dir_the_fix_writes_a_drop_in_not_the_config_file():
+    kubelet = dir_node(("10-open.conf", HEAD + "readOnlyPort: 10255\n"))
+    plan = kfix.plan_setting(kubelet, "read-only-port")
+    assert plan is not None
+    assert plan.path == f"{DROPIN_DIR}/{kfix.DROPIN_NAME}"
+    assert yamlset.load(plan.text) == {**yamlset.load(HEAD), "readOnlyPort": 0}
+    assert "kubeadm upgrade" not in plan.note
+
+
+def test_a_later_drop_in_that_would_override_the_fix_is_refused_by_name():
+    late = f"{DROPIN_DIR}/zz-late.conf"
+    kubelet = dir_node(("zz-late.conf", HEAD + "readOnlyPort: 10255\n"))
+    with pytest.raises(kfix.KubeletError, match=late):
+        kfix.plan_setting(kubelet, "read-only-port")
+
+
+def test_a_fix_to_a_regenerated_config_file_says_who_undoes_it():
+    kubelet = node(config=CONFIG + "readOnlyPort: 10255\n")
+    plan = kfix.plan_setting(kubelet, "read-only-port")
+    assert plan is not None and plan.path == CONFIG_PATH
+    assert "kubeadm upgrade" in plan.note and "kubelet-config ConfigMap" in plan.note
+    facts = kubespray_facts(config=CONFIG + "readOnlyPort: 10255\n")
+    spray = kfix.plan_setting(cis.read_kubelet(None, facts, CONFIG_PATH), "read-only-port")
+    assert spray is not None and spray.path == KUBESPRAY_CONFIG_PATH
+    assert "kubespray" in spray.note
+    assert kfix.plan_setting(node(config=CONFIG + "readOnlyPort: 0\n"), "read-only-port") is None
+
+
+def test_explain_says_which_fixes_an_upgrade_undoes():
+    text = "\n".join(describe.explain(shipped(), "cis.node.kubelet.read-only-port"))
+    assert "kubeadm upgrade" in text and "--config-dir" in text
+    text = "\n".join(describe.explain(shipped(), "cis.node.kubelet-unit.mode"))
+    assert "package" in text and "upgrade" in text
+    note = kfix.package_note(["/usr/lib/systemd/system/kubelet.service", "/etc/x.conf"])
+    assert "/usr/lib/systemd/system/kubelet.service" in note and "/etc/x.conf" not in note
+    assert kfix.package_note(["/etc/systemd/system/kubelet.service"]) == ""
