@@ -69,11 +69,13 @@ def read_raw(conn, facts, config_path: str, unit: str = kfix.UNIT) -> kfix.Reads
     if not all(p in dump for p in env_paths):
         return kfix.read_raw(conn, config_path, unit)
     env_reads = {p: dump[p] for p in env_paths}
-    flags = kfix.flags_of(unit_reads, env_reads)
+    process = kfix.parse_process(facts.kubelet_files.dump)
+    flags = kfix.flags_of(unit_reads, env_reads, process)
     path = kfix.config_path_of(flags, config_path)
     if path not in dump:
         return kfix.read_raw(conn, config_path, unit)
     dropins: tuple[kfix.FileRead, ...] = ()
+    present = None
     directory = flags.get("config-dir")
     if directory and directory.value:
         listed = kfix.parse_dirs(facts.kubelet_files.dump)
@@ -83,7 +85,8 @@ def read_raw(conn, facts, config_path: str, unit: str = kfix.UNIT) -> kfix.Reads
         if not all(p in dump for p in files):
             return kfix.read_raw(conn, config_path, unit)
         dropins = tuple(dump[p] for p in files)
-    return kfix.Reads(unit_reads, env_reads, dump[path], dropins)
+        present = directory.value if listed[directory.value] is not None else None
+    return kfix.Reads(unit_reads, env_reads, dump[path], dropins, present, process)
 
 
 def read_kubelet(conn, facts, config_path: str, unit: str = kfix.UNIT) -> kfix.Kubelet:

@@ -78,8 +78,42 @@ _LIST = (
     'printf " %s" "$f"; done; else printf " @@absent"; fi; echo; done'
 )
 _HEAD = re.compile(
-    re.escape(_MARK) + r"(?: (\S+) (?:absent|([0-7]{3,4}) (\S+) (\S+))|-dir (\S+)((?: \S+)*) *)\n"
+    re.escape(_MARK)
+    + r"(?: (\S+) (?:absent|([0-7]{3,4}) (\S+) (\S+))|-dir (\S+)((?: \S+)*) *|-proc ([0-9]+))\n"
 )
+# The running kubelet's command line, as kube-bench's `ps -fC kubelet` sees it: each
+# process whose comm is kubelet, its arguments one a line (`read` is a builtin: no process
+# is started per /proc entry). A zombie's cmdline is empty.
+_PROC = (
+    "for d in /proc/[0-9]*; do c=; read -r c 2>/dev/null < $d/comm; "
+    'if [ "$c" = kubelet ]; then printf "' + _MARK + '-proc %s\\n" "${d#/proc/}"; '
+    "tr '\\000' '\\n' < $d/cmdline; echo; fi; done"
+)
+
+
+@dataclass(frozen=True)
+class Process:
+    """The running kubelet: its pid and arguments (the program first)."""
+
+    pid: str
+    args: tuple[str, ...]
+
+
+def parse_process(out: str) -> Process | None:
+    """The first -proc record of a dump with arguments (one a line, up to the next mark)."""
+    marks = list(_HEAD.finditer(out))
+    for index, match in enumerate(marks):
+        if match.group(7) is None:
+            continue
+        end = marks[index + 1].start() if index + 1 < len(marks) else len(out)
+        args = tuple(line for line in out[match.end() : end].split("\n") if line)
+        if args:
+            return Process(match.group(7), args)
+    return None
+
+
+def read_process(conn: Connection) -> Process | None:
+    return parse_process(conn.read("sh -c %s", _PROC, sudo=True).stdout)
 
 
 def parse_dirs(out: str) -> dict[str, list[str] | None]:
@@ -144,6 +178,7 @@ class Kubelet:
     config_data: Mapping[str, Any] = field(default_factory=dict)
     dropins: tuple[tuple[FileRead, Mapping[str, Any]], ...] = ()
     dropin_dir: str | None = None  # its --config-dir, where that directory exists
+    process: Process | None = None  # the running kubelet, whose flags these are
 
     @property
     def config_path(self) -> str:
@@ -203,10 +238,12 @@ def build(
     config: FileRead,
     dropins: Sequence[FileRead] = (),
     dropin_dir: str | None = None,
+    process: Process | None = None,
 ) -> Kubelet:
     """A Kubelet from files already read: pure, for recorded inputs. dropins: the files of
-    its --config-dir, in any order; dropin_dir: that directory, where it exists."""
-    flags = flags_of(unit_reads, env_reads)
+        its --config-dir, in any order; dropin_dir: that directory, where it exists; process: the
+    running kubelet, whose flags then decide."""
+    flags = flags_of(unit_reads, env_reads, process)
     data = yamlset.load(config.text, config.path) if config.exists else {}
     by_path = {d.path: d for d in dropins if d.exists}
     parsed = []
@@ -214,16 +251,29 @@ def build(
         patch = yamlset.load(by_path[path].text, path)
         parsed.append((by_path[path], patch))
         data = merge_patch(data, patch)
-    return Kubelet(tuple(unit_reads), flags, config, data, tuple(parsed), dropin_dir)
+    return Kubelet(tuple(unit_reads), flags, config, data, tuple(parsed), dropin_dir, process)
 
 
 def flags_of(
-    unit_reads: Sequence[FileRead], env_reads: Mapping[str, FileRead]
+    unit_reads: Sequence[FileRead],
+    env_reads: Mapping[str, FileRead],
+    process: Process | None = None,
 ) -> dict[str, units.Flag]:
-    """The kubelet's flags as systemd would start it, from its unit and environment files."""
+    """The kubelet's flags: the running kubelet's where it runs (kube-bench reads `ps`),
+    else as systemd would start it from its unit and environment files. A running flag
+    the unit files set to the same value keeps their file as its origin, so that a verdict
+    names the file to change."""
     service = units.parse_units([(f.path, f.text) for f in unit_reads if f.exists])
     env = {p: f.text for p, f in env_reads.items() if f.exists}
-    return units.parse_flags(units.command_line(service, env))
+    planned = units.parse_flags(units.command_line(service, env))
+    if process is None:
+        return planned
+    where = f"the running kubelet (pid {process.pid})"
+    running = units.parse_flags([units.Word(a, where) for a in process.args])
+    return {
+        name: planned[name] if name in planned and planned[name].value == flag.value else flag
+        for name, flag in running.items()
+    }
 
 
 def config_path_of(flags: Mapping[str, units.Flag], default: str) -> str:
@@ -242,9 +292,17 @@ class Reads:
     config: FileRead
     dropins: tuple[FileRead, ...] = ()
     dropin_dir: str | None = None
+    process: Process | None = None
 
     def kubelet(self) -> Kubelet:
-        return build(self.unit_reads, self.env_reads, self.config, self.dropins, self.dropin_dir)
+        return build(
+            self.unit_reads,
+            self.env_reads,
+            self.config,
+            self.dropins,
+            self.dropin_dir,
+            self.process,
+        )
 
 
 def list_dir(conn: Connection, directory: str) -> list[str] | None:
@@ -263,14 +321,15 @@ def read_raw(conn: Connection, config_path: str, unit: str = UNIT) -> Reads:
     env_paths = [p for p, _ in service.environment_files]
     env_reads = read_files(conn, env_paths)
     ordered = tuple(unit_reads[p] for p in paths)
-    flags = flags_of(ordered, env_reads)
+    process = read_process(conn)
+    flags = flags_of(ordered, env_reads, process)
     path = config_path_of(flags, config_path)
     config = read_files(conn, [path])[path]
     directory = flags.get("config-dir")
     listed = list_dir(conn, directory.value) if directory and directory.value else None
     dropins = read_files(conn, dropin_order(listed)) if listed else {}
     present = directory.value if directory and listed is not None else None
-    return Reads(ordered, env_reads, config, tuple(dropins.values()), present)
+    return Reads(ordered, env_reads, config, tuple(dropins.values()), present, process)
 
 
 def read(conn: Connection, config_path: str, unit: str = UNIT) -> Kubelet:

@@ -296,21 +296,30 @@ priv && {
     u=$(printf '%s\n' "$k" | sed -n 's/^FragmentPath=//p;s/^DropInPaths=//p')
     v=$(sd && systemctl show -p EnvironmentFiles --value kubelet.service 2>/dev/null |
         while read -r f _; do printf '%s\n' "${f#-}"; done)
+    # The running kubelet's command line, one argument a line (remediations.kubelet's _PROC;
+    # kube-bench reads `ps -fC kubelet`); `read` is a builtin, so no process per /proc entry.
+    pa=$(for d in /proc/[0-9]*; do
+        c=; read -r c 2>/dev/null <"$d/comm"
+        if [ "$c" = kubelet ]; then
+            printf '@@hostkit-kubelet-proc %s\n' "${d#/proc/}"; tr '\000' '\n' <"$d/cmdline"; echo
+        fi
+    done)
+    [ -n "$pa" ] && printf '%s\n' "$pa"
     # The config file the kubelet's --config names (kubespray: /etc/kubernetes/kubelet-config.yaml),
-    # from the unit and environment files that may set it.
+    # from the running kubelet and the unit and environment files that may set it.
     set -f
     # shellcheck disable=SC2086 # unit paths and env files are words without spaces
-    cf=$(cat -- $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet \
-        /etc/sysconfig/kubelet 2>/dev/null | grep -o -- '--config[= ][^ "'\''\\]*' |
-        sed 's/^--config[= ]//')
+    cf=$({ cat -- $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet \
+        /etc/sysconfig/kubelet 2>/dev/null; printf '%s\n' "$pa" | tr '\n' ' '; } |
+        grep -o -- '--config[= ][^ "'\''\\]*' | sed 's/^--config[= ]//')
     # shellcheck disable=SC2086
     ca=$(sed -n 's/^[[:space:]]*clientCAFile:[[:space:]]*["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' \
         /var/lib/kubelet/config.yaml $cf 2>/dev/null)
     # The --config-dir drop-ins: the directory's *.conf files (remediations.kubelet's _LIST).
     # shellcheck disable=SC2086
-    cdir=$(cat -- $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet \
-        /etc/sysconfig/kubelet 2>/dev/null | grep -o -- '--config-dir[= ][^ "'\''\\]*' |
-        sed 's/^--config-dir[= ]//')
+    cdir=$({ cat -- $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet \
+        /etc/sysconfig/kubelet 2>/dev/null; printf '%s\n' "$pa" | tr '\n' ' '; } |
+        grep -o -- '--config-dir[= ][^ "'\''\\]*' | sed 's/^--config-dir[= ]//')
     dd=
     for d in $cdir; do
         printf '@@hostkit-kubelet-dir %s' "$d"

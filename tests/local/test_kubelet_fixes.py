@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,7 @@ import pytest
 from hostkit_catalog.remediations import kubelet as kfix
 from kit.catalog.remediation import Target
 from kit.connection.planning import PlanningConnection
-from kit.facts import parse_facts
+from kit.facts import gather_facts, parse_facts
 from tests.local.recording import RecordingConnection
 from tests.local.test_planning_connection import STAND_IN_INIT
 
@@ -62,3 +65,35 @@ def test_setting_fix_plans_the_config_file_edit_and_a_kubelet_restart(tmp_path):
     assert "+readOnlyPort: 0" in plan.diff
     assert "restart" in plan.summary and "kubelet" in plan.summary
     assert "regenerated" not in plan.summary  # a file no installer rewrites
+
+
+@pytest.fixture
+def stand_in_kubelet(tmp_path):
+    """A process named kubelet (a copy of sleep): /proc/PID/comm is "kubelet"."""
+    program = tmp_path / "kubelet"
+    shutil.copy(shutil.which("sleep") or "/bin/sleep", program)
+    proc = subprocess.Popen([str(program), "30", "1"])
+    try:
+        comm = Path(f"/proc/{proc.pid}/comm")
+        for _ in range(100):  # until the child has exec'd the stand-in
+            if comm.read_text().strip() == "kubelet":
+                break
+            time.sleep(0.02)
+        yield proc.pid, (str(program), "30", "1")
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_the_running_kubelets_command_line_is_read_from_proc(stand_in_kubelet):
+    pid, args = stand_in_kubelet
+    found = kfix.read_process(RecordingConnection())
+    assert found == kfix.Process(str(pid), args)
+
+
+def test_the_gather_reads_the_running_kubelet_as_the_fix_does(stand_in_kubelet):
+    pid, args = stand_in_kubelet
+    conn = RecordingConnection()
+    facts = gather_facts(conn)
+    assert facts.kubelet_files is not None and facts.kubelet_files.dump is not None
+    assert kfix.parse_process(facts.kubelet_files.dump) == kfix.Process(str(pid), args)

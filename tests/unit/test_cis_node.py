@@ -653,3 +653,58 @@ def test_explain_says_which_fixes_an_upgrade_undoes():
     note = kfix.package_note(["/usr/lib/systemd/system/kubelet.service", "/etc/x.conf"])
     assert "/usr/lib/systemd/system/kubelet.service" in note and "/etc/x.conf" not in note
     assert kfix.package_note(["/etc/systemd/system/kubelet.service"]) == ""
+
+
+# -- the running kubelet ---------------------------------------------------------------------
+
+# /proc/812/cmdline of the kubelet kubeadm's drop-in starts, one argument a line.
+RUNNING = [
+    "/usr/bin/kubelet",
+    "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",
+    "--kubeconfig=/etc/kubernetes/kubelet.conf",
+    f"--config={CONFIG_PATH}",
+    "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock",
+    "--pod-infra-container-image=registry.k8s.io/pause:3.10",
+]
+
+
+def running(args: list[str], config: str = CONFIG) -> kfix.Kubelet:
+    base = node(config=config)
+    env = {
+        "/var/lib/kubelet/kubeadm-flags.env": read("/var/lib/kubelet/kubeadm-flags.env", FLAGS_ENV)
+    }
+    return kfix.build(base.unit_files, env, base.config, process=kfix.Process("812", tuple(args)))
+
+
+def test_the_running_kubelets_flags_decide_over_its_unit_files():
+    # kube-bench reads `ps -fC kubelet`: a flag added to the unit but not yet restarted
+    # into the kubelet is not the kubelet's, and one the process has is, wherever from.
+    kubelet = running([*RUNNING, "--read-only-port=10255"])
+    message = fails("read-only-port", kubelet, "flag --read-only-port=10255")
+    assert "running kubelet (pid 812)" in message
+    stale = node(extra="KUBELET_EXTRA_ARGS=--anonymous-auth=true")
+    fails("anonymous-auth", stale, "flag --anonymous-auth=true")
+    passes("anonymous-auth", running(RUNNING))  # not restarted with it: the file's false
+
+
+def test_a_running_flag_that_the_unit_also_sets_keeps_the_units_file_as_origin():
+    flag = running(RUNNING).flags["container-runtime-endpoint"]
+    assert flag.origin == "/var/lib/kubelet/kubeadm-flags.env"
+    assert running(RUNNING).flags["config"].origin == DROPIN_PATH
+
+
+def test_the_gather_reads_the_running_kubelets_command_line_and_its_config():
+    files: dict[str, tuple[str, str] | None] = {
+        KUBESPRAY_UNIT_PATH: ("644 root root", KUBESPRAY_UNIT),
+        "/etc/kubernetes/kubelet.env": ("644 root root", KUBESPRAY_ENV),
+        KUBESPRAY_CONFIG_PATH: ("600 root root", CONFIG + "readOnlyPort: 0\n"),
+        "/etc/kubernetes/other.yaml": ("600 root root", CONFIG + "readOnlyPort: 10255\n"),
+        CONFIG_PATH: None,
+    }
+    args = ["/usr/local/bin/kubelet", "--config=/etc/kubernetes/other.yaml"]
+    proc = "@@hostkit-kubelet-proc 4242\n" + "".join(f"{a}\n" for a in args)
+    show = f"FragmentPath={KUBESPRAY_UNIT_PATH}\nDropInPaths="
+    facts = gathered_kubelet(files, show, proc)
+    kubelet = cis.read_kubelet(None, facts, CONFIG_PATH)  # None: a read would fail
+    assert kubelet.config_path == "/etc/kubernetes/other.yaml"
+    fails("read-only-port", kubelet, "readOnlyPort: 10255 in /etc/kubernetes/other.yaml")
