@@ -436,6 +436,68 @@ test_seccomp_default = _setting_check(
     kfix.set_seccomp_default,
 )
 
+test_hostname_override = _setting_check(
+    "hostname-override",
+    "cis.node.kubelet.hostname-override",
+    "kubelet is not given --hostname-override",
+    "warning",
+    "--hostname-override not set",
+    None,  # the flag lives in the installer's files (kubespray's KUBELET_HOSTNAME): by hand
+)
+test_event_qps = _setting_check(
+    "event-qps",
+    "cis.node.kubelet.event-qps",
+    "kubelet's eventRecordQPS captures events (0 or more, or the default)",
+    "warning",
+    "--event-qps / eventRecordQPS >= 0 if set",
+    kfix.set_event_qps,
+)
+test_tls_cert_file = _setting_check(
+    "tls-cert-file",
+    "cis.node.kubelet.tls-cert-file",
+    "kubelet serves TLS with a certificate and key it is given",
+    "warning",
+    "--tls-cert-file and --tls-private-key-file / tlsCertFile and tlsPrivateKeyFile set",
+    None,  # a certificate must be issued for the node first: by hand
+)
+test_tls_cipher_suites = _setting_check(
+    "tls-cipher-suites",
+    "cis.node.kubelet.tls-cipher-suites",
+    "kubelet offers only the benchmark's strong TLS cipher suites",
+    "warning",
+    "--tls-cipher-suites / tlsCipherSuites only strong ciphers",
+    None,  # a list: which clients still connect is the operator's call
+)
+
+
+def proxy_reads(conn, facts, path: str) -> tuple[kfix.Process | None, kfix.FileRead]:
+    """The running kube-proxy and the metricsBindAddress lines of path, from the gather's
+    dump where it made them."""
+    got = getattr(facts, "kubelet_files", None)
+    dump = got.dump if got is not None else None
+    if dump is None:
+        return kfix.read_process(conn, "kube-proxy"), kfix.read_metrics(conn, path)
+    metrics = kfix.parse_metrics(dump)
+    config = metrics[path] if path in metrics else kfix.read_metrics(conn, path)
+    return kfix.parse_process(dump, "kube-proxy"), config
+
+
+@check(
+    "cis.node.proxy.metrics-bind-address",
+    "kube-proxy's metrics are bound to localhost",
+    refs=_refs("4.3.1", "kube-proxy --metrics-bind-address / metricsBindAddress has 127.0.0.1"),
+    params="proxy_kubeconfig",
+    argnames="path",
+    tags=("security",),
+)
+def test_proxy_metrics_bind_address(conn, facts, path):
+    """kube-proxy runs as a DaemonSet on a kubeadm node: its flags are seen in the host's
+    process table (as kube-bench's `ps -fC kube-proxy` sees them), its config file inside
+    its pod is not read, as kube-bench does not. No fix: kube-proxy's configuration is the
+    cluster's (the kube-proxy ConfigMap), not this host's."""
+    problem = kfix.proxy_metrics_problem(*proxy_reads(conn, facts, path))
+    assert problem is None, problem
+
 
 @check(
     "cis.node.kubelet.protect-kernel-defaults",

@@ -41,6 +41,18 @@ _DUMP = (
     'else printf "' + _MARK + ' %s absent\\n" "$p"; fi; done'
 )
 
+# cfg/cis-1.12/node.yaml 4.2.12: the cipher suites the benchmark calls strong.
+STRONG_CIPHERS = frozenset(
+    {
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    }
+)
+
 # What the kubelet checks before it starts with protectKernelDefaults: true, and refuses
 # to start when one differs (pkg/kubelet/cm/container_manager_linux.go, setupKernelTunables).
 KERNEL_DEFAULTS = {
@@ -79,50 +91,84 @@ _LIST = (
 )
 _HEAD = re.compile(
     re.escape(_MARK)
-    + r"(?: (\S+) (?:absent|([0-7]{3,4}) (\S+) (\S+))|-dir (\S+)((?: \S+)*) *|-proc ([0-9]+))\n"
+    + r"(?: (?P<path>\S+) (?:absent|(?P<mode>[0-7]{3,4}) (?P<owner>\S+) (?P<group>\S+))"
+    + r"|-dir (?P<dir>\S+)(?P<listed>(?: \S+)*) *"
+    + r"|-proc (?P<pid>[0-9]+)(?: (?P<name>\S+))?"
+    + r"|-metrics (?P<metrics>\S+)(?P<absent> @@absent)?)\n"
 )
-# The running kubelet's command line, as kube-bench's `ps -fC kubelet` sees it: each
-# process whose comm is kubelet, its arguments one a line (`read` is a builtin: no process
-# is started per /proc entry). A zombie's cmdline is empty.
+# The running kubelet's and kube-proxy's command lines, as kube-bench's `ps -fC` sees them:
+# each process whose comm is one of them, its arguments one a line (`read` is a builtin:
+# no process is started per /proc entry). A zombie's cmdline is empty.
 _PROC = (
-    "for d in /proc/[0-9]*; do c=; read -r c 2>/dev/null < $d/comm; "
-    'if [ "$c" = kubelet ]; then printf "' + _MARK + '-proc %s\\n" "${d#/proc/}"; '
-    "tr '\\000' '\\n' < $d/cmdline; echo; fi; done"
+    "for d in /proc/[0-9]*; do c=; read -r c 2>/dev/null < $d/comm; case $c in "
+    'kubelet|kube-proxy) printf "' + _MARK + '-proc %s %s\\n" "${d#/proc/}" "$c"; '
+    "tr '\\000' '\\n' < $d/cmdline; echo;; esac; done"
+)
+# Only the metricsBindAddress lines of kube-proxy's kubeconfig (kube-bench's 4.3.1 reads
+# that file): the rest may hold its client key, which stays on the host.
+_METRICS = (
+    'if [ -e "$1" ]; then printf "' + _MARK + '-metrics %s\\n" "$1"; '
+    "sed -n '/^[[:space:]]*metricsBindAddress:/p' -- \"$1\"; "
+    'else printf "' + _MARK + '-metrics %s @@absent\\n" "$1"; fi'
 )
 
 
 @dataclass(frozen=True)
 class Process:
-    """The running kubelet: its pid and arguments (the program first)."""
+    """A running kubelet or kube-proxy: its pid and arguments (the program first)."""
 
     pid: str
     args: tuple[str, ...]
 
 
-def parse_process(out: str) -> Process | None:
-    """The first -proc record of a dump with arguments (one a line, up to the next mark)."""
+def _records(out: str, group: str) -> list[tuple[re.Match[str], str]]:
+    """The marks of one kind in a dump, each with the text up to the next mark."""
     marks = list(_HEAD.finditer(out))
+    found = []
     for index, match in enumerate(marks):
-        if match.group(7) is None:
+        if match.group(group) is not None:
+            end = marks[index + 1].start() if index + 1 < len(marks) else len(out)
+            found.append((match, out[match.end() : end]))
+    return found
+
+
+def parse_process(out: str, name: str = "kubelet") -> Process | None:
+    """The first -proc record of name in a dump with arguments (one a line)."""
+    for match, text in _records(out, "pid"):
+        if (match.group("name") or "kubelet") != name:
             continue
-        end = marks[index + 1].start() if index + 1 < len(marks) else len(out)
-        args = tuple(line for line in out[match.end() : end].split("\n") if line)
+        args = tuple(line for line in text.split("\n") if line)
         if args:
-            return Process(match.group(7), args)
+            return Process(match.group("pid"), args)
     return None
 
 
-def read_process(conn: Connection) -> Process | None:
-    return parse_process(conn.read("sh -c %s", _PROC, sudo=True).stdout)
+def parse_metrics(out: str) -> dict[str, FileRead]:
+    """The -metrics records: path -> a FileRead holding only its metricsBindAddress lines."""
+    return {
+        m.group("metrics"): FileRead(m.group("metrics"), None)
+        if m.group("absent")
+        else FileRead(m.group("metrics"), 0, text=text)
+        for m, text in _records(out, "metrics")
+    }
+
+
+def read_process(conn: Connection, name: str = "kubelet") -> Process | None:
+    return parse_process(conn.read("sh -c %s", _PROC, sudo=True).stdout, name)
+
+
+def read_metrics(conn: Connection, path: str) -> FileRead:
+    valid_path(path)
+    out = conn.read(f"sh -c %s sh {quote(path)}", _METRICS, sudo=True).check().stdout
+    return parse_metrics(out).get(path, FileRead(path, None))
 
 
 def parse_dirs(out: str) -> dict[str, list[str] | None]:
     """The directory lines of a dump: dir -> its *.conf files (None: no such directory)."""
     found: dict[str, list[str] | None] = {}
-    for match in _HEAD.finditer(out):
-        if match.group(5) is not None:
-            words = [re.sub("/+", "/", w) for w in match.group(6).split()]
-            found[match.group(5)] = None if words == ["@@absent"] else words
+    for match, _ in _records(out, "dir"):
+        words = [re.sub("/+", "/", w) for w in match.group("listed").split()]
+        found[match.group("dir")] = None if words == ["@@absent"] else words
     return found
 
 
@@ -130,17 +176,14 @@ def parse_dump(out: str) -> dict[str, FileRead]:
     """What _DUMP prints: per path a header line (path and stat, or `absent`), then the
     file's text and one added newline."""
     found: dict[str, FileRead] = {}
-    marks = list(_HEAD.finditer(out))
-    for index, match in enumerate(marks):
-        path = match.group(1)
-        if path is None:
-            continue
-        if match.group(2) is None:
+    for match, text in _records(out, "path"):
+        path = match.group("path")
+        if match.group("mode") is None:
             found[path] = FileRead(path, None)
             continue
-        end = marks[index + 1].start() if index + 1 < len(marks) else len(out)
-        text = out[match.end() : end].removesuffix("\n")
-        found[path] = FileRead(path, int(match.group(2), 8), match.group(3), match.group(4), text)
+        mode = int(match.group("mode"), 8)
+        owner, group = match.group("owner"), match.group("group")
+        found[path] = FileRead(path, mode, owner, group, text.removesuffix("\n"))
     return found
 
 
@@ -341,9 +384,12 @@ def read(conn: Connection, config_path: str, unit: str = UNIT) -> Kubelet:
 
 
 def text_of(value: Any) -> str:
-    """A config value as kube-bench's JSONPath prints it: booleans lowercase."""
+    """A config value as kube-bench's JSONPath prints it: booleans lowercase, a list's
+    items joined with commas (4.2.12's `{range ...}{}{','}{end}`)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(text_of(v) for v in value)
     return str(value)
 
 
@@ -382,6 +428,8 @@ class Setting:
     # kubeadm writes `0s` for every duration it leaves to the kubelet. A flag is applied
     # over the defaulted file, so a zero flag stays zero.
     zero_default: str | None = None
+    # Another setting the benchmark's same item requires too (4.2.9: cert and key).
+    together: str | None = None
 
     @property
     def key(self) -> str:
@@ -394,6 +442,8 @@ class Setting:
             if value is not None:
                 shown = f"{self.gate}={value}" if self.gate else f"{flag.value}"
                 return Found(value, f"flag --{self.flag}={shown} in {flag.origin}", True)
+        if not self.path:  # a flag with no config key (4.2.7 --hostname-override)
+            return Found(None, f"--{self.flag} is not set")
         raw = yamlset.get(kubelet.config_data, self.path)
         origin = kubelet.origin(self.path)
         where = f"{self.key}: {text_of(raw)} in {origin}"
@@ -409,10 +459,13 @@ class Setting:
         """Why the kubelet fails this setting, or None when it passes."""
         found = self.find(kubelet)
         if found.value is None:
-            return None if self.unset_ok else f"{found.where}; want {self.want}"
-        if self.good(found.value):
-            return None
-        return f"{found.where}; want {self.want}"
+            mine = None if self.unset_ok else f"{found.where}; want {self.want}"
+        elif self.good(found.value):
+            mine = None
+        else:
+            mine = f"{found.where}; want {self.want}"
+        other = SETTINGS[self.together].problem(kubelet) if self.together else None
+        return "; ".join(p for p in (mine, other) if p) or None
 
 
 SETTINGS: dict[str, Setting] = {
@@ -511,6 +564,51 @@ SETTINGS: dict[str, Setting] = {
         unset_ok=False,
         fix_value=True,
     ),
+    "hostname-override": Setting(
+        "4.2.7",
+        "hostname-override",
+        (),  # a flag only: the benchmark reads the command line, never the config file
+        lambda v: False,
+        "it not set",
+        unset_ok=True,
+    ),
+    "event-qps": Setting(
+        "4.2.8",
+        "event-qps",
+        ("eventRecordQPS",),
+        # `gte 0` (kube-bench's toNumeric: an integer); unset passes (`set: false`).
+        lambda v: re.fullmatch(r"[0-9]+", v.strip()) is not None,
+        "0 or more (0: no limit on event capture)",
+        unset_ok=True,
+        fix_value=50,  # the kubelet's default (v1beta1 defaults.go EventRecordQPS)
+    ),
+    "tls-cert-file": Setting(
+        "4.2.9",
+        "tls-cert-file",
+        ("tlsCertFile",),
+        lambda v: bool(v.strip()),
+        "the serving certificate file",
+        unset_ok=False,
+        together="tls-private-key-file",
+    ),
+    "tls-private-key-file": Setting(
+        "4.2.9",
+        "tls-private-key-file",
+        ("tlsPrivateKeyFile",),
+        lambda v: bool(v.strip()),
+        "its private key file",
+        unset_ok=False,
+    ),
+    "tls-cipher-suites": Setting(
+        "4.2.12",
+        "tls-cipher-suites",
+        ("tlsCipherSuites",),
+        # valid_elements: every listed suite is one of the benchmark's (an empty list is
+        # not: allElementsValid's XOR of an empty and a non-empty list).
+        lambda v: bool(_suites(v)) and set(_suites(v)) <= STRONG_CIPHERS,
+        "only " + ",".join(sorted(STRONG_CIPHERS)),
+        unset_ok=False,
+    ),
     "protect-kernel-defaults": Setting(
         "4.2.6",
         "protect-kernel-defaults",
@@ -521,6 +619,33 @@ SETTINGS: dict[str, Setting] = {
         fix_value=True,
     ),
 }
+
+
+def _suites(value: str) -> list[str]:
+    # kube-bench's splitAndRemoveLastSeparator: trailing commas dropped, items trimmed.
+    cleaned = value.strip().rstrip(",")
+    return [s.strip() for s in cleaned.split(",")] if cleaned else []
+
+
+def proxy_metrics_problem(proxy: Process | None, config: FileRead | None) -> str | None:
+    """4.3.1: kube-proxy's metrics bound to localhost. The running kube-proxy's
+    --metrics-bind-address, else metricsBindAddress in $proxykubeconfig; passes when the
+    value has 127.0.0.1 or neither sets one (kube-proxy's default is 127.0.0.1:10249)."""
+    if proxy is not None:
+        where = f"the running kube-proxy (pid {proxy.pid})"
+        flags = units.parse_flags([units.Word(a, where) for a in proxy.args])
+        flag = flags.get("metrics-bind-address")
+        if flag is not None:
+            if "127.0.0.1" in flag.value:
+                return None
+            return f"flag --metrics-bind-address={flag.value} of {where}; want 127.0.0.1"
+    if config is not None and config.exists:
+        for line in config.text.splitlines():
+            _, sep, value = line.partition("metricsBindAddress:")
+            value = value.strip().strip("\"'")
+            if sep and value and "127.0.0.1" not in value:
+                return f"metricsBindAddress: {value} in {config.path}; want 127.0.0.1"
+    return None
 
 
 def kernel_defaults_problem(conn: Connection) -> str | None:
@@ -678,6 +803,7 @@ set_make_iptables_util_chains = _setting_fix("make-iptables-util-chains")
 set_rotate_certificates = _setting_fix("rotate-certificates")
 set_rotate_server_certificate = _setting_fix("rotate-kubelet-server-certificate")
 set_seccomp_default = _setting_fix("seccomp-default")
+set_event_qps = _setting_fix("event-qps")
 
 
 @remediation(reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER)

@@ -296,21 +296,32 @@ priv && {
     u=$(printf '%s\n' "$k" | sed -n 's/^FragmentPath=//p;s/^DropInPaths=//p')
     v=$(sd && systemctl show -p EnvironmentFiles --value kubelet.service 2>/dev/null |
         while read -r f _; do printf '%s\n' "${f#-}"; done)
-    # The running kubelet's command line, one argument a line (remediations.kubelet's _PROC;
-    # kube-bench reads `ps -fC kubelet`); `read` is a builtin, so no process per /proc entry.
+    # The running kubelet's and kube-proxy's command lines, one argument a line
+    # (remediations.kubelet's _PROC; kube-bench reads `ps -fC`); `read` is a builtin, so
+    # no process is started per /proc entry.
     pa=$(for d in /proc/[0-9]*; do
         c=; read -r c 2>/dev/null <"$d/comm"
-        if [ "$c" = kubelet ]; then
-            printf '@@hostkit-kubelet-proc %s\n' "${d#/proc/}"; tr '\000' '\n' <"$d/cmdline"; echo
-        fi
+        case $c in kubelet | kube-proxy)
+            printf '@@hostkit-kubelet-proc %s %s\n' "${d#/proc/}" "$c"
+            tr '\000' '\n' <"$d/cmdline"; echo ;;
+        esac
     done)
     [ -n "$pa" ] && printf '%s\n' "$pa"
+    ka=$(printf '%s\n' "$pa" | sed -n '/^@@hostkit-kubelet-proc [0-9]* kubelet$/,/^@@hostkit-kubelet-proc/p')
+    # kube-bench's $proxykubeconfig, only its metricsBindAddress lines (_METRICS): the rest
+    # may hold kube-proxy's client key.
+    if [ -e /etc/kubernetes/proxy.conf ]; then
+        printf '@@hostkit-kubelet-metrics %s\n' /etc/kubernetes/proxy.conf
+        sed -n '/^[[:space:]]*metricsBindAddress:/p' -- /etc/kubernetes/proxy.conf
+    else
+        printf '@@hostkit-kubelet-metrics %s @@absent\n' /etc/kubernetes/proxy.conf
+    fi
     # The config file the kubelet's --config names (kubespray: /etc/kubernetes/kubelet-config.yaml),
     # from the running kubelet and the unit and environment files that may set it.
     set -f
     # shellcheck disable=SC2086 # unit paths and env files are words without spaces
     cf=$({ cat -- $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet \
-        /etc/sysconfig/kubelet 2>/dev/null; printf '%s\n' "$pa" | tr '\n' ' '; } |
+        /etc/sysconfig/kubelet 2>/dev/null; printf '%s\n' "$ka" | tr '\n' ' '; } |
         grep -o -- '--config[= ][^ "'\''\\]*' | sed 's/^--config[= ]//')
     # shellcheck disable=SC2086
     ca=$(sed -n 's/^[[:space:]]*clientCAFile:[[:space:]]*["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' \
@@ -318,7 +329,7 @@ priv && {
     # The --config-dir drop-ins: the directory's *.conf files (remediations.kubelet's _LIST).
     # shellcheck disable=SC2086
     cdir=$({ cat -- $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet \
-        /etc/sysconfig/kubelet 2>/dev/null; printf '%s\n' "$pa" | tr '\n' ' '; } |
+        /etc/sysconfig/kubelet 2>/dev/null; printf '%s\n' "$ka" | tr '\n' ' '; } |
         grep -o -- '--config-dir[= ][^ "'\''\\]*' | sed 's/^--config-dir[= ]//')
     dd=
     for d in $cdir; do

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import subprocess
@@ -67,22 +68,28 @@ def test_setting_fix_plans_the_config_file_edit_and_a_kubelet_restart(tmp_path):
     assert "regenerated" not in plan.summary  # a file no installer rewrites
 
 
-@pytest.fixture
-def stand_in_kubelet(tmp_path):
-    """A process named kubelet (a copy of sleep): /proc/PID/comm is "kubelet"."""
-    program = tmp_path / "kubelet"
+@contextlib.contextmanager
+def stand_in(directory: Path, name: str):
+    """A process called name (a copy of sleep): /proc/PID/comm is name."""
+    program = directory / name
     shutil.copy(shutil.which("sleep") or "/bin/sleep", program)
     proc = subprocess.Popen([str(program), "30", "1"])
     try:
         comm = Path(f"/proc/{proc.pid}/comm")
         for _ in range(100):  # until the child has exec'd the stand-in
-            if comm.read_text().strip() == "kubelet":
+            if comm.read_text().strip() == name:
                 break
             time.sleep(0.02)
         yield proc.pid, (str(program), "30", "1")
     finally:
         proc.kill()
         proc.wait()
+
+
+@pytest.fixture
+def stand_in_kubelet(tmp_path):
+    with stand_in(tmp_path, "kubelet") as found:
+        yield found
 
 
 def test_the_running_kubelets_command_line_is_read_from_proc(stand_in_kubelet):
@@ -97,3 +104,24 @@ def test_the_gather_reads_the_running_kubelet_as_the_fix_does(stand_in_kubelet):
     facts = gather_facts(conn)
     assert facts.kubelet_files is not None and facts.kubelet_files.dump is not None
     assert kfix.parse_process(facts.kubelet_files.dump) == kfix.Process(str(pid), args)
+
+
+def test_kube_proxys_metrics_lines_are_read_and_nothing_else(tmp_path):
+    kubeconfig = tmp_path / "proxy.conf"
+    kubeconfig.write_text(
+        "apiVersion: v1\nusers:\n- user:\n    client-key-data: SECRETKEYDATA\n"
+        "metricsBindAddress: 0.0.0.0:10249\n"
+    )
+    read = kfix.read_metrics(RecordingConnection(), str(kubeconfig))
+    assert read.exists and "SECRETKEYDATA" not in read.text
+    assert "0.0.0.0:10249" in (kfix.proxy_metrics_problem(None, read) or "")
+    assert not kfix.read_metrics(RecordingConnection(), str(tmp_path / "absent")).exists
+
+
+def test_the_gather_reads_the_running_kube_proxy_apart_from_the_kubelet(tmp_path):
+    with stand_in(tmp_path, "kube-proxy") as (pid, args):
+        conn = RecordingConnection()
+        dump = gather_facts(conn).kubelet_files.dump
+        assert kfix.parse_process(dump, "kube-proxy") == kfix.Process(str(pid), args)
+        assert kfix.read_process(conn, "kube-proxy") == kfix.Process(str(pid), args)
+        assert kfix.parse_process(dump) is None  # no kubelet runs here

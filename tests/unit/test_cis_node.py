@@ -708,3 +708,110 @@ def test_the_gather_reads_the_running_kubelets_command_line_and_its_config():
     kubelet = cis.read_kubelet(None, facts, CONFIG_PATH)  # None: a read would fail
     assert kubelet.config_path == "/etc/kubernetes/other.yaml"
     fails("read-only-port", kubelet, "readOnlyPort: 10255 in /etc/kubernetes/other.yaml")
+
+
+# -- the node items kube-bench has and the catalog lacked --------------------------------------
+
+
+def test_profile_covers_every_node_item_of_its_benchmark():
+    prof = profiles.load("cis-kubernetes-node", shipped() / "profiles")
+    covered = set()
+    for entry in describe.entries(shipped()):
+        ref = entry.meta.refs.get("kube-bench", "")
+        if prof.order_of(entry.meta.id) is not None and ref.startswith(kfix.KUBE_BENCH):
+            covered.add(ref.split()[1].rstrip(":"))
+    assert covered == CIS_1_12_NODE, sorted(CIS_1_12_NODE - covered)
+
+
+def _check(check_id: str):
+    return next(e for e in describe.entries(shipped()) if e.meta.id == check_id).meta
+
+
+def test_new_items_carry_kube_bench_severities():
+    # Manual (scored: false) is kube-bench's WARN: a warning; 4.3.1 is scored: an error.
+    for check_id in (
+        "cis.node.kubelet.hostname-override",
+        "cis.node.kubelet.event-qps",
+        "cis.node.kubelet.tls-cert-file",
+        "cis.node.kubelet.tls-cipher-suites",
+    ):
+        assert _check(check_id).severity == "warning", check_id
+    assert _check("cis.node.proxy.metrics-bind-address").severity == "error"
+
+
+def test_hostname_override_fails_wherever_the_flag_is_set():
+    # 4.2.7: one item, `set: false`: the flag must be absent (it has no config key).
+    passes("hostname-override", node())
+    message = fails(
+        "hostname-override", node(extra="KUBELET_EXTRA_ARGS=--hostname-override=n1"), "n1"
+    )
+    assert "/etc/default/kubelet" in message
+    passes("hostname-override", node(config=CONFIG + "hostnameOverride: n1\n"))
+
+
+def test_event_qps_zero_or_more_or_unset():
+    # 4.2.8: `gte 0` or `set: false`.
+    passes("event-qps", node())
+    for value in ("0", "50"):
+        passes("event-qps", node(config=CONFIG + f"eventRecordQPS: {value}\n"))
+    fails("event-qps", node(config=CONFIG + "eventRecordQPS: -1\n"), "eventRecordQPS: -1")
+    fails("event-qps", node(extra="KUBELET_EXTRA_ARGS=--event-qps=-5"), "flag --event-qps=-5")
+
+
+def test_tls_cert_and_key_must_both_be_set():
+    # 4.2.9: two items under the default `and`; kubeadm sets neither (its kubelet makes a
+    # self-signed pair or bootstraps one), so kube-bench warns on a kubeadm node.
+    fails("tls-cert-file", node(), "tlsCertFile is not set")
+    both = CONFIG + "tlsCertFile: /var/lib/kubelet/pki/k.crt\n"
+    fails("tls-cert-file", node(config=both), "tlsPrivateKeyFile is not set")
+    both += "tlsPrivateKeyFile: /var/lib/kubelet/pki/k.key\n"
+    passes("tls-cert-file", node(config=both))
+
+
+STRONG = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"
+
+
+def test_tls_cipher_suites_only_the_benchmarks_strong_ones():
+    # 4.2.12: valid_elements against the benchmark's list; unset fails (no set: false).
+    fails("tls-cipher-suites", node(), "tlsCipherSuites is not set")
+    listed = "".join(f"- {c}\n" for c in STRONG.split(","))
+    passes("tls-cipher-suites", node(config=CONFIG + "tlsCipherSuites:\n" + listed))
+    weak = listed + "- TLS_RSA_WITH_AES_128_GCM_SHA256\n"
+    fails(
+        "tls-cipher-suites",
+        node(config=CONFIG + "tlsCipherSuites:\n" + weak),
+        "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    )
+    passes("tls-cipher-suites", node(extra=f"KUBELET_EXTRA_ARGS=--tls-cipher-suites={STRONG}"))
+
+
+def test_kube_proxy_metrics_bound_to_localhost_or_unset():
+    # 4.3.1: the running kube-proxy's --metrics-bind-address, else metricsBindAddress in
+    # $proxykubeconfig: `has 127.0.0.1`, or `set: false`.
+    proxy = kfix.Process("900", ("/usr/local/bin/kube-proxy", "--config=/var/lib/kube-proxy/c"))
+    assert kfix.proxy_metrics_problem(None, None) is None
+    assert kfix.proxy_metrics_problem(proxy, None) is None
+    local = kfix.Process("900", (*proxy.args, "--metrics-bind-address=127.0.0.1:10249"))
+    assert kfix.proxy_metrics_problem(local, None) is None
+    wide = kfix.Process("900", (*proxy.args, "--metrics-bind-address=0.0.0.0:10249"))
+    assert "0.0.0.0:10249" in (kfix.proxy_metrics_problem(wide, None) or "")
+    config = kfix.FileRead(
+        "/etc/kubernetes/proxy.conf", 0o600, "root", "root", "metricsBindAddress: 0.0.0.0:10249\n"
+    )
+    assert "/etc/kubernetes/proxy.conf" in (kfix.proxy_metrics_problem(None, config) or "")
+    # The flag decides over the file.
+    assert kfix.proxy_metrics_problem(local, config) is None
+
+
+def test_proxy_metrics_check_reads_the_gathered_process_and_kubeconfig_lines():
+    proxy = "/etc/kubernetes/proxy.conf"
+    wide = (
+        "@@hostkit-kubelet-proc 900 kube-proxy\n/usr/local/bin/kube-proxy\n"
+        "--metrics-bind-address=0.0.0.0:10249\n\n"
+        f"@@hostkit-kubelet-metrics {proxy} @@absent\n"
+    )
+    facts = gathered_kubelet({}, "", wide)
+    with pytest.raises(AssertionError, match="pid 900"):
+        cis.test_proxy_metrics_bind_address(None, facts, proxy)  # None: a read would fail
+    lines = f"@@hostkit-kubelet-metrics {proxy}\nmetricsBindAddress: 127.0.0.1:10249\n"
+    cis.test_proxy_metrics_bind_address(None, gathered_kubelet({}, "", lines), proxy)
