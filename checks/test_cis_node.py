@@ -515,3 +515,27 @@ def test_protect_kernel_defaults(conn, facts, config):
     assert_setting(read_kubelet(conn, facts, config), "protect-kernel-defaults")
     problem = kernel_defaults_problem(conn, facts)
     assert problem is None, f"the kubelet will refuse to start: {problem}"
+
+
+# -- cross-checks a single-item benchmark cannot make -----------------------------------------
+
+
+@check(
+    "k8s.kubelet.swap",
+    "the kubelet's failSwapOn and memorySwap agree with the host's swap",
+    refs={
+        "kubelet": "failSwapOn (default true): exits at start with swap on; "
+        "memorySwap.swapBehavior LimitedSwap needs failSwapOn false",
+    },
+)
+def test_kubelet_swap(conn, facts):
+    """Reads the kubelet as the CIS checks do (its running flags, unit, config file and
+    drop-ins) and the host's active swap from the facts. No fix: whether swap goes or the
+    kubelet tolerates it is the operator's choice (k8s.swap.off's fix turns swap off)."""
+    kubelet = read_kubelet(conn, facts, kfix.DEFAULT_CONFIG)
+    if not kubelet.config.exists and kubelet.process is None:
+        # Installed but not joined (kubeadm writes the config on join), or not installed:
+        # the kubelet is not configured yet, and k8s.swap.off judges the host's swap.
+        pytest.skip("no kubelet configured on this host yet: k8s.swap.off judges its swap")
+    problem = kfix.swap_problem(kubelet, facts.swaps)
+    assert problem is None, problem

@@ -33,6 +33,8 @@ from kit.runner.change import Change, combine
 from kit.runner.validate import path as valid_path
 
 UNIT = "kubelet.service"
+# kube-bench's node.kubelet.defaultconf: the config file when the kubelet names none.
+DEFAULT_CONFIG = "/var/lib/kubelet/config.yaml"
 KUBE_BENCH = "cfg/cis-1.12/node.yaml"
 _MARK = "@@hostkit-kubelet"
 _DUMP = (
@@ -646,6 +648,39 @@ def proxy_metrics_problem(proxy: Process | None, config: FileRead | None) -> str
             if sep and value and "127.0.0.1" not in value:
                 return f"metricsBindAddress: {value} in {config.path}; want 127.0.0.1"
     return None
+
+
+# failSwapOn: a bool flag (--fail-swap-on) and key, default true (v1beta1 defaults.go).
+FAIL_SWAP_ON = Setting(
+    "-", "fail-swap-on", ("failSwapOn",), lambda v: v.lower() == "false", "false", unset_ok=False
+)
+SWAP_BEHAVIOR = ("memorySwap", "swapBehavior")
+
+
+def swap_problem(kubelet: Kubelet, swaps: Sequence[str]) -> str | None:
+    """The kubelet's swap settings against the host's active swap: with failSwapOn (its
+    default) and swap on, the kubelet exits at start ("running with swap on is not
+    supported, please disable swap! or set --fail-swap-on flag to false", the kubelet's
+    container manager); LimitedSwap is swap used on purpose, and needs failSwapOn false.
+    With swap off there is nothing to cross-check (k8s.swap.off judges swap itself)."""
+    if not swaps:
+        return None
+    fail = FAIL_SWAP_ON.find(kubelet)
+    if fail.value is not None and fail.value.lower() == "false":
+        return None  # swap tolerated: NoSwap keeps pods off it, LimitedSwap lets them use it
+    where = fail.where if fail.value is not None else "failSwapOn is not set (default true)"
+    behavior = yamlset.get(kubelet.config_data, SWAP_BEHAVIOR)
+    wants = (
+        f"; {'.'.join(SWAP_BEHAVIOR)} {behavior} in {kubelet.origin(SWAP_BEHAVIOR)} asks for "
+        "swap, which also needs failSwapOn: false"
+        if behavior == "LimitedSwap"
+        else ""
+    )
+    return (
+        f"swap is on ({', '.join(swaps)}) and {where}: the kubelet will not start{wants}. "
+        "Turn swap off, or set failSwapOn: false if swap is meant (with memorySwap."
+        "swapBehavior: LimitedSwap to let pods use it)"
+    )
 
 
 def kernel_defaults_problem(conn: Connection) -> str | None:

@@ -10,6 +10,8 @@ its own cases from check/test_test.go where one applies.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from hostkit_catalog.checks import test_cis_node as cis
@@ -815,3 +817,56 @@ def test_proxy_metrics_check_reads_the_gathered_process_and_kubeconfig_lines():
         cis.test_proxy_metrics_bind_address(None, facts, proxy)  # None: a read would fail
     lines = f"@@hostkit-kubelet-metrics {proxy}\nmetricsBindAddress: 127.0.0.1:10249\n"
     cis.test_proxy_metrics_bind_address(None, gathered_kubelet({}, "", lines), proxy)
+
+
+# -- failSwapOn and memorySwap against the host's swap ---------------------------------------
+
+
+def test_swap_on_with_fail_swap_on_is_a_kubelet_that_will_not_start():
+    # pkg/kubelet/cm/container_manager_linux.go: with failSwapOn (default true) and swap
+    # on, the kubelet exits ("running with swap on is not supported").
+    message = kfix.swap_problem(node(), ["/dev/sda2"])
+    assert message and "will not start" in message and "failSwapOn" in message
+    flagged = node(extra="KUBELET_EXTRA_ARGS=--fail-swap-on=true")
+    assert "flag --fail-swap-on=true" in (kfix.swap_problem(flagged, ["/swap.img"]) or "")
+
+
+def test_deliberate_swap_limited_swap_and_fail_swap_on_false_passes():
+    limited = CONFIG + "failSwapOn: false\nmemorySwap:\n  swapBehavior: LimitedSwap\n"
+    assert (
+        kfix.swap_problem(node(config=limited.replace("memorySwap: {}\n", "")), ["/dev/sda2"])
+        is None
+    )
+    # failSwapOn false with the default NoSwap: the kubelet runs, pods do not swap.
+    assert kfix.swap_problem(node(config=CONFIG + "failSwapOn: false\n"), ["/dev/sda2"]) is None
+
+
+def test_limited_swap_with_fail_swap_on_cannot_be_used():
+    bad = CONFIG.replace("memorySwap: {}\n", "memorySwap:\n  swapBehavior: LimitedSwap\n")
+    message = kfix.swap_problem(node(config=bad), ["/dev/sda2"])
+    assert message and "LimitedSwap" in message and "will not start" in message
+
+
+def test_no_swap_no_problem():
+    assert kfix.swap_problem(node(), []) is None
+
+
+def test_kubelet_swap_check_over_the_gathered_kubelet():
+    swapping = dataclasses.replace(kubeadm_facts(), swaps=("/dev/sda2",))
+    with pytest.raises(AssertionError, match="will not start"):
+        cis.test_kubelet_swap(None, swapping)  # None: a read would fail
+    deliberate = CONFIG + "failSwapOn: false\n"
+    cis.test_kubelet_swap(
+        None, dataclasses.replace(kubeadm_facts(config=deliberate), swaps=("/dev/sda2",))
+    )
+    # No kubelet configured (before kubeadm join writes its config): k8s.swap.off speaks.
+    bare = dataclasses.replace(gathered_kubelet({CONFIG_PATH: None}, ""), swaps=("/dev/sda2",))
+    unjoined = dataclasses.replace(kubeadm_facts(None), swaps=("/dev/sda2",))
+    for facts in (bare, unjoined):
+        with pytest.raises(pytest.skip.Exception, match="no kubelet configured"):
+            cis.test_kubelet_swap(None, facts)
+
+
+def test_fail_swap_on_is_a_bool_flag():
+    flags = units.parse_flags([units.Word(t, "o") for t in ["/k", "--fail-swap-on", "false"]])
+    assert flags["fail-swap-on"].value == "true"  # pflag: `false` is an argument here
