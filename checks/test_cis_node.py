@@ -19,13 +19,33 @@ from __future__ import annotations
 
 import pytest
 
+from hostkit_catalog.remediations import cis_versions as versions
 from hostkit_catalog.remediations import kubelet as kfix
 from kit.catalog.check import check
 from kit.edits import kubelet as units
 
 
 def _refs(number: str, what: str) -> dict[str, str]:
-    return {"kube-bench": f"{kfix.KUBE_BENCH} {number}: {what}"}
+    return {"kube-bench": f"{kfix.KUBE_BENCH} {number}: {what}", "benchmark version": _BY}
+
+
+# Shown in every CIS check's references: how a node's benchmark is chosen.
+_BY = (
+    "chosen by the node's Kubernetes version as kube-bench maps it (cfg/config.yaml "
+    "version_mapping): cis-1.7 to cis-1.12; each verdict names the one used"
+)
+
+
+def benchmark(facts, item: str) -> versions.Choice:
+    """The node's benchmark; an item that benchmark does not have is skipped."""
+    choice = versions.choose_for(facts)
+    if not choice.has(item):
+        pytest.skip(f"{item} is not in {choice.describe()}")
+    return choice
+
+
+def verdict(problem: str | None, choice: versions.Choice) -> None:
+    assert problem is None, f"{problem} [{choice.describe()}]"
 
 
 def _stat(facts, path: str):
@@ -125,7 +145,7 @@ def test_kubelet_unit_mode(conn, facts, unit):
     reads = read_files(conn, facts, paths)
     wrong = [kfix.mode_problem(p, reads[p].mode, 0o600) for p in paths]
     wrong = [w for w in wrong if w]
-    assert not wrong, "; ".join(wrong)
+    verdict("; ".join(wrong) or None, versions.choose_for(facts))
 
 
 @check(
@@ -144,15 +164,17 @@ def test_kubelet_unit_owner(conn, facts, unit):
         kfix.owner_problem(p, reads[p].owner, reads[p].group) for p in paths if reads[p].exists
     ]
     wrong = [w for w in wrong if w]
-    assert not wrong, "; ".join(wrong)
+    verdict("; ".join(wrong) or None, versions.choose_for(facts))
 
 
 def _proxy_present(facts, path: str):
     found = _stat(facts, path)
-    assert found is not None, (
-        f"{path} does not exist: kube-bench warns (its audit prints nothing and its test"
-        " fails); where kube-proxy runs as a DaemonSet its kubeconfig is in a ConfigMap"
-    )
+    if found is None:
+        verdict(
+            f"{path} does not exist: kube-bench warns (its audit prints nothing and its test"
+            " fails); where kube-proxy runs as a DaemonSet its kubeconfig is in a ConfigMap",
+            versions.choose_for(facts),
+        )
     return found
 
 
@@ -170,7 +192,7 @@ def _proxy_present(facts, path: str):
 def test_proxy_kubeconfig_mode(facts, path):
     found = _proxy_present(facts, path)
     problem = kfix.mode_problem(path, found.mode, 0o600)
-    assert problem is None, problem
+    verdict(problem, versions.choose_for(facts))
 
 
 @check(
@@ -187,7 +209,7 @@ def test_proxy_kubeconfig_mode(facts, path):
 def test_proxy_kubeconfig_owner(facts, path):
     found = _proxy_present(facts, path)
     problem = kfix.owner_problem(path, found.owner, found.group)
-    assert problem is None, problem
+    verdict(problem, versions.choose_for(facts))
 
 
 def _kubeconfig(facts, path: str, presence: str):
@@ -211,7 +233,7 @@ def _kubeconfig(facts, path: str, presence: str):
 def test_kubelet_kubeconfig_mode(facts, path, presence):
     found = _kubeconfig(facts, path, presence)
     problem = kfix.mode_problem(path, found.mode if found else None, 0o600)
-    assert problem is None, problem
+    verdict(problem, versions.choose_for(facts))
 
 
 @check(
@@ -227,7 +249,7 @@ def test_kubelet_kubeconfig_mode(facts, path, presence):
 def test_kubelet_kubeconfig_owner(facts, path, presence):
     found = _kubeconfig(facts, path, presence)
     problem = kfix.owner_problem(path, found.owner if found else None, found and found.group)
-    assert problem is None, problem
+    verdict(problem, versions.choose_for(facts))
 
 
 def _client_ca(conn, facts, config: str, ca_file: str) -> kfix.FileRead:
@@ -237,7 +259,7 @@ def _client_ca(conn, facts, config: str, ca_file: str) -> kfix.FileRead:
 
 @check(
     "cis.node.client-ca.mode",
-    "kubelet client CA file has mode 644 or stricter",
+    "kubelet client CA file has mode 644 (600 before cis-1.11) or stricter",
     severity="warning",
     refs=_refs("4.1.7", "certificate authorities file permissions 644 or more restrictive"),
     fix=kfix.restrict_client_ca,
@@ -246,9 +268,9 @@ def _client_ca(conn, facts, config: str, ca_file: str) -> kfix.FileRead:
     tags=("security",),
 )
 def test_client_ca_mode(conn, facts, config, ca_file):
+    choice = benchmark(facts, "4.1.7")
     found = _client_ca(conn, facts, config, ca_file)
-    problem = kfix.mode_problem(found.path, found.mode, 0o644)
-    assert problem is None, problem
+    verdict(kfix.mode_problem(found.path, found.mode, kfix.ca_mode_most(choice)), choice)
 
 
 @check(
@@ -265,7 +287,7 @@ def test_client_ca_owner(conn, facts, config, ca_file):
     found = _client_ca(conn, facts, config, ca_file)
     owner = found.owner if found.exists else None
     problem = kfix.owner_problem(found.path, owner, found.group)
-    assert problem is None, problem
+    verdict(problem, versions.choose_for(facts))
 
 
 def _config_file(conn, facts, config: str) -> kfix.FileRead:
@@ -285,7 +307,7 @@ def _config_file(conn, facts, config: str) -> kfix.FileRead:
 def test_kubelet_config_mode(conn, facts, config):
     found = _config_file(conn, facts, config)
     problem = kfix.mode_problem(found.path, found.mode, 0o600)
-    assert problem is None, problem
+    verdict(problem, versions.choose_for(facts))
 
 
 @check(
@@ -301,7 +323,7 @@ def test_kubelet_config_owner(conn, facts, config):
     found = _config_file(conn, facts, config)
     owner = found.owner if found.exists else None
     problem = kfix.owner_problem(found.path, owner, found.group)
-    assert problem is None, problem
+    verdict(problem, versions.choose_for(facts))
 
 
 # -- 4.2 kubelet ----------------------------------------------------------------------------
@@ -327,27 +349,32 @@ def _setting_check(
         check_id,
         title,
         severity=severity,
-        refs={"kube-bench": f"{kfix.KUBE_BENCH} {setting.bench_id}: {what}"},
+        refs=_refs(setting.bench_id, what),
         fix=fix,
         params=params,
         argnames=argnames,
         tags=("security",),
     )
 
+    def judge(conn, facts, config) -> None:
+        choice = benchmark(facts, setting.bench_id)
+        kubelet = read_kubelet(conn, facts, config)
+        verdict(kfix.setting_for(name, choice).problem(kubelet), choice)
+
     if params == "kubelet_client_ca":
 
         def test(conn, facts, config, ca_file):
-            assert_setting(read_kubelet(conn, facts, config), name)
+            judge(conn, facts, config)
 
     elif params == "kubelet_pod_pids_limit":
 
         def test(conn, facts, config, limit):
-            assert_setting(read_kubelet(conn, facts, config), name)
+            judge(conn, facts, config)
 
     else:
 
         def test(conn, facts, config):
-            assert_setting(read_kubelet(conn, facts, config), name)
+            judge(conn, facts, config)
 
     test = decorate(test)
     return test
@@ -495,8 +522,8 @@ def test_proxy_metrics_bind_address(conn, facts, path):
     process table (as kube-bench's `ps -fC kube-proxy` sees them), its config file inside
     its pod is not read, as kube-bench does not. No fix: kube-proxy's configuration is the
     cluster's (the kube-proxy ConfigMap), not this host's."""
-    problem = kfix.proxy_metrics_problem(*proxy_reads(conn, facts, path))
-    assert problem is None, problem
+    choice = benchmark(facts, "4.3.1")
+    verdict(kfix.proxy_metrics_problem(*proxy_reads(conn, facts, path)), choice)
 
 
 @check(

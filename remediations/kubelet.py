@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hostkit_catalog.remediations import cis_versions as versions
 from kit.catalog.remediation import Target, remediation
 from kit.connection import Connection, quote
 from kit.edits import kubelet as units
@@ -54,6 +55,12 @@ STRONG_CIPHERS = frozenset(
         "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
     }
 )
+
+# cis-1.7 to cis-1.11's 4.2.12 also allows these two (kube-bench cfg/cis-1.11/node.yaml).
+LEGACY_CIPHERS = STRONG_CIPHERS | {
+    "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384",
+}
 
 # What the kubelet checks before it starts with protectKernelDefaults: true, and refuses
 # to start when one differs (pkg/kubelet/cm/container_manager_linux.go, setupKernelTunables).
@@ -623,6 +630,28 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+def ciphers_of(choice: versions.Choice) -> frozenset[str]:
+    return STRONG_CIPHERS if choice.at_least("cis-1.12") else LEGACY_CIPHERS
+
+
+def setting_for(name: str, choice: versions.Choice) -> Setting:
+    """SETTINGS[name] as the node's benchmark tests it (only 4.2.12 differs by version)."""
+    setting = SETTINGS[name]
+    if name != "tls-cipher-suites":
+        return setting
+    allowed = ciphers_of(choice)
+    return replace(
+        setting,
+        good=lambda v: bool(_suites(v)) and set(_suites(v)) <= allowed,
+        want="only " + ",".join(sorted(allowed)),
+    )
+
+
+def ca_mode_most(choice: versions.Choice) -> int:
+    """4.1.7's bitmask: 600 in cis-1.7 to cis-1.10, 644 from cis-1.11."""
+    return 0o644 if choice.at_least("cis-1.11") else 0o600
+
+
 def _suites(value: str) -> list[str]:
     # kube-bench's splitAndRemoveLastSeparator: trailing commas dropped, items trimmed.
     cleaned = value.strip().rstrip(",")
@@ -1015,4 +1044,12 @@ restrict_kubeconfig, own_kubeconfig = _mode_and_owner(_path, 0o600, "kubeconfig"
 restrict_config, own_config = _mode_and_owner(
     _config_path, 0o600, "kubelet_config_file", _CONFIG_UNDONE
 )
-restrict_client_ca, own_client_ca = _mode_and_owner(_ca_path, 0o644, "client_ca_file")
+_, own_client_ca = _mode_and_owner(_ca_path, 0o644, "client_ca_file")
+
+
+@remediation(reboot=False, persists=True, strategy="restrict", disruption="low", never=_FILE_NEVER)
+def restrict_client_ca(target: Target, config: str, ca_file: str) -> Change:
+    """Take the mode of the client CA file to what the node's benchmark wants (644 from
+    cis-1.11, 600 before; bits only removed)."""
+    most = ca_mode_most(versions.choose_for(target.facts))
+    return _fix_files(target, _ca_path(target, config, ca_file), most)

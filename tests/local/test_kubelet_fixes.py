@@ -15,6 +15,7 @@ from hostkit_catalog.remediations import kubelet as kfix
 from kit.catalog.remediation import Target
 from kit.connection.planning import PlanningConnection
 from kit.facts import gather_facts, parse_facts
+from kit.facts.model import Runtime
 from tests.local.recording import RecordingConnection
 from tests.local.test_planning_connection import STAND_IN_INIT
 
@@ -125,3 +126,19 @@ def test_the_gather_reads_the_running_kube_proxy_apart_from_the_kubelet(tmp_path
         assert kfix.parse_process(dump, "kube-proxy") == kfix.Process(str(pid), args)
         assert kfix.read_process(conn, "kube-proxy") == kfix.Process(str(pid), args)
         assert kfix.parse_process(dump) is None  # no kubelet runs here
+
+
+@pytest.mark.parametrize(("version", "mode"), [("1.28.4", 0o600), ("1.34.1", 0o644)])
+def test_ca_file_fix_takes_the_mode_the_nodes_benchmark_wants(tmp_path, version, mode):
+    # 4.1.7: 600 in cis-1.10 (Kubernetes 1.28), 644 from cis-1.11.
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    ca.chmod(0o644)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"authentication:\n  x509:\n    clientCAFile: {ca}\n")
+    base = target(RecordingConnection())
+    facts = dataclasses.replace(
+        base.facts, runtime=Runtime(kubelet_version=(0, f"Kubernetes v{version}\n"))
+    )
+    kfix.restrict_client_ca(Target(base.conn, facts), config=str(config), ca_file="/absent")
+    assert ca.stat().st_mode & 0o777 == mode

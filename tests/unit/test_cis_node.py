@@ -15,6 +15,7 @@ import dataclasses
 import pytest
 
 from hostkit_catalog.checks import test_cis_node as cis
+from hostkit_catalog.remediations import cis_versions as versions
 from hostkit_catalog.remediations import kubelet as kfix
 from kit.catalog import describe
 from kit.catalog import profile as profiles
@@ -23,6 +24,7 @@ from kit.edits import kubelet as units
 from kit.edits import yamlset
 from kit.errors import KitValueError
 from kit.facts import parse_facts
+from kit.facts.model import Runtime
 
 # kubernetes/release cmd/krel/templates/latest/kubelet/kubelet.service
 UNIT = """\
@@ -365,8 +367,13 @@ def gathered_kubelet(files: dict[str, tuple[str, str] | None], show: str, listin
     )
 
 
-def kubeadm_facts(config_head: str | None = "600 root root", config: str = CONFIG):
+def kubeadm_facts(
+    config_head: str | None = "600 root root",
+    config: str = CONFIG,
+    extra: dict[str, tuple[str, str] | None] | None = None,
+):
     files: dict[str, tuple[str, str] | None] = {
+        **(extra or {}),
         UNIT_PATH: ("644 root root", UNIT),
         DROPIN_PATH: ("644 root root", DROPIN),
         "/var/lib/kubelet/kubeadm-flags.env": ("644 root root", FLAGS_ENV),
@@ -870,3 +877,61 @@ def test_kubelet_swap_check_over_the_gathered_kubelet():
 def test_fail_swap_on_is_a_bool_flag():
     flags = units.parse_flags([units.Word(t, "o") for t in ["/k", "--fail-swap-on", "false"]])
     assert flags["fail-swap-on"].value == "true"  # pflag: `false` is an argument here
+
+
+# -- the benchmark a node is judged by ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "bench"),
+    # kube-bench cmd/util_test.go-style cases over cfg/config.yaml's version_mapping.
+    [
+        ("1.34", "cis-1.12"),
+        ("1.34.1", "cis-1.12"),
+        ("v1.35.0", "cis-1.12"),  # not listed: the next lower minor that is
+        ("1.31", "cis-1.11"),
+        ("1.28", "cis-1.10"),
+        ("1.27", "cis-1.9"),
+        ("1.25", "cis-1.7"),
+        ("1.24", "cis-1.24"),
+        ("1.14", None),
+        ("junk", None),
+    ],
+)
+def test_benchmark_for_a_kubernetes_version(version, bench):
+    assert versions.benchmark_for(version) == bench
+
+
+def versioned(facts, version: str):
+    """facts with the gather's `kubelet --version` answer."""
+    runtime = Runtime(kubelet_version=(0, f"Kubernetes v{version}\n"))
+    return dataclasses.replace(facts, runtime=runtime)
+
+
+def test_ca_file_mode_follows_the_nodes_benchmark():
+    # 4.1.7: bitmask 600 in cis-1.7 to cis-1.10, 644 from cis-1.11.
+    ca = {"/etc/kubernetes/pki/ca.crt": ("644 root root", "-----BEGIN CERTIFICATE-----")}
+    facts = kubeadm_facts(extra=ca)
+    cis.test_client_ca_mode(None, versioned(facts, "1.34.0"), CONFIG_PATH, "/x")
+    with pytest.raises(AssertionError, match="want 600") as info:
+        cis.test_client_ca_mode(None, versioned(facts, "1.28.4"), CONFIG_PATH, "/x")
+    assert "cis-1.10: kube-bench's benchmark for Kubernetes 1.28" in str(info.value)
+
+
+def test_items_a_nodes_benchmark_lacks_are_skipped_naming_it():
+    facts = versioned(kubeadm_facts(), "1.28.4")
+    with pytest.raises(pytest.skip.Exception, match=r"4\.2\.14 is not in cis-1\.10"):
+        cis.test_seccomp_default(None, facts, CONFIG_PATH)
+    with pytest.raises(AssertionError, match="seccompDefault is not set"):
+        cis.test_seccomp_default(None, versioned(kubeadm_facts(), "1.30.1"), CONFIG_PATH)
+
+
+def test_cipher_suites_follow_the_nodes_benchmark():
+    rsa = CONFIG + "tlsCipherSuites:\n- TLS_RSA_WITH_AES_128_GCM_SHA256\n"
+    cis.test_tls_cipher_suites(None, versioned(kubeadm_facts(config=rsa), "1.31.0"), CONFIG_PATH)
+    with pytest.raises(
+        AssertionError, match=r"cis-1\.12: kube-bench's benchmark for Kubernetes 1\.33"
+    ):
+        cis.test_tls_cipher_suites(
+            None, versioned(kubeadm_facts(config=rsa), "1.33.0"), CONFIG_PATH
+        )
