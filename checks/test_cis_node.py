@@ -2,8 +2,17 @@
 
 kube-bench's verdicts, and hostkit's severities: a scored check that fails is kube-bench's
 FAIL (error here), an unscored (Manual) one its WARN (warning here). Ids and tests follow
-kube-bench's cfg/cis-1.12/node.yaml; protect-kernel-defaults, gone from the benchmark
-since, follows cfg/cis-1.24/node.yaml.
+kube-bench's cfg/cis-1.12/node.yaml, with the few test items that differ in the benchmark
+kube-bench picks for the node's Kubernetes version applied per node (cis_versions);
+every verdict names the benchmark used. protect-kernel-defaults, gone from the benchmark
+since, follows cfg/cis-1.24/node.yaml and is in no CIS profile.
+
+The kubelet is read as kube-bench reads it: the running kubelet's flags (`ps`; here its
+/proc/PID/cmdline), else those its unit would give it; then its config file with its
+--config-dir drop-ins merged. Where this differs from kube-bench: 4.2.5 compares a
+duration, not text: a zero in the config file is the kubelet's 4h default (kube-bench
+passes it too, as "0s" is not "0"), and a zero flag in any spelling ("0s") fails, as the
+kubelet then has no timeout (kube-bench's text compare would pass "0s").
 
 A file that does not exist: kube-bench's audit (`if test -e $f; then stat ...; fi`) then
 prints nothing, and a test item that wants a flag in that output fails (`set` defaults

@@ -435,7 +435,10 @@ class Setting:
     # A duration the kubelet replaces with this default when the config file has it zero
     # (SetDefaults_KubeletConfiguration, pkg/kubelet/apis/config/v1beta1/defaults.go):
     # kubeadm writes `0s` for every duration it leaves to the kubelet. A flag is applied
-    # over the defaulted file, so a zero flag stays zero.
+    # over the defaulted file, so a zero flag stays zero. Of the values the benchmark
+    # reads, streamingConnectionIdleTimeout is the only such duration: readOnlyPort is
+    # not defaulted (0 is off), eventRecordQPS is defaulted only when absent (a pointer:
+    # 0 stays 0, no limit), podPidsLimit when absent or negative (to -1, set either way).
     zero_default: str | None = None
     # Another setting the benchmark's same item requires too (4.2.9: cert and key).
     together: str | None = None

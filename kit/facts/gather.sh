@@ -306,8 +306,11 @@ priv && {
             tr '\000' '\n' <"$d/cmdline"; echo ;;
         esac
     done)
-    [ -n "$pa" ] && printf '%s\n' "$pa"
-    ka=$(printf '%s\n' "$pa" | sed -n '/^@@hostkit-kubelet-proc [0-9]* kubelet$/,/^@@hostkit-kubelet-proc/p')
+    ka=
+    if [ -n "$pa" ]; then
+        printf '%s\n' "$pa"
+        ka=$(printf '%s\n' "$pa" | sed -n '/^@@hostkit-kubelet-proc [0-9]* kubelet$/,/^@@hostkit-kubelet-proc/p' | tr '\n' ' ')
+    fi
     # kube-bench's $proxykubeconfig, only its metricsBindAddress lines (_METRICS): the rest
     # may hold kube-proxy's client key.
     if [ -e /etc/kubernetes/proxy.conf ]; then
@@ -316,21 +319,24 @@ priv && {
     else
         printf '@@hostkit-kubelet-metrics %s @@absent\n' /etc/kubernetes/proxy.conf
     fi
-    # The config file the kubelet's --config names (kubespray: /etc/kubernetes/kubelet-config.yaml),
-    # from the running kubelet and the unit and environment files that may set it.
+    # The config file the kubelet's --config names (kubespray: /etc/kubernetes/kubelet-config.yaml)
+    # and its --config-dir, from the running kubelet and the unit and environment files that
+    # may set them: one pipeline, split by the shell.
     set -f
+    cf= cdir=
     # shellcheck disable=SC2086 # unit paths and env files are words without spaces
-    cf=$({ cat -- $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet \
-        /etc/sysconfig/kubelet 2>/dev/null; printf '%s\n' "$ka" | tr '\n' ' '; } |
-        grep -o -- '--config[= ][^ "'\''\\]*' | sed 's/^--config[= ]//')
+    for w in $({ cat -- $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet \
+        /etc/sysconfig/kubelet 2>/dev/null; printf '%s\n' "$ka"; } |
+        grep -o -- '--config\(-dir\)\{0,1\}[= ][^ "'\''\\]*' | tr ' ' '='); do
+        case $w in
+            --config-dir=*) cdir="$cdir ${w#--config-dir=}" ;;
+            --config=*) cf="$cf ${w#--config=}" ;;
+        esac
+    done
     # shellcheck disable=SC2086
     ca=$(sed -n 's/^[[:space:]]*clientCAFile:[[:space:]]*["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' \
         /var/lib/kubelet/config.yaml $cf 2>/dev/null)
     # The --config-dir drop-ins: the directory's *.conf files (remediations.kubelet's _LIST).
-    # shellcheck disable=SC2086
-    cdir=$({ cat -- $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet \
-        /etc/sysconfig/kubelet 2>/dev/null; printf '%s\n' "$ka" | tr '\n' ' '; } |
-        grep -o -- '--config-dir[= ][^ "'\''\\]*' | sed 's/^--config-dir[= ]//')
     dd=
     for d in $cdir; do
         printf '@@hostkit-kubelet-dir %s' "$d"
