@@ -844,7 +844,8 @@ lifecycle); running pods keep running."""
 
 _NEVER = (
     "the kubelet's flags and the files that set them (a conflicting flag is left for the "
-    "operator, named); the config file's other keys and comments; running pods"
+    "operator, named); other --config-dir drop-ins (one that overrides is named); the "
+    "config file's other keys and comments; running pods"
 )
 
 
