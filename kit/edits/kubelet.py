@@ -20,6 +20,7 @@ from dataclasses import dataclass
 BOOL_FLAGS = frozenset(
     {
         "anonymous-auth",
+        "fail-swap-on",
         "make-iptables-util-chains",
         "rotate-certificates",
         "rotate-server-certificates",

@@ -296,12 +296,62 @@ priv && {
     u=$(printf '%s\n' "$k" | sed -n 's/^FragmentPath=//p;s/^DropInPaths=//p')
     v=$(sd && systemctl show -p EnvironmentFiles --value kubelet.service 2>/dev/null |
         while read -r f _; do printf '%s\n' "${f#-}"; done)
-    ca=$(sed -n 's/^[[:space:]]*clientCAFile:[[:space:]]*["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' \
-        /var/lib/kubelet/config.yaml 2>/dev/null)
-    # shellcheck disable=SC2086 # unit paths and env files are words without spaces
+    # The running kubelet's and kube-proxy's command lines, one argument a line
+    # (remediations.kubelet's _PROC; kube-bench reads `ps -fC`); `read` is a builtin, so
+    # no process is started per /proc entry.
+    pa=$(for d in /proc/[0-9]*; do
+        c=; read -r c 2>/dev/null <"$d/comm"
+        case $c in kubelet | kube-proxy)
+            printf '@@hostkit-kubelet-proc %s %s\n' "${d#/proc/}" "$c"
+            tr '\000' '\n' <"$d/cmdline"; echo ;;
+        esac
+    done)
+    ka=
+    if [ -n "$pa" ]; then
+        printf '%s\n' "$pa"
+        ka=$(printf '%s\n' "$pa" | sed -n '/^@@hostkit-kubelet-proc [0-9]* kubelet$/,/^@@hostkit-kubelet-proc/p' | tr '\n' ' ')
+    fi
+    # kube-bench's $proxykubeconfig, only its metricsBindAddress lines (_METRICS): the rest
+    # may hold kube-proxy's client key.
+    if [ -e /etc/kubernetes/proxy.conf ]; then
+        printf '@@hostkit-kubelet-metrics %s\n' /etc/kubernetes/proxy.conf
+        sed -n '/^[[:space:]]*metricsBindAddress:/p' -- /etc/kubernetes/proxy.conf
+    else
+        printf '@@hostkit-kubelet-metrics %s @@absent\n' /etc/kubernetes/proxy.conf
+    fi
+    # The config file the kubelet's --config names (kubespray: /etc/kubernetes/kubelet-config.yaml)
+    # and its --config-dir, from the running kubelet and the unit and environment files that
+    # may set them: one pipeline, split by the shell.
     set -f
+    cf= cdir=
+    # shellcheck disable=SC2086 # unit paths and env files are words without spaces
+    for w in $({ cat -- $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet \
+        /etc/sysconfig/kubelet 2>/dev/null; printf '%s\n' "$ka"; } |
+        grep -o -- '--config\(-dir\)\{0,1\}[= ][^ "'\''\\]*' | tr ' ' '='); do
+        case $w in
+            --config-dir=*) cdir="$cdir ${w#--config-dir=}" ;;
+            --config=*) cf="$cf ${w#--config=}" ;;
+        esac
+    done
+    # shellcheck disable=SC2086
+    ca=$(sed -n 's/^[[:space:]]*clientCAFile:[[:space:]]*["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' \
+        /var/lib/kubelet/config.yaml $cf 2>/dev/null)
+    # The --config-dir drop-ins: the directory's *.conf files (remediations.kubelet's _LIST).
+    dd=
+    for d in $cdir; do
+        printf '@@hostkit-kubelet-dir %s' "$d"
+        if [ -d "$d" ]; then
+            f=$(find "$d"/ ! -type d -name '*.conf' 2>/dev/null | tr '\n' ' ')
+            for x in $f; do printf ' %s' "$x"; done
+            dd="$dd $f"
+        else
+            printf ' @@absent'
+        fi
+        echo
+    done
+    # shellcheck disable=SC2086 # unit paths and env files are words without spaces
     for p in $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet /etc/sysconfig/kubelet \
-        /var/lib/kubelet/config.yaml /etc/kubernetes/pki/ca.crt $ca; do
+        /var/lib/kubelet/config.yaml $cf $dd /etc/kubernetes/pki/ca.crt $ca; do
         case $p in /*) ;; *) continue ;; esac
         if [ -e "$p" ]; then
             printf '@@hostkit-kubelet %s ' "$p"; stat -c '%a %U %G' -- "$p"
