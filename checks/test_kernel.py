@@ -121,6 +121,37 @@ def test_sysctl(facts, key, value):
     )
 
 
+# kubeadm's addIPv4Checks read /proc/sys/net/bridge/bridge-nf-call-iptables until v1.29;
+# v1.30 removed the check (kubernetes/kubernetes#123464), so from there it is no kubeadm
+# error (kubespray still sets it: the installer group, a warning).
+BRIDGE_NF_CALL = "net.bridge.bridge-nf-call-iptables"
+BRIDGE_NF_CALL_UNTIL = (1, 29)
+
+
+@check(
+    "k8s.sysctl.bridge-nf-call",
+    "Bridged traffic goes through iptables, where kubeadm checks it (Kubernetes before 1.30)",
+    refs={
+        "kubeadm": "checks_linux.go addIPv4Checks: FileContent--proc-sys-net-bridge-bridge-nf-"
+        "call-iptables, v1.29 and before (removed by kubernetes/kubernetes#123464)",
+        "systemd": "sysctl.d(5): boot order",
+    },
+    fix=fixes_sysctl.set_bridge_nf_call,
+    params="kubernetes_version",
+    argnames="version",
+    tags=("kernel",),
+)
+def test_sysctl_bridge_nf_call(conn, facts, version):
+    from hostkit_catalog.checks.test_system import minor
+
+    if minor(version) > BRIDGE_NF_CALL_UNTIL:
+        pytest.skip(
+            f"kubeadm does not check {BRIDGE_NF_CALL} from 1.30 (profile: {version}); "
+            "kubespray's setting is k8s.sysctl.installer"
+        )
+    sysctl_verdict(facts, BRIDGE_NF_CALL, "1", conn)
+
+
 # -- sysctl groups a profile selects apart from the node's own ---------------------------
 
 

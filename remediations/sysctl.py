@@ -27,3 +27,23 @@ def set_sysctl_including(target: Target, key: str, value: str) -> Change:
     return kernel.set_sysctl_including(
         target.conn, target.facts, key, value, dry_run=target.dry_run
     )
+
+
+@remediation(
+    reboot=False,
+    persists=True,
+    strategy="configure",
+    disruption="low",
+    never="other keys; vendor files",
+)
+def set_bridge_nf_call(target: Target, version: str) -> Change:
+    """Set net.bridge.bridge-nf-call-iptables to 1 now and in /etc/sysctl.d for every
+    boot, as kubeadm before 1.30 wants it (the key exists once br_netfilter is loaded:
+    k8s.kernel.module runs first)."""
+    return kernel.set_sysctl(
+        target.conn,
+        target.facts,
+        "net.bridge.bridge-nf-call-iptables",
+        "1",
+        dry_run=target.dry_run,
+    )

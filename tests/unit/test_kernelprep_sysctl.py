@@ -112,3 +112,22 @@ def test_the_groups_are_separate_checks_in_the_profiles():
     assert defaults["kernel.keys.root_maxkeys"] == "1000000"
     assert not any(v.startswith(">=") for v in defaults.values())
     assert dict(node.values("sysctls_installer"))[KEY] == NODEPORTS
+
+
+def test_bridge_nf_call_follows_kubeadm_by_the_profiles_version():
+    # kubeadm <= 1.29 addIPv4Checks: FileContent /proc/sys/net/bridge/bridge-nf-call-iptables
+    # is "1"; removed in 1.30 (kubernetes/kubernetes#123464).
+    from tests.unit.test_catalog_verdicts import skips
+
+    key = "net.bridge.bridge-nf-call-iptables"
+    facts = load("debian12")
+    off = dataclasses.replace(facts, sysctls={**facts.sysctls, key: "0"})
+    fails(test_kernel.test_sysctl_bridge_nf_call, None, off, "1.29", match=f"{key} is 0 now")
+    skips(test_kernel.test_sysctl_bridge_nf_call, None, off, "1.30", match="from 1.30")
+    skips(test_kernel.test_sysctl_bridge_nf_call, None, off, "v1.35.1", match="from 1.30")
+    on = dataclasses.replace(
+        facts,
+        sysctls={**facts.sysctls, key: "1"},
+        boot_files={"/etc/sysctl.d/k8s.conf": f"{key} = 1\n"},
+    )
+    test_kernel.test_sysctl_bridge_nf_call(None, on, "1.28")
