@@ -177,13 +177,20 @@ def sysctl_verdict(facts, key: str, value: str, conn=None) -> None:
     )
 
 
-def _sysctl_group(check_id: str, title: str, severity: str, params: str, refs: dict[str, str]):
+def _sysctl_group(
+    check_id: str,
+    title: str,
+    severity: str,
+    params: str,
+    refs: dict[str, str],
+    fix=fixes_sysctl.set_sysctl_including,
+):
     @check(
         check_id,
         title,
         severity=severity,
         refs={**refs, "systemd": "sysctl.d(5): boot order"},
-        fix=fixes_sysctl.set_sysctl_including,
+        fix=fix,
         params=params,
         argnames="key,value",
         tags=("kernel",),
@@ -216,13 +223,17 @@ test_sysctl_kernel_defaults = _sysctl_group(
         "kubespray": "roles/kubernetes/preinstall/tasks/0080-system-configurations.yml: "
         "Ensure kubelet expected parameters are set (kubelet_protect_kernel_defaults)",
     },
+    fix=fixes_sysctl.set_kernel_default,
 )
 test_sysctl_installer = _sysctl_group(
     "k8s.sysctl.installer",
     "Kernel parameters the installers set on a node (inotify, arptables, NodePort reservation)",
     "warning",
     "sysctls_installer",
-    {"kubekey": "pkg/bootstrap/os/templates/init_script.go InitOsScriptTmpl"},
+    {
+        "kubekey": "pkg/bootstrap/os/templates/init_script.go InitOsScriptTmpl",
+        "kubespray": "roles/kubernetes/node/tasks/main.yml: Enable bridge-nf-call tables",
+    },
 )
 
 

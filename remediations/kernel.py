@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hostkit_catalog.remediations.sysctl import explains_drop_in
 from kit.catalog.remediation import Target, remediation
 from kit.runner import kernel, swap
 from kit.runner.change import Change
@@ -44,18 +45,11 @@ def load_module(target: Target, module: str) -> Change:
     persists=True,
     strategy="configure",
     disruption="low",
-    never=(
-        "other keys; a value already at or above a floor; lines for the key that boot "
-        "applies before its own file; vendor files (overridden from /etc/sysctl.d instead)"
-    ),
+    never="other keys; a value already at or above a floor; every file but the drop-in",
 )
+@explains_drop_in
 def set_sysctl(target: Target, key: str, value: str) -> Change:
-    """Set the kernel parameter now and in /etc/sysctl.d/99-hostkit.conf for every boot.
-
-    So that its value wins at boot, a line that a later file (Debian's /etc/sysctl.conf
-    through 99-sysctl.conf, say) sets against it is commented out behind a
-    `# hostkit: overridden by ...` marker.
-    """
+    """Set the kernel parameter now and in the drop-in for every boot."""
     return kernel.set_sysctl(
         target.conn, target.facts, key, value, persistent=True, dry_run=target.dry_run
     )

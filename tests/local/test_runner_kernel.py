@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from kit.errors import KitError, KitValueError
+from kit.errors import FixRefused, KitError, KitValueError
 from kit.runner import kernel
 from tests.local.recording import RecordingConnection
 
@@ -31,7 +31,7 @@ def sysctl_paths(tmp_path):
     etc.mkdir(parents=True)
     lib.mkdir(parents=True)
     return {
-        "managed_file": str(etc / "99-hostkit.conf"),
+        "managed_file": str(etc / os.path.basename(kernel.MANAGED_SYSCTL)),
         "dirs": (str(etc), str(lib)),
     }
 
@@ -88,14 +88,25 @@ def test_dry_run_with_another_value_plans_both_writes_and_sends_neither(conn, sy
     other = "1" if _live(key) == "0" else "0"
     plan = kernel.set_sysctl(conn, None, key, other, dry_run=True, **sysctl_paths)
     assert plan.changed and plan.dry_run
-    assert "(live)" in plan.summary and "99-hostkit.conf" in plan.diff
+    assert "(live)" in plan.summary and os.path.basename(kernel.MANAGED_SYSCTL) in plan.diff
     assert not conn.writes() and _live(key) != other
 
 
-def test_set_sysctl_wins_at_boot_over_later_files(conn, sysctl_paths, tmp_path):
-    """systemd-sysctl applies files by name (sysctl.d(5)): Debian's 99-sysctl.conf link to
-    /etc/sysctl.conf sorts after 99-hostkit.conf, so its line would win; the fix comments
-    it out, and a later vendor file is overridden from the first directory."""
+def _debian_sysctl_conf(tmp_path, text):
+    """Debian 11 and 12: /etc/sysctl.conf, read at boot through the 99-sysctl.conf link
+    (procps ships both; Debian 13's procps ships neither)."""
+    conf = tmp_path / "etc" / "sysctl.conf"
+    conf.write_text(text)
+    (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").symlink_to("../sysctl.conf")
+    return conf
+
+
+def test_the_drop_in_sorts_after_99_sysctl_conf_and_sysctl_conf_is_left_alone(
+    conn, sysctl_paths, tmp_path
+):
+    """systemd-sysctl applies files by name (sysctl.d(5)); the managed drop-in sorts after
+    Debian's 99-sysctl.conf, so it wins at boot without editing /etc/sysctl.conf, which
+    procps and installers own. The file it overrides is named in the change."""
     key = "net.ipv4.ip_forward"
     live = _live(key)
     other = "1" if live == "0" else "0"
@@ -104,28 +115,16 @@ def test_set_sysctl_wins_at_boot_over_later_files(conn, sysctl_paths, tmp_path):
         f.write(f"# mine\n{key} = {other}\nvm.swappiness = 10\n")
     with open(f"{lib}/10-vendor.conf", "w") as f:  # before ours: harmless, left alone
         f.write(f"{key}={other}\n")
-    with open(f"{lib}/zz-vendor.conf", "w") as f:
-        f.write(f"kernel.sysrq = 1\n{key}={other}\n")
-    conf = tmp_path / "etc" / "sysctl.conf"
-    conf.write_text(f"# Debian's\nnet/ipv4/ip_forward = {other}\nvm.swappiness = 60\n")
-    (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").symlink_to("../sysctl.conf")
+    original = f"# Debian's\nnet/ipv4/ip_forward = {other}\nvm.swappiness = 60\n"
+    conf = _debian_sysctl_conf(tmp_path, original)
     before = kernel.sysctl_state(conn, key, dirs=sysctl_paths["dirs"])
-    assert before.persistent == other
+    assert before.persistent_file == sysctl_paths["managed_file"]
     change = kernel.set_sysctl(conn, None, key, live, **sysctl_paths)
-    assert "wins at boot" not in change.summary
+    assert f"{tmp_path}/etc/sysctl.d/99-sysctl.conf sets {other}" in change.summary
     with open(sysctl_paths["managed_file"]) as f:
         assert f.read() == f"# mine\n{key} = {live}\nvm.swappiness = 10\n"
-    marker = f"# hostkit: overridden by {sysctl_paths['managed_file']}: "
-    # Written through the link: the link stays, the line is commented, the rest is kept.
+    assert conf.read_text() == original
     assert (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").is_symlink()
-    assert conf.read_text() == (
-        f"# Debian's\n{marker}net/ipv4/ip_forward = {other}\nvm.swappiness = 60\n"
-    )
-    assert (tmp_path / "etc" / "sysctl.d" / "zz-vendor.conf").read_text() == (
-        f"kernel.sysrq = 1\n{marker}{key}={other}\n"
-    )
-    with open(f"{lib}/zz-vendor.conf") as f:  # the vendor's own file is not touched
-        assert f.read() == f"kernel.sysrq = 1\n{key}={other}\n"
     with open(f"{lib}/10-vendor.conf") as f:
         assert f.read() == f"{key}={other}\n"
     after = kernel.sysctl_state(conn, key, dirs=sysctl_paths["dirs"])
@@ -135,20 +134,40 @@ def test_set_sysctl_wins_at_boot_over_later_files(conn, sysctl_paths, tmp_path):
     assert not again.changed and not conn.writes()
 
 
+def test_without_sysctl_conf_the_drop_in_is_made_as_on_debian_13(conn, sysctl_paths):
+    key = "net.ipv4.ip_forward"
+    live = _live(key)
+    change = kernel.set_sysctl(conn, None, key, live, **sysctl_paths)
+    assert change.changed
+    state = kernel.sysctl_state(conn, key, dirs=sysctl_paths["dirs"])
+    assert state.persistent_file == sysctl_paths["managed_file"] and state.consistent
+
+
+def test_a_later_file_setting_another_value_is_refused_naming_it(conn, sysctl_paths):
+    key = "net.ipv4.ip_forward"
+    live = _live(key)
+    other = "1" if live == "0" else "0"
+    _, lib = sysctl_paths["dirs"]
+    with open(f"{lib}/zz-vendor.conf", "w") as f:  # sorts after the drop-in
+        f.write(f"kernel.sysrq = 1\n{key}={other}\n")
+    with pytest.raises(FixRefused, match=rf"{lib}/zz-vendor.conf sets {key}={other}.*after"):
+        kernel.set_sysctl(conn, None, key, live, **sysctl_paths)
+    assert not conn.writes()
+    assert not os.path.exists(sysctl_paths["managed_file"])
+
+
 def test_a_floor_is_met_by_a_higher_value_and_never_lowers_it(conn, sysctl_paths, tmp_path):
     key = "fs.inotify.max_user_watches"
     live = int(_live(key))
-    conf = tmp_path / "etc" / "sysctl.conf"
-    conf.write_text(f"{key} = {live + 1}\n")  # higher than the floor: no conflict
-    (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").symlink_to("../sysctl.conf")
+    conf = _debian_sysctl_conf(tmp_path, f"{key} = {live + 1}\n")  # above the floor
     change = kernel.set_sysctl(conn, None, key, f">={live - 1}", **sysctl_paths)
     assert not any("sysctl -q -w" in c for c in conn.commands)
     with open(sysctl_paths["managed_file"]) as f:
         assert f.read().endswith(f"\n{key} = {live}\n")  # the live value, not the floor
     assert conf.read_text() == f"{key} = {live + 1}\n" and change.changed
-    conf.write_text(f"{key} = {live - 2}\n")  # below the floor and later: commented
+    conf.write_text(f"{key} = {live - 2}\n")  # below the floor: the drop-in applies after it
     kernel.set_sysctl(conn, None, key, f">={live - 1}", **sysctl_paths)
-    assert conf.read_text().startswith("# hostkit: overridden by ")
+    assert conf.read_text() == f"{key} = {live - 2}\n"
     state = kernel.sysctl_state(conn, key, dirs=sysctl_paths["dirs"])
     assert state.persistent == str(live)
 
@@ -404,8 +423,20 @@ def test_a_later_link_out_of_the_configuration_tree_is_refused(conn, sysctl_path
     vendor.parent.mkdir(parents=True)
     vendor.write_text(f"{key} = {other}\n")
     (tmp_path / "etc" / "sysctl.d" / "zz-link.conf").symlink_to(vendor)
-    with pytest.raises(KitError, match="comment that line out by hand"):
+    with pytest.raises(KitError, match=r"zz-link\.conf sets .*change or remove that line by hand"):
         kernel.set_sysctl(conn, None, key, live, **sysctl_paths)
     # Refused before the first write: not even the managed file is there.
     assert vendor.read_text() == f"{key} = {other}\n" and not conn.writes()
     assert not os.path.lexists(sysctl_paths["managed_file"])
+
+
+def test_kernel_defaults_plan_all_six_tunables_in_one_change(conn):
+    # The one place both k8s.sysctl.kernel-defaults and the kubelet's protectKernelDefaults
+    # fix set the tunables; planned only (this machine's kernel is not changed).
+    from hostkit_catalog.remediations import sysctl as fixes_sysctl
+    from kit.catalog.remediation import Target
+
+    plan = fixes_sysctl.kernel_defaults(Target(conn, None, dry_run=True))
+    for key in fixes_sysctl.KERNEL_DEFAULTS:
+        assert key in plan.summary
+    assert not conn.writes()
