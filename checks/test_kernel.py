@@ -80,7 +80,9 @@ def test_swap_off(facts):
     "k8s.kernel.module",
     "Kernel module is loaded now and at boot, or built into the kernel",
     refs={
-        "kubespray": "roles/kubernetes/node/tasks/main.yml: modprobe br_netfilter, modules-load.d"
+        "kubespray": "roles/kubernetes/node/tasks/main.yml: modprobe br_netfilter, modules-load.d",
+        "systemd": "src/shared/module-util.c module_load_and_warn: KMOD_PROBE_APPLY_BLACKLIST, "
+        "install commands run",
     },
     fix=fixes.load_module,
     params="modules",
@@ -88,13 +90,37 @@ def test_swap_off(facts):
     tags=("kernel",),
 )
 def test_module_loaded(facts, module):
+    """Loaded now (/proc/modules), and at the next boot: listed in modules-load.d (or
+    /etc/modules) and not stopped by a modprobe.d line systemd-modules-load obeys (a
+    `blacklist NAME`, which `modprobe NAME` by hand ignores, or an `install NAME /bin/false`).
+    A module built into the kernel passes: modules.builtin says so, or where that file is
+    missing, CONFIG_X=y, /sys/module/NAME or the module's own sysctl keys with a readable
+    /proc/modules that does not list it."""
     name = module.replace("-", "_")
     if facts.modules_builtin is not None and name in facts.modules_builtin:
         return
     loaded = any(same_module(m, module) for m in facts.modules)
+    gathered = facts.modules_boot
+    if facts.modules_builtin is None and gathered is not None:
+        evidence = kernel.builtin_evidence(
+            name,
+            loaded=loaded,
+            proc_modules_readable=gathered.proc_modules_readable,
+            sys_modules=gathered.sys_modules,
+            kconfig=kernel.parse_kernel_config(gathered.kconfig),
+            sysctl_keys=facts.sysctls,
+        )
+        if evidence is not None:
+            return
     at_boot = name in kernel.modules_at_boot(facts.boot_files.items())
     assert loaded, f"module {module} is not loaded now"
     assert at_boot, f"module {module} is loaded now but not configured to load at boot"
+    blocks = kernel.boot_blocks(gathered.modprobe_files.items(), name) if gathered else []
+    assert not blocks, (
+        f"module {module} is loaded now but will not be loaded at the next boot: "
+        + "; ".join(f"{path} has {line.strip()!r}" for path, line in blocks)
+        + " (systemd-modules-load obeys it; modprobe by hand does not)"
+    )
 
 
 @check(

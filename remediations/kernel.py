@@ -30,11 +30,22 @@ def disable_swap(target: Target) -> Change:
     persists=True,
     strategy="enable",
     disruption="low",
-    never="modules already loaded or built into the kernel; other modules-load.d files",
+    never=(
+        "modules already loaded or built into the kernel; other modules-load.d files; "
+        "modprobe.d lines about other modules; modprobe.d files outside /etc/modprobe.d"
+    ),
 )
 def load_module(target: Target, module: str) -> Change:
     """Load the module now and list it in /etc/modules-load.d for every boot; a module
-    built into the kernel needs neither."""
+    built into the kernel needs neither.
+
+    systemd-modules-load loads at boot with libkmod's blacklist applied and install
+    commands run, so a `blacklist NAME` or `install NAME /bin/false` line in modprobe.d
+    would leave the module out at the next boot though `modprobe` loads it now: such a
+    line in /etc/modprobe.d is commented out (`# hostkit: so that NAME loads at boot:`),
+    the file saved and journaled like every file change; one in another directory (a
+    package's file) is refused, naming the file and line.
+    """
     return kernel.load_module(
         target.conn, target.facts, module, persistent=True, dry_run=target.dry_run
     )

@@ -229,7 +229,14 @@ def test_is_module_loaded_reads_proc_modules_and_builtins(conn, module_paths):
     assert kernel.is_module_loaded(conn, "br-netfilter", **paths)
     assert kernel.is_module_loaded(conn, "loop", **paths)
     assert not kernel.is_module_loaded(conn, "dummy", **paths)
-    assert not kernel.is_module_loaded(conn, "overlay", proc_modules="/nonexistent/modules")
+    # No /proc/modules: none loaded (modules.builtin given, which does not list overlay;
+    # this machine's own kernel has overlay built in).
+    assert not kernel.is_module_loaded(
+        conn,
+        "overlay",
+        proc_modules="/nonexistent/modules",
+        modules_builtin=paths["modules_builtin"],
+    )
     with pytest.raises(KitValueError):
         kernel.is_module_loaded(conn, "a;b")
 
@@ -440,3 +447,70 @@ def test_kernel_defaults_plan_all_six_tunables_in_one_change(conn):
     for key in fixes_sysctl.KERNEL_DEFAULTS:
         assert key in plan.summary
     assert not conn.writes()
+
+
+# -- what systemd-modules-load does at boot (issue 23) -----------------------------------
+
+
+def _boot_kw(root, paths, *dirs):
+    return {
+        **paths,
+        "modprobe_dirs": tuple(str(root / d) for d in ("modprobe.d", *dirs)),
+        "modules_load_d": str(root / "modules-load.d"),
+        "modprobe_d": str(root / "modprobe.d"),
+    }
+
+
+def test_load_module_comments_out_what_stops_it_at_boot(conn, module_paths):
+    """br_netfilter is loaded now (modprobe ignores the blacklist), but
+    systemd-modules-load would skip it at boot: the fix comments the line out in the
+    operator's own modprobe.d file and leaves every other line as it was."""
+    root, paths = module_paths
+    conf = root / "modprobe.d" / "hardening.conf"
+    conf.write_text("# CIS\nblacklist br-netfilter\ninstall cramfs /bin/false\n")
+    kw = _boot_kw(root, paths)
+    change = kernel.load_module(conn, None, "br_netfilter", persistent=True, **kw)
+    assert change.changed and str(conf) in change.diff
+    assert conf.read_text() == (
+        "# CIS\n# hostkit: so that br_netfilter loads at boot: blacklist br-netfilter\n"
+        "install cramfs /bin/false\n"
+    )
+    assert not kernel.boot_blocks([(str(conf), conf.read_text())], "br_netfilter")
+    conn.reset()
+    assert not kernel.load_module(conn, None, "br_netfilter", persistent=True, **kw).changed
+    assert not conn.writes()
+
+
+def test_an_install_line_is_planned_away_before_modprobe(conn, module_paths):
+    root, paths = module_paths
+    conf = root / "modprobe.d" / "cis.conf"
+    conf.write_text("install dummy /bin/false\n")
+    plan = kernel.load_module(
+        conn, None, "dummy", persistent=True, dry_run=True, **_boot_kw(root, paths)
+    )
+    assert plan.changed and "modprobe" not in " ".join(conn.commands).replace("modprobe.d", "")
+    assert "so that dummy loads at boot" in plan.diff and not conn.writes()
+
+
+def test_a_blocking_line_in_a_vendor_file_is_refused_naming_it(conn, module_paths):
+    root, paths = module_paths
+    (root / "lib-modprobe.d").mkdir()
+    vendor = root / "lib-modprobe.d" / "vendor.conf"
+    vendor.write_text("blacklist br_netfilter\n")
+    kw = _boot_kw(root, paths, "lib-modprobe.d")
+    with pytest.raises(FixRefused, match=rf"{vendor}: 'blacklist br_netfilter' stops"):
+        kernel.load_module(conn, None, "br_netfilter", persistent=True, **kw)
+    assert not conn.writes() and vendor.read_text() == "blacklist br_netfilter\n"
+    # A file of the same name in the operator's directory hides it (libkmod).
+    (root / "modprobe.d" / "vendor.conf").write_text("# nothing blocked\n")
+    kernel.load_module(conn, None, "br_netfilter", persistent=True, dry_run=True, **kw)
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/module/ext4"), reason="no /sys/module/ext4 here")
+def test_without_modules_builtin_sys_module_shows_a_built_in_module(conn, module_paths):
+    # The stand-in /proc/modules reads and does not list ext4; /sys/module/ext4 exists on
+    # this machine, whose kernel has no modules.builtin to say so.
+    root, paths = module_paths
+    kw = {**_boot_kw(root, paths), "modules_builtin": str(root / "absent" / "modules.builtin")}
+    plan = kernel.load_module(conn, None, "ext4", persistent=True, dry_run=True, **kw)
+    assert not plan.changed and "built into the kernel" in plan.summary
