@@ -184,3 +184,13 @@ def test_bridge_nf_call_is_no_kubeadm_error_from_1_30():
     assert installer["net.bridge.bridge-nf-call-iptables"] == "1"
     assert installer["net.bridge.bridge-nf-call-ip6tables"] == "1"
     assert node.order_of("k8s.sysctl.bridge-nf-call") is not None
+
+
+def test_the_readme_says_what_each_shipped_profile_follows():
+    readme = (CATALOG.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Profiles and their checks") :]
+    table = section[: section.index("<!-- catalog:begin")]
+    for name in profile.available(CATALOG):
+        row = next((r for r in table.splitlines() if r.startswith(f"| `{name}` |")), None)
+        assert row is not None, f"README does not say what {name} follows"
+    assert "kubernetes_version" in table and "cis-1.12" in table
