@@ -514,3 +514,27 @@ def test_without_modules_builtin_sys_module_shows_a_built_in_module(conn, module
     kw = {**_boot_kw(root, paths), "modules_builtin": str(root / "absent" / "modules.builtin")}
     plan = kernel.load_module(conn, None, "ext4", persistent=True, dry_run=True, **kw)
     assert not plan.changed and "built into the kernel" in plan.summary
+
+
+def test_the_unblocking_is_saved_journaled_and_put_back_on_rollback(module_paths):
+    """The commented-out blacklist line is a file write like any other: recorded in the
+    run's journal with the file saved first, and put back when the fix is rolled back."""
+    import json
+
+    from kit.connection import connect
+    from kit.runner.journal import Journal
+
+    root, paths = module_paths
+    conf = root / "modprobe.d" / "hardening.conf"
+    conf.write_text("blacklist br_netfilter\n")
+    with connect("local://") as conn:
+        record = Journal(conn, "20260101T000000Z-unblock", str(root / "runs"))
+        record.open()
+        with record.fix("k8s.kernel.module"):
+            kernel.load_module(conn, None, "br_netfilter", persistent=True, **_boot_kw(root, paths))
+            assert conf.read_text().startswith("# hostkit: so that br_netfilter loads at boot")
+            record.rollback()
+    assert conf.read_text() == "blacklist br_netfilter\n"
+    log = (root / "runs" / record.run_id / "journal").read_text().splitlines()
+    begun = [json.loads(e) for e in log if '"begin"' in e]
+    assert str(conf) in [e.get("path") for e in begun]
