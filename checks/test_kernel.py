@@ -80,7 +80,9 @@ def test_swap_off(facts):
     "k8s.kernel.module",
     "Kernel module is loaded now and at boot, or built into the kernel",
     refs={
-        "kubespray": "roles/kubernetes/node/tasks/main.yml: modprobe br_netfilter, modules-load.d"
+        "kubespray": "roles/kubernetes/node/tasks/main.yml: modprobe br_netfilter, modules-load.d",
+        "systemd": "src/shared/module-util.c module_load_and_warn: KMOD_PROBE_APPLY_BLACKLIST, "
+        "install commands run",
     },
     fix=fixes.load_module,
     params="modules",
@@ -88,13 +90,37 @@ def test_swap_off(facts):
     tags=("kernel",),
 )
 def test_module_loaded(facts, module):
+    """Loaded now (/proc/modules), and at the next boot: listed in modules-load.d (or
+    /etc/modules) and not stopped by a modprobe.d line systemd-modules-load obeys (a
+    `blacklist NAME`, which `modprobe NAME` by hand ignores, or an `install NAME /bin/false`).
+    A module built into the kernel passes: modules.builtin says so, or where that file is
+    missing, CONFIG_X=y, /sys/module/NAME or the module's own sysctl keys with a readable
+    /proc/modules that does not list it."""
     name = module.replace("-", "_")
     if facts.modules_builtin is not None and name in facts.modules_builtin:
         return
     loaded = any(same_module(m, module) for m in facts.modules)
+    gathered = facts.modules_boot
+    if facts.modules_builtin is None and gathered is not None:
+        evidence = kernel.builtin_evidence(
+            name,
+            loaded=loaded,
+            proc_modules_readable=gathered.proc_modules_readable,
+            sys_modules=gathered.sys_modules,
+            kconfig=kernel.parse_kernel_config(gathered.kconfig),
+            sysctl_keys=facts.sysctls,
+        )
+        if evidence is not None:
+            return
     at_boot = name in kernel.modules_at_boot(facts.boot_files.items())
     assert loaded, f"module {module} is not loaded now"
     assert at_boot, f"module {module} is loaded now but not configured to load at boot"
+    blocks = kernel.boot_blocks(gathered.modprobe_files.items(), name) if gathered else []
+    assert not blocks, (
+        f"module {module} is loaded now but will not be loaded at the next boot: "
+        + "; ".join(f"{path} has {line.strip()!r}" for path, line in blocks)
+        + " (systemd-modules-load obeys it; modprobe by hand does not)"
+    )
 
 
 @check(
@@ -119,6 +145,37 @@ def test_sysctl(facts, key, value):
     assert kernel.satisfies(at_boot, value), f"{key} is {live} now but boot sets " + (
         f"{at_boot} ({source})" if at_boot is not None else "nothing"
     )
+
+
+# kubeadm's addIPv4Checks read /proc/sys/net/bridge/bridge-nf-call-iptables until v1.29;
+# v1.30 removed the check (kubernetes/kubernetes#123464), so from there it is no kubeadm
+# error (kubespray still sets it: the installer group, a warning).
+BRIDGE_NF_CALL = "net.bridge.bridge-nf-call-iptables"
+BRIDGE_NF_CALL_UNTIL = (1, 29)
+
+
+@check(
+    "k8s.sysctl.bridge-nf-call",
+    "Bridged traffic goes through iptables, where kubeadm checks it (Kubernetes before 1.30)",
+    refs={
+        "kubeadm": "checks_linux.go addIPv4Checks: FileContent--proc-sys-net-bridge-bridge-nf-"
+        "call-iptables, v1.29 and before (removed by kubernetes/kubernetes#123464)",
+        "systemd": "sysctl.d(5): boot order",
+    },
+    fix=fixes_sysctl.set_bridge_nf_call,
+    params="kubernetes_version",
+    argnames="version",
+    tags=("kernel",),
+)
+def test_sysctl_bridge_nf_call(conn, facts, version):
+    from hostkit_catalog.checks.test_system import minor
+
+    if minor(version) > BRIDGE_NF_CALL_UNTIL:
+        pytest.skip(
+            f"kubeadm does not check {BRIDGE_NF_CALL} from 1.30 (profile: {version}); "
+            "kubespray's setting is k8s.sysctl.installer"
+        )
+    sysctl_verdict(facts, BRIDGE_NF_CALL, "1", conn)
 
 
 # -- sysctl groups a profile selects apart from the node's own ---------------------------
@@ -146,13 +203,20 @@ def sysctl_verdict(facts, key: str, value: str, conn=None) -> None:
     )
 
 
-def _sysctl_group(check_id: str, title: str, severity: str, params: str, refs: dict[str, str]):
+def _sysctl_group(
+    check_id: str,
+    title: str,
+    severity: str,
+    params: str,
+    refs: dict[str, str],
+    fix=fixes_sysctl.set_sysctl_including,
+):
     @check(
         check_id,
         title,
         severity=severity,
         refs={**refs, "systemd": "sysctl.d(5): boot order"},
-        fix=fixes_sysctl.set_sysctl_including,
+        fix=fix,
         params=params,
         argnames="key,value",
         tags=("kernel",),
@@ -185,13 +249,17 @@ test_sysctl_kernel_defaults = _sysctl_group(
         "kubespray": "roles/kubernetes/preinstall/tasks/0080-system-configurations.yml: "
         "Ensure kubelet expected parameters are set (kubelet_protect_kernel_defaults)",
     },
+    fix=fixes_sysctl.set_kernel_default,
 )
 test_sysctl_installer = _sysctl_group(
     "k8s.sysctl.installer",
     "Kernel parameters the installers set on a node (inotify, arptables, NodePort reservation)",
     "warning",
     "sysctls_installer",
-    {"kubekey": "pkg/bootstrap/os/templates/init_script.go InitOsScriptTmpl"},
+    {
+        "kubekey": "pkg/bootstrap/os/templates/init_script.go InitOsScriptTmpl",
+        "kubespray": "roles/kubernetes/node/tasks/main.yml: Enable bridge-nf-call tables",
+    },
 )
 
 

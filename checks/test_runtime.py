@@ -232,10 +232,13 @@ def kubelet_version(output: str) -> tuple[int, int, int] | None:
     return (int(found[1]), int(found[2]), int(found[3])) if found else None
 
 
-def kubelet_skew_error(kubelet: tuple[int, int, int], kubernetes: tuple[int, int]) -> str | None:
+def kubelet_skew_error(
+    kubelet: tuple[int, int, int], kubernetes: tuple[int, int], upper: bool = True
+) -> str | None:
     """kubeadm's KubeletVersionCheck with kubeadm at the profile's version: kubelet no older
     than MinimumKubeletVersion (three minors back, constants.go getSkewedKubernetesVersion
-    (-3)), and neither major nor minor above the control plane's."""
+    (-3)), and, with upper (a KubernetesVersion given: init only), neither major nor minor
+    above the control plane's."""
     major, minor = kubernetes
     shown = ".".join(map(str, kubelet))
     if kubelet < (major, minor - 3, 0):
@@ -243,7 +246,7 @@ def kubelet_skew_error(kubelet: tuple[int, int, int], kubernetes: tuple[int, int
             f"kubelet {shown} is lower than kubeadm {major}.{minor} supports "
             f"(at least {major}.{minor - 3}): upgrade kubelet"
         )
-    if kubelet[0] > major or kubelet[1] > minor:
+    if upper and (kubelet[0] > major or kubelet[1] > minor):
         return (
             f"kubelet {shown} is newer than the control plane ({major}.{minor}): "
             "an unsupported version skew"
@@ -251,17 +254,9 @@ def kubelet_skew_error(kubelet: tuple[int, int, int], kubernetes: tuple[int, int
     return None
 
 
-@check(
-    "k8s.kubelet.version",
-    "kubelet's version is within the skew kubeadm supports for the profile's Kubernetes",
-    refs={"kubeadm": "checks.go KubeletVersionCheck.Check, constants.go MinimumKubeletVersion"},
-    params="kubernetes_version",
-    argnames="version",
-    tags=("system",),
-)
-def test_kubelet_version(conn, facts, version):
-    from hostkit_catalog.checks.test_system import minor
-
+def installed_kubelet(conn, facts) -> tuple[tuple[int, int, int] | None, str]:
+    """The installed kubelet's version (`kubelet --version`, as kubeadm's GetKubeletVersion
+    runs it), or None with why: "kubelet is not installed" (exit 127) or another answer."""
     runtime = _gathered(facts)
     if runtime is not None and runtime.kubelet_version is not None:
         code, stdout = runtime.kubelet_version
@@ -269,12 +264,50 @@ def test_kubelet_version(conn, facts, version):
         answer = conn.read("kubelet --version")
         code, stdout = answer.rc, answer.stdout
     found = kubelet_version(stdout) if code == 0 else None
-    assert found is not None, "couldn't get kubelet version: " + (
-        "kubelet is not installed"
-        if code == 127
-        else "kubelet --version did not answer within 10s"
-        if code == 124
-        else stdout.strip()[:100]
-    )
-    error = kubelet_skew_error(found, minor(version))
+    if found is not None:
+        return found, ""
+    if code == 127:
+        return None, "kubelet is not installed"
+    if code == 124:
+        return None, "kubelet --version did not answer within 10s"
+    return None, stdout.strip()[:100]
+
+
+def _kubelet_skew(conn, facts, version: str, upper: bool) -> None:
+    from hostkit_catalog.checks.test_system import minor
+
+    found, why = installed_kubelet(conn, facts)
+    assert found is not None, "couldn't get kubelet version: " + why
+    error = kubelet_skew_error(found, minor(version), upper)
     assert error is None, error
+
+
+@check(
+    "k8s.kubelet.version",
+    "kubelet is no older than kubeadm supports for the profile's Kubernetes",
+    refs={
+        "kubeadm": "checks.go KubeletVersionCheck.Check, constants.go MinimumKubeletVersion; "
+        "addCommonChecks (JoinNodeChecks passes no Kubernetes version: no upper bound)"
+    },
+    params="kubernetes_version",
+    argnames="version",
+    tags=("system",),
+)
+def test_kubelet_version(conn, facts, version):
+    _kubelet_skew(conn, facts, version, upper=False)
+
+
+@check(
+    "k8s.kubelet-version.init",
+    "kubelet is within the skew kubeadm init allows: not older than it supports, not newer "
+    "than the control plane",
+    refs={
+        "kubeadm": "checks.go KubeletVersionCheck.Check with InitNodeChecks' "
+        "cfg.KubernetesVersion (init and control-plane join only)"
+    },
+    params="kubernetes_version",
+    argnames="version",
+    tags=("system",),
+)
+def test_kubelet_version_init(conn, facts, version):
+    _kubelet_skew(conn, facts, version, upper=True)

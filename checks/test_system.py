@@ -132,37 +132,77 @@ def v2_verdict(state: kernel.CgroupState, suffix: str = "") -> None:
     raise AssertionError(message)
 
 
+def judged_version(conn, facts, version: str) -> tuple[tuple[int, int], str]:
+    """The Kubernetes version kubeadm judges cgroup v1 by, and what it comes from.
+
+    system-validators v1.12.1's CgroupsValidator takes a KubeletVersion
+    (kubernetes/kubernetes#134744): kubeadm passes the installed kubelet's version, and on
+    `kubeadm upgrade` its minor + 1, the version the kubelet is about to get. A profile
+    newer than the installed kubelet is such an upgrade (one minor at a time, as kubeadm
+    upgrades); with no kubelet installed the profile's version decides.
+    """
+    from hostkit_catalog.checks.test_runtime import installed_kubelet
+
+    wanted = minor(version)
+    found, why = installed_kubelet(conn, facts)
+    if found is None:
+        return wanted, f"profile {version}; {why or 'no kubelet version'}".replace(
+            "kubelet is not installed", "no kubelet installed"
+        )
+    shown = ".".join(map(str, found))
+    if wanted > found[:2]:
+        return (found[0], found[1] + 1), f"kubelet {shown} installed, upgrading to {version}"
+    return found[:2], f"kubelet {shown} installed"
+
+
 @check(
     "k8s.cgroup.v2",
     "cgroup v2 (unified hierarchy), now and after the next boot; v1 is deprecated before "
     "Kubernetes 1.35",
     severity="warning",
-    refs={"kubeadm": "system-validators cgroup_validator_linux.go CgroupsValidator.Validate"},
+    refs={
+        "kubeadm": "system-validators v1.12.1 cgroup_validator_linux.go CgroupsValidator."
+        "Validate (KubeletVersion below 1.35: a warning), kubernetes/kubernetes#134744"
+    },
     fix=boot_fixes.unify_cgroups,
     params="kubernetes_version",
     argnames="version",
     tags=("system",),
 )
 def test_cgroup_v2(conn, facts, version):
-    if minor(version) >= (1, 35):
-        pytest.skip(f"from 1.35 cgroup v1 is an error: k8s.cgroup.v2.required (profile: {version})")
-    v2_verdict(kernel.cgroup_state_of(conn, facts))
+    judged, source = judged_version(conn, facts, version)
+    if judged >= (1, 35):
+        pytest.skip(
+            f"from 1.35 cgroup v1 is an error: k8s.cgroup.v2.required "
+            f"(judged as {judged[0]}.{judged[1]}: {source})"
+        )
+    v2_verdict(kernel.cgroup_state_of(conn, facts), f" ({source})")
 
 
 @check(
     "k8s.cgroup.v2.required",
     "cgroup v2 (unified hierarchy), now and after the next boot; required from Kubernetes 1.35",
-    refs={"kubelet": "KubeletConfiguration failCgroupV1, true by default from 1.35 (KEP-4569)"},
+    refs={
+        "kubelet": "KubeletConfiguration failCgroupV1 (KEP-4569), true by default from 1.35 "
+        "(KEP-5573)",
+        "kubeadm": "system-validators v1.12.1 cgroup_validator_linux.go CgroupsValidator."
+        "Validate (KubeletVersion 1.35 or newer: an error), kubernetes/kubernetes#134744",
+    },
     fix=boot_fixes.unify_cgroups,
     params="kubernetes_version",
     argnames="version",
     tags=("system",),
 )
 def test_cgroup_v2_required(conn, facts, version):
-    if minor(version) < (1, 35):
-        pytest.skip(f"before 1.35 cgroup v1 is a warning: k8s.cgroup.v2 (profile: {version})")
+    judged, source = judged_version(conn, facts, version)
+    if judged < (1, 35):
+        pytest.skip(
+            f"before 1.35 cgroup v1 is a warning: k8s.cgroup.v2 "
+            f"(judged as {judged[0]}.{judged[1]}: {source})"
+        )
     v2_verdict(
-        kernel.cgroup_state_of(conn, facts), f"; kubelet {version} refuses to start on cgroup v1"
+        kernel.cgroup_state_of(conn, facts),
+        f"; kubelet {judged[0]}.{judged[1]} refuses to start on cgroup v1 ({source})",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hostkit_catalog.remediations.sysctl import explains_drop_in
 from kit.catalog.remediation import Target, remediation
 from kit.runner import kernel, swap
 from kit.runner.change import Change
@@ -29,11 +30,22 @@ def disable_swap(target: Target) -> Change:
     persists=True,
     strategy="enable",
     disruption="low",
-    never="modules already loaded or built into the kernel; other modules-load.d files",
+    never=(
+        "modules already loaded or built into the kernel; other modules-load.d files; "
+        "modprobe.d lines about other modules; modprobe.d files outside /etc/modprobe.d"
+    ),
 )
 def load_module(target: Target, module: str) -> Change:
     """Load the module now and list it in /etc/modules-load.d for every boot; a module
-    built into the kernel needs neither."""
+    built into the kernel needs neither.
+
+    systemd-modules-load loads at boot with libkmod's blacklist applied and install
+    commands run, so a `blacklist NAME` or `install NAME /bin/false` line in modprobe.d
+    would leave the module out at the next boot though `modprobe` loads it now: such a
+    line in /etc/modprobe.d is commented out (`# hostkit: so that NAME loads at boot:`),
+    the file saved and journaled like every file change; one in another directory (a
+    package's file) is refused, naming the file and line.
+    """
     return kernel.load_module(
         target.conn, target.facts, module, persistent=True, dry_run=target.dry_run
     )
@@ -44,18 +56,11 @@ def load_module(target: Target, module: str) -> Change:
     persists=True,
     strategy="configure",
     disruption="low",
-    never=(
-        "other keys; a value already at or above a floor; lines for the key that boot "
-        "applies before its own file; vendor files (overridden from /etc/sysctl.d instead)"
-    ),
+    never="other keys; a value already at or above a floor; every file but the drop-in",
 )
+@explains_drop_in
 def set_sysctl(target: Target, key: str, value: str) -> Change:
-    """Set the kernel parameter now and in /etc/sysctl.d/99-hostkit.conf for every boot.
-
-    So that its value wins at boot, a line that a later file (Debian's /etc/sysctl.conf
-    through 99-sysctl.conf, say) sets against it is commented out behind a
-    `# hostkit: overridden by ...` marker.
-    """
+    """Set the kernel parameter now and in the drop-in for every boot."""
     return kernel.set_sysctl(
         target.conn, target.facts, key, value, persistent=True, dry_run=target.dry_run
     )

@@ -10,9 +10,10 @@ A profile is a YAML file:
       sysctls: {net.ipv4.ip_forward: "1"}
       modules: [br_netfilter, overlay]
 
-With `extends`, `checks` replaces the parent's list and `checks_add` extends it; each key of
-`params` replaces the parent's value for that key. A profile must end up with checks: one
-that lists none is an error, not the whole catalog.
+With `extends`, `checks` replaces the parent's list and `checks_add` extends it (a profile
+that only adds checks to its parent's gives `checks_add` alone); each key of `params`
+replaces the parent's value for that key. A profile must end up with checks: one that lists
+none is an error, not the whole catalog.
 
 A name is looked up along a search path: the run's own profiles directory, then the shipped
 catalog's. `extends` looks next to the extending file first, then along the same path, and
@@ -22,7 +23,9 @@ never at the extending file itself: a user's `kubernetes-node.yaml` can extend t
 Before a run, `validate` holds a profile against the catalog: every id or pattern must match
 a check, every `params` key must be one that a check declares (`params=` of @check), and
 each value must have the shape the check's `argnames` take: a list of values for one name,
-a mapping (or a list of pairs) for two, a list of lists for more.
+a mapping (or a list of pairs) for two, a list of lists for more. A check the profile selects
+(by id or pattern) that takes its values from `params` must get at least one set: pytest
+would skip a check with an empty parameter set without a word, so it is a profile error.
 
 Which profile a host gets (`--profile`, see `parse_choice`):
 
@@ -216,6 +219,24 @@ def validate(prof: Profile, catalog: Sequence[CheckMeta], where: str = "") -> No
                 f"{_hint([pattern], ids)}"
             )
     validate_params(prof.params, catalog, where or f"profile {_where(prof)}")
+    validate_selected(prof, catalog, where)
+
+
+def validate_selected(prof: Profile, catalog: Sequence[CheckMeta], where: str = "") -> None:
+    """Refuse a selected check whose parameter set in this profile is empty."""
+    for meta in catalog:
+        if meta.params is None:
+            continue
+        index = prof.order_of(meta.id)
+        if index is None or prof.values(meta.params):
+            continue
+        pattern = prof.checks[index]
+        chosen = f"selects {meta.id}" + (f" (by {pattern!r})" if pattern != meta.id else "")
+        raise KitValueError(
+            f"{where or f'profile {_where(prof)}'}: {chosen}, which takes its values from "
+            f"params.{meta.params}, and the profile gives none: give params.{meta.params} "
+            "or leave the check out"
+        )
 
 
 def validate_params(params: Mapping[str, Any], catalog: Sequence[CheckMeta], where: str) -> None:

@@ -107,6 +107,36 @@ def install_blocks(text: str, name: str) -> list[str]:
     ]
 
 
+def boot_blocks(text: str, name: str) -> list[str]:
+    """Lines that stop systemd-modules-load loading name at boot.
+
+    It loads through libkmod's kmod_module_probe_insert_module with
+    KMOD_PROBE_APPLY_BLACKLIST (systemd src/shared/module-util.c), which returns early for a
+    module that a `blacklist NAME` line names (the module itself, not its dependencies),
+    and it runs install commands, so `install NAME /bin/false` (or /bin/true, which
+    "succeeds" without loading) stops it too. `modprobe NAME` by hand applies the blacklist
+    to aliases only (modprobe.d(5)), which is why a module can load now and not at boot.
+    """
+    return [
+        d.line
+        for d in parse_modprobe(text)
+        if same_module(d.module, name)
+        and (
+            d.command == "blacklist"
+            or (d.command == "install" and bool(d.args) and d.args[0] in _BLOCKERS)
+        )
+    ]
+
+
+def unblock(text: str, name: str, marker: str) -> str:
+    """text with each line boot_blocks finds for name commented out behind marker."""
+    blocking = set(boot_blocks(text, name))
+    out = []
+    for line in lines(text):
+        out.append(marker + line if line.rstrip("\n") in blocking else line)
+    return "".join(out)
+
+
 def _check_name(name: str) -> None:
     if not name or name[0] == "-" or any(c in name for c in " \t\n\r#;\0"):
         raise KitValueError(f"invalid module name: {name!r}")

@@ -363,4 +363,29 @@ priv && {
     set +f
     e
 }
+# Kernel modules at boot (checks/test_kernel.py k8s.kernel.module): whether /proc/modules
+# reads, /sys/module (built-in modules with parameters are there too), the running kernel's
+# config lines for the options kit.runner.kernel.modules.MODULE_CONFIG names, and the
+# modprobe.d files libkmod reads (systemd-modules-load applies their blacklist and install
+# lines at boot).
+s modules-boot
+[ -r /proc/modules ] && echo @@proc-modules-readable
+echo @@sys-module
+ls -1 /sys/module 2>/dev/null
+echo @@kconfig
+r=$(uname -r 2>/dev/null)
+for p in /proc/config.gz "/boot/config-$r" "/usr/src/linux-$r/.config" /usr/src/linux/.config \
+    "/usr/lib/modules/$r/config" "/usr/lib/ostree-boot/config-$r" "/usr/lib/kernel/config-$r" \
+    "/usr/src/linux-headers-$r/.config" "/lib/modules/$r/build/.config"; do
+    if [ -e "$p" ]; then
+        echo "@path=$p"
+        case $p in *.gz) gzip -dc -- "$p" ;; *) cat -- "$p" ;; esac 2>/dev/null |
+            grep -E '^CONFIG_(BRIDGE_NETFILTER|OVERLAY_FS|IP_VS|IP_VS_RR|IP_VS_WRR|IP_VS_SH|NF_CONNTRACK)='
+        break
+    fi
+done
+for f in /etc/modprobe.d/*.conf /run/modprobe.d/*.conf /usr/local/lib/modprobe.d/*.conf \
+    /usr/lib/modprobe.d/*.conf /lib/modprobe.d/*.conf; do
+    [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; cat "$f"; echo; }
+done
 s end

@@ -184,6 +184,8 @@ class Facts:
     runtime: Runtime | None = None
     ports: PortHolders | None = None
     kubelet_files: KubeletFiles | None = None
+    # -- kernel modules at boot (issue 23): None where not gathered, as in hand-made facts.
+    modules_boot: ModulesBoot | None = None
 
     def require(self, name: str) -> object:
         """The fact called name (dotted for nested: "os.id"), or FactUnknown if unknown."""
@@ -217,6 +219,23 @@ class KernelPrep:
     disk: Mapping[str, tuple[str, str]] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
     cgroup: str = ""
     empty_sysctls: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class ModulesBoot:
+    """What the module check reads beyond /proc/modules (the gather's modules-boot section).
+
+    proc_modules_readable: whether /proc/modules could be read (an empty `modules` then
+    means none loaded, not unknown). sys_modules: /sys/module's entries (loaded modules,
+    and built-in ones that have parameters). kconfig: the running kernel's config lines for
+    the options kit.runner.kernel.modules.MODULE_CONFIG names. modprobe_files: the
+    modprobe.d files libkmod reads, path -> text.
+    """
+
+    proc_modules_readable: bool = False
+    sys_modules: frozenset[str] = frozenset()
+    kconfig: str = ""
+    modprobe_files: Mapping[str, str] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
 
 
 # -- node checks' reads ------------------------------------------------------------------

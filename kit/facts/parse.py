@@ -22,6 +22,7 @@ from kit.facts.model import (
     Interface,
     KernelPrep,
     KubeletFiles,
+    ModulesBoot,
     Mount,
     OSInfo,
     PortHolders,
@@ -125,6 +126,7 @@ def parse_facts(raw: str) -> Facts:
         runtime=parse_runtime(sec),
         ports=parse_ports(sec.get("ports")),
         kubelet_files=parse_kubelet_files(sec.get("kubelet-files")),
+        modules_boot=parse_modules_boot(sec.get("modules-boot")),
     )
 
 
@@ -681,3 +683,32 @@ def parse_kubelet_files(text: str | None) -> KubeletFiles | None:
     if text.startswith("@@show\n"):
         show = text[len("@@show\n") :].partition("\n@@begin\n")[0].partition("\n@@unpriv")[0]
     return KubeletFiles(show, exact(text))
+
+
+# -- kernel modules at boot (issue 23) -----------------------------------------------------
+
+
+def parse_modules_boot(text: str | None) -> ModulesBoot | None:
+    """The modules-boot section: `@@proc-modules-readable`, then `@@sys-module` and its
+    names, `@@kconfig` and the config's lines, and `@@file:PATH` blocks of modprobe.d."""
+    if text is None:
+        return None
+    parts: dict[str, list[str]] = {"sys-module": [], "kconfig": []}
+    current: list[str] | None = None
+    readable = False
+    for line in text.splitlines():
+        if line == "@@proc-modules-readable":
+            readable = True
+        elif line in ("@@sys-module", "@@kconfig"):
+            current = parts[line[2:]]
+        elif line.startswith(FILE_MARKER):
+            current = None
+        elif current is not None:
+            current.append(line)
+    start = text.find(FILE_MARKER)
+    return ModulesBoot(
+        proc_modules_readable=readable,
+        sys_modules=frozenset(n.strip() for n in parts["sys-module"] if n.strip()),
+        kconfig="\n".join(parts["kconfig"]),
+        modprobe_files=parse_boot_files(text[start:]) if start >= 0 else MappingProxyType({}),
+    )

@@ -93,6 +93,10 @@ def plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) -
         overrides = profile.host_overrides(entry.name, entry.vars)
         profile.validate_params(overrides, catalogs[name], f"inventory host {entry.name}")
         hosts[entry.name] = loaded[name].with_params(overrides)
+        if overrides:
+            profile.validate_selected(
+                hosts[entry.name], catalogs[name], f"inventory host {entry.name}"
+            )
     default = loaded[choice.default] if choice.default else next(iter(loaded.values()))
     header = []
     for name, prof in loaded.items():

@@ -71,3 +71,21 @@ def test_a_kubelet_that_never_answers_does_not_hold_the_gather(tmp_path, monkeyp
     assert facts.runtime.kubelet_version == (124, "")
     with pytest.raises(AssertionError, match="kubelet --version did not answer within 10s"):
         rt.test_kubelet_version(conn, facts, "1.31")
+
+
+def test_the_module_boot_section_matches_this_machine(tmp_path):
+    facts = gather_facts(kit.connect("local://"))
+    gathered = facts.modules_boot
+    assert gathered is not None
+    assert gathered.sys_modules == frozenset(os.listdir("/sys/module"))
+    assert gathered.proc_modules_readable == os.access("/proc/modules", os.R_OK)
+    confs = {
+        os.path.join(d, f)
+        for d in ("/etc/modprobe.d", "/usr/lib/modprobe.d", "/lib/modprobe.d", "/run/modprobe.d")
+        if os.path.isdir(d)
+        for f in os.listdir(d)
+        if f.endswith(".conf") and os.path.isfile(os.path.join(d, f))
+    }
+    assert confs <= set(gathered.modprobe_files)
+    if os.path.exists("/proc/config.gz"):
+        assert gathered.kconfig.startswith("@path=/proc/config.gz")

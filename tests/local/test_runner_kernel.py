@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from kit.errors import KitError, KitValueError
+from kit.errors import FixRefused, KitError, KitValueError
 from kit.runner import kernel
 from tests.local.recording import RecordingConnection
 
@@ -31,7 +31,7 @@ def sysctl_paths(tmp_path):
     etc.mkdir(parents=True)
     lib.mkdir(parents=True)
     return {
-        "managed_file": str(etc / "99-hostkit.conf"),
+        "managed_file": str(etc / os.path.basename(kernel.MANAGED_SYSCTL)),
         "dirs": (str(etc), str(lib)),
     }
 
@@ -88,14 +88,25 @@ def test_dry_run_with_another_value_plans_both_writes_and_sends_neither(conn, sy
     other = "1" if _live(key) == "0" else "0"
     plan = kernel.set_sysctl(conn, None, key, other, dry_run=True, **sysctl_paths)
     assert plan.changed and plan.dry_run
-    assert "(live)" in plan.summary and "99-hostkit.conf" in plan.diff
+    assert "(live)" in plan.summary and os.path.basename(kernel.MANAGED_SYSCTL) in plan.diff
     assert not conn.writes() and _live(key) != other
 
 
-def test_set_sysctl_wins_at_boot_over_later_files(conn, sysctl_paths, tmp_path):
-    """systemd-sysctl applies files by name (sysctl.d(5)): Debian's 99-sysctl.conf link to
-    /etc/sysctl.conf sorts after 99-hostkit.conf, so its line would win; the fix comments
-    it out, and a later vendor file is overridden from the first directory."""
+def _debian_sysctl_conf(tmp_path, text):
+    """Debian 11 and 12: /etc/sysctl.conf, read at boot through the 99-sysctl.conf link
+    (procps ships both; Debian 13's procps ships neither)."""
+    conf = tmp_path / "etc" / "sysctl.conf"
+    conf.write_text(text)
+    (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").symlink_to("../sysctl.conf")
+    return conf
+
+
+def test_the_drop_in_sorts_after_99_sysctl_conf_and_sysctl_conf_is_left_alone(
+    conn, sysctl_paths, tmp_path
+):
+    """systemd-sysctl applies files by name (sysctl.d(5)); the managed drop-in sorts after
+    Debian's 99-sysctl.conf, so it wins at boot without editing /etc/sysctl.conf, which
+    procps and installers own. The file it overrides is named in the change."""
     key = "net.ipv4.ip_forward"
     live = _live(key)
     other = "1" if live == "0" else "0"
@@ -104,28 +115,16 @@ def test_set_sysctl_wins_at_boot_over_later_files(conn, sysctl_paths, tmp_path):
         f.write(f"# mine\n{key} = {other}\nvm.swappiness = 10\n")
     with open(f"{lib}/10-vendor.conf", "w") as f:  # before ours: harmless, left alone
         f.write(f"{key}={other}\n")
-    with open(f"{lib}/zz-vendor.conf", "w") as f:
-        f.write(f"kernel.sysrq = 1\n{key}={other}\n")
-    conf = tmp_path / "etc" / "sysctl.conf"
-    conf.write_text(f"# Debian's\nnet/ipv4/ip_forward = {other}\nvm.swappiness = 60\n")
-    (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").symlink_to("../sysctl.conf")
+    original = f"# Debian's\nnet/ipv4/ip_forward = {other}\nvm.swappiness = 60\n"
+    conf = _debian_sysctl_conf(tmp_path, original)
     before = kernel.sysctl_state(conn, key, dirs=sysctl_paths["dirs"])
-    assert before.persistent == other
+    assert before.persistent_file == sysctl_paths["managed_file"]
     change = kernel.set_sysctl(conn, None, key, live, **sysctl_paths)
-    assert "wins at boot" not in change.summary
+    assert f"{tmp_path}/etc/sysctl.d/99-sysctl.conf sets {other}" in change.summary
     with open(sysctl_paths["managed_file"]) as f:
         assert f.read() == f"# mine\n{key} = {live}\nvm.swappiness = 10\n"
-    marker = f"# hostkit: overridden by {sysctl_paths['managed_file']}: "
-    # Written through the link: the link stays, the line is commented, the rest is kept.
+    assert conf.read_text() == original
     assert (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").is_symlink()
-    assert conf.read_text() == (
-        f"# Debian's\n{marker}net/ipv4/ip_forward = {other}\nvm.swappiness = 60\n"
-    )
-    assert (tmp_path / "etc" / "sysctl.d" / "zz-vendor.conf").read_text() == (
-        f"kernel.sysrq = 1\n{marker}{key}={other}\n"
-    )
-    with open(f"{lib}/zz-vendor.conf") as f:  # the vendor's own file is not touched
-        assert f.read() == f"kernel.sysrq = 1\n{key}={other}\n"
     with open(f"{lib}/10-vendor.conf") as f:
         assert f.read() == f"{key}={other}\n"
     after = kernel.sysctl_state(conn, key, dirs=sysctl_paths["dirs"])
@@ -135,20 +134,40 @@ def test_set_sysctl_wins_at_boot_over_later_files(conn, sysctl_paths, tmp_path):
     assert not again.changed and not conn.writes()
 
 
+def test_without_sysctl_conf_the_drop_in_is_made_as_on_debian_13(conn, sysctl_paths):
+    key = "net.ipv4.ip_forward"
+    live = _live(key)
+    change = kernel.set_sysctl(conn, None, key, live, **sysctl_paths)
+    assert change.changed
+    state = kernel.sysctl_state(conn, key, dirs=sysctl_paths["dirs"])
+    assert state.persistent_file == sysctl_paths["managed_file"] and state.consistent
+
+
+def test_a_later_file_setting_another_value_is_refused_naming_it(conn, sysctl_paths):
+    key = "net.ipv4.ip_forward"
+    live = _live(key)
+    other = "1" if live == "0" else "0"
+    _, lib = sysctl_paths["dirs"]
+    with open(f"{lib}/zz-vendor.conf", "w") as f:  # sorts after the drop-in
+        f.write(f"kernel.sysrq = 1\n{key}={other}\n")
+    with pytest.raises(FixRefused, match=rf"{lib}/zz-vendor.conf sets {key}={other}.*after"):
+        kernel.set_sysctl(conn, None, key, live, **sysctl_paths)
+    assert not conn.writes()
+    assert not os.path.exists(sysctl_paths["managed_file"])
+
+
 def test_a_floor_is_met_by_a_higher_value_and_never_lowers_it(conn, sysctl_paths, tmp_path):
     key = "fs.inotify.max_user_watches"
     live = int(_live(key))
-    conf = tmp_path / "etc" / "sysctl.conf"
-    conf.write_text(f"{key} = {live + 1}\n")  # higher than the floor: no conflict
-    (tmp_path / "etc" / "sysctl.d" / "99-sysctl.conf").symlink_to("../sysctl.conf")
+    conf = _debian_sysctl_conf(tmp_path, f"{key} = {live + 1}\n")  # above the floor
     change = kernel.set_sysctl(conn, None, key, f">={live - 1}", **sysctl_paths)
     assert not any("sysctl -q -w" in c for c in conn.commands)
     with open(sysctl_paths["managed_file"]) as f:
         assert f.read().endswith(f"\n{key} = {live}\n")  # the live value, not the floor
     assert conf.read_text() == f"{key} = {live + 1}\n" and change.changed
-    conf.write_text(f"{key} = {live - 2}\n")  # below the floor and later: commented
+    conf.write_text(f"{key} = {live - 2}\n")  # below the floor: the drop-in applies after it
     kernel.set_sysctl(conn, None, key, f">={live - 1}", **sysctl_paths)
-    assert conf.read_text().startswith("# hostkit: overridden by ")
+    assert conf.read_text() == f"{key} = {live - 2}\n"
     state = kernel.sysctl_state(conn, key, dirs=sysctl_paths["dirs"])
     assert state.persistent == str(live)
 
@@ -210,7 +229,14 @@ def test_is_module_loaded_reads_proc_modules_and_builtins(conn, module_paths):
     assert kernel.is_module_loaded(conn, "br-netfilter", **paths)
     assert kernel.is_module_loaded(conn, "loop", **paths)
     assert not kernel.is_module_loaded(conn, "dummy", **paths)
-    assert not kernel.is_module_loaded(conn, "overlay", proc_modules="/nonexistent/modules")
+    # No /proc/modules: none loaded (modules.builtin given, which does not list overlay;
+    # this machine's own kernel has overlay built in).
+    assert not kernel.is_module_loaded(
+        conn,
+        "overlay",
+        proc_modules="/nonexistent/modules",
+        modules_builtin=paths["modules_builtin"],
+    )
     with pytest.raises(KitValueError):
         kernel.is_module_loaded(conn, "a;b")
 
@@ -404,8 +430,111 @@ def test_a_later_link_out_of_the_configuration_tree_is_refused(conn, sysctl_path
     vendor.parent.mkdir(parents=True)
     vendor.write_text(f"{key} = {other}\n")
     (tmp_path / "etc" / "sysctl.d" / "zz-link.conf").symlink_to(vendor)
-    with pytest.raises(KitError, match="comment that line out by hand"):
+    with pytest.raises(KitError, match=r"zz-link\.conf sets .*change or remove that line by hand"):
         kernel.set_sysctl(conn, None, key, live, **sysctl_paths)
     # Refused before the first write: not even the managed file is there.
     assert vendor.read_text() == f"{key} = {other}\n" and not conn.writes()
     assert not os.path.lexists(sysctl_paths["managed_file"])
+
+
+def test_kernel_defaults_plan_all_six_tunables_in_one_change(conn):
+    # The one place both k8s.sysctl.kernel-defaults and the kubelet's protectKernelDefaults
+    # fix set the tunables; planned only (this machine's kernel is not changed).
+    from hostkit_catalog.remediations import sysctl as fixes_sysctl
+    from kit.catalog.remediation import Target
+
+    plan = fixes_sysctl.kernel_defaults(Target(conn, None, dry_run=True))
+    for key in fixes_sysctl.KERNEL_DEFAULTS:
+        assert key in plan.summary
+    assert not conn.writes()
+
+
+# -- what systemd-modules-load does at boot (issue 23) -----------------------------------
+
+
+def _boot_kw(root, paths, *dirs):
+    return {
+        **paths,
+        "modprobe_dirs": tuple(str(root / d) for d in ("modprobe.d", *dirs)),
+        "modules_load_d": str(root / "modules-load.d"),
+        "modprobe_d": str(root / "modprobe.d"),
+    }
+
+
+def test_load_module_comments_out_what_stops_it_at_boot(conn, module_paths):
+    """br_netfilter is loaded now (modprobe ignores the blacklist), but
+    systemd-modules-load would skip it at boot: the fix comments the line out in the
+    operator's own modprobe.d file and leaves every other line as it was."""
+    root, paths = module_paths
+    conf = root / "modprobe.d" / "hardening.conf"
+    conf.write_text("# CIS\nblacklist br-netfilter\ninstall cramfs /bin/false\n")
+    kw = _boot_kw(root, paths)
+    change = kernel.load_module(conn, None, "br_netfilter", persistent=True, **kw)
+    assert change.changed and str(conf) in change.diff
+    assert conf.read_text() == (
+        "# CIS\n# hostkit: so that br_netfilter loads at boot: blacklist br-netfilter\n"
+        "install cramfs /bin/false\n"
+    )
+    assert not kernel.boot_blocks([(str(conf), conf.read_text())], "br_netfilter")
+    conn.reset()
+    assert not kernel.load_module(conn, None, "br_netfilter", persistent=True, **kw).changed
+    assert not conn.writes()
+
+
+def test_an_install_line_is_planned_away_before_modprobe(conn, module_paths):
+    root, paths = module_paths
+    conf = root / "modprobe.d" / "cis.conf"
+    conf.write_text("install dummy /bin/false\n")
+    plan = kernel.load_module(
+        conn, None, "dummy", persistent=True, dry_run=True, **_boot_kw(root, paths)
+    )
+    assert plan.changed and "modprobe" not in " ".join(conn.commands).replace("modprobe.d", "")
+    assert "so that dummy loads at boot" in plan.diff and not conn.writes()
+
+
+def test_a_blocking_line_in_a_vendor_file_is_refused_naming_it(conn, module_paths):
+    root, paths = module_paths
+    (root / "lib-modprobe.d").mkdir()
+    vendor = root / "lib-modprobe.d" / "vendor.conf"
+    vendor.write_text("blacklist br_netfilter\n")
+    kw = _boot_kw(root, paths, "lib-modprobe.d")
+    with pytest.raises(FixRefused, match=rf"{vendor}: 'blacklist br_netfilter' stops"):
+        kernel.load_module(conn, None, "br_netfilter", persistent=True, **kw)
+    assert not conn.writes() and vendor.read_text() == "blacklist br_netfilter\n"
+    # A file of the same name in the operator's directory hides it (libkmod).
+    (root / "modprobe.d" / "vendor.conf").write_text("# nothing blocked\n")
+    kernel.load_module(conn, None, "br_netfilter", persistent=True, dry_run=True, **kw)
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/module/ext4"), reason="no /sys/module/ext4 here")
+def test_without_modules_builtin_sys_module_shows_a_built_in_module(conn, module_paths):
+    # The stand-in /proc/modules reads and does not list ext4; /sys/module/ext4 exists on
+    # this machine, whose kernel has no modules.builtin to say so.
+    root, paths = module_paths
+    kw = {**_boot_kw(root, paths), "modules_builtin": str(root / "absent" / "modules.builtin")}
+    plan = kernel.load_module(conn, None, "ext4", persistent=True, dry_run=True, **kw)
+    assert not plan.changed and "built into the kernel" in plan.summary
+
+
+def test_the_unblocking_is_saved_journaled_and_put_back_on_rollback(module_paths):
+    """The commented-out blacklist line is a file write like any other: recorded in the
+    run's journal with the file saved first, and put back when the fix is rolled back."""
+    import json
+
+    from kit.connection import connect
+    from kit.runner.journal import Journal
+
+    root, paths = module_paths
+    conf = root / "modprobe.d" / "hardening.conf"
+    conf.write_text("blacklist br_netfilter\n")
+    with connect("local://") as conn:
+        record = Journal(conn, "20260101T000000Z-unblock", str(root / "runs"))
+        record.open()
+        with record.fix("k8s.kernel.module"):
+            kernel.load_module(conn, None, "br_netfilter", persistent=True, **_boot_kw(root, paths))
+            assert conf.read_text().startswith("# hostkit: so that br_netfilter loads at boot")
+            record.rollback()
+    assert conf.read_text() == "blacklist br_netfilter\n"
+    log = (root / "runs" / record.run_id / "journal").read_text().splitlines()
+    begun = [json.loads(e) for e in log if '"begin"' in e]
+    assert str(conf) in [e.get("path") for e in begun]

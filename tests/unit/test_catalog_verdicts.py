@@ -297,13 +297,14 @@ def test_hostname_checks_match_their_references_severity():
 
 
 def test_cgroup_v1_is_a_warning_before_1_35_and_an_error_from_it():
-    # The facts' one round trip carries the cgroup state: no connection is used.
-    v1 = load("debian12", kernelprep_cgroup="@@fs\ntmpfs")
+    # The facts' one round trip carries the cgroup state: no connection is used. No
+    # kubelet is installed: the profile's version decides.
+    v1 = _with_kubelet(load("debian12", kernelprep_cgroup="@@fs\ntmpfs"), (127, ""))
     fails(test_system.test_cgroup_v2, None, v1, "1.34", match="maintenance mode")
     skips(test_system.test_cgroup_v2_required, None, v1, "1.34")
     fails(test_system.test_cgroup_v2_required, None, v1, "1.35", match="refuses to start")
     skips(test_system.test_cgroup_v2, None, v1, "v1.35.1")
-    v2 = load("rocky9", kernelprep_cgroup="@@fs\ncgroup2fs")
+    v2 = _with_kubelet(load("rocky9", kernelprep_cgroup="@@fs\ncgroup2fs"), (127, ""))
     test_system.test_cgroup_v2(None, v2, "1.34")
     test_system.test_cgroup_v2_required(None, v2, "1.35")
 
@@ -367,3 +368,70 @@ def test_every_reference_names_the_file_it_follows():
     module = next(m for m in metas if m.id == "k8s.kernel.module")
     # SystemVerification checks kernel config options, not loaded modules.
     assert "SystemVerification" not in str(module.refs)
+
+
+# -- cgroup v1 by the installed kubelet: system-validators v1.12.1 CgroupsValidator ------
+# (kubernetes/kubernetes#134744): an error when the KubeletVersion kubeadm passes is 1.35
+# or newer, a warning before; kubeadm passes the installed kubelet's version, and on
+# upgrade its minor + 1. With no kubelet installed the profile's version decides.
+
+
+def _with_kubelet(facts, answer):
+    from kit.facts.model import Runtime
+
+    return dataclasses.replace(facts, runtime=Runtime(kubelet_version=answer))
+
+
+V1 = "@@fs\ntmpfs"
+
+
+def _fails(check, *args, match: str) -> None:
+    # A check that skips where it should fail is a wrong verdict, not a skipped test.
+    try:
+        fails(check, *args, match=match)
+    except pytest.skip.Exception as skipped:
+        pytest.fail(f"skipped where it should fail: {skipped}")
+
+
+@pytest.mark.parametrize(
+    ("kubelet", "profile", "judged"),
+    [
+        ("Kubernetes v1.35.0", "1.34", "1.35"),  # the installed kubelet, not the profile
+        ("Kubernetes v1.34.2", "1.34", "1.34"),
+        ("Kubernetes v1.34.2", "1.35", "1.35"),  # an upgrade: kubelet + 1
+        ("Kubernetes v1.33.1", "1.35", "1.34"),  # an upgrade goes one minor at a time
+    ],
+)
+def test_cgroup_v1_is_judged_by_the_installed_kubelet(kubelet, profile, judged):
+    v1 = _with_kubelet(load("debian12", kernelprep_cgroup=V1), (0, kubelet + "\n"))
+    if judged == "1.35":
+        _fails(test_system.test_cgroup_v2_required, None, v1, profile, match="refuses to start")
+        skips(test_system.test_cgroup_v2, None, v1, profile, match=judged)
+    else:
+        _fails(test_system.test_cgroup_v2, None, v1, profile, match="maintenance mode")
+        skips(test_system.test_cgroup_v2_required, None, v1, profile, match=judged)
+
+
+def test_cgroup_v1_without_a_kubelet_is_judged_by_the_profile():
+    v1 = _with_kubelet(load("debian12", kernelprep_cgroup=V1), (127, ""))
+    fails(test_system.test_cgroup_v2_required, None, v1, "1.35", match="no kubelet installed")
+    fails(test_system.test_cgroup_v2, None, v1, "1.34", match="maintenance mode")
+
+
+def test_the_kubelet_upper_skew_is_checked_on_init_only():
+    # checks.go: JoinNodeChecks passes addCommonChecks an empty Kubernetes version, so
+    # KubeletVersionCheck checks the minimum only; InitNodeChecks passes cfg's version.
+    from hostkit_catalog.checks import test_runtime
+
+    newer = _with_kubelet(load("debian12"), (0, "Kubernetes v1.36.0\n"))
+    test_runtime.test_kubelet_version(None, newer, "1.35")
+    fails(test_runtime.test_kubelet_version_init, None, newer, "1.35", match="newer than")
+    old = _with_kubelet(load("debian12"), (0, "Kubernetes v1.31.0\n"))
+    fails(test_runtime.test_kubelet_version, None, old, "1.35", match="lower than")
+    from kit.catalog import profile
+
+    directory = Path(test_system.__file__).parent / "profiles"
+    init = profile.load("kubernetes-preflight-control-plane", directory)
+    assert init.order_of("k8s.kubelet-version.init") is not None
+    for name in ("kubernetes-node", "kubernetes-preflight-worker", "kubernetes-control-plane"):
+        assert profile.load(name, directory).order_of("k8s.kubelet-version.init") is None

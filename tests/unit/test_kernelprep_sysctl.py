@@ -112,3 +112,94 @@ def test_the_groups_are_separate_checks_in_the_profiles():
     assert defaults["kernel.keys.root_maxkeys"] == "1000000"
     assert not any(v.startswith(">=") for v in defaults.values())
     assert dict(node.values("sysctls_installer"))[KEY] == NODEPORTS
+
+
+def test_bridge_nf_call_follows_kubeadm_by_the_profiles_version():
+    # kubeadm <= 1.29 addIPv4Checks: FileContent /proc/sys/net/bridge/bridge-nf-call-iptables
+    # is "1"; removed in 1.30 (kubernetes/kubernetes#123464).
+    from tests.unit.test_catalog_verdicts import skips
+
+    key = "net.bridge.bridge-nf-call-iptables"
+    facts = load("debian12")
+    off = dataclasses.replace(facts, sysctls={**facts.sysctls, key: "0"})
+    fails(test_kernel.test_sysctl_bridge_nf_call, None, off, "1.29", match=f"{key} is 0 now")
+    skips(test_kernel.test_sysctl_bridge_nf_call, None, off, "1.30", match="from 1.30")
+    skips(test_kernel.test_sysctl_bridge_nf_call, None, off, "v1.35.1", match="from 1.30")
+    on = dataclasses.replace(
+        facts,
+        sysctls={**facts.sysctls, key: "1"},
+        boot_files={"/etc/sysctl.d/k8s.conf": f"{key} = 1\n"},
+    )
+    test_kernel.test_sysctl_bridge_nf_call(None, on, "1.28")
+
+
+def test_the_kernel_defaults_fix_is_one_change_declared_for_what_it_does():
+    # kubelet setupKernelTunables (pkg/kubelet/cm/container_manager_linux.go): these six,
+    # exactly. Setting kernel.panic, kernel.panic_on_oops and vm.overcommit_memory changes
+    # how the host behaves on an oops, a panic and under memory pressure: not low.
+    from hostkit_catalog.remediations import sysctl as fixes_sysctl
+    from kit.catalog.check import meta_of
+    from kit.plugin import fix as fixflow
+
+    class Item:  # the one marker meta_of reads, as pytest gives it
+        def __init__(self) -> None:
+            self.stash: dict = {}
+
+        @staticmethod
+        def get_closest_marker(name):
+            return test_kernel.test_sysctl_kernel_defaults.pytestmark[0]
+
+    meta = meta_of(Item())
+    assert meta.id == "k8s.sysctl.kernel-defaults"
+    assert meta.fix is fixes_sysctl.set_kernel_default
+    declared = fixflow.meta_of(meta.fix)
+    assert declared.disruption == "medium"
+    assert "kernel.panic" in (meta.fix.__doc__ or "")
+    assert fixes_sysctl.KERNEL_DEFAULTS == {
+        "vm.overcommit_memory": "1",
+        "vm.panic_on_oom": "0",
+        "kernel.panic": "10",
+        "kernel.panic_on_oops": "1",
+        "kernel.keys.root_maxkeys": "1000000",
+        "kernel.keys.root_maxbytes": "25000000",
+    }
+    node = profile.load("kubernetes-node", Path(test_kernel.__file__).parent / "profiles")
+    assert dict(node.values("sysctls_kernel_defaults")) == fixes_sysctl.KERNEL_DEFAULTS
+
+
+@pytest.mark.parametrize(
+    "check_id", ["k8s.sysctl", "k8s.sysctl.installer", "k8s.sysctl.kernel-defaults"]
+)
+def test_explain_says_where_the_sysctl_fix_writes_and_why(check_id):
+    from kit.catalog import describe
+
+    text = " ".join(" ".join(describe.explain(describe.ROOT / "checks", check_id)).split())
+    assert "never into /etc/sysctl.conf" in text
+    assert "sorts after 99-sysctl.conf" in text
+    assert "Debian 11, 12 and 13" in text
+    assert "commented" not in text
+
+
+def test_the_drop_in_wins_over_debians_sysctl_conf_at_boot():
+    # Debian 11/12: /etc/sysctl.d/99-sysctl.conf -> ../sysctl.conf sets 0; the drop-in,
+    # named so that it sorts after it, sets 1: boot applies 1 (systemd-sysctl's order).
+    drop_in = kernel.MANAGED_SYSCTL
+    files = (
+        "@@link:/etc/sysctl.d/99-sysctl.conf\t/etc/sysctl.conf\n"
+        "@@file:/etc/sysctl.d/99-sysctl.conf\nnet.ipv4.ip_forward=0\n"
+        "@@file:/etc/sysctl.conf\nnet.ipv4.ip_forward=0\n"
+        f"@@file:{drop_in}\nnet.ipv4.ip_forward = 1\n"
+    )
+    facts = load("debian12", boot_files=files)
+    facts = dataclasses.replace(facts, sysctls={**facts.sysctls, "net.ipv4.ip_forward": "1"})
+    test_kernel.test_sysctl(facts, "net.ipv4.ip_forward", "1")
+    # A file that sorts after the drop-in is the one boot applies, and is named.
+    later = files + "@@file:/etc/sysctl.d/zz-site.conf\nnet.ipv4.ip_forward = 0\n"
+    facts = dataclasses.replace(facts, boot_files=load("debian12", boot_files=later).boot_files)
+    fails(
+        test_kernel.test_sysctl,
+        facts,
+        "net.ipv4.ip_forward",
+        "1",
+        match="boot sets 0 (/etc/sysctl.d/zz-site.conf)",
+    )

@@ -102,3 +102,95 @@ def test_non_utf8_profile_names_the_file(tmp_path):
     (tmp_path / "latin.yaml").write_bytes(b"description: caf\xe9\n")
     with pytest.raises(KitValueError, match=r"latin\.yaml: not UTF-8"):
         profile.load("latin", tmp_path)
+
+
+# -- issue 23: the profiles follow kubeadm's preflight of the profile's version ----------
+
+
+def _catalog():
+    from kit.catalog import describe
+
+    return describe.checks(CATALOG.parent)
+
+
+def test_worker_join_checks_only_what_kubeadm_join_checks():
+    # checks.go JoinNodeChecks (kubeadm >= 1.23, kubernetes/kubernetes#104942): kubelet.conf,
+    # bootstrap-kubelet.conf and, for a worker, the CA absent; no manifests directory check
+    # (kubespray puts its nginx-proxy static pod there before joining).
+    worker = profile.load("kubernetes-preflight-worker", CATALOG)
+    assert worker.values("files_absent") == [
+        ("/etc/kubernetes/kubelet.conf",),
+        ("/etc/kubernetes/bootstrap-kubelet.conf",),
+        ("/etc/kubernetes/pki/ca.crt",),
+    ]
+    assert ("/etc/kubernetes/manifests",) not in worker.values("dirs_empty")
+    assert worker.order_of("k8s.dir.empty") is None
+
+
+def test_control_plane_preflight_keeps_the_kubelet_conf_checks():
+    # kubeadm join --control-plane runs JoinNodeChecks (kubelet.conf, bootstrap-kubelet.conf;
+    # no CA: cfg.ControlPlane != nil) and then InitNodeChecks (the static pod manifests).
+    plane = profile.load("kubernetes-preflight-control-plane", CATALOG)
+    absent = [v[0] for v in plane.values("files_absent")]
+    assert "/etc/kubernetes/kubelet.conf" in absent
+    assert "/etc/kubernetes/bootstrap-kubelet.conf" in absent
+    assert "/etc/kubernetes/manifests/kube-apiserver.yaml" in absent
+    assert "/etc/kubernetes/pki/ca.crt" not in absent
+    assert plane.order_of("k8s.dir.empty") is not None
+    assert plane.values("dirs_empty") == [("/var/lib/etcd",)]
+
+
+def test_dual_stack_adds_to_its_parents_checks():
+    node = profile.load("kubernetes-node", CATALOG)
+    dual = profile.load("kubernetes-node-dual-stack", CATALOG)
+    missing = [c for c in node.checks if c not in dual.checks]
+    assert not missing, missing
+    assert dual.order_of("k8s.sysctl.dual-stack") is not None
+    # No ports_free in the profile: k8s.port.free is not selected.
+    assert dual.order_of("k8s.port.free") is None
+
+
+def test_every_shipped_profile_gives_each_selected_check_its_values():
+    catalog = _catalog()
+    for name in profile.available(CATALOG):
+        profile.validate(profile.load(name, CATALOG), catalog)
+
+
+def test_a_selected_check_without_values_is_a_profile_error(tmp_path):
+    catalog = _catalog()
+    (tmp_path / "bare.yaml").write_text("checks: [k8s.sysctl, k8s.swap.off]\n")
+    with pytest.raises(KitValueError, match=r"k8s\.sysctl.*params\.sysctls.*none"):
+        profile.validate(profile.load("bare", tmp_path), catalog)
+    # Also when a pattern selects it, and when a host's own values empty it.
+    (tmp_path / "glob.yaml").write_text("checks: ['k8s.port.*']\nparams: {ports_owned: {1: x}}\n")
+    with pytest.raises(KitValueError, match=r"k8s\.port\.free.*'k8s\.port\.\*'.*ports_free"):
+        profile.validate(profile.load("glob", tmp_path), catalog)
+    (tmp_path / "ok.yaml").write_text("checks: [k8s.sysctl]\nparams: {sysctls: {a.b: 1}}\n")
+    ok = profile.load("ok", tmp_path)
+    profile.validate(ok, catalog)
+    with pytest.raises(KitValueError, match=r"inventory host n1: .*params\.sysctls"):
+        profile.validate(ok.with_params({"sysctls": {}}), catalog, "inventory host n1")
+
+
+def test_bridge_nf_call_is_no_kubeadm_error_from_1_30():
+    # kubeadm removed the bridge-nf-call preflight checks in v1.30
+    # (kubernetes/kubernetes#123464): the 1.35 node profile does not demand them as errors;
+    # kubespray still sets them (its installer group, a warning).
+    node = profile.load("kubernetes-node", CATALOG)
+    sysctls = dict(node.values("sysctls"))
+    assert "net.bridge.bridge-nf-call-iptables" not in sysctls
+    assert "net.bridge.bridge-nf-call-ip6tables" not in sysctls
+    installer = dict(node.values("sysctls_installer"))
+    assert installer["net.bridge.bridge-nf-call-iptables"] == "1"
+    assert installer["net.bridge.bridge-nf-call-ip6tables"] == "1"
+    assert node.order_of("k8s.sysctl.bridge-nf-call") is not None
+
+
+def test_the_readme_says_what_each_shipped_profile_follows():
+    readme = (CATALOG.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Profiles and their checks") :]
+    table = section[: section.index("<!-- catalog:begin")]
+    for name in profile.available(CATALOG):
+        row = next((r for r in table.splitlines() if r.startswith(f"| `{name}` |")), None)
+        assert row is not None, f"README does not say what {name} follows"
+    assert "kubernetes_version" in table and "cis-1.12" in table

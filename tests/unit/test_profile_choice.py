@@ -27,7 +27,8 @@ CATALOG = [
     ],
 )
 def test_shapes_the_argnames_take_are_accepted(params):
-    profile.validate(profile.Profile("p", checks=("t.*",), params=params), CATALOG)
+    # The shapes alone: a check selected with an empty set is refused by validate.
+    profile.validate_params(params, CATALOG, "profile p")
 
 
 @pytest.mark.parametrize(
@@ -48,7 +49,7 @@ def test_wrong_shapes_and_keys_name_the_parameter_and_check(params, complaint):
 
 
 def test_every_pattern_must_match_a_check():
-    profile.validate(profile.Profile("p", checks=("t.*", "t.plain")), CATALOG)
+    profile.validate(profile.Profile("p", checks=("t.pl*", "t.plain")), CATALOG)
     with pytest.raises(KitValueError, match=r"'t\.on' matches no check.*did you mean 't\.one'"):
         profile.validate(profile.Profile("p", checks=("t.plain", "t.on")), CATALOG)
 

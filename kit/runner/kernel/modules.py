@@ -1,19 +1,21 @@
 """Kernel modules: loaded now (modprobe) and at boot (modules-load.d, options in
-modprobe.d), and what stops one loading (an `install NAME /bin/false` line).
+modprobe.d), what stops one loading (an `install NAME /bin/false` line), and what stops
+systemd-modules-load loading it at boot (also a `blacklist NAME` line).
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from kit.connection import Connection, quote
 from kit.edits import modules as modedit
-from kit.errors import KitError, KitValueError
+from kit.errors import FixRefused, KitError, KitValueError
 from kit.runner import journal
 from kit.runner.change import Change, combine
 from kit.runner.kernel import confs
+from kit.runner.kernel.kconfig import read_kernel_config
 from kit.runner.validate import name as valid_name
 from kit.runner.validate import path as valid_path
 
@@ -86,11 +88,19 @@ def load_module(
     loaded with: changing them needs an unload, which this never does.
     """
     _check_module(name, params)
-    blocked_by(conn, name, modprobe_dirs=modprobe_dirs, raise_error=True)
     loaded, builtin = _module_state(conn, name, proc_modules, modules_builtin)
     if builtin:
         # Present from the first instant of every boot: nothing to load, nothing to list.
         return Change.none(f"module {name} built into the kernel", dry_run=dry_run)
+    unblocked = None
+    if persistent:
+        # Before modprobe: an install line it comments out would stop that too. Refused,
+        # naming the file and line, before anything is written.
+        unblocked = unblock_at_boot(
+            conn, name, dry_run=dry_run, modprobe_dirs=modprobe_dirs, modprobe_d=modprobe_d
+        )
+    else:
+        blocked_by(conn, name, modprobe_dirs=modprobe_dirs, raise_error=True)
     if loaded:
         now = Change.none(f"module {name} already loaded", dry_run=dry_run)
     else:
@@ -111,7 +121,8 @@ def load_module(
         modules_load_d=modules_load_d,
         modprobe_d=modprobe_d,
     )
-    return combine(f"module {name}", [now, boot], dry_run=dry_run)
+    steps = [step for step in (unblocked, now, boot) if step is not None]
+    return combine(f"module {name}", steps, dry_run=dry_run)
 
 
 def unload_module(
@@ -182,6 +193,117 @@ def blocked_by(
     return found
 
 
+UNBLOCK_MARKER = "# hostkit: so that {name} loads at boot: "
+
+
+def modprobe_in_effect(
+    files: Iterable[tuple[str, str]], dirs: Sequence[str] = MODPROBE_DIRS
+) -> list[tuple[str, str]]:
+    """The modprobe.d files libkmod reads, from (path, text) pairs: the `*.conf` files of
+    dirs, a name in an earlier directory hiding the same name in a later one (libkmod
+    libkmod-config.c conf_files_list), in file-name order."""
+    chosen: dict[str, tuple[str, str]] = {}
+    found = [(p, t) for p, t in files if p.endswith(".conf") and posixpath.dirname(p) in dirs]
+    for path, text in sorted(found, key=lambda f: dirs.index(posixpath.dirname(f[0]))):
+        chosen.setdefault(posixpath.basename(path), (path, text))
+    return [chosen[n] for n in sorted(chosen)]
+
+
+def boot_blocks(
+    files: Iterable[tuple[str, str]], name: str, dirs: Sequence[str] = MODPROBE_DIRS
+) -> list[tuple[str, str]]:
+    """(file, line) of each line that stops systemd-modules-load loading name at boot
+    (kit.edits.modules.boot_blocks), over the files libkmod reads."""
+    return [
+        (path, line)
+        for path, text in modprobe_in_effect(files, dirs)
+        for line in modedit.boot_blocks(text, name)
+    ]
+
+
+def unblock_at_boot(
+    conn: Connection,
+    name: str,
+    *,
+    dry_run: bool = False,
+    modprobe_dirs: Sequence[str] = MODPROBE_DIRS,
+    modprobe_d: str = MODPROBE_D,
+) -> Change:
+    """Comment out, behind UNBLOCK_MARKER, each line of modprobe_d's files that stops
+    systemd-modules-load loading name at boot (saved and journaled as every file write).
+
+    A line in another directory (a package's file in /usr/lib/modprobe.d, /run's) or in a
+    file that is a link is the operator's: FixRefused names the file and line, before
+    anything is written.
+    """
+    valid_name("module name", name)
+    files, links = confs.read_tree(conn, list(modprobe_dirs))
+    found = boot_blocks(files, name, modprobe_dirs)
+    own = posixpath.normpath(valid_path(modprobe_d))
+    for path, line in found:
+        if posixpath.dirname(path) != own or path in links:
+            where = "is a link" if path in links else f"is not in {own}"
+            raise FixRefused(
+                f"{path}: {line.strip()!r} stops systemd-modules-load loading {name} at boot, "
+                f"and the file {where}: remove the line by hand, or hide the file with one "
+                f"of the same name in {own}"
+            )
+    if not found:
+        return Change.none(f"module {name}: no modprobe.d line stops it at boot", dry_run=dry_run)
+    marker = UNBLOCK_MARKER.format(name=name)
+    steps = [
+        confs.edit(conn, path, lambda t: modedit.unblock(t, name, marker), dry_run)
+        for path in dict.fromkeys(path for path, _ in found)
+    ]
+    return combine(f"module {name} no longer blocked at boot", steps, dry_run=dry_run)
+
+
+# The kernel config option that builds a module (its Makefile's obj-$(CONFIG_X) line:
+# net/bridge, fs/overlayfs, net/netfilter/ipvs, net/netfilter), and a sysctl key only the
+# module registers: either says a module is built in when modules.builtin is missing.
+MODULE_CONFIG: Mapping[str, str] = {
+    "br_netfilter": "BRIDGE_NETFILTER",
+    "overlay": "OVERLAY_FS",
+    "ip_vs": "IP_VS",
+    "ip_vs_rr": "IP_VS_RR",
+    "ip_vs_wrr": "IP_VS_WRR",
+    "ip_vs_sh": "IP_VS_SH",
+    "nf_conntrack": "NF_CONNTRACK",
+}
+MODULE_SYSCTLS: Mapping[str, str] = {
+    "br_netfilter": "net.bridge.bridge-nf-call-iptables",
+    "ip_vs": "net.ipv4.vs.amemthresh",
+    "nf_conntrack": "net.netfilter.nf_conntrack_max",
+}
+
+
+def builtin_evidence(
+    name: str,
+    *,
+    loaded: bool,
+    proc_modules_readable: bool,
+    sys_modules: Container[str],
+    kconfig: Mapping[str, str],
+    sysctl_keys: Container[str],
+) -> str | None:
+    """What shows name built into the running kernel where modules.builtin is missing, or
+    None: CONFIG_X=y; else, when /proc/modules reads and does not list it, /sys/module/NAME
+    (a built-in module with parameters has one) or a sysctl key only the module registers.
+    Without a readable /proc/modules those say "present", not "built in"."""
+    wanted = name.replace("-", "_")
+    option = MODULE_CONFIG.get(wanted)
+    if option is not None and kconfig.get(f"CONFIG_{option}") == "y":
+        return f"CONFIG_{option}=y"
+    if loaded or not proc_modules_readable:
+        return None
+    if wanted in sys_modules:
+        return f"/sys/module/{wanted}"
+    key = MODULE_SYSCTLS.get(wanted)
+    if key is not None and key in sysctl_keys:
+        return f"its sysctl {key}"
+    return None
+
+
 MODULES_LOAD_DIRS = (
     "/etc/modules-load.d",
     "/run/modules-load.d",
@@ -208,14 +330,43 @@ def _module_state(
         builtin_path = '/lib/modules/"$(uname -r)"/modules.builtin'
     else:
         builtin_path = quote(valid_path(modules_builtin))
-    script = (
-        f"cat -- {quote(valid_path(proc_modules))} 2>/dev/null; printf '\\0'; "
-        f"cat -- {builtin_path} 2>/dev/null; true"
-    )
-    loaded_text, _, builtin_text = conn.read(script).check().stdout.partition("\0")
     wanted = name.replace("-", "_")
-    loaded = wanted in {n.replace("-", "_") for n in parse_proc_modules(loaded_text)}
-    return loaded, wanted in parse_modules_builtin(builtin_text)
+    key = MODULE_SYSCTLS.get(wanted)
+    # Each file, or "@absent" where it does not read; then what shows a built-in module
+    # where modules.builtin is missing (builtin_evidence).
+    script = (
+        f"p={quote(valid_path(proc_modules))}; b={builtin_path}; "
+        'for f in "$p" "$b"; do '
+        'if [ -r "$f" ]; then cat -- "$f"; else printf @absent; fi; printf \'\\0\'; done; '
+        f"[ -d {quote('/sys/module/' + wanted)} ] && printf sys; printf '\\0'; "
+        + (
+            f"[ -e {quote('/proc/sys/' + key.replace('.', '/'))} ] && printf sysctl; "
+            if key
+            else ""
+        )
+        + "true"
+    )
+    loaded_text, builtin_text, sys_module, sysctl = (
+        [*conn.read(script).check().stdout.split("\0"), "", "", "", ""]
+    )[:4]
+    readable = loaded_text != "@absent"
+    loaded = readable and wanted in {n.replace("-", "_") for n in parse_proc_modules(loaded_text)}
+    if builtin_text != "@absent":
+        return loaded, wanted in parse_modules_builtin(builtin_text)
+    kconfig: dict[str, str] = {}
+    option = MODULE_CONFIG.get(wanted)
+    if option is not None and not loaded:
+        release = conn.read("uname -r").check().stdout.strip()
+        kconfig = read_kernel_config(conn, release, [option])[1]
+    evidence = builtin_evidence(
+        wanted,
+        loaded=loaded,
+        proc_modules_readable=readable,
+        sys_modules={wanted} if sys_module == "sys" else set(),
+        kconfig=kconfig,
+        sysctl_keys={key} if key and sysctl == "sysctl" else set(),
+    )
+    return loaded, evidence is not None
 
 
 def _check_module(name: str, params: Sequence[str]) -> None:

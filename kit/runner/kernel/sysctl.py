@@ -1,6 +1,13 @@
-"""Sysctls, live and at boot: `sysctl -w` now, and one managed sysctl.d file that wins
-over every other file boot applies (sysctl.d(5)); exact values, floors (`>=N`) and lists
+"""Sysctls, live and at boot: `sysctl -w` now, and one managed sysctl.d drop-in that boot
+applies after the files it overrides (sysctl.d(5)); exact values, floors (`>=N`) and lists
 of port ranges (`includes R`).
+
+The drop-in's name sorts after `99-sysctl.conf`, the link through which Debian 11 and 12
+(and kubespray's sysctl_file_path) set values at boot, so other files are never edited:
+/etc/sysctl.conf belongs to procps and the installers, and Debian 13 has none. systemd-sysctl
+orders every directory's `*.conf` by file name (strcmp of the names), so a name starting
+"99-zz" comes after "99-sysctl.conf" and the usual "NN-name.conf" files. A file that still
+sorts after it and sets a key against the wanted value is refused by name, never edited.
 """
 
 from __future__ import annotations
@@ -11,9 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kit.connection import Connection
-from kit.edits import lines
 from kit.edits import sysctl as sysedit
-from kit.errors import KitError, KitValueError
+from kit.errors import FixRefused, KitError, KitValueError
 from kit.runner import journal
 from kit.runner.change import Change, combine
 from kit.runner.kernel import confs
@@ -33,7 +39,7 @@ SYSCTL_DIRS = (
     "/usr/lib/sysctl.d",
     "/lib/sysctl.d",
 )
-MANAGED_SYSCTL = "/etc/sysctl.d/99-hostkit.conf"
+MANAGED_SYSCTL = "/etc/sysctl.d/99-zz-hostkit.conf"
 
 # -- sysctl --------------------------------------------------------------------
 
@@ -167,14 +173,14 @@ def set_sysctl(
     managed_file: str = MANAGED_SYSCTL,
     dirs: Sequence[str] = SYSCTL_DIRS,
 ) -> Change:
-    """Set key live (sysctl -w) and, persistent, in the one managed sysctl.d file, so that
-    it wins at boot.
+    """Set key live (sysctl -w) and, persistent, in the one managed sysctl.d drop-in, so
+    that it wins at boot.
 
     value is exact ("1") or a floor (">=524288"): a floor never lowers a higher value,
-    live or at boot. The managed file's line for key is replaced, never duplicated. A
-    file that boot applies after the managed one and that sets key against the wanted
-    value has that line commented out behind a marker; a vendor file outside the first
-    directory is overridden by a same-named copy there with the line commented.
+    live or at boot. The managed file's line for key is replaced, never duplicated. No
+    other file is edited: one that boot applies before the drop-in and that sets key
+    otherwise is overridden and named in the summary; one that boot applies after it and
+    sets key against the wanted value is refused (FixRefused) naming the file and line.
     """
     _check_key(key)
     if isinstance(value, bool):
@@ -186,11 +192,11 @@ def set_sysctl(
     live = get_sysctl(conn, key)
     # A floor already met persists the live value, so boot never lowers it.
     persist = live if op == AT_LEAST and satisfies(live, value) else want
-    boot_edits: list[tuple[str, str]] = []
+    overridden: list[str] = []
     if persistent:
         valid_path(managed_file)
-        # Planned before anything is written: a refusal leaves the host as it was.
-        boot_edits = _win_at_boot(conn, key, value, persist, managed_file, dirs)
+        # Judged before anything is written: a refusal leaves the host as it was.
+        overridden = _win_at_boot(conn, key, value, persist, managed_file, dirs)
     steps = []
     # Compared as text: "0" is a value like any other, never "unset".
     if satisfies(live, value):
@@ -210,11 +216,10 @@ def set_sysctl(
                 key,
             )
         )
-        steps += [confs.edit(conn, p, lambda _t, e=text: e, dry_run) for p, text in boot_edits]
-    return combine(f"sysctl {key}={describe_wanted(value)}", steps, dry_run=dry_run)
-
-
-MARKER = "# hostkit: overridden by {managed}: "
+    what = f"sysctl {key}={describe_wanted(value)}"
+    if overridden and any(step.changed for step in steps):
+        what += f" (at boot over {'; '.join(overridden)})"
+    return combine(what, steps, dry_run=dry_run)
 
 
 def _win_at_boot(
@@ -224,9 +229,10 @@ def _win_at_boot(
     persist: str,
     managed_file: str,
     dirs: Sequence[str],
-) -> list[tuple[str, str]]:
-    """(path, new text) for every file boot applies after managed_file that sets key
-    against the wanted value: its lines for key commented out behind the marker."""
+) -> list[str]:
+    """What the drop-in overrides at boot ("FILE sets V" for each file boot applies
+    before it that sets key against the wanted value); FixRefused naming the file and
+    line when one that boot applies after it does."""
     files, links = confs.read_tree(conn, list(dirs))
     texts = dict(files)
     # In a dry run the managed file may not exist yet: boot order is what it would be.
@@ -239,41 +245,22 @@ def _win_at_boot(
             f"{key} cannot be made to persist"
         )
     wanted = sysedit.normalise_key(key)
-    marker = MARKER.format(managed=managed_file)
-    first = posixpath.normpath(dirs[0])
-    edits: list[tuple[str, str]] = []
-    # Every file is judged before the first write, so a refusal leaves all of them as
-    # they were.
-    for path, text in order[names.index(managed_file) + 1 :]:
-        found = sysedit.parse(text).get(wanted)
-        if found is None or satisfies(found, value):
+    mine = names.index(managed_file)
+    overridden = []
+    for index, (path, text) in enumerate(order):
+        if index == mine:
             continue
-        edited = _comment_key(text, wanted, value, marker)
-        if posixpath.dirname(path) != first:
-            # A vendor file is its package's; a same-named file in the first directory
-            # hides it (sysctl.d(5)), so the override lives there.
-            edits.append((posixpath.join(first, posixpath.basename(path)), edited))
-            continue
-        target = links.get(path)
-        if target is not None and not target.startswith(posixpath.dirname(first) + "/"):
-            # Writing through this link would edit a file outside the configuration tree.
-            raise KitError(
-                f"{path} links to {target} and sets {key} to {found} after {managed_file}: "
-                "comment that line out by hand"
-            )
-        edits.append((path, edited))
-    return edits
-
-
-def _comment_key(text: str, wanted: str, value: str | int, marker: str) -> str:
-    out = []
-    for line in lines(text):
-        kv = sysedit.parse_line(line)
-        if kv is not None and kv[0] == wanted and not satisfies(kv[1], value):
-            out.append(marker + line)
-        else:
-            out.append(line)
-    return "".join(out)
+        for line in text.splitlines():
+            kv = sysedit.parse_line(line)
+            if kv is None or kv[0] != wanted or satisfies(kv[1], value):
+                continue
+            if index > mine:
+                raise FixRefused(
+                    f"{path} sets {key}={kv[1]} ({line.strip()!r}) and boot applies it "
+                    f"after {managed_file}: change or remove that line by hand"
+                )
+            overridden.append(f"{path} sets {kv[1]}")
+    return list(dict.fromkeys(overridden))
 
 
 def _check_key(key: str) -> None:
