@@ -24,12 +24,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hostkit_catalog.remediations import cis_versions as versions
+from hostkit_catalog.remediations import sysctl as sysctl_fixes
+from hostkit_catalog.remediations.sysctl import KERNEL_DEFAULTS
 from kit.catalog.remediation import Target, remediation
 from kit.connection import Connection, quote
 from kit.edits import kubelet as units
 from kit.edits import yamlset
 from kit.errors import FixRefused
-from kit.runner import files, kernel, services
+from kit.runner import files, services
 from kit.runner.change import Change, combine
 from kit.runner.validate import path as valid_path
 
@@ -60,17 +62,6 @@ STRONG_CIPHERS = frozenset(
 LEGACY_CIPHERS = STRONG_CIPHERS | {
     "TLS_RSA_WITH_AES_128_GCM_SHA256",
     "TLS_RSA_WITH_AES_256_GCM_SHA384",
-}
-
-# What the kubelet checks before it starts with protectKernelDefaults: true, and refuses
-# to start when one differs (pkg/kubelet/cm/container_manager_linux.go, setupKernelTunables).
-KERNEL_DEFAULTS = {
-    "vm.overcommit_memory": "1",
-    "vm.panic_on_oom": "0",
-    "kernel.panic": "10",
-    "kernel.panic_on_oops": "1",
-    "kernel.keys.root_maxkeys": "1000000",
-    "kernel.keys.root_maxbytes": "25000000",
 }
 
 
@@ -912,10 +903,9 @@ def set_protect_kernel_defaults(target: Target, config: str) -> Change:
     how the host behaves under a panic or memory pressure.
     """
     steps = [
-        kernel.set_sysctl(target.conn, target.facts, key, value, dry_run=target.dry_run)
-        for key, value in KERNEL_DEFAULTS.items()
+        sysctl_fixes.kernel_defaults(target),
+        set_setting(target, config, "protect-kernel-defaults"),
     ]
-    steps.append(set_setting(target, config, "protect-kernel-defaults"))
     return combine("kubelet protectKernelDefaults", steps, dry_run=target.dry_run)
 
 
