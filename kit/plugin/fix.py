@@ -61,6 +61,10 @@ class Settings:
     dry_run: bool
     max_disruption: str
     verbose: bool
+    # Whether a warning check's fix runs: under --strict, or for a check --check names by
+    # its id (not by a glob), and never otherwise (issue 23: swap may be deliberate).
+    strict: bool = False
+    named: frozenset[str] = frozenset()
     # Per host key, the files its fixes changed, or planned to, in this run.
     files: dict[str, FileChanges] = field(default_factory=dict, compare=False, repr=False)
 
@@ -148,6 +152,13 @@ def remediate(
     if exceeds(declared.disruption, settings.max_disruption):
         what = _would_do(fix, ctx, params)
         note = f"fix needs --max-disruption={declared.disruption}: {what}"
+        item.user_properties.append(("held_back", note))
+        raise _still_failing(first, note)
+    if check.severity == "warning" and not (settings.strict or check.id in settings.named):
+        note = (
+            f"fix not run: {check.id} is a warning check; its fix runs only with --strict "
+            f"or when the check is named (--check {check.id})"
+        )
         item.user_properties.append(("held_back", note))
         raise _still_failing(first, note)
     if settings.dry_run:
