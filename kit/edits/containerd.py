@@ -7,10 +7,9 @@ for 2.3), which moved only the server's own grpc, ttrpc, debug and metrics table
 plugins (containerd's cmd/containerd/server/config/config.go, serviceMigrate): the CRI
 settings are where version 3 has them. A file without `version` is version 1, whose
 plugin tables have other names; these helpers refuse one that configures plugins rather
-than guess. One
-that configures none, as Docker's containerd.io ships it (only `disabled_plugins`, the
-rest commented out), reads as the installed containerd's own version, and an edit
-writes that version into it.
+than guess. One that configures none, as Docker's containerd.io ships it (only
+`disabled_plugins`, the rest commented out), reads as the installed containerd's own
+version, and an edit writes that version into it.
 
 A key the file does not set takes containerd's built-in default, which is what
 `containerd config default` prints: `effective` reads the file over those defaults.
