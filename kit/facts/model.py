@@ -44,6 +44,8 @@ class PackageManager:
     remove_cmd: str = ""
     query_cmd: str = ""
     cache_clean_cmd: str = ""
+    # An install that changes nothing and prints what it would do, removals included.
+    simulate_cmd: str = ""
 
 
 @dataclass(frozen=True, slots=True)
