@@ -9,9 +9,10 @@ would leave the check failing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from kit.catalog.remediation import Target, remediation
-from kit.connection import Connection
+from kit.connection import Connection, quote
 from kit.edits import containerd, decode, encode
 from kit.errors import FixRefused
 from kit.facts import Facts
@@ -27,8 +28,69 @@ PACKAGES = {"debian": "containerd", "rhel": "containerd.io"}
 _NEVER = "containers and images; other settings in config.toml, its comments and layout"
 
 
+# Where installers put containerd when no package does: kubespray and kubekey unpack the
+# release tarball into /usr/local/bin (kubespray's bin_dir), Flatcar-like hosts use /opt/bin.
+BINARY_DIRS = ("/usr/local/bin", "/usr/bin", "/opt/bin")
+
+
 def package_for(facts: Facts) -> str | None:
     return PACKAGES.get(facts.os.family)
+
+
+@dataclass(frozen=True)
+class Installation:
+    """A program as the host has it: its executable, the package that owns it (None: not
+    from a package), and its systemd unit file where systemd has one loaded."""
+
+    binary: str | None = None
+    package: str | None = None
+    unit: str | None = None
+
+    @property
+    def found(self) -> bool:
+        return self.binary is not None or self.unit is not None
+
+    def describe(self) -> str:
+        if self.binary is None:
+            return f"its unit {self.unit}" if self.unit else "nothing"
+        if self.package is None:
+            return f"{self.binary} (not from a package: a binary install)"
+        return f"{self.binary} from package {self.package}"
+
+
+def find_containerd(conn: Connection, dirs: tuple[str, ...] = BINARY_DIRS) -> Installation:
+    """containerd by its binary (on the PATH, else in the installers' directories), the
+    package owning it, and containerd.service: one read."""
+    return _find(conn, SERVICE, dirs)
+
+
+def _find(conn: Connection, name: str, dirs: tuple[str, ...]) -> Installation:
+    exe = quote(name)
+    candidates = " ".join(quote(f"{d.rstrip('/')}/{name}") for d in dirs)
+    script = (
+        f"f=$(command -v {exe} 2>/dev/null); case $f in /*) ;; *) f=; esac; "
+        f'for c in {candidates}; do [ -n "$f" ] && break; [ -x "$c" ] && f=$c; done; '
+        'if [ -n "$f" ]; then echo "binary=$f"; '
+        "if command -v dpkg-query >/dev/null 2>&1; then "
+        'o=$(dpkg-query -S -- "$f" 2>/dev/null | head -n 1); echo "package=${o%%:*}"; '
+        "elif command -v rpm >/dev/null 2>&1; then "
+        "rpm -qf --qf 'package=%{NAME}\n' -- \"$f\" 2>/dev/null | grep '^package='; fi; fi; "
+        "[ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1 && "
+        f"systemctl show -p LoadState -p FragmentPath -- {quote(name + '.service')} 2>/dev/null"
+    )
+    return parse_installation(conn.read(script).stdout)
+
+
+def parse_installation(text: str) -> Installation:
+    """_find's answer: binary=, package= (empty: no package owns it), and systemctl show's
+    LoadState= and FragmentPath= of the unit."""
+    values = dict(line.partition("=")[::2] for line in text.splitlines() if "=" in line)
+    loaded = values.get("LoadState") == "loaded" and values.get("FragmentPath")
+    return Installation(
+        binary=values.get("binary") or None,
+        package=values.get("package") or None,
+        unit=values["FragmentPath"] if loaded else None,
+    )
 
 
 def read_config(conn: Connection) -> containerd.Config:
@@ -45,7 +107,8 @@ def read_config(conn: Connection) -> containerd.Config:
 @remediation(reboot=False, persists=True, strategy="install", disruption="low", never=_NEVER)
 def install_containerd(target: Target) -> Change:
     """Install containerd (containerd.io on the RHEL family, from Docker's repository,
-    which must be configured), enabled and running."""
+    which must be configured), enabled and running; a containerd already there, from any
+    package or a binary install, is kept and no package is installed."""
     return combine(
         "containerd", [_install(target), *_running(target, False)], dry_run=target.dry_run
     )
@@ -99,12 +162,17 @@ def sandbox_image(target: Target, image: str) -> Change:
 
 
 def _install(target: Target) -> Change:
+    """containerd's package, unless a containerd is there already, from whichever package
+    or installer: Docker's containerd.io conflicts with Debian's containerd, and a second
+    containerd beside a binary install would fight it for its socket and unit. The runner
+    refuses an install that would remove an installed package."""
     conn, facts, dry_run = target.conn, target.facts, target.dry_run
+    found = find_containerd(conn)
+    if found.found:
+        return Change.none(f"containerd already installed: {found.describe()}", dry_run=dry_run)
     package = package_for(facts)
     if package is None:
         raise FixRefused(f"no containerd package known for OS family {facts.os.family}")
-    if packages.is_package_installed(conn, facts, package):
-        return Change.none(f"{package} already installed", dry_run=dry_run)
     cache = packages.update_package_cache(conn, facts, max_age=24 * 3600, dry_run=dry_run)
     installed = packages.install_packages(conn, facts, package, dry_run=dry_run)
     return combine(f"containerd from {package}", [cache, installed], dry_run=dry_run)

@@ -326,3 +326,21 @@ def test_containerd_absent_on_a_host_without_systemd_fails_as_not_installed():
     assert facts.init_system.type != "systemd"
     with pytest.raises(AssertionError, match="containerd is not installed"):
         test_runtime.test_containerd_service(None, facts)
+
+
+# -- containerd as installers leave it ----------------------------------------------------
+
+
+def test_a_loaded_unit_counts_as_containerd_installed_even_without_its_binary_found():
+    # kubespray's unit, written to /etc/systemd/system, for a containerd in its bin_dir.
+    shown = "LoadState=loaded\nFragmentPath=/etc/systemd/system/containerd.service\n"
+    found = fixes.parse_installation(shown)
+    assert found.found and found.binary is None
+    assert found.describe() == "its unit /etc/systemd/system/containerd.service"
+    assert not fixes.parse_installation("LoadState=not-found\nFragmentPath=\n").found
+
+
+def test_dockers_package_is_named_as_the_owner():
+    found = fixes.parse_installation("binary=/usr/bin/containerd\npackage=containerd.io\n")
+    assert found.describe() == "/usr/bin/containerd from package containerd.io"
+    assert fixes.parse_installation("binary=/usr/local/bin/containerd\npackage=\n").package is None
