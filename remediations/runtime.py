@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kit.catalog.remediation import Target, remediation
+from hostkit_catalog.remediations import kubelet
+from kit.catalog.remediation import DISRUPTIONS, Target, remediation
 from kit.connection import Connection, quote
 from kit.edits import containerd, decode, encode
 from kit.errors import FixRefused
@@ -20,6 +21,11 @@ from kit.runner import files, packages, services
 from kit.runner.change import Change, combine
 
 SERVICE = "containerd"
+# kubeadm's kubelet config; the kubelet's own --config, where its unit sets one, wins.
+KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
+# The process name (comm, 15 characters) of containerd's shims, one per running pod or
+# container: containerd-shim-runc-v2 and the older containerd-shim.
+SHIM = "containerd-shim"
 # The package that ships containerd, by os-release family. Debian and Ubuntu ship their
 # own; Rocky and RHEL have none in their repositories, and Docker's CE repository, which
 # the installers add there, calls it containerd.io.
@@ -127,17 +133,30 @@ def enable_cri(target: Target, socket: str) -> Change:
     """Take the CRI plugin out of config.toml's disabled_plugins (Docker's containerd.io
     disables it), then restart containerd so that it serves the CRI.
 
-    Medium disruption, as every fix that restarts containerd: running containers keep
-    running (their shims stay up), but the CRI does not answer while it restarts.
+    Medium disruption, as every fix that restarts containerd: the CRI does not answer while
+    it restarts. Where containers run (containerd-shim processes) the restart is high and
+    needs --max-disruption=high: their shims stay up, but their CRI, exec and log streams
+    are cut meanwhile.
     """
     return _configure(target, "CRI plugin enabled", lambda text, _: containerd.enable_cri(text))
 
 
 @remediation(reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER)
-def systemd_cgroup(target: Target) -> Change:
+def systemd_cgroup(target: Target, kubelet_config: str = KUBELET_CONFIG) -> Change:
     """Set `SystemdCgroup = true` for the runc runtime, where the file's config version
-    keeps it, and restart containerd (medium
-    disruption: the CRI does not answer while it restarts)."""
+    keeps it, and restart containerd (medium disruption: the CRI does not answer while it
+    restarts; high where containers run). Only where the kubelet uses the systemd driver
+    too, or is not configured yet (kubeadm writes systemd): a kubelet on cgroupfs is
+    refused by name, since changing containerd alone breaks its new pods, and changing a
+    joined node's kubelet driver wants the node drained first."""
+    driver = kubelet_cgroup_driver(target.conn, kubelet_config)
+    if driver.driver not in (None, "systemd"):
+        raise FixRefused(
+            f"the kubelet uses the {driver.driver} cgroup driver ({driver.where}): "
+            "containerd's runc alone on systemd would break its new pods; change both "
+            "together by hand: drain the node, set cgroupDriver: systemd there and "
+            f"SystemdCgroup = true in {containerd.CONFIG}, restart containerd and the kubelet"
+        )
     return _configure(
         target,
         "runc uses the systemd cgroup driver",
@@ -147,11 +166,43 @@ def systemd_cgroup(target: Target) -> Change:
     )
 
 
+@dataclass(frozen=True)
+class KubeletDriver:
+    """The kubelet's cgroup driver (None: the kubelet is not configured yet) and where it
+    comes from."""
+
+    driver: str | None
+    where: str
+
+
+def kubelet_cgroup_driver(conn: Connection, config_path: str = KUBELET_CONFIG) -> KubeletDriver:
+    return driver_of(kubelet.read(conn, config_path))
+
+
+def driver_of(found: kubelet.Kubelet) -> KubeletDriver:
+    """--cgroup-driver, else the config file's cgroupDriver, else the kubelet's own default,
+    cgroupfs (pkg/kubelet/apis/config/v1beta1/defaults.go). kubeadm writes systemd into
+    the config since 1.22 where its own configuration leaves it unset
+    (cmd/kubeadm/app/componentconfigs/kubelet.go Default)."""
+    flag = found.flags.get("cgroup-driver")
+    if flag is not None:
+        return KubeletDriver(flag.value, f"flag --cgroup-driver={flag.value} in {flag.origin}")
+    path = found.config_path
+    if not found.config.exists:
+        return KubeletDriver(None, f"{path} does not exist: the kubelet is not configured yet")
+    value = found.config_data.get("cgroupDriver")
+    if value:
+        return KubeletDriver(str(value), f"cgroupDriver: {value} in {path}")
+    return KubeletDriver(
+        "cgroupfs", f"{path} sets no cgroupDriver: the kubelet's default, cgroupfs"
+    )
+
+
 @remediation(reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER)
 def sandbox_image(target: Target, image: str) -> Change:
     """Set the sandbox (pause) image the profile names, where the file's config version
-    keeps it, and restart containerd (medium
-    disruption: the CRI does not answer while it restarts)."""
+    keeps it, and restart containerd (medium disruption: the CRI does not answer while it
+    restarts; high where containers run)."""
     return _configure(
         target,
         f"sandbox image {image}",
@@ -205,20 +256,41 @@ def _configure(target: Target, what: str, edit: Callable[[str, int], str]) -> Ch
         containerd.parse(defaults, source="containerd config default")
     )
     content, _ = files.stat_and_read(conn, containerd.CONFIG, sudo=True)
+    text = defaults if content is None else decode(content)
+    new = edit(text, default_version)
+    if (new != text or content is None) and services.is_service_active(conn, target.facts, SERVICE):
+        _refuse_restart_under_containers(target)
     if content is None:
-        text = defaults
         files.mkdirp(conn, "/etc/containerd", sudo=True, dry_run=dry_run)
-    else:
-        text = decode(content)
     written = files.write_file(
         conn,
         containerd.CONFIG,
-        encode(edit(text, default_version)),
+        encode(new),
         mode="0644" if content is None else None,
         sudo=True,
         dry_run=dry_run,
     )
     return combine(what, [installed, written, *_running(target, written.changed)], dry_run=dry_run)
+
+
+def running_containers(conn: Connection) -> int:
+    """How many containerd shims run: each keeps a pod's or a container's processes."""
+    out = conn.read("grep -lx -- %s /proc/[0-9]*/comm 2>/dev/null", SHIM).stdout
+    return len(out.splitlines())
+
+
+def _refuse_restart_under_containers(target: Target) -> None:
+    """Restarting containerd where containers run is high disruption (issue 23): their
+    shims survive, but every CRI call and exec, log and attach stream fails meanwhile."""
+    if DISRUPTIONS.index(target.max_disruption) >= DISRUPTIONS.index("high"):
+        return
+    count = running_containers(target.conn)
+    if count:
+        raise FixRefused(
+            f"fix needs --max-disruption=high: restarting containerd with running containers "
+            f"({count} containerd-shim processes) cuts their CRI, exec and log streams while "
+            "it restarts"
+        )
 
 
 # -- kubelet -----------------------------------------------------------------------------

@@ -344,3 +344,48 @@ def test_dockers_package_is_named_as_the_owner():
     found = fixes.parse_installation("binary=/usr/bin/containerd\npackage=containerd.io\n")
     assert found.describe() == "/usr/bin/containerd from package containerd.io"
     assert fixes.parse_installation("binary=/usr/local/bin/containerd\npackage=\n").package is None
+
+
+# -- the kubelet's cgroup driver against containerd's ---------------------------------------
+
+
+def _kubelet(config: str | None, extra: str | None = None):
+    from tests.unit.test_cis_node import node
+
+    return node(config, extra)
+
+
+def test_the_kubelets_cgroup_driver_as_kubeadm_writes_it_and_as_the_kubelet_defaults_it():
+    from tests.unit.test_cis_node import CONFIG
+
+    assert fixes.driver_of(_kubelet(CONFIG)) == fixes.KubeletDriver(
+        "systemd", "cgroupDriver: systemd in /var/lib/kubelet/config.yaml"
+    )
+    # The kubelet's own default (pkg/kubelet/apis/config/v1beta1/defaults.go) is cgroupfs.
+    bare = CONFIG.replace("cgroupDriver: systemd\n", "")
+    assert fixes.driver_of(_kubelet(bare)) == fixes.KubeletDriver(
+        "cgroupfs",
+        "/var/lib/kubelet/config.yaml sets no cgroupDriver: the kubelet's default, cgroupfs",
+    )
+    flagged = fixes.driver_of(_kubelet(CONFIG, 'KUBELET_EXTRA_ARGS="--cgroup-driver=cgroupfs"\n'))
+    assert flagged.driver == "cgroupfs" and flagged.where.startswith("flag --cgroup-driver")
+    # Before kubeadm joins there is no config: kubeadm will write systemd.
+    assert fixes.driver_of(_kubelet(None)).driver is None
+
+
+def test_cgroup_drivers_that_differ_are_named():
+    from tests.unit.test_cis_node import CONFIG
+
+    config = containerd.effective(DEBIAN_FILE, DEBIAN_DEFAULT)  # SystemdCgroup false
+    problem = test_runtime.cgroup_driver_problem(fixes.driver_of(_kubelet(CONFIG)), config)
+    assert problem == (
+        "the kubelet uses the systemd cgroup driver (cgroupDriver: systemd in "
+        "/var/lib/kubelet/config.yaml) and containerd's runc the cgroupfs driver "
+        "(SystemdCgroup is False, containerd's default): they must agree"
+    )
+    fixed = containerd.effective(
+        containerd.set_value(DEBIAN_FILE, containerd.SYSTEMD_CGROUP, True), DEBIAN_DEFAULT
+    )
+    assert test_runtime.cgroup_driver_problem(fixes.driver_of(_kubelet(CONFIG)), fixed) is None
+    bare = CONFIG.replace("cgroupDriver: systemd\n", "")
+    assert test_runtime.cgroup_driver_problem(fixes.driver_of(_kubelet(bare)), config) is None
