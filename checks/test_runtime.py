@@ -173,7 +173,10 @@ def test_cgroup_driver(conn, facts):
     # the kubelet takes its driver from the CRI (KubeletCgroupDriverFromCRI, kubelet 1.31+
     # with containerd 2.0+) its cgroupDriver is ignored; this check still reads it, as the
     # older kubelets and containerds the profile admits need it to agree.
-    driver = fixes.kubelet_cgroup_driver(conn)
+    from hostkit_catalog.checks.test_cis_node import read_kubelet
+
+    # Over the facts gather's dump of the kubelet's files, as the CIS checks read them.
+    driver = fixes.driver_of(read_kubelet(conn, facts, fixes.KUBELET_CONFIG))
     if driver.driver is None:
         pytest.skip(f"{driver.where} (kubeadm writes cgroupDriver when it joins)")
     problem = cgroup_driver_problem(driver, _config(conn, facts))
