@@ -19,16 +19,14 @@ from pathlib import Path
 import pytest
 
 from kit.errors import FixRefused
-from kit.facts import gather_facts
+from kit.facts import PackageManager, gather_facts
 from kit.facts.commands import PACKAGE_MANAGERS
 from kit.runner import packages
 from tests.local.recording import RecordingConnection
 
+TOOLS = ("dpkg-deb", "dpkg-scanpackages", "apt-get")
 pytestmark = pytest.mark.skipif(
-    not (
-        shutil.which("dpkg-deb") and shutil.which("apt-get") and shutil.which("dpkg-scanpackages")
-    ),
-    reason="needs dpkg-deb, dpkg-scanpackages and apt-get",
+    not all(map(shutil.which, TOOLS)), reason="needs dpkg-deb, dpkg-scanpackages and apt-get"
 )
 
 CONTROL = (
@@ -47,7 +45,7 @@ PACKAGES = {
 INSTALLED = ("hk-containerd-io", "hk-docker-ce")
 
 
-def _build(tmp: Path) -> Path:
+def build(tmp: Path) -> Path:
     """The repository, a private apt root, and a dpkg status listing INSTALLED."""
     repo, root = tmp / "repo", tmp / "root"
     for d in (
@@ -89,12 +87,18 @@ def _build(tmp: Path) -> Path:
 
 @pytest.fixture
 def apt_root(tmp_path):
-    return _build(tmp_path)
+    return build(tmp_path)
 
 
 @pytest.fixture
 def facts(apt_root):
     """This machine's facts with the runner's apt templates pointed at the private root."""
+    facts = gather_facts(RecordingConnection())
+    return dataclasses.replace(facts, package_manager=private_manager(apt_root))
+
+
+def private_manager(apt_root: Path) -> PackageManager:
+    """The runner's apt templates, pointed at the private root."""
     # dpkg itself is /bin/false: an install the runner failed to refuse stops there and
     # never reaches this machine's dpkg database.
     opts = (
@@ -104,7 +108,7 @@ def facts(apt_root):
         "-o Dir::Bin::dpkg=/bin/false"
     )
     real = PACKAGE_MANAGERS["apt"]
-    private = dataclasses.replace(
+    return dataclasses.replace(
         real,
         **{
             f.name: getattr(real, f.name)
@@ -114,7 +118,6 @@ def facts(apt_root):
             if f.name != "type"
         },
     )
-    return dataclasses.replace(gather_facts(RecordingConnection()), package_manager=private)
 
 
 def _status(root: Path) -> str:
