@@ -10,6 +10,8 @@ disabled plugin is simply not listed, and Docker's containerd.io disables it by 
 
 import re
 
+import pytest
+
 from hostkit_catalog.remediations import runtime as fixes
 from kit.catalog.check import check
 from kit.edits import containerd
@@ -45,11 +47,25 @@ def read_config(conn, facts) -> containerd.Config:
 def _config(conn, facts) -> containerd.Config:
     config = read_config(conn, facts)
     assert config.version is not None, _not_installed(facts)
-    assert config.version in containerd.VERSIONS, (
+    problem = _config_problem(config)
+    assert problem is None, problem
+    return config
+
+
+def _config_problem(config: containerd.Config) -> str | None:
+    """Why the checks cannot read config.toml's settings: a version they do not know."""
+    known = containerd.VERSIONS
+    if config.version in known:
+        return None
+    if config.version is not None and config.version > known[-1]:
+        return (
+            f"{containerd.CONFIG} is config version {config.version}, newer than this kit "
+            f"knows ({known[0]} to {known[-1]}): check it by hand"
+        )
+    return (
         f"{containerd.CONFIG} is config version {config.version}: containerd 2 no longer "
         "reads it (migrate it with `containerd config migrate`)"
     )
-    return config
 
 
 @check(
@@ -136,6 +152,51 @@ def cri_problem(
 def test_systemd_cgroup(conn, facts):
     problem = setting_problem(_config(conn, facts), containerd.SYSTEMD_CGROUP, True)
     assert problem is None, problem
+
+
+@check(
+    "k8s.runtime.cgroup-driver",
+    "The kubelet's cgroup driver is containerd's (runc's SystemdCgroup)",
+    refs={
+        "kubelet": "KubeletConfiguration cgroupDriver, default cgroupfs "
+        "(pkg/kubelet/apis/config/v1beta1/defaults.go)",
+        "kubeadm": "cmd/kubeadm/app/componentconfigs/kubelet.go Default "
+        "(cgroupDriver systemd where unset, since v1.22)",
+        "kubespray": "roles/kubernetes/node/tasks/facts.yml (kubelet_cgroup_driver follows "
+        "containerd_use_systemd_cgroup)",
+    },
+    fix=fixes.systemd_cgroup,
+    tags=("system",),
+)
+def test_cgroup_driver(conn, facts):
+    # A cross-check neither kubeadm nor kube-bench makes: each tool reads one side. Where
+    # the kubelet takes its driver from the CRI (KubeletCgroupDriverFromCRI, kubelet 1.31+
+    # with containerd 2.0+) its cgroupDriver is ignored; this check still reads it, as the
+    # older kubelets and containerds the profile admits need it to agree.
+    from hostkit_catalog.checks.test_cis_node import read_kubelet
+
+    # Over the facts gather's dump of the kubelet's files, as the CIS checks read them.
+    driver = fixes.driver_of(read_kubelet(conn, facts, fixes.KUBELET_CONFIG))
+    if driver.driver is None:
+        pytest.skip(f"{driver.where} (kubeadm writes cgroupDriver when it joins)")
+    problem = cgroup_driver_problem(driver, _config(conn, facts))
+    assert problem is None, problem
+
+
+def cgroup_driver_problem(driver, config) -> str | None:
+    """How the kubelet's cgroup driver and containerd's runc differ; None when they agree
+    or the kubelet is not configured."""
+    setting = config.setting(containerd.SYSTEMD_CGROUP)
+    if driver.driver is None or setting is None:
+        return None
+    runc = "systemd" if setting.value is True else "cgroupfs"
+    if runc == driver.driver:
+        return None
+    return (
+        f"the kubelet uses the {driver.driver} cgroup driver ({driver.where}) and "
+        f"containerd's runc the {runc} driver (SystemdCgroup is {setting.value!r}, "
+        f"{setting.source}): they must agree"
+    )
 
 
 def setting_problem(config, paths, want) -> str | None:

@@ -95,6 +95,9 @@ def test_time_synchronized(facts):
     synced = sync.synchronized
     if synced is None and sync.chrony_leap is not None:
         synced = sync.chrony_leap == "Normal"
+    if synced is None and sync.service == "systemd-timesyncd":
+        # Without D-Bus timedatectl cannot answer; timesyncd's own flag file can.
+        synced = sync.timesyncd_flag
     assert synced is not None, (
         f"{sync.service} runs; whether the clock is synchronised is unknown "
         "(no timedatectl, and chrony does not answer)"

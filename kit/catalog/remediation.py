@@ -24,6 +24,10 @@ class Target:
     conn: Connection
     facts: Facts
     dry_run: bool = False
+    # The run's --max-disruption: a remediation whose disruption depends on the host (a
+    # restart of the runtime of a node that runs containers) compares against it. Called
+    # outside a run, the caller has chosen to make the change: no limit.
+    max_disruption: str = "high"
 
 
 @dataclass(frozen=True)

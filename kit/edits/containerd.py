@@ -1,12 +1,15 @@
 """containerd's config.toml: the settings Kubernetes needs, read and set in place.
 
 Where a setting lives depends on the file's `version`: containerd 1.x writes version 2,
-containerd 2.x version 3, which moved the CRI settings into new plugins and renamed the
-sandbox (pause) image. A file without `version` is version 1, whose plugin tables have
-other names; these helpers refuse one that configures plugins rather than guess. One
-that configures none, as Docker's containerd.io ships it (only `disabled_plugins`, the
-rest commented out), reads as the installed containerd's own version, and an edit
-writes that version into it.
+containerd 2.0-2.2 version 3, which moved the CRI settings into new plugins and renamed
+the sandbox (pause) image, and containerd 2.3 version 4 (kubespray's template writes it
+for 2.3), which moved only the server's own grpc, ttrpc, debug and metrics tables into
+plugins (containerd's cmd/containerd/server/config/config.go, serviceMigrate): the CRI
+settings are where version 3 has them. A file without `version` is version 1, whose
+plugin tables have other names; these helpers refuse one that configures plugins rather
+than guess. One that configures none, as Docker's containerd.io ships it (only
+`disabled_plugins`, the rest commented out), reads as the installed containerd's own
+version, and an edit writes that version into it.
 
 A key the file does not set takes containerd's built-in default, which is what
 `containerd config default` prints: `effective` reads the file over those defaults.
@@ -24,25 +27,31 @@ from typing import Any
 from kit.errors import KitValueError
 
 CONFIG = "/etc/containerd/config.toml"
-VERSIONS = (2, 3)
+VERSIONS = (2, 3, 4)
 
 _CRI_V2 = "io.containerd.grpc.v1.cri"
 _RUNC = ("containerd", "runtimes", "runc", "options", "SystemdCgroup")
+_RUNTIME_V3 = ("plugins", "io.containerd.cri.v1.runtime", *_RUNC)
 SYSTEMD_CGROUP: dict[int, tuple[str, ...]] = {
     2: ("plugins", _CRI_V2, *_RUNC),
-    3: ("plugins", "io.containerd.cri.v1.runtime", *_RUNC),
+    3: _RUNTIME_V3,
+    4: _RUNTIME_V3,
 }
+_SANDBOX_V3 = ("plugins", "io.containerd.cri.v1.images", "pinned_images", "sandbox")
 SANDBOX_IMAGE: dict[int, tuple[str, ...]] = {
     2: ("plugins", _CRI_V2, "sandbox_image"),
-    3: ("plugins", "io.containerd.cri.v1.images", "pinned_images", "sandbox"),
+    3: _SANDBOX_V3,
+    4: _SANDBOX_V3,
 }
 # Names under which disabled_plugins turns the CRI off: its short id (Docker's
 # containerd.io ships `disabled_plugins = ["cri"]`), its full id, and in version 3 the
 # plugins the CRI service is made of.
+_CRI_V3 = ("cri", _CRI_V2, "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images")
 CRI_PLUGINS: dict[int, tuple[str, ...]] = {
     1: ("cri", _CRI_V2),
     2: ("cri", _CRI_V2),
-    3: ("cri", _CRI_V2, "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images"),
+    3: _CRI_V3,
+    4: _CRI_V3,
 }
 
 
@@ -129,8 +138,13 @@ def _versioned(text: str, default_version: int) -> str:
         return f"version = {default_version}\n" + text
     if version(doc) not in VERSIONS:
         raise KitValueError(
-            f"{CONFIG} is config version {version(doc)}; only versions 2 and 3 are edited "
-            "(migrate it with `containerd config migrate`)"
+            f"{CONFIG} is config version {version(doc)}; only versions "
+            f"{VERSIONS[0]} to {VERSIONS[-1]} are edited"
+            + (
+                " (migrate it with `containerd config migrate`)"
+                if version(doc) < VERSIONS[0]
+                else ""
+            )
         )
     return text
 

@@ -17,6 +17,7 @@ PACKAGE_MANAGERS: dict[str, PackageManager] = {
         # "ok installed" covers held packages; removed-with-config ones do not match.
         query_cmd="dpkg-query -W -f='${Status}' {} 2>/dev/null | grep -q 'ok installed$'",
         cache_clean_cmd=f"{_APT_ENV} apt-get clean",
+        simulate_cmd=f"{_APT_ENV} apt-get -s -q install {{}}",
     ),
     "dnf": PackageManager(
         type="dnf",
@@ -25,6 +26,8 @@ PACKAGE_MANAGERS: dict[str, PackageManager] = {
         remove_cmd="dnf remove -y -q {}",
         query_cmd="rpm -q --quiet {}",
         cache_clean_cmd="dnf clean all",
+        # --assumeno: the transaction table, then "Operation aborted." and exit code 1.
+        simulate_cmd="dnf install --assumeno {}",
     ),
     "yum": PackageManager(
         type="yum",
@@ -33,6 +36,7 @@ PACKAGE_MANAGERS: dict[str, PackageManager] = {
         remove_cmd="yum remove -y -q {}",
         query_cmd="rpm -q --quiet {}",
         cache_clean_cmd="yum clean all",
+        simulate_cmd="yum install --assumeno {}",
     ),
 }
 

@@ -68,10 +68,17 @@ s timesync
 # Without systemd, chrony still says whether it tracks a source.
 command -v chronyc >/dev/null 2>&1 &&
     chronyc -n tracking 2>/dev/null | sed -n 's/^Leap status *: */chrony-leap=/p'
+# Issue 23: timedatectl needs D-Bus, which minimal images lack. systemd-timesyncd touches
+# this file on each successful synchronisation (systemd-timesyncd.service(8)); /run is
+# cleared at boot, so it says "synchronised since boot".
+if [ -d /run/systemd/system ]; then
+    if [ -e /run/systemd/timesync/synchronized ]; then echo timesyncd-synchronized=yes
+    else echo timesyncd-synchronized=no; fi
+fi
 s units
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
     for u in firewalld.service chrony.service chronyd.service systemd-timesyncd.service \
-        ntp.service ntpd.service ntpsec.service swap.target; do
+        ntp.service ntpd.service ntpsec.service openntpd.service swap.target; do
         printf '%s=%s\n' "$u" "$(systemctl is-enabled -- "$u" 2>/dev/null)"
     done
 fi

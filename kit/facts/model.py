@@ -44,6 +44,8 @@ class PackageManager:
     remove_cmd: str = ""
     query_cmd: str = ""
     cache_clean_cmd: str = ""
+    # An install that changes nothing and prints what it would do, removals included.
+    simulate_cmd: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,9 @@ class TimeSync:
     service: str | None = None
     # chrony's own answer ("Normal", "Not synchronised"), read where timedatectl is not.
     chrony_leap: str | None = None
+    # Whether systemd-timesyncd's /run/systemd/timesync/synchronized exists (None: no
+    # systemd): its answer without D-Bus, which timedatectl needs.
+    timesyncd_flag: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

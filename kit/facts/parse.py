@@ -496,14 +496,17 @@ def parse_timezone(text: str) -> str:
 def parse_time_sync(text: str, procs: set[str]) -> TimeSync:
     synced: bool | None = None
     leap: str | None = None
+    flag: bool | None = None
     for line in text.splitlines():
-        if line.startswith("ntpsynchronized="):
-            value = line.partition("=")[2].strip()
-            synced = {"yes": True, "no": False}.get(value)
-        elif line.startswith("chrony-leap="):
-            leap = line.partition("=")[2].strip() or None
+        key, _, value = line.partition("=")
+        if key == "ntpsynchronized":
+            synced = {"yes": True, "no": False}.get(value.strip())
+        elif key == "chrony-leap":
+            leap = value.strip() or None
+        elif key == "timesyncd-synchronized":
+            flag = {"yes": True, "no": False}.get(value.strip())
     service = next((name for comm, name in _TIME_DAEMONS if comm in procs), None)
-    return TimeSync(synced, service, leap)
+    return TimeSync(synced, service, leap, flag)
 
 
 def _unescape(field: str) -> str:

@@ -61,6 +61,10 @@ class Settings:
     dry_run: bool
     max_disruption: str
     verbose: bool
+    # Whether a warning check's fix runs: under --strict, or for a check --check names by
+    # its id (not by a glob), and never otherwise (issue 23: swap may be deliberate).
+    strict: bool = False
+    named: frozenset[str] = frozenset()
     # Per host key, the files its fixes changed, or planned to, in this run.
     files: dict[str, FileChanges] = field(default_factory=dict, compare=False, repr=False)
 
@@ -150,8 +154,15 @@ def remediate(
         note = f"fix needs --max-disruption={declared.disruption}: {what}"
         item.user_properties.append(("held_back", note))
         raise _still_failing(first, note)
+    if check.severity == "warning" and not (settings.strict or check.id in settings.named):
+        note = (
+            f"fix not run: {check.id} is a warning check; its fix runs only with --strict "
+            f"or when the check is named (--check {check.id})"
+        )
+        item.user_properties.append(("held_back", note))
+        raise _still_failing(first, note)
     if settings.dry_run:
-        return _plan(item, ctx, fix, params, first, settings.files_of(ctx))
+        return _plan(item, ctx, fix, params, first, settings)
     assert host is not None
     key = nottaken.params_key(ctx.label, params)
     earlier = host.not_taken(check.id, key)
@@ -204,7 +215,8 @@ def _apply_journaled(
     mark = files.mark()
     with journal.fix(check.id), recording(ctx.conn, files):
         try:
-            changes = apply(fix, Target(ctx.conn, ctx.facts), params)
+            target = Target(ctx.conn, ctx.facts, max_disruption=settings.max_disruption)
+            changes = apply(fix, target, params)
             _note_files(item, files.since(mark))
             return changes
         except (FixRefused, RemediationFailed) as exc:
@@ -266,13 +278,15 @@ def _plan(
     fix: Callable[..., Any],
     params: Mapping[str, Any],
     first: AssertionError,
-    files: FileChanges,
+    settings: Settings,
 ) -> str:
     """--dry-run: what the fix would change, or why it would be refused; the check fails.
 
     It plans on what the host's earlier fixes in this run would have left."""
+    files = settings.files_of(ctx)
     mark = files.mark()
-    target = Target(PlanningConnection(ctx.conn, files), ctx.facts, dry_run=True)
+    planning = PlanningConnection(ctx.conn, files)
+    target = Target(planning, ctx.facts, dry_run=True, max_disruption=settings.max_disruption)
     try:
         changes = apply(fix, target, params)
     except FixRefused as exc:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from kit.catalog.check import meta_of
-from kit.plugin import collected, shard, waivers
+from kit.plugin import collected, selection, shard, waivers
 from kit.plugin import fix as fixflow
 from kit.plugin.fixhost import HostFixes, new_run_id
 from kit.plugin.outcomes import Tally
@@ -30,13 +30,15 @@ AUTO_WORKERS = pytest.StashKey[str]()  # the header line saying what -n auto cho
 class RunState:
     def __init__(self, config: pytest.Config, registry: HostRegistry, plan: ProfilePlan) -> None:
         self.fix: bool = config.getoption("hostkit_fix")
+        # pytest's own --strict (the `strict` ini value) also makes warnings fail the run.
+        self.strict: bool = bool(config.getini("strict"))
         self.settings = fixflow.Settings(
             dry_run=config.getoption("hostkit_dry_run"),
             max_disruption=config.getoption("hostkit_max_disruption"),
             verbose=config.option.verbose > 0,
+            strict=self.strict,
+            named=frozenset(selection.patterns(config.getoption("hostkit_check"))),
         )
-        # pytest's own --strict (the `strict` ini value) also makes warnings fail the run.
-        self.strict: bool = bool(config.getini("strict"))
         self.registry = registry
         self.plan = plan
         self.profile = plan.default

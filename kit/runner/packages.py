@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kit.connection import Connection, quote
+from kit.errors import FixRefused
 from kit.facts import Facts, PackageManager, fill
 from kit.runner import journal
 from kit.runner.change import Change
@@ -45,26 +46,78 @@ def is_package_installed(conn: Connection, facts: Facts, package: str) -> bool:
 def install_packages(
     conn: Connection, facts: Facts, *packages: str, dry_run: bool = False
 ) -> Change:
-    """Install the packages that are missing; nothing runs when all are installed."""
+    """Install the packages that are missing; nothing runs when all are installed.
+
+    The package manager is asked first what the install would do: one that would remove
+    or replace an installed package (Docker's containerd.io and docker-ce, which Debian's
+    containerd conflicts with; runc, which containerd.io obsoletes) is refused naming them.
+    """
     pm = _manager(facts)
     missing = _missing(conn, pm, _names(packages))
     if not missing:
         return Change.none(f"packages already installed: {' '.join(packages)}", dry_run=dry_run)
+    _refuse_removals(conn, pm, missing, dry_run)
     with journal.live_step(conn, f"install {' '.join(missing)}", dry_run=dry_run):
         if not dry_run:
-            _install(conn, pm, missing)
+            conn.run(fill(pm.install_cmd, *missing), sudo=True, timeout=INSTALL_TIMEOUT).check()
     return Change.made(f"installed {' '.join(missing)}", dry_run=dry_run)
 
 
-def _install(conn: Connection, pm: PackageManager, missing: list[str]) -> None:
-    install = fill(pm.install_cmd, *missing)
-    res = conn.run(install, sudo=True, timeout=INSTALL_TIMEOUT)
+def _refuse_removals(
+    conn: Connection, pm: PackageManager, missing: list[str], dry_run: bool
+) -> None:
+    """FixRefused naming what installing missing would remove; nothing when it removes none."""
+    if not pm.simulate_cmd:
+        return
+    simulate = fill(pm.simulate_cmd, *missing)
+    res = conn.read(simulate, sudo=True, timeout=INSTALL_TIMEOUT)
     if not res.ok and pm.type == "apt" and "Unable to locate package" in res.stderr:
+        if dry_run:
+            return  # the lists would be refreshed first; what they bring is unknown now
         # apt's lists may predate a repository or a package, however recent they are:
-        # refresh once and try again, as an operator would.
+        # refresh once and ask again, as an operator would.
         conn.run(pm.update_cmd, sudo=True, timeout=INSTALL_TIMEOUT).check()
-        res = conn.run(install, sudo=True, timeout=INSTALL_TIMEOUT)
-    res.check()
+        res = conn.read(simulate, sudo=True, timeout=INSTALL_TIMEOUT)
+    if pm.type == "apt":
+        res.check()  # dnf --assumeno always exits 1; its table says what it would do
+    removed = would_remove(pm.type, res.stdout)
+    if removed:
+        tool = {"apt": "apt-get -s", "dnf": "dnf --assumeno", "yum": "yum --assumeno"}[pm.type]
+        what = "packages" if len(removed) > 1 else "package"
+        raise FixRefused(
+            f"installing {' '.join(missing)} would remove the installed {what} "
+            f"{', '.join(removed)} ({tool} says so): install it by hand if that is wanted"
+        )
+
+
+# Architectures rpm names carry after a dot in dnf's "replacing NAME.ARCH" lines.
+_RPM_ARCHES = {"x86_64", "noarch", "aarch64", "i686", "ppc64le", "s390x", "armv7hl", "src"}
+
+
+def would_remove(manager: str, output: str) -> list[str]:
+    """The installed packages a simulated install would take away, in the order named.
+
+    apt-get -s: its `Remv NAME [VERSION]` lines. dnf and yum (--assumeno): the packages
+    under every "Removing..." heading of the transaction table, and the `replacing
+    NAME.ARCH VERSION` lines under a package that obsoletes another.
+    """
+    if manager == "apt":
+        return [line.split()[1] for line in output.splitlines() if line.startswith("Remv ")]
+    removed: list[str] = []
+    removing = False
+    for line in output.splitlines():
+        if line.startswith("Transaction Summary"):
+            break
+        if line and not line[0].isspace():
+            removing = line.rstrip().endswith(":") and line.startswith("Removing")
+            continue
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == "replacing":
+            name, dot, arch = fields[1].rpartition(".")
+            removed.append(name if dot and arch in _RPM_ARCHES else fields[1])
+        elif removing and fields:
+            removed.append(fields[0])
+    return removed
 
 
 def remove_packages(

@@ -253,6 +253,20 @@ def test_without_systemd_or_chrony_the_state_is_unknown_not_unsynchronised():
     assert "unknown" in message and "not synchronised" not in message
 
 
+def test_without_d_bus_timesyncds_own_flag_file_gives_the_verdict():
+    # timedatectl needs D-Bus and answers nothing on a minimal image without it;
+    # systemd-timesyncd touches /run/systemd/timesync/synchronized once it has synchronised
+    # the clock (timesyncd.c), which the gather reads.
+    synced = load("debian12", procs="systemd-timesyn", timesync="timesyncd-synchronized=yes")
+    test_system.test_time_synchronized(synced)
+    waiting = load("debian12", procs="systemd-timesyn", timesync="timesyncd-synchronized=no")
+    fails(
+        test_system.test_time_synchronized,
+        waiting,
+        match="systemd-timesyncd runs but the clock is not synchronised",
+    )
+
+
 def test_ntpd_counts_as_a_time_daemon():
     facts = load("ubuntu2204", procs="ntpd", timesync="ntpsynchronized=yes")
     assert facts.time_sync.service == "ntpd"

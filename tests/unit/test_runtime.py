@@ -5,7 +5,10 @@ config.toml and its `containerd config default` (both real); Docker's containerd
 config.toml, which Rocky and RHEL nodes install from Docker's repository and Ubuntu hosts
 often do (its `disabled_plugins = ["cri"]`, as the package ships it); a containerd 2.x
 `config default` (version 3), shortened to the tables these checks read; and
-`ctr plugins ls` from a Debian 12 test host (a systemd-nspawn container).
+`ctr plugins ls` from a Debian 12 test host (a systemd-nspawn container); kubespray's
+config.toml for containerd 2.3 (version 4), rendered from its
+roles/container-engine/containerd/templates/config.toml.j2 with the role's defaults and
+containerd_use_systemd_cgroup false.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ DEBIAN_DEFAULT = text("debian12-default.toml")
 DOCKER_FILE = text("containerd.io-config.toml")
 V3_DEFAULT = text("containerd2-default.toml")
 PLUGINS = text("debian12-ctr-plugins-ls.txt")
+KUBESPRAY_V4 = text("kubespray-v4-config.toml")
 
 
 # -- package per OS family ------------------------------------------------------------
@@ -114,6 +118,45 @@ def test_dockers_versionless_file_reads_as_the_installed_containerds_version():
         setting_problem(containerd.effective(edited, V3_DEFAULT), containerd.SYSTEMD_CGROUP, True)
         is None
     )
+
+
+def test_version_4_reads_and_edits_like_version_3():
+    # containerd's config migration from 3 to 4 (cmd/containerd/server/config/config.go
+    # serviceMigrate) moves only the server's own grpc, ttrpc, debug and metrics tables
+    # into plugins; the CRI plugins keep their names and keys.
+    config = containerd.effective(KUBESPRAY_V4, V3_DEFAULT)
+    assert config.version == 4
+    assert test_runtime._config_problem(config) is None
+    assert setting_problem(config, containerd.SYSTEMD_CGROUP, True) == (
+        "plugins.io.containerd.cri.v1.runtime.containerd.runtimes.runc.options.SystemdCgroup "
+        "is False (/etc/containerd/config.toml), want true"
+    )
+    assert setting_problem(config, containerd.SANDBOX_IMAGE, "registry.k8s.io/pause:3.10") is None
+    edited = containerd.set_value(KUBESPRAY_V4, containerd.SYSTEMD_CGROUP, True)
+    changed = [
+        (a, b)
+        for a, b in zip(KUBESPRAY_V4.splitlines(), edited.splitlines(), strict=True)
+        if a != b
+    ]
+    assert changed == [("           SystemdCgroup = false", "           SystemdCgroup = true")]
+    disabled = "version = 4\ndisabled_plugins = ['io.containerd.cri.v1.images']\n"
+    assert containerd.effective(disabled, V3_DEFAULT).disabled_cri() == [
+        "io.containerd.cri.v1.images"
+    ]
+    assert tomllib.loads(containerd.enable_cri(disabled))["disabled_plugins"] == []
+
+
+def test_config_versions_the_kit_does_not_know_are_named():
+    assert test_runtime._config_problem(containerd.effective("[plugins.cri]\n", None)) == (
+        "/etc/containerd/config.toml is config version 1: containerd 2 no longer reads it "
+        "(migrate it with `containerd config migrate`)"
+    )
+    assert test_runtime._config_problem(containerd.effective("version = 5\n", None)) == (
+        "/etc/containerd/config.toml is config version 5, newer than this kit knows "
+        "(2 to 4): check it by hand"
+    )
+    with pytest.raises(KitValueError, match="config version 5; only versions 2 to 4"):
+        containerd.set_value("version = 5\n", containerd.SYSTEMD_CGROUP, True)
 
 
 # -- the edits keep the file --------------------------------------------------------------
@@ -283,3 +326,66 @@ def test_containerd_absent_on_a_host_without_systemd_fails_as_not_installed():
     assert facts.init_system.type != "systemd"
     with pytest.raises(AssertionError, match="containerd is not installed"):
         test_runtime.test_containerd_service(None, facts)
+
+
+# -- containerd as installers leave it ----------------------------------------------------
+
+
+def test_a_loaded_unit_counts_as_containerd_installed_even_without_its_binary_found():
+    # kubespray's unit, written to /etc/systemd/system, for a containerd in its bin_dir.
+    shown = "LoadState=loaded\nFragmentPath=/etc/systemd/system/containerd.service\n"
+    found = fixes.parse_installation(shown)
+    assert found.found and found.binary is None
+    assert found.describe() == "its unit /etc/systemd/system/containerd.service"
+    assert not fixes.parse_installation("LoadState=not-found\nFragmentPath=\n").found
+
+
+def test_dockers_package_is_named_as_the_owner():
+    found = fixes.parse_installation("binary=/usr/bin/containerd\npackage=containerd.io\n")
+    assert found.describe() == "/usr/bin/containerd from package containerd.io"
+    assert fixes.parse_installation("binary=/usr/local/bin/containerd\npackage=\n").package is None
+
+
+# -- the kubelet's cgroup driver against containerd's ---------------------------------------
+
+
+def _kubelet(config: str | None, extra: str | None = None):
+    from tests.unit.test_cis_node import node
+
+    return node(config, extra)
+
+
+def test_the_kubelets_cgroup_driver_as_kubeadm_writes_it_and_as_the_kubelet_defaults_it():
+    from tests.unit.test_cis_node import CONFIG
+
+    assert fixes.driver_of(_kubelet(CONFIG)) == fixes.KubeletDriver(
+        "systemd", "cgroupDriver: systemd in /var/lib/kubelet/config.yaml"
+    )
+    # The kubelet's own default (pkg/kubelet/apis/config/v1beta1/defaults.go) is cgroupfs.
+    bare = CONFIG.replace("cgroupDriver: systemd\n", "")
+    assert fixes.driver_of(_kubelet(bare)) == fixes.KubeletDriver(
+        "cgroupfs",
+        "/var/lib/kubelet/config.yaml sets no cgroupDriver: the kubelet's default, cgroupfs",
+    )
+    flagged = fixes.driver_of(_kubelet(CONFIG, 'KUBELET_EXTRA_ARGS="--cgroup-driver=cgroupfs"\n'))
+    assert flagged.driver == "cgroupfs" and flagged.where.startswith("flag --cgroup-driver")
+    # Before kubeadm joins there is no config: kubeadm will write systemd.
+    assert fixes.driver_of(_kubelet(None)).driver is None
+
+
+def test_cgroup_drivers_that_differ_are_named():
+    from tests.unit.test_cis_node import CONFIG
+
+    config = containerd.effective(DEBIAN_FILE, DEBIAN_DEFAULT)  # SystemdCgroup false
+    problem = test_runtime.cgroup_driver_problem(fixes.driver_of(_kubelet(CONFIG)), config)
+    assert problem == (
+        "the kubelet uses the systemd cgroup driver (cgroupDriver: systemd in "
+        "/var/lib/kubelet/config.yaml) and containerd's runc the cgroupfs driver "
+        "(SystemdCgroup is False, containerd's default): they must agree"
+    )
+    fixed = containerd.effective(
+        containerd.set_value(DEBIAN_FILE, containerd.SYSTEMD_CGROUP, True), DEBIAN_DEFAULT
+    )
+    assert test_runtime.cgroup_driver_problem(fixes.driver_of(_kubelet(CONFIG)), fixed) is None
+    bare = CONFIG.replace("cgroupDriver: systemd\n", "")
+    assert test_runtime.cgroup_driver_problem(fixes.driver_of(_kubelet(bare)), config) is None
