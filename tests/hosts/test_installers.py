@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.hosts import installers
+from tests.hosts import compliance, installers
 from tests.hosts.verdicts import (
     NOT_FAILING,
     PASSED,
@@ -228,4 +228,21 @@ def test_cloud_init_manage_etc_hosts(fresh_container, tmp_path):
     # the settling and the reference's verdicts last, so the harm checks above run
     # whatever they say
     assert_settled(again)
+    assert not gaps, "\n".join(gaps)
+
+
+def test_the_running_kubelets_flags_are_the_ones_judged(fresh_container, tmp_path):
+    """The kubelet that runs was started with --read-only-port=10255 from
+    /etc/default/kubelet, which was set back afterwards without a restart: its files say
+    nothing, its /proc/PID/cmdline says 10255. kube-bench reads the running process
+    (`ps`), so 4.2.4 fails, naming the flag ("Beyond today's references")."""
+    host = fresh_container(12)
+    with host.connect() as conn:
+        installers.kubeadm_worker(conn)
+        conn.put(b"KUBELET_EXTRA_ARGS=--read-only-port=10255\n", "/etc/default/kubelet")
+        conn.run("systemctl restart kubelet").check()
+        conn.put(installers.KUBELET_DEFAULT.encode(), "/etc/default/kubelet")
+        assert "--read-only-port=10255" in kubelet_cmdline(conn)
+    before = compliance.run(host, tmp_path, "before", *CIS, select="read_only_port")
+    gaps = mismatches(before, {"test_read_only_port": Fails("--read-only-port=10255")})
     assert not gaps, "\n".join(gaps)

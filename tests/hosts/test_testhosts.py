@@ -244,6 +244,25 @@ def test_an_unknown_release_is_refused_by_name(tmp_path):
     assert not (tmp_path / "s").exists()
 
 
+def test_containerd_io_depends_on_what_containerd_does_but_runc():
+    from kit.testhosts import dockerpkg
+
+    # Debian 12's containerd Depends, as its control file has it
+    depends = "libc6 (>= 2.34), runc (>= 1.0.0~rc94)"
+    assert dockerpkg._without(depends, ("runc",)) == "libc6 (>= 2.34)"
+    assert dockerpkg._without("runc:any, libc6", ("runc",)) == "libc6"
+    assert dockerpkg._without("", ("runc",)) == ""
+
+
+def test_cloud_init_hosts_template_renders_as_cloud_init_writes_it():
+    from tests.hosts import installers
+
+    rendered = installers.render_cloud_hosts("node1")
+    assert rendered.startswith("# Your system has configured 'manage_etc_hosts' as True.\n")
+    assert "127.0.1.1 node1 node1\n127.0.0.1 localhost\n" in rendered
+    assert "{" not in rendered and "template:" not in rendered
+
+
 def test_known_hosts_lines_name_non_standard_ports_in_brackets():
     pair = keys.ed25519("x")
     assert keys.known_hosts_line("10.77.1.2", 22, pair.public).startswith("10.77.1.2 ssh-ed25519 ")

@@ -1,0 +1,62 @@
+"""A hardened host on a Debian 13 VM: module blacklists and `install NAME /bin/false` lines.
+
+modprobe loads a blacklisted module when named, but systemd-modules-load (which loads
+/etc/modules-load.d at boot) applies the blacklist, and an `install` line replaces the
+load with its command: a check that passes after `modprobe` is wrong at the next boot
+(issue 23 item 10). The scenario reboots the VM to prove what boot does. Debian 13 ships
+no /etc/sysctl.conf, so the sysctls' persistence is proven there too.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import kit.runner
+from kit.testhosts import ready
+from tests.hosts import compliance, installers
+from tests.hosts.conftest import VM_REBOOT_TIMEOUT
+from tests.hosts.verdicts import Fails, Harm, assert_settled, assert_verdicts
+
+pytestmark = [pytest.mark.hosts, pytest.mark.release(13)]
+
+PROFILE = ("--profile", "kubernetes-node")
+SELECT = "module_loaded or (sysctl and not kernel_defaults and not installer)"
+
+
+def test_blacklisted_modules_are_loaded_at_boot_after_the_fix(vm, tmp_path):
+    with vm.connect() as conn:
+        # the image is what the module says: Debian 13, no /etc/sysctl.conf
+        assert conn.run(". /etc/os-release && echo $VERSION_ID").stdout.strip() == "13"
+        assert conn.run("test -e /etc/sysctl.conf").rc != 0
+        node = installers.hardened(conn)
+        conn.run(
+            "modprobe -r br_netfilter overlay 2>/dev/null;"
+            " rm -f /etc/modules-load.d/hostkit-*.conf; true"
+        ).check()
+        harm = Harm.before(conn, node)
+    before = compliance.run(vm, tmp_path, "before", *PROFILE, select=SELECT)
+    assert_verdicts(
+        before,
+        {
+            "test_module_loaded[br_netfilter]": Fails(installers.HARDENING_PATH),
+            "test_module_loaded[overlay]": Fails(installers.HARDENING_PATH),
+        },
+    )
+    compliance.run(vm, tmp_path, "fix", "--fix", *PROFILE, select=SELECT)
+    again = compliance.run(vm, tmp_path, "again", "--fix", *PROFILE, select=SELECT)
+    assert again.failing() == set(), {n: again.cases[n].message for n in again.failing()}
+    assert_settled(again)
+    with vm.connect() as conn:
+        # the blocking lines went, or the fix refused naming the file: either way the
+        # file changed only because a check is about it
+        harm.assert_unharmed(conn, allowed={installers.HARDENING_PATH})
+        kit.runner.reboot(conn, timeout=VM_REBOOT_TIMEOUT, accept_disconnect=True)
+    ready.wait(vm, VM_REBOOT_TIMEOUT)
+    with vm.connect() as conn:  # independent reads of what boot did
+        modules = conn.run("cat /proc/modules").check().stdout
+        loaded = {line.split()[0] for line in modules.splitlines()}
+        assert {"br_netfilter", "overlay"} <= loaded, sorted(loaded)
+        assert conn.run("sysctl -n net.ipv4.ip_forward").stdout.strip() == "1"
+        assert conn.run("sysctl -n net.bridge.bridge-nf-call-iptables").stdout.strip() == "1"
+    after = compliance.run(vm, tmp_path, "after-reboot", *PROFILE, select=SELECT)
+    assert after.failing() == set(), {n: after.cases[n].message for n in after.failing()}
