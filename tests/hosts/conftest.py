@@ -50,6 +50,11 @@ def release_of(node: pytest.Item | pytest.Module) -> int:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Modules of another release than the default run first and together: xdist hands a
+    # worker its groups in collection order, so a release's modules scattered among
+    # Debian 12's would make a worker boot its VMs in turn, once per switch (measured:
+    # five VM boots on one worker instead of two).
+    items.sort(key=lambda item: release_of(item) == image.DEFAULT_RELEASE)
     for item in items:
         if VM_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.vm)
