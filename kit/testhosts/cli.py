@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kit.errors import KitError
 from kit.testhosts import fleet as fleets
+from kit.testhosts import image
 from kit.testhosts.errors import ToolMissing
 from kit.testhosts.state import Fleet, default_dir, load
 
@@ -40,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--vm", action="store_true", help="boot the qemu VM")
     up.add_argument("--containers", type=int, default=None, metavar="N", help="containers")
     up.add_argument("--timeout", type=float, default=None, help="boot timeout, seconds")
+    up.add_argument("--release", type=int, default=None, choices=sorted(image.RELEASES),
+                    help=f"Debian release (default {image.DEFAULT_RELEASE})")  # fmt: skip
     up.set_defaults(func=_up)
     sub.add_parser("down", help="stop and remove every host").set_defaults(func=_down)
     sub.add_parser("list", help="show the running hosts").set_defaults(func=_list)
@@ -54,7 +57,13 @@ def _parser() -> argparse.ArgumentParser:
 def _up(args: argparse.Namespace) -> int:
     count = args.containers if args.containers is not None else (0 if args.vm else 2)
     started = time.monotonic()
-    fleet = fleets.up(containers=count, vm=args.vm, state_dir=args.state, boot_timeout=args.timeout)
+    fleet = fleets.up(
+        containers=count,
+        vm=args.vm,
+        state_dir=args.state,
+        boot_timeout=args.timeout,
+        release=args.release,
+    )
     for host in fleet.hosts:
         print(host.spec)
     print(

@@ -32,27 +32,31 @@ def up(
     vm: bool = False,
     state_dir: Path | str | None = None,
     boot_timeout: float | None = None,
+    release: int | None = None,
 ) -> Fleet:
-    """Boot `containers` containers and, if asked, the VM; return them once they answer.
+    """Boot `containers` containers and, if asked, the VM, all of Debian `release` (the
+    image's default release when None); return them once they answer.
 
-    A fleet already running in the state directory with the same shape is returned
-    as it is; any other recorded fleet is taken down first.
+    A fleet already running in the state directory with the same shape and image is
+    returned as it is; any other recorded fleet is taken down first.
     """
+    rel = image.release(release)
     if containers < 0:
         raise tools.StepFailed("up", 2, "containers must be zero or more")
     tools.require_root()
-    needed = ["ip", "mount", "chpasswd"]
+    needed = ["ip", "mount", "chpasswd", "openssl"]
     needed += ["systemd-nspawn"] if containers else []
     needed += ["qemu-system-x86_64", "mkfs.ext4", "unshare", "chroot"] if vm else []
     tools.require(*needed)
     directory = Path(state_dir) if state_dir else default_dir()
     existing = load(directory)
     if existing is not None:
-        if existing.alive() and existing.shape() == (containers, vm):
+        same_image = existing.image == image.recipe_key(rel.number)
+        if existing.alive() and existing.shape() == (containers, vm) and same_image:
             return existing
         down(directory)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    img = image.ensure(log=directory / _BUILD_LOG)
+    img = image.ensure(log=directory / _BUILD_LOG, number=rel.number)
     fleet = Fleet(directory, image=img.key)
     try:
         _start(fleet, img, containers, vm)

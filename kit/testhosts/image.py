@@ -1,7 +1,8 @@
 """The Debian root filesystem every test host boots from, built once and cached.
 
-The cache key is a hash of the recipe (suite, package lists, RECIPE_VERSION), so
-the image is rebuilt only when one of them changes. A build goes into a temporary
+One recipe per Debian release (11 bullseye, 12 bookworm, 13 trixie), each cached by a
+key of its own: a hash of the recipe (suite, mirror, package lists, RECIPE_VERSION), so
+an image is rebuilt only when its recipe changes. A build goes into a temporary
 directory beside the cache entry and is renamed into place at the end: an
 interrupted build never leaves a half image behind.
 """
@@ -18,12 +19,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit.testhosts import tools
+from kit.testhosts import dockerpkg, tools
 from kit.testhosts.errors import StepFailed
 
 # Bump when the steps below change in a way the package lists do not show.
-RECIPE_VERSION = 4
-SUITE = "bookworm"
+RECIPE_VERSION = 5
 
 PACKAGES = (
     # boot and reach it
@@ -65,6 +65,10 @@ REPO_PACKAGES = (
     "containerd",
     "iputils-ping",  # testinfra's host.addr pings: the parity tests install it
 )
+# Served too, each fetched on its own: they conflict with one another (chrony and ntpsec
+# both provide and conflict with time-daemon), so one apt call cannot resolve them all.
+# The time daemons a host may have instead of timesyncd (tests/hosts/installers.py).
+REPO_ALTERNATIVES = ("chrony", "ntpsec")
 # In the base system and also served, so a scenario may remove one and a fix put it back.
 REPO_REINSTALLABLE = ("systemd-timesyncd",)
 REPO_DIR = "/srv/hostkit-repo"
@@ -72,9 +76,52 @@ TESTER = "tester"
 
 
 @dataclass(frozen=True)
+class Release:
+    """One Debian release's recipe: where its packages come from and what differs."""
+
+    number: int
+    suite: str
+    # None: this machine's own apt sources (bookworm, as this machine runs); otherwise
+    # the Debian mirror those sources name, with the release's suite.
+    mirror: str | None
+    # Package names that differ from PACKAGES on this release: added, and taken out.
+    add: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        return tuple(p for p in PACKAGES if p not in self.drop) + self.add
+
+
+DEBIAN_MIRROR = "http://deb.debian.org/debian"
+RELEASES = {
+    11: Release(11, "bullseye", DEBIAN_MIRROR),
+    12: Release(12, "bookworm", None),
+    # The DHCP client ifupdown names first: trixie's ifupdown recommends
+    # `dhcpcd-base | dhcp-client`, bullseye's and bookworm's `isc-dhcp-client | dhcp-client`.
+    13: Release(13, "trixie", DEBIAN_MIRROR, add=("dhcpcd-base",), drop=("isc-dhcp-client",)),
+}
+DEFAULT_RELEASE = 12
+
+
+def release(number: int | None) -> Release:
+    """The recipe of Debian `number` (the default release when None); others refused."""
+    if number is None:
+        number = DEFAULT_RELEASE
+    try:
+        return RELEASES[number]
+    except KeyError:
+        known = ", ".join(str(n) for n in RELEASES)
+        raise StepFailed(
+            "choosing the image", 2, f"no Debian {number}; releases: {known}"
+        ) from None
+
+
+@dataclass(frozen=True)
 class Image:
     root: Path
     key: str
+    release: int = DEFAULT_RELEASE
 
 
 def cache_dir() -> Path:
@@ -85,38 +132,44 @@ def cache_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".cache") / "hostkit"
 
 
-def recipe_key() -> str:
+def recipe_key(number: int | None = None) -> str:
+    rel = release(number)
     recipe = {
         "version": RECIPE_VERSION,
-        "suite": SUITE,
-        "packages": sorted(PACKAGES),
+        "suite": rel.suite,
+        "mirror": rel.mirror,
+        "packages": sorted(rel.packages),
         "repo": sorted(REPO_PACKAGES),
+        "alternatives": list(REPO_ALTERNATIVES),
         "reinstallable": sorted(REPO_REINSTALLABLE),
+        "docker": dockerpkg.RECIPE,
     }
     blob = json.dumps(recipe, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def cached() -> Image | None:
-    key = recipe_key()
+def cached(number: int | None = None) -> Image | None:
+    rel = release(number)
+    key = recipe_key(rel.number)
     root = cache_dir() / "images" / key / "rootfs"
-    return Image(root, key) if (root / "etc" / "os-release").exists() else None
+    return Image(root, key, rel.number) if (root / "etc" / "os-release").exists() else None
 
 
-def ensure(log: Path | None = None) -> Image:
-    """Return the cached image, building it first if the recipe changed."""
-    found = cached()
+def ensure(log: Path | None = None, number: int | None = None) -> Image:
+    """Return the cached image of Debian `number`, building it first if its recipe changed."""
+    rel = release(number)
+    found = cached(rel.number)
     if found:
         return found
     tools.require_root()
-    tools.require("mmdebstrap", "dpkg-scanpackages")
+    tools.require("mmdebstrap", "dpkg-scanpackages", "dpkg-deb")
     images = cache_dir() / "images"
     images.mkdir(parents=True, exist_ok=True)
-    key = recipe_key()
+    key = recipe_key(rel.number)
     with (images / f"{key}.lock").open("w") as lock:
         # Another process may be building the same image: wait for it, then reuse.
         fcntl.flock(lock, fcntl.LOCK_EX)
-        found = cached()
+        found = cached(rel.number)
         if found:
             return found
         _remove_stale(images)
@@ -124,11 +177,11 @@ def ensure(log: Path | None = None) -> Image:
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         try:
-            _build(work / "rootfs", log)
+            _build(rel, work / "rootfs", log)
             os.rename(work, images / key)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    image = cached()
+    image = cached(rel.number)
     assert image is not None
     return image
 
@@ -140,7 +193,7 @@ def _remove_stale(images: Path) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def _build(root: Path, log: Path | None) -> None:
+def _build(rel: Release, root: Path, log: Path | None) -> None:
     repo = f'"$1"{REPO_DIR}'
     archives = '"$1"/var/cache/apt/archives'
     hooks = [
@@ -149,6 +202,10 @@ def _build(root: Path, log: Path | None) -> None:
         f"rm -f {archives}/*.deb",
         'chroot "$1" apt-get install -y -q --download-only --no-install-recommends '
         + " ".join(REPO_PACKAGES),
+        *(
+            f'chroot "$1" apt-get install -y -q --download-only --no-install-recommends {name}'
+            for name in REPO_ALTERNATIVES
+        ),
         f"mkdir -p {repo} && mv {archives}/*.deb {repo}/",
         f'chroot "$1" sh -c "cd {REPO_DIR} && apt-get download -q '
         + " ".join(REPO_REINSTALLABLE)
@@ -158,22 +215,29 @@ def _build(root: Path, log: Path | None) -> None:
     argv: list[str] = [
         "mmdebstrap",
         "--variant=minbase",
-        "--include=" + ",".join(PACKAGES),
+        "--include=" + ",".join(rel.packages),
     ]
     for hook in hooks:
         argv.append(f"--customize-hook={hook}")
-    argv += [SUITE, str(root)]
+    argv += [rel.suite, str(root)]
+    if rel.mirror:
+        argv.append(rel.mirror)
     started = time.monotonic()
     done = tools.run(argv, "mmdebstrap", timeout=1800, check=False)
     if log:
         log.write_bytes(done.stdout + done.stderr)
     if done.returncode != 0:
         raise StepFailed("mmdebstrap", done.returncode, done.stderr.decode("utf-8", "replace"))
-    _index_repo(root / REPO_DIR.lstrip("/"))
+    repo_dir = root / REPO_DIR.lstrip("/")
+    dockerpkg.build_into(repo_dir)
+    _index_repo(repo_dir)
     _configure(root)
-    (root.parent / "build.json").write_text(
-        json.dumps({"seconds": round(time.monotonic() - started, 1), "key": recipe_key()})
-    )
+    build = {
+        "seconds": round(time.monotonic() - started, 1),
+        "key": recipe_key(rel.number),
+        "release": rel.number,
+    }
+    (root.parent / "build.json").write_text(json.dumps(build))
 
 
 def _index_repo(repo: Path) -> None:

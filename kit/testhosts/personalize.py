@@ -42,11 +42,19 @@ def apply(root: Path, who: Identity, password: str) -> None:
         _write(root, "etc/fstab", "")
         interfaces = "auto lo\niface lo inet loopback\n"
     _write(root, "etc/network/interfaces", interfaces)
-    # the password goes on stdin, never on a command line
+    # The password goes on stdin, never on a command line. It is hashed here and handed
+    # over hashed (-e): chpasswd then writes /etc/shadow itself instead of going through
+    # PAM, whose modules inside another release's root (Debian 11's) refuse this
+    # machine's chpasswd ("Authentication token manipulation error").
+    hashed = tools.run(
+        ["openssl", "passwd", "-6", "-stdin"],
+        f"hashing {TESTER}'s password",
+        stdin=f"{password}\n".encode(),
+    ).stdout.strip()
     tools.run(
-        ["chpasswd", "--root", root],
+        ["chpasswd", "-e", "--root", root],
         f"setting {TESTER}'s password",
-        stdin=f"{TESTER}:{password}\n".encode(),
+        stdin=TESTER.encode() + b":" + hashed + b"\n",
     )
 
 

@@ -222,6 +222,47 @@ def test_the_image_key_follows_its_package_list(monkeypatch):
     assert image.recipe_key() == before
 
 
+def test_each_release_has_a_key_and_a_recipe_of_its_own(monkeypatch):
+    keys_by_release = {n: image.recipe_key(n) for n in (11, 12, 13)}
+    assert len(set(keys_by_release.values())) == 3, keys_by_release
+    assert image.recipe_key() == keys_by_release[image.DEFAULT_RELEASE]
+    # a change to one release's recipe moves that release's key only
+    monkeypatch.setitem(
+        image.RELEASES, 11, image.Release(11, "bullseye", image.DEBIAN_MIRROR, add=("hello",))
+    )
+    assert image.recipe_key(11) != keys_by_release[11]
+    assert image.recipe_key(13) == keys_by_release[13]
+    assert [image.RELEASES[n].suite for n in (11, 12, 13)] == ["bullseye", "bookworm", "trixie"]
+    assert image.RELEASES[12].mirror is None  # this machine's own sources, as before
+
+
+def test_an_unknown_release_is_refused_by_name(tmp_path):
+    with pytest.raises(TestHostError, match="no Debian 10; releases: 11, 12, 13"):
+        image.ensure(number=10)
+    with pytest.raises(TestHostError, match="no Debian 14"):
+        kit.testhosts.up(containers=1, state_dir=tmp_path / "s", release=14)
+    assert not (tmp_path / "s").exists()
+
+
+def test_containerd_io_depends_on_what_containerd_does_but_runc():
+    from kit.testhosts import dockerpkg
+
+    # Debian 12's containerd Depends, as its control file has it
+    depends = "libc6 (>= 2.34), runc (>= 1.0.0~rc94)"
+    assert dockerpkg._without(depends, ("runc",)) == "libc6 (>= 2.34)"
+    assert dockerpkg._without("runc:any, libc6", ("runc",)) == "libc6"
+    assert dockerpkg._without("", ("runc",)) == ""
+
+
+def test_cloud_init_hosts_template_renders_as_cloud_init_writes_it():
+    from tests.hosts import installers
+
+    rendered = installers.render_cloud_hosts("node1")
+    assert rendered.startswith("# Your system has configured 'manage_etc_hosts' as True.\n")
+    assert "127.0.1.1 node1 node1\n127.0.0.1 localhost\n" in rendered
+    assert "{" not in rendered and "template:" not in rendered
+
+
 def test_known_hosts_lines_name_non_standard_ports_in_brackets():
     pair = keys.ed25519("x")
     assert keys.known_hosts_line("10.77.1.2", 22, pair.public).startswith("10.77.1.2 ssh-ed25519 ")
