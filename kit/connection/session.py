@@ -3,7 +3,7 @@
 A long-lived `sh` on one channel makes a command cost one round trip: no new
 channel, no sshd session setup. The shell frames each command by random tokens:
 
-    stdout:  <start>\n  <command's stdout, with <pid> <n>\n somewhere in it>  <end> <rc>\n
+    stdout:  <start>\n  <command's stdout, <pid-tag> <pid>\n somewhere in it>  <end> <rc>\n
     stderr:  <start>\n  <command's stderr>  <end>\n
 
 The command runs under `setsid` in a session of its own, so its pid (which the
