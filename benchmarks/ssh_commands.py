@@ -19,6 +19,8 @@ import statistics
 import sys
 import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,33 +30,54 @@ import testinfra
 import kit
 from tests.ssh import sshd
 
+# A command that runs no program: its pid is the one process the host started for it.
+PROBE = "echo $$"
 
-def time_kit(server: sshd.Sshd, n: int) -> tuple[float, float]:
+
+@dataclass
+class Timed:
+    connect: float  # seconds to connect and run the first command
+    total: float  # seconds for the n commands
+    processes: float | None  # host processes per command, with --count-processes
+
+
+def _timed(
+    run: Callable[[str], str], command: str, n: int, count: bool
+) -> tuple[float, float | None]:
+    """Run command n times through run; the seconds, and host processes per command."""
+    first = run(PROBE) if count else ""
+    expected = run(command)
+    started = time.perf_counter()
+    for _ in range(n):
+        assert run(command) == expected
+    total = time.perf_counter() - started
+    if not count:
+        return total, None
+    # The second probe's own process is among those between the two pids.
+    return total, (int(run(PROBE)) - int(first) - 1) / (n + 1)
+
+
+def time_kit(server: sshd.Sshd, command: str, n: int, count: bool) -> Timed:
     started = time.perf_counter()
     with kit.connect(
         server.spec(sshd.USER), identity_file=server.client_key, known_hosts=server.known_hosts
     ) as conn:
-        connected = time.perf_counter() - started
         conn.run("true")  # the first command opens the shell; count it with the connect
         connected = time.perf_counter() - started
-        started = time.perf_counter()
-        for i in range(n):
-            assert conn.run("echo %s", i).stdout == f"{i}\n"
-        return connected, time.perf_counter() - started
+        total, processes = _timed(lambda c: conn.run(c).stdout, command, n, count)
+        return Timed(connected, total, processes)
 
 
-def time_kit_channels(server: sshd.Sshd, n: int) -> float:
+def time_kit_channels(server: sshd.Sshd, command: str, n: int) -> float:
     """hostkit forced onto one exec channel per command (stdin given): sshd's setup cost."""
     with kit.connect(
         server.spec(sshd.USER), identity_file=server.client_key, known_hosts=server.known_hosts
     ) as conn:
-        started = time.perf_counter()
-        for i in range(n):
-            assert conn.run("echo %s", i, stdin=b"").stdout == f"{i}\n"
-        return time.perf_counter() - started
+        total, _ = _timed(lambda c: conn.run(c, stdin=b"").stdout, command, n, False)
+        return total
 
 
-def time_testinfra(server: sshd.Sshd, n: int) -> tuple[float, float]:
+def time_testinfra(server: sshd.Sshd, command: str, n: int, count: bool) -> Timed:
     config = server.root / "ssh_config"
     config.write_text(
         f"Host bench\n  HostName {server.host}\n  Port {server.port}\n  User {sshd.USER}\n"
@@ -65,42 +88,51 @@ def time_testinfra(server: sshd.Sshd, n: int) -> tuple[float, float]:
         warnings.simplefilter("ignore")  # testinfra's WarningPolicy on the unknown key
         host = testinfra.get_host("paramiko://bench", ssh_config=str(config))
         host.run("true")
-    connected = time.perf_counter() - started
-    started = time.perf_counter()
-    for i in range(n):
-        assert host.run("echo %s", str(i)).stdout == f"{i}\n"
-    return connected, time.perf_counter() - started
+        connected = time.perf_counter() - started
+        total, processes = _timed(lambda c: host.run(c).stdout, command, n, count)
+    return Timed(connected, total, processes)
+
+
+def _processes(timed: Timed) -> str:
+    return "" if timed.processes is None else f", {timed.processes:.2f} host processes each"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=200)
+    parser.add_argument("--command", default="cat /proc/swaps", help="the command timed")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--no-pam", action="store_true", help="sshd without PAM (cheaper channel setup)"
     )
+    parser.add_argument(
+        "--count-processes",
+        action="store_true",
+        help="run sshd in a pid namespace of its own and report host processes per command",
+    )
     args = parser.parse_args()
-    n = args.commands
+    n, command, count = args.commands, args.command, args.count_processes
     kit_times: list[float] = []
     ti_times: list[float] = []
-    with sshd.running(users=True, pam=not args.no_pam) as server:
+    print(f"{n} x {command!r}")
+    with sshd.running(users=True, pam=not args.no_pam, pid_namespace=count) as server:
         for _ in range(args.rounds):
-            kit_connect, kit_total = time_kit(server, n)
-            ti_connect, ti_total = time_testinfra(server, n)
-            channels = time_kit_channels(server, n)
-            kit_times.append(kit_total)
-            ti_times.append(ti_total)
+            hk = time_kit(server, command, n, count)
+            ti = time_testinfra(server, command, n, count)
+            channels = time_kit_channels(server, command, n)
+            kit_times.append(hk.total)
+            ti_times.append(ti.total)
             print(
-                f"hostkit   {n} commands: {kit_total:7.3f} s  ({kit_total / n * 1000:6.2f} ms each,"
-                f" connect {kit_connect * 1000:.0f} ms)"
+                f"hostkit   {n} commands: {hk.total:7.3f} s  ({hk.total / n * 1000:6.2f} ms each,"
+                f" connect {hk.connect * 1000:.0f} ms{_processes(hk)})"
             )
             print(
                 f"hostkit, a channel per command: {channels:7.3f} s"
                 f"  ({channels / n * 1000:6.2f} ms each)"
             )
             print(
-                f"testinfra {n} commands: {ti_total:7.3f} s  ({ti_total / n * 1000:6.2f} ms each,"
-                f" connect {ti_connect * 1000:.0f} ms)"
+                f"testinfra {n} commands: {ti.total:7.3f} s  ({ti.total / n * 1000:6.2f} ms each,"
+                f" connect {ti.connect * 1000:.0f} ms{_processes(ti)})"
             )
     kit_median = statistics.median(kit_times)
     ti_median = statistics.median(ti_times)

@@ -1,14 +1,15 @@
 """Running commands over SSH channels: a long-lived shell, or one exec channel per command.
 
 A long-lived `sh` on one channel makes a command cost one round trip: no new
-channel, no sshd session setup. Each command is framed by random tokens:
+channel, no sshd session setup. The shell frames each command by random tokens:
 
-    stdout:  <start> <pid>\\n  <command's stdout>  <end> <rc>\\n
-    stderr:  <start>\\n        <command's stderr>  <end>\\n
+    stdout:  <start>\n  <command's stdout, <pid-tag> <pid>\n somewhere in it>  <end> <rc>\n
+    stderr:  <start>\n  <command's stderr>  <end>\n
 
-The command runs under `setsid` in a session of its own, so its pid is also its
-process group id: a timeout kills the whole group from a second channel and the
-shell itself lives on. Its stdin is /dev/null; the shell's stdin is the script.
+The command runs under `setsid` in a session of its own, so its pid (which the
+shell writes as the pid line, cut out of the output here) is also its process
+group id: a timeout kills the whole group from a second channel and the shell
+itself lives on. Its stdin is /dev/null; the shell's stdin is the script.
 
 Both streams are drained in one loop over the channel's poll descriptor, which
 wakes for either, so a command filling stderr never stalls one filling stdout.
@@ -17,8 +18,6 @@ wakes for either, so a command filling stderr never stalls one filling stdout.
 from __future__ import annotations
 
 import contextlib
-import re
-import secrets
 import select
 import threading
 import time
@@ -28,6 +27,7 @@ from typing import TypeVar
 import paramiko
 
 from kit.connection import sudo
+from kit.connection.framing import ExecFrame, ShellFrame, token
 from kit.connection.quoting import quote
 from kit.connection.secrets import Secret
 
@@ -37,27 +37,75 @@ _SHELL_CHECK = (
     "command -v setsid >/dev/null 2>&1 && command -v mkfifo >/dev/null 2>&1 "
     "&& echo hostkit-ready && exec /bin/sh; echo none"
 )
-# Each command writes into pipes of its own, passed on to the channel by two cat relays.
-# The next command first kills the relays (checking they are still this shell's
-# children, as a pid may be reused), so output that a background job writes after
-# its command ended goes nowhere instead of into the next command's output. Without
-# fifos (no writable temporary directory) the command writes to the channel itself.
-_RELAYS = (
-    "for hk_p in $hk_relays; do if {{ read -r _ _ _ hk_pp _ </proc/$hk_p/stat; }} 2>/dev/null "
-    '&& [ "$hk_pp" = $$ ]; then kill -KILL $hk_p 2>/dev/null; wait $hk_p 2>/dev/null; fi; done\n'
-    "hk_relays=\n"
-    '[ -n "$hk_d" ] || {{ hk_d=$(mktemp -d 2>/dev/null) && '
-    """trap 'rm -rf -- "$hk_d"' EXIT && trap 'exit 1' HUP TERM PIPE; }}\n"""
-    'if [ -n "$hk_d" ] && mkfifo "$hk_d/o" "$hk_d/e" 2>/dev/null; then '
-    'cat "$hk_d/o" & hk_relays=$!; cat "$hk_d/e" >&2 & hk_relays="$hk_relays $!"; '
-    'exec 3>"$hk_d/o" 4>"$hk_d/e"; rm -f -- "$hk_d/o" "$hk_d/e"; '
-    "else exec 3>&1 4>&2; fi\n"
-)
-_RUN = _RELAYS + (
-    "setsid -w /bin/sh -c {inner} sh {cmd} </dev/null >&3 2>&4 3>&- 4>&- &\n"
-    'wait $!; printf "%s %s\\n" {end} "$?" >&3; printf "%s\\n" {end} >&4; exec 3>&- 4>&-\n'
-)
-# No "--": dash's kill takes it for a pid; a negative pid names the group in every sh.
+# A command writes into two fifos, passed on to the channel by two cat relays that
+# live across commands: starting processes is what a command costs on the host.
+# Each relay reads its fifo and then the file t, over and over (`cat o1 t o1 t ...`):
+# cat reaches t only at the end of the fifo's input, when nothing holds the fifo's
+# write end any more, and t holds the session's done token. So a command is done with
+# its output when, after its end line, the token arrives on both streams. When it does
+# not (a background job keeps the command's output open, in its process group, in a
+# session of its own, as root...), the next command starts new fifos and relays and
+# kills the old relays first: what the job writes later goes nowhere instead of into a
+# later command's output. A relay ends after 2**doublings commands, and is replaced.
+# Between commands a relay waits to open its fifo, which nothing but the next command
+# ends: the shell's EXIT trap kills the relays, and where setpriv can, the kernel kills
+# them when the shell dies without running it (a SIGKILL).
+# Without fifos (no writable temporary directory) the command writes to the channel
+# itself, and the shell writes the done tokens.
+_SETUP = r"""hk_t={token} hk_dbl={doublings} hk_r= hk_g=0 hk_n=0 hk_nf= hk_pd='{pdeathsig}'
+hk_d=$(mktemp -d 2>/dev/null) && printf '%s\n' "$hk_t" >"$hk_d/t" || hk_nf=1
+[ -n "$hk_pd" ] && $hk_pd true </dev/null >/dev/null 2>&1 || hk_pd=
+hk_kr() {{
+  for hk_p in $hk_r; do
+    if {{ read -r _ _ _ hk_pp _ </proc/$hk_p/stat; }} 2>/dev/null && [ "$hk_pp" = $$ ]; then
+      kill -KILL $hk_p 2>/dev/null; wait $hk_p 2>/dev/null
+    fi
+  done
+  hk_r=
+}}
+hk_up() {{
+  [ -n "$hk_r" ] || return 1
+  for hk_p in $hk_r; do
+    {{ read -r _ _ hk_s hk_pp _ </proc/$hk_p/stat; }} 2>/dev/null && [ "$hk_pp" = $$ ] \
+      && [ "$hk_s" != Z ] || return 1
+  done
+}}
+hk_rot() {{
+  hk_kr
+  hk_g=$((hk_g + 1))
+  mkfifo "$hk_d/o$hk_g" "$hk_d/e$hk_g" 2>/dev/null || {{ hk_nf=1; return 1; }}
+  hk_o="o$hk_g t" hk_e="e$hk_g t" hk_i=0
+  while [ $hk_i -lt $hk_dbl ]; do hk_o="$hk_o $hk_o" hk_e="$hk_e $hk_e" hk_i=$((hk_i + 1)); done
+  (cd "$hk_d" && exec $hk_pd cat $hk_o 2>/dev/null) & hk_r=$!
+  (cd "$hk_d" && exec $hk_pd cat $hk_e >&2 2>/dev/null) & hk_r="$hk_r $!"
+  hk_n=$((1 << hk_dbl))
+}}
+hk_run() {{
+  if [ -z "$hk_nf" ] && {{ [ "$1" = 1 ] && [ "$hk_n" -gt 0 ] && hk_up || hk_rot; }} \
+    && {{ command exec 3>"$hk_d/o$hk_g" 4>"$hk_d/e$hk_g"; }} 2>/dev/null; then
+    hk_n=$((hk_n - 1))
+  else
+    hk_kr; exec 3>&1 4>&2
+  fi
+  printf '%s\n' "$2" >&3; printf '%s\n' "$2" >&4
+  setsid -w /bin/sh -c "$5" </dev/null >&3 2>&4 3>&- 4>&- &
+  printf '%s %s\n' "$3" $! >&3
+  wait $!
+  printf '%s %s\n' "$4" $? >&3; printf '%s\n' "$4" >&4; exec 3>&- 4>&-
+  [ -n "$hk_r" ] || {{ printf '%s\n' "$hk_t"; printf '%s\n' "$hk_t" >&2; }}
+}}
+trap 'hk_kr; [ -z "$hk_d" ] || rm -rf -- "$hk_d"' EXIT
+trap 'exit 1' HUP TERM PIPE
+"""
+# A relay lasts 2**_DOUBLINGS commands: its arguments, o t o t ..., are doubled so often.
+_DOUBLINGS = 9
+# What the relays run under so that they die with the shell; used where it works.
+_PDEATHSIG = "setpriv --pdeathsig KILL"
+# How long to wait, after a command's end line, for the relays' done tokens. They
+# follow at once unless something still holds the output, when the relays are replaced;
+# on busy cores a relay or a command's last child may take a while to be scheduled, and
+# each token that comes too late costs new relays (three processes).
+_SETTLE = 0.2
 _KILL = "kill -TERM -{pid} 2>/dev/null; sleep 0.2; kill -KILL -{pid} 2>/dev/null; true"
 _GRACE = 5.0  # how long a killed command's shell may take to report back
 # sshd frees a session's slot a moment after its channel closes: first retry of a
@@ -96,90 +144,13 @@ class StartTimeout(Exception):
     """The long-lived shell did not report ready in time (slow login start-up files)."""
 
 
-class _Markers:
-    """Random start and end tokens of one command, and the parse of both streams."""
-
-    def __init__(self) -> None:
-        tok = secrets.token_hex(16)
-        self.start = f"hk{tok}s"
-        self.end = f"hk{tok}e"
-        self.pid: int | None = None
-        self.rc: int | None = None
-        self._out = _Stream(
-            rb"%s (\d+)\n" % self.start.encode(), rb"%s (\d+)\n" % self.end.encode()
+def check_length(arg: bytes) -> None:
+    """Raise NotStarted for what is too long to be one argument of a program on the host."""
+    if len(arg) >= ARG_LIMIT:
+        raise NotStarted(
+            f"the command is {len(arg)} bytes, more than the {ARG_LIMIT - 1} "
+            "a host accepts as one argument"
         )
-        self._err = _Stream(rb"%s()\n" % self.start.encode(), rb"%s()\n" % self.end.encode())
-
-    def scan(self, out: bytearray, err: bytearray) -> bool:
-        """Look for the tokens in what arrived so far; True once both ends are seen.
-
-        Also True when the end arrives with no start: the command never started.
-        """
-        pid = self._out.scan_start(out)
-        if pid:
-            self.pid = int(pid)
-        self._err.scan_start(err)
-        rc = self._out.scan_end(out)
-        if rc:
-            self.rc = int(rc)
-        self._err.scan_end(err)
-        if self.pid is None and self._out.begin < 0:
-            return self._out.ended_early(out) and self._err.ended_early(err)
-        return self._out.stop >= 0 and self._err.stop >= 0
-
-    def bodies(self, out: bytearray, err: bytearray) -> tuple[bytes, bytes]:
-        """What the command wrote, between the tokens (or to the end when unfinished)."""
-        return self._out.body(out), self._err.body(err)
-
-    def unstarted_reason(self, err: bytearray) -> str:
-        """Why a command that never started failed: what the shell said on stderr."""
-        text = bytes(err[: self._err.stop]).decode("utf-8", errors="replace").strip()
-        return text.splitlines()[-1] if text else "the host's shell could not run it"
-
-
-class _Stream:
-    """Finds a start and an end line in a growing buffer, rescanning only new bytes."""
-
-    _TAIL = 64  # longer than any token line, so one split across reads is still found
-
-    def __init__(self, start: bytes, end: bytes) -> None:
-        self._start = re.compile(start)
-        self._end = re.compile(end)
-        self.begin = -1
-        self.stop = -1
-        self._seen = 0
-
-    def scan_start(self, buf: bytearray) -> bytes | None:
-        if self.begin >= 0:
-            return None
-        m = self._start.search(buf, max(0, self._seen - self._TAIL))
-        if m is None:
-            self._seen = len(buf)
-            return None
-        self.begin = self._seen = m.end()
-        return m.group(1) or b"0"
-
-    def scan_end(self, buf: bytearray) -> bytes | None:
-        if self.begin < 0 or self.stop >= 0:
-            return None
-        m = self._end.search(buf, max(self.begin, self._seen - self._TAIL))
-        self._seen = len(buf)
-        if m is None:
-            return None
-        self.stop = m.start()
-        return m.group(1) or b"0"
-
-    def ended_early(self, buf: bytearray) -> bool:
-        """Whether the end line came without a start line (only the shell could print it)."""
-        if self.stop < 0:
-            m = self._end.search(buf)
-            if m is not None:
-                self.stop = m.start()
-        return self.stop >= 0
-
-    def body(self, buf: bytearray) -> bytes:
-        begin = max(self.begin, 0)
-        return bytes(buf[begin : self.stop if self.stop >= 0 else len(buf)])
 
 
 def pump(
@@ -308,10 +279,18 @@ class ShellSession:
                 if deadline is not None and deadline < limit:
                     raise Timeout
                 raise StartTimeout
+            self._done = f"hk{token()}d"
+            setup = _SETUP.format(token=self._done, doublings=int(_DOUBLINGS), pdeathsig=_PDEATHSIG)
+            self._chan.sendall(setup.encode())
+        except (OSError, EOFError, paramiko.SSHException):
+            self._chan.close()
+            raise Dropped from None
         except BaseException:
             self._chan.close()
             raise
         self.alive = True
+        # Whether the last command's output was seen closed (the relays' done tokens).
+        self._settled = False
 
     def usable(self) -> bool:
         chan = self._chan
@@ -323,35 +302,54 @@ class ShellSession:
         self, cmdline: str, timeout: float | None, kill: Killer | None = None
     ) -> tuple[int, bytes, bytes]:
         """Run one command; raise Timeout (after killing it with kill), Dropped or NotStarted."""
-        marks = _Markers()
-        inner = f'printf "%s %s\\n" {marks.start} "$$"; printf "%s\\n" {marks.start} >&2; '
-        inner += 'exec /bin/sh -c "$1"'
-        script = _RUN.format(inner=quote(inner), cmd=quote(cmdline), end=marks.end)
-        payload = script.encode("utf-8", _BYTES)
+        check_length(cmdline.encode("utf-8", _BYTES))
+        frame = ShellFrame(self._done)
+        script = (
+            f"hk_run {int(self._settled)} {frame.start} {frame.pid_tag} {frame.end} "
+            f"{quote(cmdline)}\n"
+        )
+        self._settled = False
         out, err = bytearray(), bytearray()
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            self._chan.sendall(payload)
-            done = pump(self._chan, out, err, lambda: marks.scan(out, err), deadline)
+            self._chan.sendall(script.encode("utf-8", _BYTES))
+            done = pump(self._chan, out, err, lambda: frame.scan(out, err), deadline)
         except (Dropped, OSError, EOFError, paramiko.SSHException):
             self.close()
             raise Dropped from None
-        if done and marks.pid is None:
-            raise NotStarted(marks.unstarted_reason(err))
-        if done:
-            assert marks.rc is not None
-            return (marks.rc, *marks.bodies(out, err))
-        self._kill(marks, out, err, kill)
-        raise Timeout
+        if frame.lost:
+            self.close()  # the shell died; only the relays were left to say so
+            raise Dropped
+        if not done:
+            self._kill(frame, out, err, kill)
+            raise Timeout
+        assert frame.rc is not None
+        self._settled = self._settle(frame, out, err)
+        return (frame.rc, *frame.bodies(out, err))
 
-    def _kill(self, marks: _Markers, out: bytearray, err: bytearray, kill: Killer | None) -> None:
+    def _settle(self, frame: ShellFrame, out: bytearray, err: bytearray) -> bool:
+        """Whether the relays' done tokens follow the end lines within _SETTLE."""
+        try:
+            return pump(
+                self._chan,
+                out,
+                err,
+                lambda: frame.settled(out, err),
+                time.monotonic() + _SETTLE,
+            )
+        except (Dropped, OSError, EOFError, paramiko.SSHException):
+            self.close()  # the command's result is in; the next one needs a new shell
+            return False
+
+    def _kill(self, frame: ShellFrame, out: bytearray, err: bytearray, kill: Killer | None) -> None:
         """Kill the timed-out command; keep the shell if it reports back, else close it."""
-        if marks.pid is None:
+        if frame.pid is None:
             self.close()  # the command never said who it is: only closing stops it
             return
-        (kill or (lambda pid: kill_group(self.transport, pid)))(marks.pid)
+        (kill or (lambda pid: kill_group(self.transport, pid)))(frame.pid)
         try:
-            if pump(self._chan, out, err, lambda: marks.scan(out, err), time.monotonic() + _GRACE):
+            limit = time.monotonic() + _GRACE
+            if pump(self._chan, out, err, lambda: frame.scan(out, err), limit):
                 return
         except (Dropped, OSError, EOFError, paramiko.SSHException):
             pass
@@ -377,18 +375,13 @@ def exec_channel(
     shell's pid is the process group a timeout kills. A sudo.Input stdin is
     written as its sudo.Dialog allows: the password only at sudo's prompt.
     """
-    marks = _Markers()
+    marks = ExecFrame()
     wrapped = (
         f'printf "%s %s\\n" {marks.start} "$$"; printf "%s\\n" {marks.start} >&2; '
         f"exec /bin/sh -c {quote(cmdline)}"
     )
     payload = wrapped.encode("utf-8", _BYTES)
-    if len(payload) > ARG_LIMIT:
-        # sshd would drop the whole connection over an exec request this large.
-        raise NotStarted(
-            f"the command is {len(payload)} bytes, more than the {ARG_LIMIT} "
-            "a host accepts as one argument"
-        )
+    check_length(payload)  # sshd would drop the whole connection over a longer request
     feed = sudo.as_input(stdin)
     chan = open_session(transport, open_timeout)
     writer: list[threading.Thread] = []

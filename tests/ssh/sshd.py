@@ -80,24 +80,36 @@ def keygen(path: Path, kind: str = "ed25519") -> Path:
 
 
 @contextlib.contextmanager
-def running(*, users: bool = True, pam: bool = False, max_sessions: int = 10) -> Iterator[Sshd]:
+def running(
+    *,
+    users: bool = True,
+    pam: bool = False,
+    max_sessions: int = 10,
+    pid_namespace: bool = False,
+) -> Iterator[Sshd]:
     """Start sshd; with users=True also create the sudo test users (root only).
 
     pam=True runs sessions through PAM as a distribution's sshd does, which is
     what a real host's channel setup costs; the tests leave it off. max_sessions
-    is sshd's MaxSessions, by default sshd's own default.
+    is sshd's MaxSessions, by default sshd's own default. pid_namespace=True
+    starts sshd as the first process of a pid namespace of its own (root only),
+    where pids are handed out one after another to its sessions' processes
+    alone: /proc/sys/kernel/ns_last_pid, read in a session, counts the
+    processes the host started for it.
     """
     if not os.path.exists(SSHD) or shutil.which("ssh-keygen") is None:
         raise SshdUnavailable("openssh-server is not installed")
     if users and os.geteuid() != 0:
         raise SshdUnavailable("creating the test users needs root")
+    if pid_namespace and (os.geteuid() != 0 or shutil.which("unshare") is None):
+        raise SshdUnavailable("a pid namespace of its own needs root and unshare")
     with tempfile.TemporaryDirectory(prefix="hostkit-sshd-") as tmp:
         root = Path(tmp)
         os.chmod(root, 0o755)  # the test users read authorized_keys through it
         with _lock() if users else contextlib.nullcontext():
             created = _create_users() if users else {}
             try:
-                with _sshd(root, pam, max_sessions) as sshd:
+                with _sshd(root, pam, max_sessions, pid_namespace) as sshd:
                     sshd.users = created
                     yield sshd
             finally:
@@ -116,7 +128,7 @@ def _lock() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _sshd(root: Path, pam: bool, max_sessions: int) -> Iterator[Sshd]:
+def _sshd(root: Path, pam: bool, max_sessions: int, pid_namespace: bool) -> Iterator[Sshd]:
     # sshd refuses to start without its privilege separation directory; the
     # distribution's service unit creates it at boot, which never ran here.
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
@@ -147,9 +159,11 @@ def _sshd(root: Path, pam: bool, max_sessions: int) -> Iterator[Sshd]:
             "MaxStartups 100\n"
             "LogLevel VERBOSE\n"
         )
+        # --kill-child: stopping unshare ends sshd, and with it the whole namespace.
+        prefix = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
         with open(log, "ab") as out:
             proc = subprocess.Popen(
-                [SSHD, "-D", "-e", "-f", str(conf)],
+                [*(prefix if pid_namespace else []), SSHD, "-D", "-e", "-f", str(conf)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
