@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from tests.hosts import standins
 
 KUBELET_VERSION = "1.33.4"
+# kubespray v2.28.1 (roles/kubespray-defaults): kube_version 1.32.8, its newest supported.
+KUBESPRAY_KUBELET_VERSION = "1.32.8"
 
 
 @dataclass
@@ -66,8 +68,8 @@ def apt_install(conn, *names: str) -> None:
     ).check()
 
 
-def install_running_kubelet(conn, path: str) -> None:
-    conn.put(standins.running_kubelet(KUBELET_VERSION), path, mode="0755", owner="root")
+def install_running_kubelet(conn, path: str, version: str = KUBELET_VERSION) -> None:
+    conn.put(standins.running_kubelet(version), path, mode="0755", owner="root")
 
 
 # --- kubeadm ---------------------------------------------------------------------------
@@ -192,21 +194,13 @@ users:
 """
 CA_CERT = "-----BEGIN CERTIFICATE-----\nnot a real certificate\n-----END CERTIFICATE-----\n"
 # The Kubernetes documentation's containerd set-up for kubeadm ("Container Runtimes",
-# v1.33): the distribution's package with `containerd config default` and SystemdCgroup
-# on. Written as containerd 1.6's version 2 layout, the CRI part only.
-KUBEADM_CONTAINERD_TOML = """\
-version = 2
-
-[plugins]
-  [plugins."io.containerd.grpc.v1.cri"]
-    sandbox_image = "registry.k8s.io/pause:3.10"
-    [plugins."io.containerd.grpc.v1.cri".containerd]
-      default_runtime_name = "runc"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-        runtime_type = "io.containerd.runc.v2"
-        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-          SystemdCgroup = true
-"""
+# v1.33): the distribution's package, `containerd config default` written as its
+# config.toml, then SystemdCgroup switched on with sed, as the page shows. The sandbox
+# image stays the package's default (pause:3.6 on Debian 12), as on such nodes.
+KUBEADM_CONTAINERD_SETUP = (
+    "mkdir -p /etc/containerd && containerd config default > /etc/containerd/config.toml"
+    " && sed -i 's/SystemdCgroup = false/SystemdCgroup = true/' /etc/containerd/config.toml"
+)
 
 
 def kubeadm_worker(conn) -> Node:
@@ -224,7 +218,6 @@ def kubeadm_worker(conn) -> Node:
             "/etc/default/kubelet": KUBELET_DEFAULT,
             "/etc/kubernetes/kubelet.conf": KUBELET_KUBECONFIG,
             "/etc/kubernetes/pki/ca.crt": CA_CERT,
-            "/etc/containerd/config.toml": KUBEADM_CONTAINERD_TOML,
         },
         packages=("containerd",),
         binaries=("/usr/bin/kubelet",),
@@ -232,6 +225,10 @@ def kubeadm_worker(conn) -> Node:
     modes = {"/etc/kubernetes/kubelet.conf": "0600", "/var/lib/kubelet/config.yaml": "0644"}
     for path, text in node.files.items():
         write(conn, path, text, modes.get(path, "0644"))
+    conn.run(KUBEADM_CONTAINERD_SETUP).check()
+    toml = conn.run("cat /etc/containerd/config.toml").check().stdout
+    assert "SystemdCgroup = true" in toml, "containerd config default had no SystemdCgroup"
+    node.files["/etc/containerd/config.toml"] = toml
     install_running_kubelet(conn, "/usr/bin/kubelet")
     conn.run(
         "mkdir -p /etc/kubernetes/manifests /var/lib/kubelet/pki"
@@ -271,24 +268,24 @@ RestartSec=10s
 [Install]
 WantedBy=multi-user.target
 """
-# roles/kubernetes/node/templates/kubelet.env.v1beta1.j2 (v2.28), kubespray's defaults:
+# roles/kubernetes/node/templates/kubelet.env.v1beta1.j2 (v2.28.1), kubespray's defaults:
 # the flags the config file cannot carry, --config naming kubespray's own path.
 KUBESPRAY_KUBELET_ENV = """\
 KUBE_LOG_LEVEL="--v=2"
 KUBELET_ADDRESS="--node-ip=10.77.1.2"
 KUBELET_HOSTNAME="--hostname-override=node1"
 
+
 KUBELET_ARGS="--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf \\
 --config=/etc/kubernetes/kubelet-config.yaml \\
 --kubeconfig=/etc/kubernetes/kubelet.conf \\
---container-runtime-endpoint=unix:///var/run/containerd/containerd.sock \\
 --runtime-cgroups=/system.slice/containerd.service \\
  "
 KUBELET_CLOUDPROVIDER=""
 
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+PATH=/usr/local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 """
-# roles/kubernetes/node/templates/kubelet-config.v1beta1.yaml.j2 (v2.28), rendered with
+# roles/kubernetes/node/templates/kubelet-config.v1beta1.yaml.j2 (v2.28.1), rendered with
 # kubespray's defaults (kube_cert_dir /etc/kubernetes/ssl, nodelocaldns 169.254.25.10,
 # kubelet_protect_kernel_defaults true, kube_read_only_port 0).
 KUBESPRAY_CONFIG = """\
@@ -309,26 +306,40 @@ staticPodPath: /etc/kubernetes/manifests
 cgroupDriver: systemd
 containerLogMaxFiles: 5
 containerLogMaxSize: 10Mi
+containerRuntimeEndpoint : unix:///var/run/containerd/containerd.sock
 maxPods: 110
 podPidsLimit: -1
-address: 10.77.1.2
+address: "10.77.1.2"
 readOnlyPort: 0
 healthzPort: 10248
-healthzBindAddress: 127.0.0.1
+healthzBindAddress: "127.0.0.1"
 kubeletCgroups: /system.slice/kubelet.service
 clusterDomain: cluster.local
 protectKernelDefaults: true
 rotateCertificates: true
 clusterDNS:
 - 169.254.25.10
+kubeReserved:
+  cpu: "100m"
+  memory: "256Mi"
+  ephemeral-storage: "500Mi"
+  pid: "1000"
+systemReserved:
+  cpu: "500m"
+  memory: "512Mi"
+  ephemeral-storage: "500Mi"
+  pid: "1000"
 resolvConf: "/etc/resolv.conf"
 eventRecordQPS: 50
 shutdownGracePeriod: 60s
 shutdownGracePeriodCriticalPods: 20s
 maxParallelImagePulls: 1
 """
-# roles/kubernetes/node/templates/loadbalancer/nginx-proxy.yml.j2 (v2.28): the static
-# pod a worker runs to reach the API servers, written BEFORE `kubeadm join`.
+# roles/kubernetes/node/templates/manifests/nginx-proxy.manifest.j2 (v2.28.1), written
+# as manifests/nginx-proxy.yml: the static pod a worker runs to reach the API servers,
+# written BEFORE `kubeadm join`. No probes: they render only when
+# loadbalancer_apiserver_healthcheck_port is set, which the defaults leave unset. The
+# annotation is the sha1 of the node's /etc/nginx/nginx.conf (any value here).
 NGINX_PROXY = """\
 apiVersion: v1
 kind: Pod
@@ -338,6 +349,8 @@ metadata:
   labels:
     addonmanager.kubernetes.io/mode: Reconcile
     k8s-app: kube-nginx
+  annotations:
+    nginx-cfg-checksum: "4bd5bb2c5b3bb2f1a0e3bb33be6c8f4bc4a0a1f2"
 spec:
   hostNetwork: true
   dnsPolicy: ClusterFirstWithHostNet
@@ -346,20 +359,12 @@ spec:
   priorityClassName: system-node-critical
   containers:
   - name: nginx-proxy
-    image: docker.io/library/nginx:1.28.0-alpine
+    image: docker.io/library/nginx:1.27.4-alpine
     imagePullPolicy: IfNotPresent
     resources:
       requests:
         cpu: 25m
         memory: 32M
-    livenessProbe:
-      httpGet:
-        path: /healthz
-        port: 8081
-    readinessProbe:
-      httpGet:
-        path: /healthz
-        port: 8081
     volumeMounts:
     - mountPath: /etc/nginx
       name: etc-nginx
@@ -369,13 +374,16 @@ spec:
     hostPath:
       path: /etc/nginx
 """
-# roles/container-engine/containerd/templates/config.toml.j2 (v2.28, containerd 2.x),
+# roles/container-engine/containerd/templates/config.toml.j2 (v2.28.1, containerd 2.0.6),
 # rendered with kubespray's defaults: config version 3, the CRI runtime and image
 # plugins under their containerd 2 names, runc from kubespray's binary install.
 _KUBESPRAY_CONTAINERD_BODY = """\
+
 root = "/var/lib/containerd"
 state = "/run/containerd"
 oom_score = 0
+
+
 
 [grpc]
   max_recv_message_size = 16777216
@@ -401,17 +409,20 @@ oom_score = 0
     disable_apparmor = false
     tolerate_missing_hugetlb_controller = true
     disable_hugetlb_controller = true
-    [plugins."io.containerd.cri.v1.runtime".containerd]
-      default_runtime_name = "runc"
-      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes]
-        [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
-          runtime_type = "io.containerd.runc.v2"
-          runtime_engine = ""
-          runtime_root = ""
-          base_runtime_spec = "/etc/containerd/cri-base.json"
-          [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
-            SystemdCgroup = true
-            BinaryName = "/usr/local/bin/runc"
+
+   [plugins."io.containerd.cri.v1.runtime".containerd]
+     default_runtime_name = "runc"
+     [plugins."io.containerd.cri.v1.runtime".containerd.runtimes]
+       [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+         runtime_type = "io.containerd.runc.v2"
+         runtime_engine = ""
+         runtime_root = ""
+         base_runtime_spec = "/etc/containerd/cri-base.json"
+
+         [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+           SystemdCgroup = true
+           BinaryName = "/usr/local/bin/runc"
+
   [plugins."io.containerd.cri.v1.images"]
     snapshotter = "overlayfs"
     discard_unpacked_layers = true
@@ -420,15 +431,27 @@ oom_score = 0
     sandbox = "registry.k8s.io/pause:3.10"
   [plugins."io.containerd.cri.v1.images".registry]
     config_path = "/etc/containerd/certs.d"
+
+  [plugins."io.containerd.nri.v1.nri"]
+    disable = false
+
 """
 
 
 def kubespray_containerd_toml(version: int) -> str:
-    """Version 3 is the template's own; version 4 (containerd 2.3's, issue 23 item 5)
-    keeps version 3's plugin layout, so only the version line differs."""
+    """Version 3 as v2.28.1's template renders it; version 4 as the template at kubespray's
+    main (a72ea49b2, in no release yet) renders it for containerd 2.3: the same plugin
+    layout, without runtime_engine and runtime_root, and without discard_unpacked_layers,
+    which it writes only for containerd before 2.1."""
     if version not in (3, 4):
         raise ValueError(f"kubespray writes containerd config version 3 or 4, not {version}")
-    return f"version = {version}\n" + _KUBESPRAY_CONTAINERD_BODY
+    body = _KUBESPRAY_CONTAINERD_BODY
+    if version == 4:
+        dropped = ("runtime_engine = ", "runtime_root = ", "discard_unpacked_layers = ")
+        body = "".join(
+            line for line in body.splitlines(keepends=True) if not line.strip().startswith(dropped)
+        )
+    return f"version = {version}\n" + body
 
 
 # roles/container-engine/containerd/templates/containerd.service.j2 (v2.28).
@@ -473,7 +496,35 @@ net.bridge.bridge-nf-call-arptables=1
 net.bridge.bridge-nf-call-ip6tables=1
 """
 # roles/container-engine/containerd-common / kubernetes/preinstall: modules-load file.
-KUBESPRAY_MODULES = "br_netfilter\n"
+# Written by roles/kubernetes/node/tasks/main.yml with no newline at the end.
+KUBESPRAY_MODULES = "br_netfilter"
+
+
+# The modes kubespray's tasks give its files (v2.28.1: node/tasks/kubelet.yml,
+# loadbalancer/nginx-proxy.yml, container-engine/containerd/tasks/main.yml); 0644 otherwise.
+KUBESPRAY_MODES = {
+    "/etc/systemd/system/kubelet.service": "0600",
+    "/etc/kubernetes/kubelet.env": "0600",
+    "/etc/kubernetes/kubelet-config.yaml": "0600",
+    "/etc/kubernetes/manifests/nginx-proxy.yml": "0640",
+    "/etc/containerd/config.toml": "0640",
+}
+
+
+def kubespray_sysctl_file(conn) -> tuple[str, str]:
+    """Where kubespray's settings land and the file's whole text after it wrote them.
+
+    Ansible's sysctl module writes to the real path of sysctl_file_path: on Debian 11
+    and 12 /etc/sysctl.d/99-sysctl.conf is procps' link to /etc/sysctl.conf, so the
+    settings are appended to the distribution's commented file; Debian 13 has neither,
+    and the file is made."""
+    done = conn.run("readlink -f %s", KUBESPRAY_SYSCTL_PATH).check()
+    path = done.stdout.strip() or KUBESPRAY_SYSCTL_PATH
+    existing = conn.run("cat %s", path)
+    before = existing.stdout if existing.ok else ""
+    if before and not before.endswith("\n"):
+        before += "\n"
+    return path, before + KUBESPRAY_SYSCTL
 
 
 def kubespray_node(conn, containerd_version: int = 3) -> Node:
@@ -483,6 +534,7 @@ def kubespray_node(conn, containerd_version: int = 3) -> Node:
     /etc/kubernetes/kubelet-config.yaml, the nginx-proxy static pod, kubespray's sysctl
     file, and no kubelet.conf yet; the kubelet enabled but not running (it starts when
     join hands it a kubeconfig)."""
+    sysctl_path, sysctl_text = kubespray_sysctl_file(conn)
     node = Node(
         files={
             "/etc/systemd/system/kubelet.service": KUBESPRAY_KUBELET_UNIT,
@@ -492,7 +544,7 @@ def kubespray_node(conn, containerd_version: int = 3) -> Node:
             "/etc/kubernetes/ssl/ca.crt": CA_CERT,
             "/etc/containerd/config.toml": kubespray_containerd_toml(containerd_version),
             "/etc/systemd/system/containerd.service": KUBESPRAY_CONTAINERD_UNIT,
-            KUBESPRAY_SYSCTL_PATH: KUBESPRAY_SYSCTL,
+            sysctl_path: sysctl_text,
             "/etc/modules-load.d/kubespray-br_netfilter.conf": KUBESPRAY_MODULES,
         },
         binaries=(
@@ -503,8 +555,8 @@ def kubespray_node(conn, containerd_version: int = 3) -> Node:
         ),
     )
     for path, text in node.files.items():
-        write(conn, path, text)
-    install_running_kubelet(conn, "/usr/local/bin/kubelet")
+        write(conn, path, text, KUBESPRAY_MODES.get(path, "0644"))
+    install_running_kubelet(conn, "/usr/local/bin/kubelet", KUBESPRAY_KUBELET_VERSION)
     conn.run(
         "set -e; d=$(mktemp -d); for p in /srv/hostkit-repo/containerd_*.deb"
         " /srv/hostkit-repo/runc_*.deb; do dpkg-deb -x $p $d; done;"
