@@ -20,10 +20,13 @@ PROFILE = ("--profile", "cis-kubernetes-node", "--max-disruption=medium")
 SELECT = "not protect_kernel_defaults"
 # --strict: the benchmark's Manual items are warning checks, whose fixes run only when asked.
 FIX = ("--fix", "--strict", *PROFILE)
-# Warnings a --fix leaves as they are, as kube-bench's remediation leaves them to the
-# operator: the serving certificate and cipher suites (no fix), and kube-proxy's
-# kubeconfig, which a kubeadm node keeps in a ConfigMap, not on the host.
-UNFIXED = ("test_tls_cert_file", "test_tls_cipher_suites", "test_proxy_kubeconfig_")
+# Warnings a --fix leaves as they are: the serving certificate and cipher suites, which
+# kube-bench leaves to the operator (no fix), and kube-proxy's kubeconfig, which a kubeadm
+# node keeps in a ConfigMap, not on the host: its mode and owner fixes refuse a file
+# that does not exist.
+NO_FIX = ("test_tls_cert_file", "test_tls_cipher_suites")
+REFUSED = ("test_proxy_kubeconfig_",)
+UNFIXED = NO_FIX + REFUSED
 
 UNIT = """\
 [Unit]
@@ -90,8 +93,14 @@ def fail_fix_settle(host, tmp_path, expect: dict[str, str], passing: tuple[str, 
     for name in before.failing() - unfixed:
         assert fixed.cases[name].outcome == "fixed", (name, fixed.cases[name])
     for name in unfixed:
-        assert fixed.cases[name].outcome == "warning", (name, fixed.cases[name])
-        assert not fixed.cases[name].fixes, (name, fixed.cases[name])
+        case = fixed.cases[name]
+        # Failed, not warning: under --strict a failing warning check fails the run.
+        assert case.outcome == "failed" and not case.fixes, (name, case)
+        if name.startswith(NO_FIX):
+            assert before.cases[name].outcome == "warning", (name, before.cases[name])
+        else:
+            assert "fix refused: /etc/kubernetes/proxy.conf does not exist" in case.message
+            assert "host unchanged" in case.message, (name, case)
     again = compliance.run(host, tmp_path, "again", *FIX, select=SELECT)
     assert again.failing() == unfixed, again.cases
     assert not any(c.fixes for c in again.cases.values())
