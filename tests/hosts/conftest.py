@@ -49,10 +49,6 @@ def release_of(node: pytest.Item | pytest.Module) -> int:
     return number
 
 
-# tryfirst: this conftest is an initial one (loaded before an xdist worker registers its
-# own hook), so without it xdist's loadgroup reads the items' groups before they are
-# marked, and hands a worker single scenarios, not whole groups.
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Modules of another release than the default run first and together: xdist hands a
     # worker its groups in collection order, so a release's modules scattered among
