@@ -54,6 +54,7 @@ def test_active_ufw_is_disabled_through_the_firewall_guard(containers, tmp_path)
             "ufw",
             {"test_ufw_inactive": "ufw is active"},
             "--max-disruption=high",
+            "--strict",  # ufw's check is a warning check: its fix runs only when asked
         )
         with host.connect() as conn:  # independent reads
             assert "Status: inactive" in conn.run("ufw status").check().stdout
@@ -83,6 +84,7 @@ def test_ufw_off_but_enabled_at_boot_gets_enabled_no(containers, tmp_path):
             "ufw",
             {"test_ufw_inactive": "ENABLED=yes in /etc/ufw/ufw.conf"},
             "--max-disruption=high",
+            "--strict",
         )
         with host.connect() as conn:
             assert "Status: inactive" in conn.run("ufw status").check().stdout
@@ -114,6 +116,7 @@ def test_networkmanager_gets_kubesprays_unmanaged_devices(containers, tmp_path):
             tmp_path,
             "networkmanager",
             {"test_networkmanager_unmanaged": "unmanaged-devices lacks interface-name:cali*"},
+            "--strict",  # a warning check
         )
         with host.connect() as conn:  # independent reads
             calico = conn.run("cat /etc/NetworkManager/conf.d/calico.conf").check().stdout

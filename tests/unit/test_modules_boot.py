@@ -97,6 +97,19 @@ def test_a_blocking_line_means_not_loaded_at_the_next_boot(line):
     test_kernel.test_module_loaded(facts, "overlay")
 
 
+def test_a_module_not_loaded_now_names_the_line_that_blocks_it_at_boot():
+    # The hardened host: not loaded now and blacklisted. `modprobe` by hand would load it
+    # and still leave the next boot without it, so the verdict names the line too.
+    files = "@@file:/etc/modprobe.d/hardening.conf\n# CIS\nblacklist br_netfilter\n"
+    facts = node(
+        loaded="ext4\n",
+        builtin="kernel/fs/ext4/ext4.ko\n",  # a module, not built in
+        modules_boot=boot_section(modprobe=files),
+    )
+    message = fails(test_kernel.test_module_loaded, facts, "br_netfilter", match="not loaded now")
+    assert "/etc/modprobe.d/hardening.conf has 'blacklist br_netfilter'" in message, message
+
+
 @pytest.mark.parametrize(
     "text",
     [
