@@ -133,8 +133,9 @@ if [ $# -gt 0 ]; then
     fi
     for p in "$@"; do printf 'asked\t%s\n' "$p"; done
 fi
-# Kernel preparation: the kernel config options kubeadm's validator reads (from the first
-# config where it looks), free space under the node's state directories, cgroup
+# Kernel preparation: the kernel config options kubeadm's validator reads and those that
+# show a module built in (kit.runner.kernel.modules.MODULE_CONFIG), from the first config
+# where it looks: read once, for both, free space under the node's state directories, cgroup
 # controllers with the running and next boot's command lines, and sysctls whose value is
 # empty (which the grep of /proc/sys above leaves out).
 s kernelprep-config
@@ -145,7 +146,7 @@ for p in /proc/config.gz "/boot/config-$r" "/usr/src/linux-$r/.config" /usr/src/
     if [ -e "$p" ]; then
         echo "@path=$p"
         case $p in *.gz) gzip -dc -- "$p" ;; *) cat -- "$p" ;; esac 2>/dev/null |
-            grep -E '^[[:space:]]*CONFIG_(NAMESPACES|[A-Z]+_NS|CGROUPS|CGROUP_[A-Z0-9_]+|CPUSETS|MEMCG|INET|EXT4_FS|PROC_FS|NETFILTER_XT_[A-Z0-9_]+|IP_NF_[A-Z0-9_]+|FAIR_GROUP_SCHED|OVERLAY_FS|OVERLAYFS_FS|AUFS_FS|BLK_DEV_DM|CFS_BANDWIDTH|SECCOMP|SECCOMP_FILTER)='
+            grep -E '^[[:space:]]*CONFIG_(NAMESPACES|[A-Z]+_NS|CGROUPS|CGROUP_[A-Z0-9_]+|CPUSETS|MEMCG|INET|EXT4_FS|PROC_FS|NETFILTER_XT_[A-Z0-9_]+|IP_NF_[A-Z0-9_]+|FAIR_GROUP_SCHED|OVERLAY_FS|OVERLAYFS_FS|AUFS_FS|BLK_DEV_DM|CFS_BANDWIDTH|SECCOMP|SECCOMP_FILTER|BRIDGE_NETFILTER|IP_VS|IP_VS_RR|IP_VS_WRR|IP_VS_SH|NF_CONNTRACK)='
         break
     fi
 done
@@ -379,18 +380,6 @@ s modules-boot
 [ -r /proc/modules ] && echo @@proc-modules-readable
 echo @@sys-module
 ls -1 /sys/module 2>/dev/null
-echo @@kconfig
-r=$(uname -r 2>/dev/null)
-for p in /proc/config.gz "/boot/config-$r" "/usr/src/linux-$r/.config" /usr/src/linux/.config \
-    "/usr/lib/modules/$r/config" "/usr/lib/ostree-boot/config-$r" "/usr/lib/kernel/config-$r" \
-    "/usr/src/linux-headers-$r/.config" "/lib/modules/$r/build/.config"; do
-    if [ -e "$p" ]; then
-        echo "@path=$p"
-        case $p in *.gz) gzip -dc -- "$p" ;; *) cat -- "$p" ;; esac 2>/dev/null |
-            grep -E '^CONFIG_(BRIDGE_NETFILTER|OVERLAY_FS|IP_VS|IP_VS_RR|IP_VS_WRR|IP_VS_SH|NF_CONNTRACK)='
-        break
-    fi
-done
 for f in /etc/modprobe.d/*.conf /run/modprobe.d/*.conf /usr/local/lib/modprobe.d/*.conf \
     /usr/lib/modprobe.d/*.conf /lib/modprobe.d/*.conf; do
     [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; cat "$f"; echo; }

@@ -126,7 +126,7 @@ def parse_facts(raw: str) -> Facts:
         runtime=parse_runtime(sec),
         ports=parse_ports(sec.get("ports")),
         kubelet_files=parse_kubelet_files(sec.get("kubelet-files")),
-        modules_boot=parse_modules_boot(sec.get("modules-boot")),
+        modules_boot=parse_modules_boot(sec.get("modules-boot"), sec.get("kernelprep-config", "")),
     )
 
 
@@ -691,19 +691,20 @@ def parse_kubelet_files(text: str | None) -> KubeletFiles | None:
 # -- kernel modules at boot (issue 23) -----------------------------------------------------
 
 
-def parse_modules_boot(text: str | None) -> ModulesBoot | None:
+def parse_modules_boot(text: str | None, kconfig: str) -> ModulesBoot | None:
     """The modules-boot section: `@@proc-modules-readable`, then `@@sys-module` and its
-    names, `@@kconfig` and the config's lines, and `@@file:PATH` blocks of modprobe.d."""
+    names, and `@@file:PATH` blocks of modprobe.d. kconfig: the kernelprep-config
+    section, which holds the config lines the module check reads too."""
     if text is None:
         return None
-    parts: dict[str, list[str]] = {"sys-module": [], "kconfig": []}
+    parts: dict[str, list[str]] = {"sys-module": []}
     current: list[str] | None = None
     readable = False
     for line in text.splitlines():
         if line == "@@proc-modules-readable":
             readable = True
-        elif line in ("@@sys-module", "@@kconfig"):
-            current = parts[line[2:]]
+        elif line == "@@sys-module":
+            current = parts["sys-module"]
         elif line.startswith(FILE_MARKER):
             current = None
         elif current is not None:
@@ -712,6 +713,6 @@ def parse_modules_boot(text: str | None) -> ModulesBoot | None:
     return ModulesBoot(
         proc_modules_readable=readable,
         sys_modules=frozenset(n.strip() for n in parts["sys-module"] if n.strip()),
-        kconfig="\n".join(parts["kconfig"]),
+        kconfig=kconfig,
         modprobe_files=parse_boot_files(text[start:]) if start >= 0 else MappingProxyType({}),
     )
