@@ -1,19 +1,23 @@
-"""Reports of several runs made into one: `python -m kit.report merge OUT IN1 IN2 ...`.
+"""Reports of several runs made into one: `hostkit report merge OUT IN1 IN2 ...` (or
+`python -m kit.report merge ...`).
 
 The inputs are the reports of the shards of one run (`--shard K/N`), so no host may
 appear in two of them: a host in two inputs is refused, not counted twice. The
-merged report's per-host summary is printed as the run prints it.
+merged report's per-host summary is printed as the run prints it, and the command exits
+with the fleet's verdict in a run's codes (kit.cli.codes): 0 every host compliant or
+fixed, 1 a host non-compliant, 10 the only failures are unreachable hosts.
 
 Each report format is merged by the entry of MERGERS for its file suffix: JUnit
 (.xml) and --report-json (.json); a new format adds a function there taking the input
-paths and returning the merged report's text and the merged run's Tally. OUT is
-written (as kit/reports/output.py writes a report) only once every input was read: a
-bad input is one line naming it, exit 4, and OUT stays as it was.
+paths and returning the merged report's text and the merged run's Tally. OUT's suffix
+picks what is written: the inputs' own format, or the HTML page (.html) from JSON
+shards, which carry everything the page shows. OUT is written (as
+kit/reports/output.py writes a report) only once every input was read: a bad input is
+one line naming it, exit 4, and OUT stays as it was.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import xml.etree.ElementTree as ET
@@ -22,11 +26,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from kit.cli import codes
 from kit.errors import KitError, KitValueError
 from kit.plugin import outcomes
 from kit.reports import output
 
-USAGE = 4
+USAGE = codes.USAGE
 
 
 class ReportError(KitError):
@@ -95,6 +100,9 @@ def merge_junit(inputs: Sequence[Path]) -> tuple[str, outcomes.Tally]:
                     hosts_here.add(host)
                     if outcome is not None:
                         tally.count(host, outcome)
+                    reason = outcomes.prop(props, "unreachable")
+                    if reason is not None:
+                        tally.unreachable.setdefault(host, reason)
                 cases.append(case)
         _claim(owner, sorted(hosts_here), path)
     suite = ET.Element("testsuite", name="hostkit", time=f"{seconds:.3f}")
@@ -174,6 +182,41 @@ def _json_shape(doc: Any) -> str | None:
 
 def merge_json(inputs: Sequence[Path]) -> tuple[str, outcomes.Tally]:
     """One --report-json document (kit/reports/schema/report-v1.json) from the shards'."""
+    merged, tally = _merged_json(inputs)
+    return json.dumps(merged, indent=2, ensure_ascii=False) + "\n", tally
+
+
+def merge_html(inputs: Sequence[Path]) -> tuple[str, outcomes.Tally]:
+    """The --report-html page of the fleet, from the shards' JSON reports."""
+    from kit.reports import html_report
+
+    merged, tally = _merged_json(inputs)
+    return html_report.render(_run_of(merged)), tally
+
+
+def _run_of(doc: dict[str, Any]) -> Any:
+    """The report model of a merged JSON document: the fields the schema names."""
+    from kit.reports import model
+
+    def fields(kind: type, data: dict[str, Any]) -> dict[str, Any]:
+        known = kind.__dataclass_fields__
+        return {k: v for k, v in data.items() if k in known}
+
+    results = []
+    for item in doc["results"]:
+        result = model.Result(**fields(model.Result, item))
+        result.fixes = [model.Fix(**fields(model.Fix, f)) for f in item.get("fixes") or ()]
+        waiver = item.get("waiver")
+        result.waiver = model.Waiver(**fields(model.Waiver, waiver)) if waiver else None
+        results.append(result)
+    run = model.Run(**fields(model.Run, doc))
+    run.hosts = [model.Host(**fields(model.Host, h)) for h in doc["hosts"]]
+    run.checks = [model.Check(**fields(model.Check, c)) for c in doc["checks"]]
+    run.results = results
+    return run
+
+
+def _merged_json(inputs: Sequence[Path]) -> tuple[dict[str, Any], outcomes.Tally]:
     owner: dict[str, Path] = {}
     docs = []
     for path in inputs:
@@ -209,7 +252,7 @@ def merge_json(inputs: Sequence[Path]) -> tuple[str, outcomes.Tally]:
             tally.unreachable[host["name"]] = host["unreachable"]
     for result in merged["results"]:
         tally.count(result["host"], result["outcome"])
-    return json.dumps(merged, indent=2, ensure_ascii=False) + "\n", tally
+    return merged, tally
 
 
 # The merger of each report format, by the suffix of its files: it reads every input and
@@ -218,25 +261,55 @@ MERGERS: dict[str, Callable[[Sequence[Path]], tuple[str, outcomes.Tally]]] = {
     ".xml": merge_junit,
     ".json": merge_json,
 }
+# OUT suffixes written from inputs of another format: (the inputs' suffix, the writer).
+CONVERTERS: dict[str, tuple[str, Callable[[Sequence[Path]], tuple[str, outcomes.Tally]]]] = {
+    ".html": (".json", merge_html),
+}
 
 
 def merge(out: Path, inputs: Sequence[Path]) -> outcomes.Tally:
-    suffixes = {p.suffix for p in [out, *inputs]}
-    if len(suffixes) != 1:
-        raise KitValueError(f"merge reports of one format: got {', '.join(sorted(suffixes))}")
-    suffix = suffixes.pop()
-    if suffix not in MERGERS:
-        known = ", ".join(sorted(MERGERS))
-        raise KitValueError(f"cannot merge {suffix or 'suffix-less'} reports (known: {known})")
+    merger = _merger(out, inputs)
     where = output.check("OUT", str(out), stdout_ok=False)
     if any(_same(out, p) for p in inputs):
         raise KitValueError(f"OUT {out} is also an input: name a new file")
-    text, tally = MERGERS[suffix](inputs)
+    text, tally = merger(inputs)
     try:
         output.write(where, text)
     except OSError as exc:
         raise ReportError(f"cannot write {out}: {exc.strerror or exc}") from None
     return tally
+
+
+def _merger(
+    out: Path, inputs: Sequence[Path]
+) -> Callable[[Sequence[Path]], tuple[str, outcomes.Tally]]:
+    """The function merging inputs into OUT's format, or one KitValueError saying why none."""
+    given = sorted({p.suffix for p in inputs})
+    if out.suffix in CONVERTERS:
+        wanted, converter = CONVERTERS[out.suffix]
+        if given != [wanted]:
+            raise KitValueError(
+                f"OUT {out} is {out.suffix}: merge the shards' --report-json ({wanted}) "
+                f"reports into it, not {', '.join(s or 'suffix-less' for s in given)}"
+            )
+        return converter
+    suffixes = sorted({out.suffix, *given})
+    if len(suffixes) != 1:
+        raise KitValueError(f"merge reports of one format: got {', '.join(suffixes)}")
+    if out.suffix not in MERGERS:
+        known = ", ".join(sorted([*MERGERS, *CONVERTERS]))
+        raise KitValueError(f"cannot merge {out.suffix or 'suffix-less'} reports (known: {known})")
+    return MERGERS[out.suffix]
+
+
+def fleet_status(tally: outcomes.Tally) -> int:
+    """The merged fleet's exit status, as its run would have exited (kit.cli.codes)."""
+    verdicts = {tally.verdict(host) for host in tally.by_host}
+    if outcomes.NON_COMPLIANT in verdicts:
+        return codes.NON_COMPLIANT
+    if outcomes.UNREACHABLE in verdicts:
+        return codes.UNREACHABLE
+    return codes.COMPLIANT
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -246,25 +319,27 @@ def _same(a: Path, b: Path) -> bool:
         return a.absolute() == b.absolute()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit.report")
-    sub = parser.add_subparsers(dest="command", required=True)
-    cmd = sub.add_parser("merge", help="merge the reports of a run's shards into one")
+def main(argv: Sequence[str] | None = None, prog: str = "python -m kit.report") -> int:
+    parser = codes.UsageParser(prog=prog)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=codes.UsageParser)
+    cmd = sub.add_parser(
+        "merge",
+        help="merge the reports of a run's shards into one (.xml, .json, or .html from .json)",
+    )
     cmd.add_argument("out", type=Path, metavar="OUT")
     cmd.add_argument("inputs", type=Path, nargs="+", metavar="IN")
     args = parser.parse_args(argv)
     try:
         tally = merge(args.out, args.inputs)
-    except KitValueError as exc:
+    except KitError as exc:
+        # Inputs that cannot be merged (unreadable, of another format, overlapping) are
+        # the operator's to correct: nothing was written, as for any usage mistake.
         print(f"error: {exc}", file=sys.stderr)
         return USAGE
-    except KitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     print(f"{args.out}: {len(args.inputs)} reports, {len(tally.by_host)} hosts")
     for line in tally.table():
         print(line)
-    return 0
+    return fleet_status(tally)
 
 
 if __name__ == "__main__":

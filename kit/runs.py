@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TextIO
 
 from kit import undo
+from kit.cli import codes
 from kit.errors import KitError
 from kit.plugin import hostopts
 from kit.plugin.hosts import HostContext
@@ -23,19 +24,15 @@ from kit.printable import printable
 from kit.runner import hostlock, journal, runrecord
 from kit.runner.journal import RecordError, RunRecord
 
-OK, FAILED, USAGE = 0, 1, 4
+OK, FAILED, USAGE = codes.COMPLIANT, codes.NON_COMPLIANT, codes.USAGE
 THREADS = 16
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(USAGE)
+_Parser = codes.UsageParser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m kit.runs", description=__doc__.splitlines()[0])
+def build_parser(prog: str = "python -m kit.runs") -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, description=__doc__.splitlines()[0])
     hostopts.add_arguments(parser)
     parser.add_argument(
         "--runs-dir", default=journal.ROOT, help=f"where runs are kept (default {journal.ROOT})"
@@ -53,9 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, prog: str = "python -m kit.runs"
+) -> int:
     out = out or sys.stdout
-    args = build_parser().parse_args(argv)
+    args = build_parser(prog).parse_args(argv)
     try:
         registry, contexts = hostopts.hosts_of(args)
     except KitError as exc:

@@ -314,14 +314,16 @@ def _fix_lines(meta: CheckMeta) -> list[str]:
     return out + (["", *doc.splitlines()] if doc else [])
 
 
-def _lines(argv: list[str] | None) -> Iterator[str]:
-    parser = argparse.ArgumentParser(
-        prog="python -m kit.catalog",
+def _lines(argv: list[str] | None, prog: str) -> Iterator[str]:
+    from kit.cli.codes import UsageParser
+
+    parser = UsageParser(
+        prog=prog,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--write", action="store_true", help="refresh README.md in place")
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", parser_class=UsageParser)
     show = sub.add_parser("list", help="a table of the checks")
     show.add_argument("--profile", help="only this profile's checks, in its order")
     why = sub.add_parser("explain", help="what a check reads, why, and what its fix does")
@@ -347,14 +349,17 @@ def _lines(argv: list[str] | None) -> Iterator[str]:
     yield f"{readme}: catalog section refreshed"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m kit.catalog") -> int:
+    from kit.cli import codes
+
     try:
-        for line in _lines(argv):
+        for line in _lines(argv, prog):
             print(line)
     except KitError as exc:
+        # A check id or profile that is not there is a usage mistake, as pytest's are.
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        return codes.USAGE
+    return codes.COMPLIANT
 
 
 if __name__ == "__main__":
