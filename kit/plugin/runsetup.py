@@ -25,6 +25,7 @@ from kit.plugin import (
     hosts,
     planning,
     reboot,
+    runnotes,
     selection,
     shard,
     startup,
@@ -87,6 +88,7 @@ def configure(config: pytest.Config) -> None:
     if not config.option.xmlpath and config.getini("hostkit_junit"):
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
     reports.configure(config, config.stash[STATE])
+    runnotes.configure(config)
     if config.getoption("hostkit_reboot") and not config.getoption("hostkit_dry_run"):
         try:
             reboot.configure(config, config.stash[STATE])
@@ -153,6 +155,7 @@ def _register_hosts(config: pytest.Config, registry: HostRegistry) -> list[Inven
     """Turn --hosts / --inventory into registry entries and testinfra `hostkit://KEY` specs;
     returns the inventory hosts chosen (their groups and variables choose their profile)."""
     names = [h.strip() for h in (config.option.hosts or "").split(",") if h.strip()]
+    config.stash[runnotes.GIVEN_HOSTS] = config.option.hosts or ""  # replaced below
     inventory_file = config.getoption("hostkit_inventory")
     specs: list[str] = []
     chosen: list[InventoryHost] = []

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from kit.plugin import outcomes
+from kit.plugin import outcomes, runnotes
 from kit.plugin import terminal as report_terminal
 from kit.plugin.runstate import SHARD, STATE, RunState
 
@@ -47,13 +47,23 @@ def finish(session: pytest.Session) -> None:
     state = session.config.stash.get(STATE, None)
     if state is not None and not hasattr(session.config, "workerinput"):
         session.exitstatus = state.tally.exit_status(int(session.exitstatus), session.testsfailed)
+    nothing = runnotes.nothing_collected(session) if no_tests else None
+    if nothing and SHARD not in session.config.stash:
+        session.config.stash[runnotes.NOTHING] = nothing
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 def write(terminalreporter: Any, config: pytest.Config) -> None:
     """The per-host table and what the fixes did; each changed file's diff with --dry-run
     or -v."""
     state = config.stash.get(STATE, None)
+    nothing = config.stash.get(runnotes.NOTHING, None)
+    if nothing:
+        runnotes.say_nothing_collected(terminalreporter, nothing)
     if state is not None:
+        if state.fix and not state.settings.dry_run and state.tally.by_host:
+            changed = bool(state.tally.fixes or state.tally.failed_fixes)
+            terminalreporter.write_line(runnotes.undo_line(config, state.run_id, changed))
         outcomes.write_summary(terminalreporter, state.tally)
         diffs = config.pluginmanager.get_plugin(FILE_DIFFS)
         if diffs is not None and (state.settings.dry_run or state.settings.verbose):
