@@ -36,8 +36,12 @@ Which profile a host gets (`--profile`, see `parse_choice`):
 A mapping needs --inventory. A host in several mapped groups gets the first mapping listed
 that names one of its groups; a host in none gets the bare default, and without one is an
 error. Inventory variables `hostkit_<param>` (group or host vars; in an INI inventory the
-value is read as YAML, e.g. `hostkit_ports_free=[10250]`) replace that parameter of the
-host's profile, and are validated as the profile's own are.
+value is read as YAML, e.g. `hostkit_ports_free=[10250]`) change that parameter of the
+host's profile, and are validated as the profile's own are: a mapping merges into the
+profile's key by key, a key given `null` is taken out (`hostkit_sysctls={kernel.panic:
+null}`), and a list replaces the profile's. The run's header names, per host, each
+parameter set so taken out: a check that does not run there is said, never dropped in
+silence.
 """
 
 from __future__ import annotations
@@ -89,10 +93,38 @@ class Profile:
         raise KitValueError(f"profile {self.name}: params.{key} must be a list or a mapping")
 
     def with_params(self, overrides: Mapping[str, Any]) -> Profile:
-        """The same profile with some parameters replaced (a host's own values)."""
+        """The same profile with a host's own values: a mapping merges into the profile's
+        key by key (a key given null is taken out), anything else replaces it."""
         if not overrides:
             return self
-        return replace(self, params={**self.params, **overrides})
+        params = dict(self.params)
+        for key, value in overrides.items():
+            old = params.get(key)
+            if isinstance(value, Mapping) and isinstance(old, Mapping):
+                value = {**old, **value}
+            if isinstance(value, Mapping):
+                value = {k: v for k, v in value.items() if v is not None}
+            params[key] = value
+        return replace(self, params=params)
+
+
+def taken_out(before: Profile, after: Profile) -> dict[str, list[str]]:
+    """The parameter sets of `before` that `after` (a host's profile) no longer has, by
+    parameter: the checks a host's inventory variables take out, to be said, not dropped
+    in silence."""
+    found: dict[str, list[str]] = {}
+    for key in before.params:
+        if after.params.get(key) is before.params[key]:
+            continue
+        kept = after.values(key) if key in after.params else []
+        if isinstance(before.params[key], Mapping):  # by key: a new value is not a removal
+            names = {v[0] for v in kept}
+            gone = [v for v in before.values(key) if v[0] not in names]
+        else:
+            gone = [v for v in before.values(key) if v not in kept]
+        if gone:
+            found[key] = ["=".join(map(str, v)) for v in gone]
+    return found
 
 
 def _text(value: Any) -> Any:

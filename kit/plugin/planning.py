@@ -86,6 +86,7 @@ def plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) -
         profile.validate(prof, catalogs[name])
     users: dict[str, list[str]] = {}
     hosts: dict[str, Profile] = {}
+    taken: list[str] = []  # the parameter sets hosts' own values take out, said
     # By name, so that which host an error names does not depend on the inventory's reader.
     for entry in sorted(inventory_hosts, key=lambda h: h.name):
         name = profile.profile_for(choice, entry.name, entry.groups)
@@ -97,6 +98,13 @@ def plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) -
             profile.validate_selected(
                 hosts[entry.name], catalogs[name], f"inventory host {entry.name}"
             )
+            gone = profile.taken_out(loaded[name], hosts[entry.name])
+            if gone:
+                said = ", ".join(
+                    f"{profile.VAR_PREFIX}{key} takes out {', '.join(values)}"
+                    for key, values in gone.items()
+                )
+                taken.append(f"hostkit inventory host {entry.name}: {said}")
     default = loaded[choice.default] if choice.default else next(iter(loaded.values()))
     header = []
     for name, prof in loaded.items():
@@ -110,7 +118,7 @@ def plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) -
             f"catalog checks; {len(left_out)} not in it do not run"
         )
     ids = [meta.id for metas in catalogs.values() for meta in metas]
-    return ProfilePlan(default, hosts, header, list(dict.fromkeys(ids)))
+    return ProfilePlan(default, hosts, header + taken, list(dict.fromkeys(ids)))
 
 
 def catalog_dirs(prof: Profile, profiles_dir: Path) -> list[Path]:

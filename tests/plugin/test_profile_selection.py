@@ -242,3 +242,17 @@ def test_a_profile_path_from_another_profiles_directory_names_its_own_checks(cat
     result = run(catalog, f"--profile={other / 'profiles' / 'mine.yaml'}", "--collect-only")
     assert result.ret == 0, result.stdout.str() + result.stderr.str()
     result.stdout.fnmatch_lines(["hostkit profile mine: 2 of 6 catalog checks; 4 not in it*"])
+
+
+def test_what_a_hosts_own_values_take_out_of_its_profile_is_said(catalog):
+    profile(catalog, "each", "checks: [t.each]\nparams:\n  items: [a, b]\n")
+    (catalog.path / "hosts.yaml").write_text(INVENTORY.replace("[z]", "[a]"))
+    args = ["--inventory=hosts.yaml", "--hosts=w1,e1", "--profile=each", "--collect-only"]
+    assert collected(run(catalog, *args, "-q")) == {
+        "test_each[w1-a]",
+        "test_each[e1-a]",
+        "test_each[e1-b]",
+    }
+    result = run(catalog, *args)
+    result.stdout.fnmatch_lines(["hostkit inventory host w1: hostkit_items takes out b"])
+    assert "inventory host e1" not in result.stdout.str()
