@@ -2,9 +2,15 @@
 
 python -m kit.catalog                      # print the section
 python -m kit.catalog --write              # refresh it in README.md between its markers
-python -m kit.catalog list [--profile P]   # a table of the checks (of profile P, in its order)
-python -m kit.catalog explain ID           # what a check reads, why, what to do by hand, and
-                                           # what its fix does
+python -m kit.catalog list [--profile P] [PATH...]   # a table of the checks (of profile P,
+                                                     # in its order)
+python -m kit.catalog explain ID [PATH...]           # what a check reads, why, what to do by
+                                                     # hand, and what its fix does
+
+`list` and `explain` read the shipped catalog and a site's own checks, as a run loads
+them: the test modules of the current directory, those next to the `profiles/` directory
+of a profile given by path (and of each profile it extends), and those under each PATH,
+walked as pytest walks the paths it is given.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import difflib
 import importlib.util
 import inspect
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
@@ -35,6 +41,11 @@ class Entry:
 
     meta: CheckMeta
     function: Callable[..., Any]
+    home: Path | None = None  # the catalog directory declaring it
+
+    @property
+    def directory(self) -> Path:
+        return self.home if self.home is not None else shipped()
 
     @property
     def source(self) -> str:
@@ -52,7 +63,29 @@ def entries(directory: Path) -> list[Entry]:
         for value in vars(_load(path)).values():
             for mark in getattr(value, "pytestmark", ()):
                 if mark.name == "hostkit_check":
-                    found.append(Entry(mark.args[0], value))
+                    found.append(Entry(mark.args[0], value, directory))
+    return found
+
+
+def entries_of(directories: list[Path]) -> list[Entry]:
+    """Every check of the directories, each directory once, in their order."""
+    unique = {d.resolve(): d for d in directories}
+    return [entry for directory in unique.values() for entry in entries(directory)]
+
+
+def site_dirs(paths: list[str], profile: str | None = None, here: Path | None = None) -> list[Path]:
+    """The catalog directories besides the shipped one: the current directory's own test
+    modules when no PATH is given, each PATH's as pytest walks it, and those beside the
+    profiles/ directories of a profile given by path and of the profiles it extends."""
+    from kit.catalog.sitedirs import check_dirs
+
+    here = here or Path.cwd()
+    found = check_dirs(here / p for p in paths) if paths else [here]
+    if profile is not None and (profile.endswith((".yaml", ".yml")) or "/" in profile):
+        from kit.plugin.planning import catalog_dirs
+
+        prof = profiles.load(profile, shipped() / "profiles")
+        found += catalog_dirs(prof, shipped() / "profiles")
     return found
 
 
@@ -170,9 +203,9 @@ class UnknownCheck(KitError):
     """An id that no check in the catalog declares."""
 
 
-def listing(directory: Path, profile: str | None = None) -> list[str]:
+def listing(directory: Path, profile: str | None = None, extra: Sequence[Path] = ()) -> list[str]:
     """id, title, severity, fix, disruption and source of each check, as aligned columns."""
-    found = entries(directory)
+    found = entries_of([directory, *extra])
     if profile is not None:
         prof = profiles.load(profile, directory / "profiles")
         found = [e for e in found if prof.order_of(e.meta.id) is not None]
@@ -190,8 +223,8 @@ def listing(directory: Path, profile: str | None = None) -> list[str]:
     ]
 
 
-def find(directory: Path, check_id: str) -> Entry:
-    found = entries(directory)
+def find(directory: Path, check_id: str, extra: Sequence[Path] = ()) -> Entry:
+    found = entries_of([directory, *extra])
     for entry in found:
         if entry.meta.id == check_id:
             return entry
@@ -200,9 +233,11 @@ def find(directory: Path, check_id: str) -> Entry:
     raise UnknownCheck(f"no check has id {check_id!r}{hint}")
 
 
-def explain(directory: Path, check_id: str) -> list[str]:
+def explain(directory: Path, check_id: str, extra: Sequence[Path] = ()) -> list[str]:
     """What the check reads, why it matters, and what its fix changes, as plain text."""
-    entry = find(directory, check_id)
+    entry = find(directory, check_id, extra)
+    if entry.home is not None:
+        directory = entry.home  # its by-hand text is its own catalog's
     meta = entry.meta
     lines = [f"{meta.id}: {meta.title}", f"severity: {meta.severity}", f"source: {entry.source}"]
     lines += ["", "Reads:"]
@@ -328,12 +363,16 @@ def _lines(argv: list[str] | None, prog: str) -> Iterator[str]:
     show.add_argument("--profile", help="only this profile's checks, in its order")
     why = sub.add_parser("explain", help="what a check reads, why, and what its fix does")
     why.add_argument("id", help="a check id")
+    for each in (show, why):
+        each.add_argument(
+            "paths", nargs="*", metavar="PATH", help="your checks, as given to pytest (default .)"
+        )
     args = parser.parse_args(argv)
     if args.command == "list":
-        yield from listing(shipped(), args.profile)
+        yield from listing(shipped(), args.profile, site_dirs(args.paths, args.profile))
         return
     if args.command == "explain":
-        yield from explain(shipped(), args.id)
+        yield from explain(shipped(), args.id, site_dirs(args.paths))
         return
     section = markdown(shipped())
     if not args.write:

@@ -8,7 +8,6 @@ for each host, the checks and parameter sets of its own profile.
 
 from __future__ import annotations
 
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -148,23 +147,10 @@ def runs_shipped(config: pytest.Config, shipped: Path) -> bool:
 def args_catalog(config: pytest.Config) -> list[str]:
     """With no profile, the catalog is the checks in the test modules the run was given."""
     from kit.catalog import describe as catalog
+    from kit.catalog.sitedirs import check_dirs
 
-    skip = config.getini("norecursedirs")
-    dirs: dict[Path, None] = {}
-    for arg in config.args:
-        path = (config.invocation_params.dir / arg.partition("::")[0]).resolve()
-        if path.is_file():
-            dirs[path.parent] = None
-            continue
-        for found in sorted(path.rglob("test_*.py")) if path.is_dir() else ():
-            # The directories pytest would not collect from either: .git, a virtualenv...
-            below = found.parent.relative_to(path).parts
-            walked = [path.joinpath(*below[: n + 1]) for n in range(len(below))]
-            if not any(
-                any(fnmatch(d.name, pat) for pat in skip) or (d / "pyvenv.cfg").exists()
-                for d in walked
-            ):
-                dirs[found.parent] = None
+    given = [config.invocation_params.dir / arg.partition("::")[0] for arg in config.args]
+    dirs = check_dirs(given, config.getini("norecursedirs"))
     ids: list[str] = []
     for directory in dirs:
         try:

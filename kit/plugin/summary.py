@@ -63,7 +63,8 @@ def write(terminalreporter: Any, config: pytest.Config) -> None:
     if state is not None:
         if state.fix and not state.settings.dry_run and state.tally.by_host:
             changed = bool(state.tally.fixes or state.tally.failed_fixes)
-            terminalreporter.write_line(runnotes.undo_line(config, state.run_id, changed))
+            terminalreporter.section("hostkit fix run")
+            terminalreporter.line(runnotes.undo_line(config, state.run_id, changed))
         outcomes.write_summary(terminalreporter, state.tally)
         diffs = config.pluginmanager.get_plugin(FILE_DIFFS)
         if diffs is not None and (state.settings.dry_run or state.settings.verbose):
