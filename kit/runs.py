@@ -1,9 +1,11 @@
 """The fix runs recorded on hosts: `python -m kit.runs list | show RUN | undo RUN`.
 
 Hosts are named as for pytest (--hosts, --inventory with patterns, --known-hosts,
---ssh-identity-file, the sudo options). Exit status: 0 when every host did what was
-asked, 1 when a host was unreachable, had no such run, or had something left alone,
-failed, or left to the operator, 4 on a usage error (a run id no host has included).
+--ssh-identity-file, the sudo options). Exit status, in a run's codes (kit.cli.codes): 0
+when every host did what was asked, 1 when a host had no such run, or had something left
+alone, failed, or left to the operator, 10 when the only failures are hosts that could
+not be reached (or whose key or credentials were refused), 4 on a usage error (a run id
+no host has included).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TextIO
 
 from kit import undo
 from kit.cli import codes
-from kit.errors import KitError
+from kit.errors import ConnectError, KitError
 from kit.plugin import hostopts
 from kit.plugin.hosts import HostContext
 from kit.printable import printable
@@ -25,6 +27,7 @@ from kit.runner import hostlock, journal, runrecord
 from kit.runner.journal import RecordError, RunRecord
 
 OK, FAILED, USAGE = codes.COMPLIANT, codes.NON_COMPLIANT, codes.USAGE
+UNREACHABLE = codes.UNREACHABLE
 THREADS = 16
 
 
@@ -67,16 +70,32 @@ def main(
 
 
 def _command(args: argparse.Namespace, contexts: list[HostContext], out: TextIO) -> int:
-    status = OK
     records: dict[str, list[RunRecord]] = {}
     with ThreadPoolExecutor(min(THREADS, len(contexts))) as pool:
         read = list(pool.map(lambda c: _read(c, args.runs_dir), contexts))
+    unreached = False
+    status = OK
     for ctx, (runs, error) in zip(contexts, read, strict=True):
-        if error:
+        if isinstance(error, ConnectError):
+            unreached = True
+            _say(f"{ctx.label}: {error}", file=out)
+        elif error is not None:
             _say(f"{ctx.label}: {error}", file=out)
             status = FAILED
         else:
             records[ctx.label] = runs
+    status = _hosts_status(args, contexts, records, out, status)
+    # As a run's: 10 when the only failures are hosts that could not be reached.
+    return UNREACHABLE if unreached and status == OK else status
+
+
+def _hosts_status(
+    args: argparse.Namespace,
+    contexts: list[HostContext],
+    records: dict[str, list[RunRecord]],
+    out: TextIO,
+    status: int,
+) -> int:
     if args.command == "list":
         _list(records, out)
         return status
@@ -108,11 +127,11 @@ def _command(args: argparse.Namespace, contexts: list[HostContext], out: TextIO)
     return status
 
 
-def _read(ctx: HostContext, root: str) -> tuple[list[RunRecord], str | None]:
+def _read(ctx: HostContext, root: str) -> tuple[list[RunRecord], KitError | None]:
     try:
         return journal.read_runs(ctx.conn, root), None
     except KitError as exc:
-        return [], str(exc)
+        return [], exc
 
 
 def _list(records: dict[str, list[RunRecord]], out: TextIO) -> None:

@@ -147,9 +147,25 @@ def test_an_unreachable_host_is_named_and_the_others_go_on(pytester, fixed):
         text=True,
         cwd=pytester.path,
     )
-    assert res.returncode == 1
+    # 10, as a run's: the only failure is a host that could not be reached.
+    assert res.returncode == 10, res.stdout + res.stderr
     assert dead in res.stdout
     assert {n: snapshot(p) for n, p in files.items()} == before
+
+
+def test_a_hosts_own_failure_beside_an_unreachable_host_exits_1(pytester, fixed):
+    files, _, run = fixed
+    files["b"].write_text("changed by hand after the run\n")
+    dead = "ssh://127.0.0.1:9"
+    dirs = [f"--runs-dir={pytester.path / 'runs'}", f"--lock-dir={pytester.path / 'lock'}"]
+    res = subprocess.run(
+        [sys.executable, "-m", "kit.runs", f"--hosts=local://,{dead}", *dirs, "undo", run],
+        capture_output=True,
+        text=True,
+        cwd=pytester.path,
+    )
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert dead in res.stdout and "changed since the run" in res.stdout
 
 
 def live_record(*ops: str) -> RunRecord:
