@@ -4,6 +4,7 @@ against this machine with a shipped profile."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -138,3 +139,23 @@ def test_a_users_directory_extends_the_installed_catalog(installed, tmp_path):
     junit = ET.parse(tmp_path / "junit.xml").getroot()
     ids = {p.get("value") for p in junit.iter("property") if p.get("name") == "check_id"}
     assert ids == {"site.hello", "k8s.swap.off"}
+
+
+def test_the_hostkit_command_runs_the_installed_catalog_from_any_directory(installed, tmp_path):
+    _, python = installed
+    hostkit = python.parent / "hostkit"
+    assert hostkit.is_file(), "the wheel installs no hostkit command"
+    done = run(
+        hostkit, "check", "--hosts=local://", "--profile", "kubernetes-node",
+        "--check=k8s.swap.off", "--report-json=-", "-p", "no:cacheprovider",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+    doc = json.loads(done.stdout)  # the report alone on standard output
+    assert {r["check"] for r in doc["results"]} == {"k8s.swap.off"}
+    assert "hostkit profile kubernetes-node:" in done.stderr
+    listed = run(hostkit, "catalog", "list", "--profile", "kubernetes-node", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "k8s.swap.off" in listed.stdout
+    typo = run(hostkit, "catalog", "explain", "k8s.swap.of", cwd=tmp_path)
+    assert typo.returncode == 4 and "did you mean k8s.swap.off" in typo.stderr
