@@ -70,9 +70,10 @@ def test_hostkit_plan_is_a_dry_run(pytester):
     assert json.loads((pytester.path / "run.json").read_text())["mode"] == "dry-run"
 
 
-def test_report_json_dash_is_alone_on_standard_output(pytester):
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_report_json_dash_is_alone_on_standard_output(pytester, xdist):
     pytester.makepyfile(test_checks=FIXABLE.replace("MARKER", repr(str(pytester.path / "m"))))
-    res = pytester.runpytest_subprocess("--hosts=local://", "--report-json=-")
+    res = pytester.runpytest_subprocess("--hosts=local://", "--report-json=-", *xdist)
     assert res.ret == 1
     doc = json.loads(res.stdout.str())
     assert [r["outcome"] for r in doc["results"]] == ["failed"]
@@ -81,8 +82,10 @@ def test_report_json_dash_is_alone_on_standard_output(pytester):
     assert "hostkit compliance" in err and "1 failed" in err
 
 
-def test_a_profile_named_where_there_are_no_checks_says_what_to_run(pytester):
-    res = pytester.runpytest_subprocess("--hosts=local://", "--profile", "kubernetes-node")
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_a_profile_named_where_there_are_no_checks_says_what_to_run(pytester, xdist):
+    args = ["--hosts=local://", "--profile", "kubernetes-node", *xdist]
+    res = pytester.runpytest_subprocess(*args)
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     out = res.stdout.str() + res.stderr.str()
     assert "no tests ran" not in out
