@@ -18,16 +18,20 @@ _READ = 'if [ -e {p} ]; then stat -c "%a %U %G" -- {p} && cat -- {p}; else echo 
 
 
 def exists(conn: Connection, path: str, *, sudo: bool = False) -> bool:
+    """Whether path exists (any kind); a file an earlier fix of this dry run would create
+    counts. Reads only."""
     if planned_file(conn, path) is not None:
         return True
     return conn.read("test -e %s", valid_path(path), sudo=sudo).ok
 
 
 def is_dir(conn: Connection, path: str, *, sudo: bool = False) -> bool:
+    """Whether path is a directory (or a link to one). Reads only."""
     return conn.read("test -d %s", valid_path(path), sudo=sudo).ok
 
 
 def read_file(conn: Connection, path: str, *, sudo: bool = False) -> bytes:
+    """The file's content as bytes; raises when it cannot be read. Reads only."""
     return conn.get(valid_path(path), sudo=sudo)
 
 
@@ -222,6 +226,8 @@ def remove(
 def chmod(
     conn: Connection, path: str, mode: str | int, *, sudo: bool = False, dry_run: bool = False
 ) -> Change:
+    """Give path the mode (octal, `"0644"` or `0o644`) unless it has it; raises when path
+    does not exist. Journalled as a step on the file, before the change."""
     want = _valid_mode(mode)
     info = _stat(conn, path, sudo=sudo)
     if info is None:
@@ -275,6 +281,7 @@ def chown(
 
 
 def get_sha256(conn: Connection, path: str, *, sudo: bool = False) -> str:
+    """The file's SHA-256 as 64 hex digits (`sha256sum`). Reads only."""
     out = conn.read("sha256sum -- %s", valid_path(path), sudo=sudo).check().stdout
     digest = out.split(" ", 1)[0].lstrip("\\")
     if not re.fullmatch(r"[0-9a-f]{64}", digest):

@@ -40,6 +40,8 @@ def _missing(conn: Connection, pm: PackageManager, packages: tuple[str, ...]) ->
 
 
 def is_package_installed(conn: Connection, facts: Facts, package: str) -> bool:
+    """Whether the package is installed, asked of the package manager the facts name.
+    Reads only."""
     return not _missing(conn, _manager(facts), _names((package,)))
 
 

@@ -98,6 +98,7 @@ def _service(name: str) -> str:
 
 
 def is_service_active(conn: Connection, facts: Facts, name: str) -> bool:
+    """Whether the service runs now, asked of the init system the facts name. Reads only."""
     return manager(conn, facts).is_active(_service(name))
 
 
@@ -134,10 +135,13 @@ def _converge(
 
 
 def start_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool = False) -> Change:
+    """Start the service unless it runs; journalled as a live step."""
     return _converge(conn, facts, name, ("active", True), dry_run)
 
 
 def stop_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool = False) -> Change:
+    """Stop the service unless it is stopped; a unit the management path depends on (sshd,
+    the session's own) is refused with ProtectedError before anything runs."""
     return _converge(conn, facts, name, ("active", False), dry_run)
 
 
@@ -152,10 +156,13 @@ def restart_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool 
 
 
 def enable_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool = False) -> Change:
+    """Enable the service at boot unless it is enabled; journalled as a live step."""
     return _converge(conn, facts, name, ("enabled", True), dry_run)
 
 
 def disable_service(conn: Connection, facts: Facts, name: str, *, dry_run: bool = False) -> Change:
+    """Disable the service at boot unless it is disabled; a unit the management path
+    depends on is refused with ProtectedError before anything runs."""
     return _converge(conn, facts, name, ("enabled", False), dry_run)
 
 

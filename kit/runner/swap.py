@@ -35,6 +35,7 @@ def parse_proc_swaps(text: str) -> list[str]:
 
 
 def is_swap_enabled(conn: Connection, *, proc_swaps: str = PROC_SWAPS) -> bool:
+    """Whether any swap is active now (`/proc/swaps`). Reads only."""
     return bool(active_swaps(conn, proc_swaps=proc_swaps))
 
 

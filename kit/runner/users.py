@@ -134,16 +134,19 @@ class UserModifications:
 
 
 def user_exists(conn: Connection, name: str) -> bool:
+    """Whether the host knows the user (`getent passwd`, so NSS users count). Reads only."""
     return conn.read("getent passwd %s", valid_name("user name", name)).ok
 
 
 def group_exists(conn: Connection, name: str) -> bool:
+    """Whether the host knows the group (`getent group`). Reads only."""
     return conn.read("getent group %s", valid_name("group name", name)).ok
 
 
 def add_group(
     conn: Connection, name: str, *, system: bool = False, dry_run: bool = False
 ) -> Change:
+    """Add the group (`groupadd`, `-r` for a system group) unless the host has it."""
     if group_exists(conn, name):
         return Change.none(f"group {name} exists", dry_run=dry_run)
     if not dry_run:

@@ -22,3 +22,12 @@ def test_every_operation_has_its_section_with_its_docstring():
     assert "dry run: same reads, no write" in text
     classes = {n for n in runner._HOMES if isinstance(getattr(runner, n), type)}
     assert set(names) == set(runner._HOMES) - classes
+
+
+def test_every_operation_says_what_it_does():
+    # The page is all a remediation author reads: an operation without a docstring is a
+    # hole in it.
+    bare = [
+        name for name, function in reference.operations() if not (function.__doc__ or "").strip()
+    ]
+    assert bare == []
