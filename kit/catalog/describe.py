@@ -77,13 +77,11 @@ def site_dirs(paths: list[str], profile: str | None = None, here: Path | None = 
     """The catalog directories besides the shipped one: the current directory's own test
     modules when no PATH is given, each PATH's as pytest walks it, and those beside the
     profiles/ directories of a profile given by path and of the profiles it extends."""
-    from kit.catalog.sitedirs import check_dirs
+    from kit.catalog.sitedirs import catalog_dirs, check_dirs
 
     here = here or Path.cwd()
     found = check_dirs(here / p for p in paths) if paths else [here]
     if profile is not None and (profile.endswith((".yaml", ".yml")) or "/" in profile):
-        from kit.plugin.planning import catalog_dirs
-
         prof = profiles.load(profile, shipped() / "profiles")
         found += catalog_dirs(prof, shipped() / "profiles")
     return found

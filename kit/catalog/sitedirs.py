@@ -7,6 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kit.catalog.profile import Profile
 
 # pytest's own default for norecursedirs.
 NORECURSE = ("*.egg", ".*", "_darcs", "build", "CVS", "dist", "node_modules", "venv", "{arch}")
@@ -28,3 +32,15 @@ def check_dirs(paths: Iterable[Path], skip: Sequence[str] = NORECURSE) -> list[P
             ):
                 dirs[found.parent] = None
     return list(dirs)
+
+
+def catalog_dirs(prof: Profile, profiles_dir: Path) -> list[Path]:
+    """The checks a profile may name: the test modules next to the run's profiles directory
+    (`checks/` for `checks/profiles`), and next to the `profiles/` directory of the profile
+    and of each profile it extends (the shipped catalog's, for a user's profile extending a
+    shipped one)."""
+    found = [profiles_dir.parent]
+    for source in (prof.source, *prof.parents):
+        if source is not None and source.parent.name == "profiles":
+            found.append(source.parent.parent)
+    return list({d.resolve(): d for d in found}.values())

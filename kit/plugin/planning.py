@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from kit.catalog.profile import Profile
+from kit.catalog.sitedirs import catalog_dirs, check_dirs
 from kit.errors import KitValueError
 
 if TYPE_CHECKING:
@@ -120,18 +121,6 @@ def plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) -
     return ProfilePlan(default, hosts, header + taken, list(dict.fromkeys(ids)))
 
 
-def catalog_dirs(prof: Profile, profiles_dir: Path) -> list[Path]:
-    """The checks a profile may name: the test modules next to the run's profiles directory
-    (`checks/` for `checks/profiles`), and next to the `profiles/` directory of the profile
-    and of each profile it extends (the shipped catalog's, for a user's profile extending a
-    shipped one)."""
-    found = [profiles_dir.parent]
-    for source in (prof.source, *prof.parents):
-        if source is not None and source.parent.name == "profiles":
-            found.append(source.parent.parent)
-    return list({d.resolve(): d for d in found}.values())
-
-
 def runs_shipped(config: pytest.Config, shipped: Path) -> bool:
     """Whether the run collects the shipped catalog (`--pyargs hostkit_catalog.checks`, or
     its directory): then its default profile applies, as it does in a checkout."""
@@ -147,7 +136,6 @@ def runs_shipped(config: pytest.Config, shipped: Path) -> bool:
 def args_catalog(config: pytest.Config) -> list[str]:
     """With no profile, the catalog is the checks in the test modules the run was given."""
     from kit.catalog import describe as catalog
-    from kit.catalog.sitedirs import check_dirs
 
     given = [config.invocation_params.dir / arg.partition("::")[0] for arg in config.args]
     dirs = check_dirs(given, config.getini("norecursedirs"))
