@@ -44,10 +44,6 @@ class Entry:
     home: Path | None = None  # the catalog directory declaring it
 
     @property
-    def directory(self) -> Path:
-        return self.home if self.home is not None else shipped()
-
-    @property
     def source(self) -> str:
         """file:line of the check's declaration, relative to the repository."""
         path = Path(inspect.getsourcefile(self.function) or "?")
@@ -98,7 +94,11 @@ def _load(path: Path) -> ModuleType:
     if spec is None or spec.loader is None:
         raise KitError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        # A site's module is the operator's to mend: one line naming it, as a run says.
+        raise KitError(f"cannot read the checks in {path}: {type(exc).__name__}: {exc}") from exc
     return module
 
 

@@ -79,9 +79,10 @@ def plan_profiles(config: pytest.Config, inventory_hosts: list[InventoryHost]) -
         try:
             catalogs[name] = [meta for found in where for meta in catalog.checks(found)]
         except Exception as exc:  # a check module that does not import is a broken catalog
+            cause = exc.__cause__ or exc  # the module's own error, not the loader's wrapping
             raise KitValueError(
                 f"profile {prof.name}: cannot read the catalog in {', '.join(map(str, where))}: "
-                f"{type(exc).__name__}: {exc}"
+                f"{type(cause).__name__}: {cause}"
             ) from None
         profile.validate(prof, catalogs[name])
     users: dict[str, list[str]] = {}

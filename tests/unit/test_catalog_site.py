@@ -71,3 +71,13 @@ def test_a_directory_named_as_to_pytest_is_read(site, tmp_path_factory):
     assert "site.sysctl.floor" in ids(catalog(elsewhere, "list", str(site)).stdout)
     missing = catalog(elsewhere, "explain", "site.sysctl.floor")
     assert missing.returncode == 4 and "no check has id" in missing.stderr
+
+
+def test_a_site_module_that_does_not_import_is_one_line_naming_it(site):
+    (site / "test_broken.py").write_text("import hostkit_no_such_module\n")
+    done = catalog(site, "list")
+    assert done.returncode == 4, done.stderr
+    assert done.stderr == (
+        f"error: cannot read the checks in {site / 'test_broken.py'}: "
+        "ModuleNotFoundError: No module named 'hostkit_no_such_module'\n"
+    )
