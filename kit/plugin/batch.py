@@ -268,8 +268,26 @@ class Batcher:
         self._done: set[str] = set()
         self._first: dict[str, str] = {}  # host label -> its first test
         self._generation = 0  # bumped by every drop, so a batch fetched meanwhile is not kept
-        self.current: str | None = None
-        self._opaque = False
+        # The test under way is pytest's thread's. A --fix run may check hosts on threads of
+        # their own (kit.plugin.fixpool): there no test is under way, so their reads run live
+        # and are not recorded against pytest's test, and their writes still drop every batch.
+        self._local = threading.local()
+
+    @property
+    def current(self) -> str | None:
+        return getattr(self._local, "current", None)
+
+    @current.setter
+    def current(self, nodeid: str | None) -> None:
+        self._local.current = nodeid
+
+    @property
+    def _opaque(self) -> bool:
+        return getattr(self._local, "opaque", False)
+
+    @_opaque.setter
+    def _opaque(self, value: bool) -> None:
+        self._local.opaque = value
 
     @property
     def cache(self) -> Any:

@@ -8,6 +8,7 @@ it changed is put back and the check reports one line saying where it failed.
 from __future__ import annotations
 
 import reprlib
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ OUTCOME = pytest.StashKey[str]()  # what the flow decided, when it differs from 
 # what it holds after this fix; the last one per host and path is the run's diff of it.
 FILE_DIFF = "file_diff"
 UNDECLARED = RemediationMeta(reboot=False, strategy="configure", disruption="high")
+# Hosts' fixes may run on threads of their own (kit.plugin.fixpool): the map of each
+# host's files is shared by them, each host's entry is its thread's alone.
+_FILES_LOCK = threading.Lock()
 
 
 class RemediationFailed(KitError):
@@ -69,7 +73,8 @@ class Settings:
     files: dict[str, FileChanges] = field(default_factory=dict, compare=False, repr=False)
 
     def files_of(self, ctx: HostContext) -> FileChanges:
-        return self.files.setdefault(ctx.key, FileChanges())
+        with _FILES_LOCK:
+            return self.files.setdefault(ctx.key, FileChanges())
 
 
 def add_options(group: pytest.OptionGroup) -> None:
@@ -79,6 +84,16 @@ def add_options(group: pytest.OptionGroup) -> None:
         dest="hostkit_fix_retry",
         help="with --fix: make again a fix that was made on an earlier run and did not take "
         "(its check still failed after it); without it such a fix is held back",
+    )
+    group.addoption(
+        "--fix-parallel",
+        type=int,
+        default=None,
+        metavar="N",
+        dest="hostkit_fix_parallel",
+        help="with --fix, in a run without -n: how many hosts of a wave are checked and fixed "
+        "at once, each on a thread of its own (default: the wave's hosts, at most 8; "
+        "1: one host after another)",
     )
 
 

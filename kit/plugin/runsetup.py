@@ -87,6 +87,10 @@ def configure(config: pytest.Config) -> None:
     if not config.option.xmlpath and config.getini("hostkit_junit"):
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
     reports.configure(config, config.stash[STATE])
+    if config.getoption("hostkit_fix"):
+        from kit.plugin import fixpool  # only a --fix run can fix hosts at once
+
+        fixpool.configure(config, config.stash[STATE])
     if config.getoption("hostkit_reboot") and not config.getoption("hostkit_dry_run"):
         try:
             reboot.configure(config, config.stash[STATE])

@@ -6,6 +6,7 @@ nothing here imports them back.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import pytest
@@ -50,6 +51,7 @@ class RunState:
         self.runs_dir: str = config.getini("hostkit_runs_dir")
         self.lock_dir: str = config.getini("hostkit_lock_dir")
         self.hosts: dict[str, HostFixes] = {}
+        self._hosts_lock = threading.Lock()  # hosts' fixes may run on threads (kit.plugin.fixpool)
         self.waivers = waivers.Waivers()
         self.groups: dict[str, frozenset[str]] = {}  # inventory host label -> its groups
         self.waves: waves.Ledger | None = None  # --fix-batch: set once the hosts are known
@@ -62,11 +64,12 @@ class RunState:
         return self.waivers.match(meta.id, label, self.groups.get(label or "", ()))
 
     def fixes_for(self, ctx: HostContext) -> HostFixes:
-        if ctx.key not in self.hosts:
-            self.hosts[ctx.key] = HostFixes(
-                ctx, self.run_id, self.lock_timeout, self.runs_dir, self.lock_dir
-            )
-        return self.hosts[ctx.key]
+        with self._hosts_lock:
+            if ctx.key not in self.hosts:
+                self.hosts[ctx.key] = HostFixes(
+                    ctx, self.run_id, self.lock_timeout, self.runs_dir, self.lock_dir
+                )
+            return self.hosts[ctx.key]
 
     def close_fixes(self) -> None:
         for host in self.hosts.values():
