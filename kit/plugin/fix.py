@@ -228,6 +228,7 @@ def _apply_journaled(
     assert journal is not None
     files = settings.files_of(ctx)
     mark = files.mark()
+    drop_read_batches()
     with journal.fix(check.id), recording(ctx.conn, files):
         try:
             target = Target(ctx.conn, ctx.facts, max_disruption=settings.max_disruption)
@@ -255,6 +256,17 @@ def _apply_journaled(
     item.stash[OUTCOME] = outcomes.FAILED if refused else outcomes.ERROR
     text = f"{message}\n{first}" + ("\n" + detail if settings.verbose else "")
     raise pytest.fail.Exception(text, pytrace=False) from None
+
+
+def drop_read_batches() -> None:
+    """A fix writes the host: no read answered from a batch gathered before it may be used
+    after it (kit.plugin.batch), by this host's checks or, as two hosts may be one machine,
+    any other's."""
+    from kit.plugin import batch  # batch imports the plugin's collected items, which import this
+
+    batcher = batch.active()
+    if batcher is not None:
+        batcher.invalidate()
 
 
 def hold_for_wave(item: pytest.Item, ledger: Ledger, label: str, first: AssertionError) -> None:
@@ -362,11 +374,15 @@ def recheck(
     changes: list[Change],
     first: AssertionError,
 ) -> None:
-    """Run the check again on fresh facts; raise an AssertionError showing both attempts."""
-    fresh = ctx.refresh_facts()
+    """Run the check again on fresh facts; raise an AssertionError showing both attempts.
+
+    The facts are gathered again only when the check reads them; otherwise the next check
+    that does gathers them, and the re-check sends only what its check sends."""
+    drop_read_batches()  # any gathered while the fix ran, by another host on this machine
+    ctx.forget_facts()
     funcargs = getattr(item, "funcargs", {})
     if "facts" in funcargs:
-        funcargs["facts"] = fresh
+        funcargs["facts"] = ctx.facts
     try:
         item.runtest()
     except AssertionError as second:

@@ -20,10 +20,16 @@ parameters and the `host`, `conn`, `facts` and `runner` fixtures; no skip or xfa
 not a coroutine. A host's checks run on its thread up to the first that does not qualify;
 that one and the rest run in pytest's loop, as without the pool. Under -x or --maxfail the
 run must stop at the first failure, so its fixes run one host after another.
+
+pytest captures output, log records and warnings per test on its own thread: what a check
+prints, logs or warns on a host's thread lands with whichever test pytest is reporting
+then. Checks only read, and a fix's account is its Change, so nothing is lost that a
+report shows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 import time
@@ -33,12 +39,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from _pytest.outcomes import OutcomeException
 
-from kit.plugin import collected, fixentry
+from kit.plugin import batch, collected, fixentry
 from kit.plugin.fix import HOST_PARAM
 
 if TYPE_CHECKING:
+    from kit.facts import Facts
     from kit.plugin.hosts import HostContext
     from kit.plugin.runstate import RunState
 
@@ -59,7 +65,9 @@ def configure(config: pytest.Config, state: RunState) -> None:
             f"--fix-parallel {wanted}: give how many hosts to fix at once, 1 or more"
         )
     serial = not hasattr(config, "workerinput") and startup.xdist_mode(config) is None
-    if not state.fix or wanted == 1 or not serial or config.option.maxfail:
+    # --setup-only and --setup-plan run no check; -x and --maxfail stop at the first failure.
+    setting_up = config.option.setuponly or config.option.setupplan
+    if not state.fix or wanted == 1 or not serial or config.option.maxfail or setting_up:
         return
     config.pluginmanager.register(FixPool(state, wanted or DEFAULT), PLUGIN)
 
@@ -125,6 +133,7 @@ class Kept:
     stash: dict[Any, Any]
     error: BaseException | None
     duration: float
+    facts: Facts | None  # what its `facts` argument was last, for pytest to set it up again
 
     def apply(self, item: pytest.Item) -> None:
         item.user_properties[:] = self.properties
@@ -153,13 +162,20 @@ def arguments(item: pytest.Function, ctx: HostContext) -> dict[str, Any]:
 def run_one(item: pytest.Function, ctx: HostContext) -> Kept:
     """Run the check and its fix flow on this thread; what pytest would have reported."""
     detached = Detached(item, arguments(item, ctx))
+    batcher = batch.active()
     began = time.perf_counter()
     error: BaseException | None = None
-    try:
-        fixentry.run_check(detached)  # type: ignore[arg-type]
-    except (OutcomeException, Exception) as exc:
-        error = exc
-    return Kept(detached.user_properties, detached.stash.own, error, time.perf_counter() - began)
+    # Its reads are answered from the host's batch and recorded for it, as on pytest's thread.
+    with batcher.running(item) if batcher is not None else contextlib.nullcontext():
+        try:
+            fixentry.run_check(detached)  # type: ignore[arg-type]
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # pytest reports a check's SystemExit as it ends
+            error = exc
+    took = time.perf_counter() - began
+    facts = detached.funcargs.get("facts")
+    return Kept(detached.user_properties, detached.stash.own, error, took, facts)
 
 
 class FixPool:
@@ -209,7 +225,13 @@ class FixPool:
             if future is not None:
                 # The host's thread is done with it before pytest's setup touches it.
                 future.result()
-        return (yield)
+        with self.lock:
+            kept = self.kept.get(item.nodeid)
+        ctx = collected.context(item)
+        if kept is None or ctx is None:
+            return (yield)
+        with ctx.lending(kept.facts):
+            return (yield)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
