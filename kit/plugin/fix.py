@@ -71,6 +71,9 @@ class Settings:
     named: frozenset[str] = frozenset()
     # Per host key, the files its fixes changed, or planned to, in this run.
     files: dict[str, FileChanges] = field(default_factory=dict, compare=False, repr=False)
+    # Called before a fix writes a host, and after: the run drops its batched reads there
+    # (kit.plugin.runstate), which this module cannot import (kit.plugin.batch imports it).
+    before_write: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
 
     def files_of(self, ctx: HostContext) -> FileChanges:
         with _FILES_LOCK:
@@ -200,6 +203,7 @@ def remediate(
         item.user_properties.append(("fix", change.summary))
     if declared.reboot and any(c.changed for c in changes):
         item.user_properties.append(("reboot_required", name_of(fix)))
+    settings.before_write()  # batches gathered while it ran (two hosts may be one machine)
     try:
         recheck(item, ctx, fix, changes, first)
     except StillFailing as still:
@@ -228,7 +232,7 @@ def _apply_journaled(
     assert journal is not None
     files = settings.files_of(ctx)
     mark = files.mark()
-    drop_read_batches()
+    settings.before_write()
     with journal.fix(check.id), recording(ctx.conn, files):
         try:
             target = Target(ctx.conn, ctx.facts, max_disruption=settings.max_disruption)
@@ -256,17 +260,6 @@ def _apply_journaled(
     item.stash[OUTCOME] = outcomes.FAILED if refused else outcomes.ERROR
     text = f"{message}\n{first}" + ("\n" + detail if settings.verbose else "")
     raise pytest.fail.Exception(text, pytrace=False) from None
-
-
-def drop_read_batches() -> None:
-    """A fix writes the host: no read answered from a batch gathered before it may be used
-    after it (kit.plugin.batch), by this host's checks or, as two hosts may be one machine,
-    any other's."""
-    from kit.plugin import batch  # batch imports the plugin's collected items, which import this
-
-    batcher = batch.active()
-    if batcher is not None:
-        batcher.invalidate()
 
 
 def hold_for_wave(item: pytest.Item, ledger: Ledger, label: str, first: AssertionError) -> None:
@@ -378,7 +371,6 @@ def recheck(
 
     The facts are gathered again only when the check reads them; otherwise the next check
     that does gathers them, and the re-check sends only what its check sends."""
-    drop_read_batches()  # any gathered while the fix ran, by another host on this machine
     ctx.forget_facts()
     funcargs = getattr(item, "funcargs", {})
     if "facts" in funcargs:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from kit.catalog.check import meta_of
-from kit.plugin import collected, selection, shard, waivers
+from kit.plugin import batch, collected, selection, shard, waivers
 from kit.plugin import fix as fixflow
 from kit.plugin.fixhost import HostFixes, new_run_id
 from kit.plugin.outcomes import Tally
@@ -39,6 +39,7 @@ class RunState:
             verbose=config.option.verbose > 0,
             strict=self.strict,
             named=frozenset(selection.patterns(config.getoption("hostkit_check"))),
+            before_write=_drop_read_batches,
         )
         self.registry = registry
         self.plan = plan
@@ -75,3 +76,11 @@ class RunState:
         for host in self.hosts.values():
             host.close()
         self.hosts.clear()
+
+
+def _drop_read_batches() -> None:
+    """A fix writes its host: no read answered from a batch gathered before may be used
+    after (kit.plugin.batch), on that host or, as two hosts may be one machine, any other."""
+    batcher = batch.active()
+    if batcher is not None:
+        batcher.invalidate()
