@@ -24,6 +24,7 @@ What keeps the verdicts testinfra's own:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import threading
@@ -268,8 +269,26 @@ class Batcher:
         self._done: set[str] = set()
         self._first: dict[str, str] = {}  # host label -> its first test
         self._generation = 0  # bumped by every drop, so a batch fetched meanwhile is not kept
-        self.current: str | None = None
-        self._opaque = False
+        # The test under way is pytest's thread's. A --fix run may check hosts on threads of
+        # their own (kit.plugin.fixpool): there no test is under way, so their reads run live
+        # and are not recorded against pytest's test, and their writes still drop every batch.
+        self._local = threading.local()
+
+    @property
+    def current(self) -> str | None:
+        return getattr(self._local, "current", None)
+
+    @current.setter
+    def current(self, nodeid: str | None) -> None:
+        self._local.current = nodeid
+
+    @property
+    def _opaque(self) -> bool:
+        return getattr(self._local, "opaque", False)
+
+    @_opaque.setter
+    def _opaque(self, value: bool) -> None:
+        self._local.opaque = value
 
     @property
     def cache(self) -> Any:
@@ -288,13 +307,20 @@ class Batcher:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
+        with self.running(item):
+            return (yield)
+
+    @contextlib.contextmanager
+    def running(self, item: pytest.Item) -> Iterator[None]:
+        """The item's test is under way on this thread: pytest's, or its host's thread
+        under a --fix that fixes hosts at once (kit.plugin.fixpool)."""
         opaque = _reaches_host_otherwise(item)
         with self._lock:
             self.current, self._opaque = item.nodeid, opaque
             if opaque:
                 self.invalidate()
         try:
-            return (yield)
+            yield
         finally:
             with self._lock:
                 if opaque:
@@ -442,12 +468,11 @@ def _cache_key(label: str) -> str:
 
 
 def _reaches_host_otherwise(item: pytest.Item) -> bool:
-    """Whether the test can change a host other than through testinfra's commands."""
+    """Whether the test can change a host other than through testinfra's commands. A
+    check's fix under --fix writes too, but only once its check has failed: the fix flow
+    drops every batch when a fix starts (kit.plugin.fix), so the check reads from them."""
     names = getattr(item, "fixturenames", ())
-    if "conn" in names or "runner" in names:
-        return True
-    fixing = item.config.getoption("hostkit_fix", default=False)
-    return bool(fixing) and item.get_closest_marker("hostkit_check") is not None
+    return "conn" in names or "runner" in names
 
 
 _active: Batcher | None = None

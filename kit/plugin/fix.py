@@ -8,6 +8,7 @@ it changed is put back and the check reports one line saying where it failed.
 from __future__ import annotations
 
 import reprlib
+import threading
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ OUTCOME = pytest.StashKey[str]()  # what the flow decided, when it differs from 
 # what it holds after this fix; the last one per host and path is the run's diff of it.
 FILE_DIFF = "file_diff"
 UNDECLARED = RemediationMeta(reboot=False, strategy="configure", disruption="high")
+# Hosts' fixes may run on threads of their own (kit.plugin.fixpool): the map of each
+# host's files is shared by them, each host's entry is its thread's alone.
+_FILES_LOCK = threading.Lock()
 
 
 class RemediationFailed(KitError):
@@ -67,9 +71,13 @@ class Settings:
     named: frozenset[str] = frozenset()
     # Per host key, the files its fixes changed, or planned to, in this run.
     files: dict[str, FileChanges] = field(default_factory=dict, compare=False, repr=False)
+    # Called before a fix writes a host, and after: the run drops its batched reads there
+    # (kit.plugin.runstate), which this module cannot import (kit.plugin.batch imports it).
+    before_write: Callable[[], None] = field(default=lambda: None, compare=False, repr=False)
 
     def files_of(self, ctx: HostContext) -> FileChanges:
-        return self.files.setdefault(ctx.key, FileChanges())
+        with _FILES_LOCK:
+            return self.files.setdefault(ctx.key, FileChanges())
 
 
 def add_options(group: pytest.OptionGroup) -> None:
@@ -79,6 +87,16 @@ def add_options(group: pytest.OptionGroup) -> None:
         dest="hostkit_fix_retry",
         help="with --fix: make again a fix that was made on an earlier run and did not take "
         "(its check still failed after it); without it such a fix is held back",
+    )
+    group.addoption(
+        "--fix-parallel",
+        type=int,
+        default=None,
+        metavar="N",
+        dest="hostkit_fix_parallel",
+        help="with --fix, in a run without -n: how many hosts of a wave are checked and fixed "
+        "at once, each on a thread of its own (default: the wave's hosts, at most 8; "
+        "1: one host after another)",
     )
 
 
@@ -185,6 +203,7 @@ def remediate(
         item.user_properties.append(("fix", change.summary))
     if declared.reboot and any(c.changed for c in changes):
         item.user_properties.append(("reboot_required", name_of(fix)))
+    settings.before_write()  # batches gathered while it ran (two hosts may be one machine)
     try:
         recheck(item, ctx, fix, changes, first)
     except StillFailing as still:
@@ -213,6 +232,7 @@ def _apply_journaled(
     assert journal is not None
     files = settings.files_of(ctx)
     mark = files.mark()
+    settings.before_write()
     with journal.fix(check.id), recording(ctx.conn, files):
         try:
             target = Target(ctx.conn, ctx.facts, max_disruption=settings.max_disruption)
@@ -347,11 +367,14 @@ def recheck(
     changes: list[Change],
     first: AssertionError,
 ) -> None:
-    """Run the check again on fresh facts; raise an AssertionError showing both attempts."""
-    fresh = ctx.refresh_facts()
+    """Run the check again on fresh facts; raise an AssertionError showing both attempts.
+
+    The facts are gathered again only when the check reads them; otherwise the next check
+    that does gathers them, and the re-check sends only what its check sends."""
+    ctx.forget_facts()
     funcargs = getattr(item, "funcargs", {})
     if "facts" in funcargs:
-        funcargs["facts"] = fresh
+        funcargs["facts"] = ctx.facts
     try:
         item.runtest()
     except AssertionError as second:

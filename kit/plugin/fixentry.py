@@ -29,39 +29,57 @@ ITEM_OUTCOME = fixflow.OUTCOME
 
 def around_call(item: pytest.Item) -> Generator[None, Any, Any]:
     """The body of a `pytest_runtest_call` wrapper: runs the check at its `yield`."""
-    state: RunState = item.config.stash[STATE]
-    meta = meta_of(item)
     try:
         return (yield)
     except AssertionError as first:
-        ctx = collected.context(item)
-        # A waived check's state is accepted as it is: neither fixed nor planned.
-        waived = state.fix and state.waiver_for(item) is not None
-        # Checked again after a reboot: the verdict is the check's own, fixed or not.
-        if not (state.fix and meta and meta.fix and ctx) or waived or reboot.rechecking(item):
-            item.stash[ITEM_OUTCOME] = outcomes.FAILED
-            raise
-        host = None if state.settings.dry_run else state.fixes_for(ctx)
-        try:
-            outcome = _remediate(item, ctx, meta, first, state, host)
-        except AssertionError:
-            item.stash[ITEM_OUTCOME] = outcomes.FAILED
-            raise
-        except KitError as exc:
-            if not state.settings.dry_run:
-                item.stash[ITEM_OUTCOME] = outcomes.ERROR
-                raise
-            # Planning is a forecast: when it cannot be made, the check's verdict is still
-            # its own (a warning stays a warning), and the plan says why it is missing.
-            note = f"cannot plan: {exc.__cause__ or exc}"
-            item.user_properties.append(("planned", note))
-            item.stash[ITEM_OUTCOME] = outcomes.FAILED
-            raise AssertionError(f"{first}\n{note}") from None
-        item.stash[ITEM_OUTCOME] = outcome
+        after_failure(item, first)
         return None
     except Exception:
         item.stash[ITEM_OUTCOME] = outcomes.ERROR
         raise
+
+
+def run_check(item: pytest.Item) -> None:
+    """The check and what becomes of its failure, as around_call has it, for a check run
+    outside pytest's call (on a host's thread, kit.plugin.fixpool)."""
+    try:
+        item.runtest()
+    except AssertionError as first:
+        after_failure(item, first)
+    except Exception:
+        item.stash[ITEM_OUTCOME] = outcomes.ERROR
+        raise
+
+
+def after_failure(item: pytest.Item, first: AssertionError) -> None:
+    """A failed check: returns when its fix made it pass, else raises what it reports."""
+    __tracebackhide__ = True  # the check's traceback is the check's, not this function's
+    state: RunState = item.config.stash[STATE]
+    meta = meta_of(item)
+    ctx = collected.context(item)
+    # A waived check's state is accepted as it is: neither fixed nor planned.
+    waived = state.fix and state.waiver_for(item) is not None
+    # Checked again after a reboot: the verdict is the check's own, fixed or not.
+    if not (state.fix and meta and meta.fix and ctx) or waived or reboot.rechecking(item):
+        item.stash[ITEM_OUTCOME] = outcomes.FAILED
+        raise first
+    host = None if state.settings.dry_run else state.fixes_for(ctx)
+    try:
+        outcome = _remediate(item, ctx, meta, first, state, host)
+    except AssertionError:
+        item.stash[ITEM_OUTCOME] = outcomes.FAILED
+        raise
+    except KitError as exc:
+        if not state.settings.dry_run:
+            item.stash[ITEM_OUTCOME] = outcomes.ERROR
+            raise
+        # Planning is a forecast: when it cannot be made, the check's verdict is still
+        # its own (a warning stays a warning), and the plan says why it is missing.
+        note = f"cannot plan: {exc.__cause__ or exc}"
+        item.user_properties.append(("planned", note))
+        item.stash[ITEM_OUTCOME] = outcomes.FAILED
+        raise AssertionError(f"{first}\n{note}") from None
+    item.stash[ITEM_OUTCOME] = outcome
 
 
 def _remediate(

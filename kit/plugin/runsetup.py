@@ -89,6 +89,10 @@ def configure(config: pytest.Config) -> None:
         config.option.xmlpath = str(config.rootpath / config.getini("hostkit_junit"))
     reports.configure(config, config.stash[STATE])
     runnotes.configure(config)
+    if config.getoption("hostkit_fix"):
+        from kit.plugin import fixpool  # only a --fix run can fix hosts at once
+
+        fixpool.configure(config, config.stash[STATE])
     if config.getoption("hostkit_reboot") and not config.getoption("hostkit_dry_run"):
         try:
             reboot.configure(config, config.stash[STATE])

@@ -6,12 +6,13 @@ nothing here imports them back.
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 import pytest
 
 from kit.catalog.check import meta_of
-from kit.plugin import collected, selection, shard, waivers
+from kit.plugin import batch, collected, selection, shard, waivers
 from kit.plugin import fix as fixflow
 from kit.plugin.fixhost import HostFixes, new_run_id
 from kit.plugin.outcomes import Tally
@@ -38,6 +39,7 @@ class RunState:
             verbose=config.option.verbose > 0,
             strict=self.strict,
             named=frozenset(selection.patterns(config.getoption("hostkit_check"))),
+            before_write=_drop_read_batches,
         )
         self.registry = registry
         self.plan = plan
@@ -50,6 +52,7 @@ class RunState:
         self.runs_dir: str = config.getini("hostkit_runs_dir")
         self.lock_dir: str = config.getini("hostkit_lock_dir")
         self.hosts: dict[str, HostFixes] = {}
+        self._hosts_lock = threading.Lock()  # hosts' fixes may run on threads (kit.plugin.fixpool)
         self.waivers = waivers.Waivers()
         self.groups: dict[str, frozenset[str]] = {}  # inventory host label -> its groups
         self.waves: waves.Ledger | None = None  # --fix-batch: set once the hosts are known
@@ -62,13 +65,22 @@ class RunState:
         return self.waivers.match(meta.id, label, self.groups.get(label or "", ()))
 
     def fixes_for(self, ctx: HostContext) -> HostFixes:
-        if ctx.key not in self.hosts:
-            self.hosts[ctx.key] = HostFixes(
-                ctx, self.run_id, self.lock_timeout, self.runs_dir, self.lock_dir
-            )
-        return self.hosts[ctx.key]
+        with self._hosts_lock:
+            if ctx.key not in self.hosts:
+                self.hosts[ctx.key] = HostFixes(
+                    ctx, self.run_id, self.lock_timeout, self.runs_dir, self.lock_dir
+                )
+            return self.hosts[ctx.key]
 
     def close_fixes(self) -> None:
         for host in self.hosts.values():
             host.close()
         self.hosts.clear()
+
+
+def _drop_read_batches() -> None:
+    """A fix writes its host: no read answered from a batch gathered before may be used
+    after (kit.plugin.batch), on that host or, as two hosts may be one machine, any other."""
+    batcher = batch.active()
+    if batcher is not None:
+        batcher.invalidate()

@@ -20,6 +20,7 @@ import math
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -101,6 +102,8 @@ class Ledger:
     waves: list[list[str]]
     limit: float
     failed: set[str] = field(default_factory=set)
+    # A serial run fixes a wave's hosts on threads (kit.plugin.fixpool), each recording its own.
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._wave = {host: n for n, wave in enumerate(self.waves) for host in wave}
@@ -111,7 +114,8 @@ class Ledger:
         return None if n is None else n + 1
 
     def record_failure(self, host: str) -> None:
-        self.failed.add(host)
+        with self._lock:
+            self.failed.add(host)
 
     def stopped_by(self, host: str) -> int | None:
         """The first earlier wave whose failures went over the limit, counted from 1; None

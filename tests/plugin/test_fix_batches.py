@@ -278,6 +278,10 @@ def test_a_worker_that_dies_fails_the_later_waves_fixes_at_once(pytester, fleet,
             "not --dist loadfile",
         ),
         (["--fix-batch", "1", "-o", "hostkit_wave_timeout=0"], "hostkit_wave_timeout '0'*"),
+        (
+            ["--fix-parallel", "0"],
+            "--fix-parallel 0: give how many hosts to fix at once, 1 or more",
+        ),
     ],
 )
 def test_bad_input_is_a_usage_error(pytester, fleet, args, message):
