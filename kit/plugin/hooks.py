@@ -8,6 +8,7 @@ host it names go through a hostkit connection (kit.plugin.backend).
 | module | owns |
 |---|---|
 | options | the command-line options and ini values |
+| rootdir | the rootdir and ini file as they are with the plugins' options known |
 | runsetup | the run set up from its options: hosts, profiles, waivers, its plugins |
 | planning | which profile each host checks against |
 | collection | parametrizing, selecting and ordering each host's checks; shards, waves |
@@ -31,6 +32,7 @@ from kit.plugin import (
     collection,
     fixentry,
     options,
+    rootdir,
     runsetup,
     summary,
     warmup,
@@ -46,6 +48,13 @@ __all__ = ["conn", "facts", "runner"]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    # The first hook after pytest knows hostkit's options: `--known-hosts FILE` stops
+    # counting FILE as a path before anything uses the rootdir (kit.plugin.rootdir).
+    rootdir.settle(early_config, args)
 
 
 @pytest.hookimpl(tryfirst=True)
