@@ -159,6 +159,20 @@ def _looks_like_yaml(text: str) -> bool:
     return first.rstrip().endswith(":") and not first.startswith("[")
 
 
+# The variables of one setting of Ansible's ssh connection, in the order its plugin lists
+# them (ansible/plugins/connection/ssh.py): Ansible takes the last one set, whatever level of
+# the inventory set each (ansible.config.manager.ConfigManager._loop_entries).
+_ADDRESS = ("ansible_host", "ansible_ssh_host")
+_PORT = ("ansible_port", "ansible_ssh_port")
+_LOGIN = ("ansible_user", "ansible_ssh_user")
+_KEY = ("ansible_private_key_file", "ansible_ssh_private_key_file")
+
+
+def _last(hv: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+    found = [hv[n] for n in names if hv.get(n) is not None]
+    return found[-1] if found else None
+
+
 def _one(hv: Mapping[str, Any], names: tuple[str, ...], where: str) -> Any:
     found = {n: hv[n] for n in names if hv.get(n) is not None}
     if len({repr(v) for v in found.values()}) > 1:
@@ -181,14 +195,14 @@ def _host(name: str, hv: dict[str, Any], groups: frozenset[str], file: Path) -> 
         spec = HostSpec("local")
     elif connection in _SSH_CONNECTIONS:
         spec = build(
-            str(_one(hv, ("ansible_host", "ansible_ssh_host"), where) or name),
-            _user(_one(hv, ("ansible_user", "ansible_ssh_user"), where)),
-            _port(_one(hv, ("ansible_port", "ansible_ssh_port"), where), where),
+            str(_last(hv, _ADDRESS) or name),
+            _user(_last(hv, _LOGIN)),
+            _port(_last(hv, _PORT), where),
             where=where,
         )
     else:
         raise KitValueError(f"{where}: ansible_connection={connection} is not supported")
-    key = _one(hv, ("ansible_ssh_private_key_file", "ansible_private_key_file"), where)
+    key = _last(hv, _KEY)
     sudo_user, secret = _become(hv, where)
     public = {k: v for k, v in hv.items() if k not in _SECRETS}
     return InventoryHost(name, spec, str(key) if key else None, groups, public, sudo_user, secret)
