@@ -28,7 +28,8 @@ if os.environ.get("PARITY_BACKEND") == "paramiko":
     @pytest.fixture(scope="module")
     def host() -> testinfra.host.Host:
         return testinfra.get_host(
-            "paramiko://root@target", ssh_config=os.environ["PARITY_SSH_CONFIG"]
+            f"paramiko://{os.environ['PARITY_USER']}@target",
+            ssh_config=os.environ["PARITY_SSH_CONFIG"],
         )
 
 else:
