@@ -21,8 +21,8 @@ from kit.connection import sudo
 from kit.connection.quoting import quote
 from kit.connection.spec import parse
 from kit.errors import KitValueError, SudoError
-from kit.plugin import batch, readonly
-from kit.plugin.hosts import HostContext, HostRegistry
+from kit.plugin import batch, hosts, readonly
+from kit.plugin.hosts import KIT_SCHEMES, HostContext, HostRegistry
 
 SCHEME = "hostkit"
 ROOT = "root"
@@ -36,20 +36,21 @@ _THEIRS = dict(testinfra.backend.BACKENDS)
 
 
 def install(registry: HostRegistry | None) -> None:
-    """Make every testinfra connection type come here while a run is active.
+    """Make the connection types hostkit carries out itself come here while a run is active.
 
-    Hosts named through testinfra itself (module-level `testinfra_hosts`,
-    `testinfra.get_host`) then go through hostkit too, or are refused with an
-    error; none runs on testinfra's own backends behind the kit's back.
+    Hosts of those named through testinfra itself (module-level `testinfra_hosts`,
+    `testinfra.get_host`) then go through hostkit too; none runs on testinfra's own SSH
+    or local backends behind the kit's back. The other types (docker, podman, kubectl,
+    ...) stay testinfra's (kit.plugin.theirs).
     """
     global _registry
     _registry = registry
+    hosts.activate(registry)
     backends = testinfra.backend.BACKENDS
-    if registry is None:
-        backends.clear()
-        backends.update(_THEIRS)
-    else:
-        for name in [*_THEIRS, "ansible"]:
+    backends.clear()
+    backends.update(_THEIRS)
+    if registry is not None:
+        for name in KIT_SCHEMES:
             backends[name] = f"{__name__}.KitBackend"
     backends[SCHEME] = f"{__name__}.KitBackend"
 

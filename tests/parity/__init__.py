@@ -77,6 +77,36 @@ def compare(
     return theirs, ours
 
 
+def compare_installed(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    backend_class: str,
+    reset: Callable[[], None],
+    *args: str,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Both runs' verdicts by test name on one of testinfra's own backends (args name the
+    host): (without hostkit's plugin, with it). Every test asserts its host ran on
+    backend_class, so neither run can have gone through hostkit's connections instead.
+    """
+    shutil.copy(HERE / "upstream_modules.py", pytester.path / "test_upstream.py")
+    shutil.copy(HERE / "parity_conftest.py", pytester.path / "conftest.py")
+    root = str(HERE.parents[1])
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    )
+    monkeypatch.setenv("PARITY_BACKEND", "testinfra")
+    monkeypatch.setenv("PARITY_BACKEND_CLASS", backend_class)
+    host = ""  # testinfra's ids name the host: the caller strips them from the names
+    try:
+        reset()
+        without = _verdicts(pytester, host, *args, "-p", "no:hostkit")
+        reset()
+        installed = _verdicts(pytester, host, *args)
+    finally:
+        reset()
+    return without, installed
+
+
 def assert_same(theirs: dict[str, str], ours: dict[str, str], at_least: int = 25) -> None:
     assert len(theirs) >= at_least and "passed" in theirs.values(), theirs
     differ = {
@@ -95,7 +125,9 @@ def _verdicts(pytester: pytest.Pytester, host: str, *args: str) -> dict[str, str
     for case in ET.parse(report).getroot().iter("testcase"):
         kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
         # hostkit's run adds the host to each id, as testinfra's --hosts does.
-        name = case.get("name", "").replace(f"[{host}]", "")
-        name = name.replace(f"{host}-", "").replace(f"-{host}", "")
+        name = case.get("name", "")
+        if host:
+            name = name.replace(f"[{host}]", "")
+            name = name.replace(f"{host}-", "").replace(f"-{host}", "")
         verdicts[name] = kinds[0] if kinds else "passed"
     return verdicts

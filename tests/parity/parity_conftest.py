@@ -32,6 +32,15 @@ if os.environ.get("PARITY_BACKEND") == "paramiko":
             ssh_config=os.environ["PARITY_SSH_CONFIG"],
         )
 
+elif os.environ.get("PARITY_BACKEND") == "testinfra":
+
+    @pytest.fixture(autouse=True)
+    def _through_its_own_backend(request: pytest.FixtureRequest) -> None:
+        # With hostkit installed or not, the host runs on testinfra's backend.
+        if "host" in request.fixturenames:
+            kind = type(request.getfixturevalue("host").backend).__name__
+            assert kind == os.environ["PARITY_BACKEND_CLASS"], f"the host runs on {kind}"
+
 else:
 
     @pytest.fixture(autouse=True)
