@@ -50,8 +50,11 @@ def install(registry: HostRegistry | None) -> None:
     backends.clear()
     backends.update(_THEIRS)
     if registry is not None:
+        # Not ansible: --hosts=ansible://... becomes the inventory's hosts here (runsetup),
+        # and ansible:// left to testinfra is its own ansible backend (force_ansible).
         for name in KIT_SCHEMES:
-            backends[name] = f"{__name__}.KitBackend"
+            if name != "ansible":
+                backends[name] = f"{__name__}.KitBackend"
     backends[SCHEME] = f"{__name__}.KitBackend"
 
 

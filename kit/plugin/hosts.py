@@ -208,8 +208,10 @@ class HostRegistry:
                 f"host {spec.label!r}: the ansible connection needs an inventory; "
                 "give --ansible-inventory=FILE (or --inventory=FILE)"
             )
-        chosen = inventory.select(inventory.load(path), [spec.host or "all"])
-        if not chosen:
+        # Hosts of other connections are testinfra's ansible backend's (kit.plugin.theirs).
+        loaded = inventory.load(path, others=True)
+        chosen = inventory.select(loaded, [spec.host or "all"])
+        if not chosen and not inventory.select_others(loaded, [spec.host or "all"]):
             raise KitValueError(f"inventory {path} selects no host for {spec.host!r}")
         return [
             self.add(e.spec, e.name, identity_file=e.identity_file, connect_timeout=spec.timeout)
@@ -253,7 +255,6 @@ _VALUES = ("sudo_user", "timeout", "ssh_config", "ssh_identity_file", "ansible_i
 _INSTEAD = {
     "controlpersist": "hostkit keeps one connection per host open for the whole run already",
     "ssh_extra_args": "put SSH options in an ssh_config file (--ssh-config)",
-    "force_ansible": "hostkit reads the inventory and connects over SSH itself",
 }
 
 
@@ -262,6 +263,15 @@ def theirs_schemes() -> set[str]:
     import testinfra.backend
 
     return set(testinfra.backend.BACKENDS) - set(KIT_SCHEMES)
+
+
+def _forces_ansible(scheme: str, query: str, given: Mapping[str, Any]) -> bool:
+    """testinfra's force_ansible: every command as an Ansible task, which only testinfra's
+    ansible backend does (hostkit otherwise reads the inventory and connects itself)."""
+    if scheme != "ansible":
+        return False
+    asked = urllib.parse.parse_qs(query).get("force_ansible", ["false"])[0].lower() == "true"
+    return asked or bool(given.get("force_ansible"))
 
 
 @dataclass(frozen=True)
@@ -299,7 +309,7 @@ class Spec:
         if "://" in hostspec:
             url = urllib.parse.urlsplit(hostspec)
             scheme, host = url.scheme, url.netloc
-            if scheme in theirs_schemes():
+            if scheme in theirs_schemes() or _forces_ansible(scheme, url.query, given):
                 # Its URL options are its backend's (testinfra reads them), not hostkit's.
                 return cls(scheme, host, hostspec, given, theirs=True)
             query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
@@ -320,7 +330,7 @@ class Spec:
             scheme, host, label = given.get("connection") or "ssh", hostspec, hostspec
             if scheme == "hostkit":
                 scheme = "ssh"  # the connection type the plugin sets: a bare name is SSH
-            if scheme in theirs_schemes():
+            if scheme in theirs_schemes() or _forces_ansible(scheme, "", given):
                 return cls(scheme, host, f"{scheme}://{host}", given, theirs=True)
         for key, value in given.items():
             options.setdefault(key, value)

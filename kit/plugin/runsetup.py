@@ -188,6 +188,7 @@ def _register_hosts(config: pytest.Config, registry: HostRegistry) -> list[Inven
             tail = f"?{urlencode(query)}" if query else ""
             for ctx in registry.resolve(name, **testinfra_options):
                 specs.append(f"{backend.SCHEME}://{ctx.key}{tail}")
+            specs += theirs.inventory_others(registry, spec, query)
     if specs:
         config.option.hosts = ",".join(specs)
     elif not names:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from kit.connection.foreign import ForeignConnection
 from kit.connection.spec import HostSpec
@@ -19,7 +20,7 @@ from kit.connection.spec import HostSpec
 if TYPE_CHECKING:
     from testinfra.backend.base import BaseBackend
 
-    from kit.plugin.hosts import HostContext, HostRegistry
+    from kit.plugin.hosts import HostContext, HostRegistry, Spec
 
 # Options of testinfra's that choose the user per command; hostkit's connection to the host
 # logs in as the backend does and switches user itself.
@@ -43,6 +44,27 @@ def register(registry: HostRegistry, hostspec: str, kw: Mapping[str, Any]) -> li
             registry.add_theirs(spec, found.get_pytest_id(), _connector(spec, found, kind))
         )
     return contexts
+
+
+def inventory_others(
+    registry: HostRegistry, spec: Spec, query: Mapping[str, str] | None = None
+) -> list[str]:
+    """The hosts an `ansible://` spec selects whose ansible_connection hostkit does not carry
+    out (docker, winrm, ...), registered as hosts of testinfra's ansible backend, which
+    reaches them as without hostkit: their testinfra specs, one per host, with the spec's
+    sudo options (query)."""
+    from kit import inventory
+
+    path = spec.options.get("ansible_inventory")
+    if spec.scheme != "ansible" or not path:
+        return []
+    loaded = inventory.load(path, others=True)
+    named = []
+    for name in inventory.select_others(loaded, [spec.host or "all"]):
+        one = f"ansible://{name}?{urlencode({'ansible_inventory': path, **(query or {})})}"
+        register(registry, one, {})
+        named.append(one)
+    return named
 
 
 def _connector(spec: HostSpec, found: BaseBackend, kind: str) -> Any:

@@ -10,6 +10,7 @@ commands run for real, as root (chroot needs it).
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -69,3 +70,43 @@ def test_fix_refuses_them_one_line_per_host(pytester: pytest.Pytester) -> None:
         "  podman://pod: testinfra's podman backend",
     ], lines
     assert "collected" not in result.stdout.str()
+
+
+def test_force_ansible_runs_on_testinfras_ansible_backend(pytester: pytest.Pytester) -> None:
+    # testinfra's ansible backend with force_ansible runs each command as an Ansible task
+    # (the shell module), here over a local connection: slow, and only for this.
+    pytest.importorskip("ansible")
+    inventory = pytester.path / "hosts.ini"
+    python = f"ansible_python_interpreter={sys.executable}"
+    inventory.write_text(f"h1 ansible_connection=local {python}\n")
+    pytester.makepyfile(
+        test_plain="""
+def test_runs_as_an_ansible_task(host):
+    assert type(host.backend).__name__ == "AnsibleBackend"
+    assert host.check_output("echo hi") == "hi"
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        f"--hosts=ansible://h1?force_ansible=true&ansible_inventory={inventory}"
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_inventory_hosts_hostkit_cannot_reach_stay_with_testinfras_ansible_backend(
+    pytester: pytest.Pytester,
+) -> None:
+    # A docker host of the inventory is testinfra's (through its ansible backend), as
+    # without hostkit; the local one is hostkit's. No command runs on the docker one: there
+    # is no docker daemon here.
+    inventory = pytester.path / "hosts.ini"
+    inventory.write_text("l1 ansible_connection=local\nd1 ansible_connection=docker\n")
+    pytester.makepyfile(
+        test_plain="""
+def test_backend(host):
+    mine = host.backend.get_pytest_id() == "l1"
+    assert type(host.backend).__name__ == ("KitBackend" if mine else "AnsibleBackend")
+    assert mine or host.backend.get_pytest_id() == "ansible://d1"
+"""
+    )
+    result = pytester.runpytest_subprocess(f"--hosts=ansible://all?ansible_inventory={inventory}")
+    result.assert_outcomes(passed=2)

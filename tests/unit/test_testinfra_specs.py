@@ -46,7 +46,6 @@ def test_bare_names_take_the_connection_option() -> None:
         ("ssh://h?controlpersist=60", {}, "one connection per host"),
         ("ssh://h?namespace=x", {}, "'namespace' is refused"),
         ("h", {"ssh_extra_args": "-o X=y"}, "--ssh-config"),
-        ("h", {"connection": "ansible", "force_ansible": True}, "connects over SSH itself"),
     ],
 )
 def test_refused_with_what_to_use(text: str, kw: dict[str, object], says: str) -> None:
@@ -61,6 +60,9 @@ def test_refused_with_what_to_use(text: str, kw: dict[str, object], says: str) -
         ("kubectl://pod?container=c&namespace=n", {}, "kubectl", "pod"),
         ("box", {"connection": "podman"}, "podman", "box"),
         ("/srv/root", {"connection": "chroot"}, "chroot", "/srv/root"),
+        # Ansible's own connection for every command, asked for: testinfra's ansible backend.
+        ("h", {"connection": "ansible", "force_ansible": True}, "ansible", "h"),
+        ("ansible://web?force_ansible=true&ansible_inventory=/i", {}, "ansible", "web"),
     ],
 )
 def test_other_testinfra_backends_are_theirs(
