@@ -53,11 +53,11 @@ def inventory_others(
     out (docker, winrm, ...), registered as hosts of testinfra's ansible backend, which
     reaches them as without hostkit: their testinfra specs, one per host, with the spec's
     sudo options (query)."""
-    from kit import inventory
-
     path = spec.options.get("ansible_inventory")
     if spec.scheme != "ansible" or not path:
         return []
+    from kit import inventory  # loads only for ansible://
+
     loaded = inventory.load(path, others=True)
     named = []
     for name in inventory.select_others(loaded, [spec.host or "all"]):
