@@ -28,7 +28,7 @@ if os.environ.get("PARITY_BACKEND") == "paramiko":
     @pytest.fixture(scope="module")
     def host() -> testinfra.host.Host:
         return testinfra.get_host(
-            f"paramiko://{os.environ['PARITY_USER']}@target",
+            f"paramiko://{os.environ.get('PARITY_USER', 'root')}@target",
             ssh_config=os.environ["PARITY_SSH_CONFIG"],
         )
 
