@@ -3,7 +3,8 @@ owns the work. The entry point (`pytest11` in pyproject.toml) names this module.
 
 testinfra's plugin stays loaded; hostkit reuses its options (--hosts, --ssh-config,
 --ssh-identity-file, --sudo, --sudo-user) and its `host` fixture, and makes every
-host it names go through a hostkit connection (kit.plugin.backend).
+ssh, paramiko, local and ansible host it names go through a hostkit connection
+(kit.plugin.backend); hosts of testinfra's other backends stay on them (kit.plugin.theirs).
 
 | module | owns |
 |---|---|
