@@ -123,6 +123,19 @@ class FixRefused(KitError):
         self.reason = reason
 
 
+class ReadOnlyHost(FixRefused):
+    """A write to a host hostkit reaches only through another tool's transport (testinfra's
+    docker, podman, kubectl... backends), which it reads through and never writes through."""
+
+    def __init__(self, host: str, kind: str, call: str) -> None:
+        KitError.__init__(
+            self,
+            f"{host}: read-only through testinfra's {kind} backend; refused to run: {call}",
+        )
+        self.host = host
+        self.reason = f"read-only through testinfra's {kind} backend"
+
+
 class ProtectedError(FixRefused):
     """An operation would cut the access the kit is using to reach the host; nothing ran."""
 

@@ -28,6 +28,8 @@ class HostSpec:
     def __str__(self) -> str:
         if self.scheme == "local":
             return "local://"
+        if self.scheme != "ssh":
+            return f"{self.scheme}://{self.host}"  # a host of another tool's transport
         user = f"{self.user}@" if self.user else ""
         host = f"[{self.host}]" if ":" in self.host else self.host
         port = f":{self.port}" if self.port else ""

@@ -12,7 +12,7 @@ for the command, or cached credentials), the command would read it instead.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -62,6 +62,20 @@ def wrap(command: str, mode: SudoMode, user: str | None = None) -> Wrapped:
         (token + "\n").encode(),
         prompt.encode() if prompt else None,
     )
+
+
+def hops(command: str, users: Sequence[str]) -> str:
+    """command as run through further sudo hops, outermost first, each from the user the
+    hop before it left.
+
+    The first hop of a nested switch goes through `wrap`, with the password on stdin. The
+    later ones run with its rights (root's, mostly, which needs no password); `sudo -n`
+    makes one that would ask for a password fail at once instead of waiting for it.
+    """
+    for user in reversed(users):
+        target = "" if user == "root" else f"-u {quote(user)} "
+        command = f"sudo -n {target}-- /bin/sh -c {quote(command)}"
+    return command
 
 
 class Input:

@@ -72,13 +72,24 @@ class InventoryHost:
     sudo_password: SecretProvider | None = field(default=None, repr=False)
 
 
-class Inventory(list[InventoryHost]):
-    """The hosts of an inventory, which also remembers its groups for host patterns."""
+class OtherConnection(KitValueError):
+    """A host whose ansible_connection hostkit does not carry out (docker, winrm, ...)."""
 
-    def __init__(self, hosts: list[InventoryHost], model: Model, backend: str) -> None:
+
+class Inventory(list[InventoryHost]):
+    """The hosts of an inventory, which also remembers its groups for host patterns.
+
+    others: the names of hosts of other connections, when the caller asked to keep them
+    aside (testinfra's ansible backend reaches them) rather than refuse the inventory.
+    """
+
+    def __init__(
+        self, hosts: list[InventoryHost], model: Model, backend: str, others: list[str]
+    ) -> None:
         super().__init__(hosts)
         self.model = model
         self.backend = backend
+        self.others = others
 
 
 def choose_backend(wanted: str = "auto") -> str:
@@ -89,7 +100,9 @@ def choose_backend(wanted: str = "auto") -> str:
     return wanted
 
 
-def load(path: str | Path, backend: str = "builtin") -> Inventory:
+def load(path: str | Path, backend: str = "builtin", *, others: bool = False) -> Inventory:
+    """The inventory's hosts; a host of a connection hostkit does not carry out is refused,
+    or with others=True left out and named in `Inventory.others`."""
     file = Path(path)
     chosen = choose_backend(backend)
     if chosen == "ansible":
@@ -98,15 +111,23 @@ def load(path: str | Path, backend: str = "builtin") -> Inventory:
     else:
         model = _read_builtin(file)
         dirs = VarsDirs(file.parent)
-    return from_model(model, file, dirs, chosen)
+    return from_model(model, file, dirs, chosen, others=others)
 
 
-def from_model(model: Model, file: Path, dirs: VarsDirs | None, backend: str) -> Inventory:
-    hosts = [
-        _host(name, model.variables(name, dirs), frozenset(model.groups_of(name)), file)
-        for name in model.hostvars
-    ]
-    return Inventory(hosts, model, backend)
+def from_model(
+    model: Model, file: Path, dirs: VarsDirs | None, backend: str, *, others: bool = False
+) -> Inventory:
+    hosts, aside = [], []
+    for name in model.hostvars:
+        try:
+            hosts.append(
+                _host(name, model.variables(name, dirs), frozenset(model.groups_of(name)), file)
+            )
+        except OtherConnection:
+            if not others:
+                raise
+            aside.append(name)
+    return Inventory(hosts, model, backend, aside)
 
 
 def select(hosts: list[InventoryHost], patterns_: list[str] | None) -> list[InventoryHost]:
@@ -119,6 +140,13 @@ def select(hosts: list[InventoryHost], patterns_: list[str] | None) -> list[Inve
     if not names:
         raise KitValueError(f"inventory has no host matching {', '.join(patterns_)}")
     return [by_name[n] for n in names if n in by_name]
+
+
+def select_others(loaded: Inventory, patterns_: list[str]) -> list[str]:
+    """The names in `loaded.others` that Ansible host patterns select, in Ansible's order."""
+    if not loaded.others:
+        return []
+    return [n for n in patterns.evaluate(loaded.model, patterns_) if n in loaded.others]
 
 
 def _model_of(hosts: list[InventoryHost]) -> Model:
@@ -159,6 +187,20 @@ def _looks_like_yaml(text: str) -> bool:
     return first.rstrip().endswith(":") and not first.startswith("[")
 
 
+# The variables of one setting of Ansible's ssh connection, in the order its plugin lists
+# them (ansible/plugins/connection/ssh.py): Ansible takes the last one set, whatever level of
+# the inventory set each (ansible.config.manager.ConfigManager._loop_entries).
+_ADDRESS = ("ansible_host", "ansible_ssh_host")
+_PORT = ("ansible_port", "ansible_ssh_port")
+_LOGIN = ("ansible_user", "ansible_ssh_user")
+_KEY = ("ansible_private_key_file", "ansible_ssh_private_key_file")
+
+
+def _last(hv: Mapping[str, Any], names: tuple[str, ...]) -> Any:
+    found = [hv[n] for n in names if hv.get(n) is not None]
+    return found[-1] if found else None
+
+
 def _one(hv: Mapping[str, Any], names: tuple[str, ...], where: str) -> Any:
     found = {n: hv[n] for n in names if hv.get(n) is not None}
     if len({repr(v) for v in found.values()}) > 1:
@@ -168,6 +210,10 @@ def _one(hv: Mapping[str, Any], names: tuple[str, ...], where: str) -> Any:
 
 def _host(name: str, hv: dict[str, Any], groups: frozenset[str], file: Path) -> InventoryHost:
     where = f"inventory {file}: host {name!r}"
+    connection = str(hv.get("ansible_connection") or "ssh")
+    if connection != "local" and connection not in _SSH_CONNECTIONS:
+        # Before the variables below: they are settings of connections hostkit makes.
+        raise OtherConnection(f"{where}: ansible_connection={connection} is not supported")
     for key in _UNMAPPED:
         if hv.get(key) not in (None, ""):
             raise KitValueError(f"{where}: {key} is not supported; hostkit connects by itself")
@@ -176,19 +222,16 @@ def _host(name: str, hv: dict[str, Any], groups: frozenset[str], file: Path) -> 
             raise Unsupported(where, f"the vault-encrypted {key}")
         if key in _MAPPED and isinstance(value, dict) and "__ansible_vault" in value:
             raise KitValueError(f"{where}: {key} is vault-encrypted and hostkit cannot decrypt it")
-    connection = str(hv.get("ansible_connection") or "ssh")
     if connection == "local":
         spec = HostSpec("local")
-    elif connection in _SSH_CONNECTIONS:
+    else:
         spec = build(
-            str(_one(hv, ("ansible_host", "ansible_ssh_host"), where) or name),
-            _user(_one(hv, ("ansible_user", "ansible_ssh_user"), where)),
-            _port(_one(hv, ("ansible_port", "ansible_ssh_port"), where), where),
+            str(_last(hv, _ADDRESS) or name),
+            _user(_last(hv, _LOGIN)),
+            _port(_last(hv, _PORT), where),
             where=where,
         )
-    else:
-        raise KitValueError(f"{where}: ansible_connection={connection} is not supported")
-    key = _one(hv, ("ansible_ssh_private_key_file", "ansible_private_key_file"), where)
+    key = _last(hv, _KEY)
     sudo_user, secret = _become(hv, where)
     public = {k: v for k, v in hv.items() if k not in _SECRETS}
     return InventoryHost(name, spec, str(key) if key else None, groups, public, sudo_user, secret)

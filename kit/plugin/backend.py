@@ -17,11 +17,12 @@ from typing import Any
 import testinfra.backend
 from testinfra.backend.base import BaseBackend, CommandResult
 
+from kit.connection import sudo
 from kit.connection.quoting import quote
 from kit.connection.spec import parse
 from kit.errors import KitValueError, SudoError
-from kit.plugin import batch, readonly
-from kit.plugin.hosts import HostContext, HostRegistry
+from kit.plugin import batch, hosts, readonly
+from kit.plugin.hosts import KIT_SCHEMES, HostContext, HostRegistry
 
 SCHEME = "hostkit"
 ROOT = "root"
@@ -35,42 +36,67 @@ _THEIRS = dict(testinfra.backend.BACKENDS)
 
 
 def install(registry: HostRegistry | None) -> None:
-    """Make every testinfra connection type come here while a run is active.
+    """Make the connection types hostkit carries out itself come here while a run is active.
 
-    Hosts named through testinfra itself (module-level `testinfra_hosts`,
-    `testinfra.get_host`) then go through hostkit too, or are refused with an
-    error; none runs on testinfra's own backends behind the kit's back.
+    Hosts of those named through testinfra itself (module-level `testinfra_hosts`,
+    `testinfra.get_host`) then go through hostkit too; none runs on testinfra's own SSH
+    or local backends behind the kit's back. The other types (docker, podman, kubectl,
+    ...) stay testinfra's (kit.plugin.theirs).
     """
     global _registry
     _registry = registry
+    hosts.activate(registry)
     backends = testinfra.backend.BACKENDS
-    if registry is None:
-        backends.clear()
-        backends.update(_THEIRS)
-    else:
-        for name in [*_THEIRS, "ansible"]:
-            backends[name] = f"{__name__}.KitBackend"
+    backends.clear()
+    backends.update(_THEIRS)
+    if registry is not None:
+        # Not ansible: --hosts=ansible://... becomes the inventory's hosts here (runsetup),
+        # and ansible:// left to testinfra is its own ansible backend (force_ansible).
+        for name in KIT_SCHEMES:
+            if name != "ansible":
+                backends[name] = f"{__name__}.KitBackend"
     backends[SCHEME] = f"{__name__}.KitBackend"
 
 
 class SudoCommand(str):
-    """A command testinfra asked to run under sudo, kept apart from its sudo prefix.
+    """A command testinfra asked to run under sudo, kept apart from its sudo prefixes.
 
-    testinfra switches user by wrapping `get_command`, composing command lines
-    such as `sudo -u www-data /bin/sh -c '...'`. The string reads the same as
-    testinfra's (it shows in results and failures), while `inner` and `user` let
-    the kit run the command through its own sudo path instead.
+    testinfra switches user by wrapping `get_command`, composing command lines such as
+    `sudo /bin/sh -c 'sudo -u www-data /bin/sh -c ...'` for nested `host.sudo()` blocks.
+    The string reads the same as testinfra's (it shows in results and failures), while
+    `inner` and `users` (outermost first) let the kit run it through its own sudo path:
+    the first switch there, the later ones inside it, as testinfra's nesting does.
     """
 
     inner: str
-    user: str
+    users: tuple[str, ...]
 
-    def __new__(cls, inner: str, user: str) -> SudoCommand:
-        prefix = "sudo /bin/sh -c" if user == ROOT else f"sudo -u {quote(user)} /bin/sh -c"
-        obj = super().__new__(cls, f"{prefix} {quote(inner)}")
+    def __new__(cls, inner: str, users: tuple[str, ...]) -> SudoCommand:
+        shown = inner
+        for user in reversed(users):
+            prefix = "sudo /bin/sh -c" if user == ROOT else f"sudo -u {quote(user)} /bin/sh -c"
+            shown = f"{prefix} {quote(shown)}"
+        obj = super().__new__(cls, shown)
         obj.inner = inner
-        obj.user = user
+        obj.users = users
         return obj
+
+    @property
+    def user(self) -> str:
+        """Who the kit's sudo path switches to: the outermost switch."""
+        return self.users[0]
+
+    @property
+    def later(self) -> tuple[str, ...]:
+        """The switches made inside the first one; a switch to the user already in effect
+        (root inside root) changes nothing and is left out."""
+        kept: list[str] = []
+        current = self.users[0]
+        for user in self.users[1:]:
+            if user != current:
+                kept.append(user)
+                current = user
+        return tuple(kept)
 
 
 class KitBackend(BaseBackend):
@@ -113,11 +139,12 @@ class KitBackend(BaseBackend):
         return self.context.spec.name
 
     def get_sudo_command(self, command: str, sudo_user: str | None) -> str:
-        # Nested host.sudo() blocks wrap from the inside out: the innermost user is the
-        # one the command was meant to run as.
+        # Nested host.sudo() blocks wrap from the inside out: each call adds the switch
+        # made before the ones the command already has, as testinfra's own prefix would.
+        user = sudo_user or ROOT
         if isinstance(command, SudoCommand):
-            return SudoCommand(command.inner, command.user)
-        return SudoCommand(command, sudo_user or ROOT)
+            return SudoCommand(command.inner, (user, *command.users))
+        return SudoCommand(command, (user,))
 
     def run(self, command: str, *args: str, **kwargs: Any) -> CommandResult:
         line = self.get_command(command, *args)
@@ -128,10 +155,17 @@ class KitBackend(BaseBackend):
         if batcher is not None:
             user = line.user if isinstance(line, SudoCommand) else ""
             read = batch.is_read(command, args) or readonly.is_read_only(text)
-            found = batcher.answer(self.context, user, text, read)
-            if found is not None:
-                return self.result(found[0], self.encode(line), found[1], found[2])
+            # A batch runs as one user; a nested switch's reads run live, its writes still
+            # drop what the batch holds.
+            if isinstance(line, SudoCommand) and line.later:
+                if not read:
+                    batcher.answer(self.context, user, text, read)
+            else:
+                found = batcher.answer(self.context, user, text, read)
+                if found is not None:
+                    return self.result(found[0], self.encode(line), found[1], found[2])
         if isinstance(line, SudoCommand):
+            text = sudo.hops(text, line.later)
             try:
                 res = self.context.conn.run(text, sudo=line.user)
             except SudoError as exc:

@@ -12,7 +12,7 @@ from kit.catalog.check import meta_of
 from kit.errors import KitValueError
 from kit.facts.model import Probes
 from kit.plugin import fix as fixflow
-from kit.plugin.hosts import HostContext
+from kit.plugin.hosts import HostContext, context_of
 from kit.printable import printable
 
 
@@ -42,7 +42,7 @@ def host_label(item: pytest.Item) -> str | None:
 def context(item: pytest.Item) -> HostContext | None:
     callspec = getattr(item, "callspec", None)
     host = callspec.params.get(fixflow.HOST_PARAM) if callspec else None
-    return getattr(host.backend, "context", None) if host is not None else None
+    return context_of(host.backend) if host is not None else None
 
 
 def concise_failures(item: pytest.Item, check_id: str) -> None:

@@ -37,7 +37,9 @@ def runner() -> Any:
 
 
 def _backend_context(host: Any) -> HostContext:
-    ctx = getattr(host.backend, "context", None)
+    from kit.plugin.hosts import context_of
+
+    ctx = context_of(host.backend)
     if ctx is None:
         raise pytest.UsageError(f"{host!r} is not a hostkit host")
     return ctx

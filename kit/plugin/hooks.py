@@ -3,11 +3,13 @@ owns the work. The entry point (`pytest11` in pyproject.toml) names this module.
 
 testinfra's plugin stays loaded; hostkit reuses its options (--hosts, --ssh-config,
 --ssh-identity-file, --sudo, --sudo-user) and its `host` fixture, and makes every
-host it names go through a hostkit connection (kit.plugin.backend).
+ssh, paramiko, local and ansible host it names go through a hostkit connection
+(kit.plugin.backend); hosts of testinfra's other backends stay on them (kit.plugin.theirs).
 
 | module | owns |
 |---|---|
 | options | the command-line options and ini values |
+| rootdir | the rootdir and ini file as they are with the plugins' options known |
 | runsetup | the run set up from its options: hosts, profiles, waivers, its plugins |
 | planning | which profile each host checks against |
 | collection | parametrizing, selecting and ordering each host's checks; shards, waves |
@@ -31,6 +33,7 @@ from kit.plugin import (
     collection,
     fixentry,
     options,
+    rootdir,
     runsetup,
     summary,
     warmup,
@@ -46,6 +49,13 @@ __all__ = ["conn", "facts", "runner"]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, args: list[str]) -> None:
+    # The first hook after pytest knows hostkit's options: `--known-hosts FILE` stops
+    # counting FILE as a path before anything uses the rootdir (kit.plugin.rootdir).
+    rootdir.settle(early_config, args)
 
 
 @pytest.hookimpl(tryfirst=True)

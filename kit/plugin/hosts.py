@@ -7,7 +7,7 @@ import os
 import queue
 import threading
 import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,9 @@ class HostContext:
     options: Mapping[str, Any]
     probes: Probes = field(default_factory=Probes)
     gather_timeout: float = 120
+    # How to connect when hostkit does not connect itself (a host of testinfra's other
+    # backends, kit.plugin.theirs); None: kit.connection.connect.
+    connector: Callable[[], Connection] | None = None
     _conn: Connection | None = None
     _facts: Facts | None = None
     _error: ConnectError | None = None
@@ -47,7 +50,8 @@ class HostContext:
                 raise self._error
             if self._conn is None:
                 try:
-                    self._conn = connect(self.spec, **self.options)
+                    make = self.connector or (lambda: connect(self.spec, **self.options))
+                    self._conn = make()
                 except ConnectError as exc:
                     self._error = exc
                     raise
@@ -163,6 +167,23 @@ class HostRegistry:
     def get(self, key: str) -> HostContext:
         return self._hosts[key]
 
+    def labelled(self, label: str) -> HostContext | None:
+        with self._lock:
+            return next((c for c in self._hosts.values() if c.label == label), None)
+
+    def add_theirs(
+        self, spec: HostSpec, label: str, connector: Callable[[], Connection]
+    ) -> HostContext:
+        """A host of testinfra's other backends: hostkit reads it through connector."""
+        with self._lock:
+            for ctx in self._hosts.values():
+                if ctx.label == label:
+                    return ctx
+            key = f"h{len(self._hosts)}"
+            ctx = HostContext(spec, label, key, {}, connector=connector)
+            self._hosts[key] = ctx
+            return ctx
+
     def has(self, key: str) -> bool:
         return key in self._hosts
 
@@ -176,6 +197,13 @@ class HostRegistry:
         choose the user per command, not the connection.
         """
         spec = Spec.of(hostspec, kw)
+        if spec.theirs:
+            # The pytest run registers them itself (kit.plugin.theirs); nothing else of
+            # hostkit's reaches them.
+            raise KitValueError(
+                f"host {hostspec!r}: testinfra's {spec.scheme} backend runs it, and hostkit "
+                "connects only to ssh://[user@]host[:port] and local://"
+            )
         if spec.scheme == "hostkit":
             if spec.host not in self._hosts:
                 raise KitValueError(f"host {hostspec!r}: no such hostkit host")
@@ -200,8 +228,10 @@ class HostRegistry:
                 f"host {spec.label!r}: the ansible connection needs an inventory; "
                 "give --ansible-inventory=FILE (or --inventory=FILE)"
             )
-        chosen = inventory.select(inventory.load(path), [spec.host or "all"])
-        if not chosen:
+        # Hosts of other connections are testinfra's ansible backend's (kit.plugin.theirs).
+        loaded = inventory.load(path, others=True)
+        chosen = inventory.select(loaded, [spec.host or "all"])
+        if not chosen and not inventory.select_others(loaded, [spec.host or "all"]):
             raise KitValueError(f"inventory {path} selects no host for {spec.host!r}")
         return [
             self.add(e.spec, e.name, identity_file=e.identity_file, connect_timeout=spec.timeout)
@@ -218,6 +248,23 @@ class HostRegistry:
 
 _LOCAL_OPTIONS = {"sudo_password", "sudo_user", "command_timeout"}
 
+# The registry of the active pytest run (kit.plugin.backend.install sets it).
+_active: HostRegistry | None = None
+
+
+def activate(registry: HostRegistry | None) -> None:
+    global _active
+    _active = registry
+
+
+def context_of(found: Any) -> HostContext | None:
+    """The run's context of a testinfra host's backend: hostkit's own backend's, or the one
+    a host of testinfra's other backends was registered with under its test label."""
+    ctx = getattr(found, "context", None)
+    if ctx is not None or _active is None:
+        return ctx
+    return _active.labelled(found.get_pytest_id())
+
 
 # testinfra's connection types that hostkit carries out itself, and how.
 SSH_SCHEMES = ("ssh", "paramiko", "safe-ssh")
@@ -228,8 +275,23 @@ _VALUES = ("sudo_user", "timeout", "ssh_config", "ssh_identity_file", "ansible_i
 _INSTEAD = {
     "controlpersist": "hostkit keeps one connection per host open for the whole run already",
     "ssh_extra_args": "put SSH options in an ssh_config file (--ssh-config)",
-    "force_ansible": "hostkit reads the inventory and connects over SSH itself",
 }
+
+
+def theirs_schemes() -> set[str]:
+    """testinfra's connection types that hostkit leaves to testinfra's own backends."""
+    import testinfra.backend
+
+    return set(testinfra.backend.BACKENDS) - set(KIT_SCHEMES)
+
+
+def _forces_ansible(scheme: str, query: str, given: Mapping[str, Any]) -> bool:
+    """testinfra's force_ansible: every command as an Ansible task, which only testinfra's
+    ansible backend does (hostkit otherwise reads the inventory and connects itself)."""
+    if scheme != "ansible":
+        return False
+    asked = urllib.parse.parse_qs(query).get("force_ansible", ["false"])[0].lower() == "true"
+    return asked or bool(given.get("force_ansible"))
 
 
 @dataclass(frozen=True)
@@ -240,6 +302,8 @@ class Spec:
     host: str
     label: str
     options: Mapping[str, Any]
+    # A host of testinfra's other backends: testinfra runs it, hostkit only reads through it.
+    theirs: bool = False
 
     @property
     def sudo(self) -> bool:
@@ -265,6 +329,9 @@ class Spec:
         if "://" in hostspec:
             url = urllib.parse.urlsplit(hostspec)
             scheme, host = url.scheme, url.netloc
+            if scheme in theirs_schemes() or _forces_ansible(scheme, url.query, given):
+                # Its URL options are its backend's (testinfra reads them), not hostkit's.
+                return cls(scheme, host, hostspec, given, theirs=True)
             query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
             for key, values in query.items():
                 if key in _FLAGS:
@@ -283,12 +350,14 @@ class Spec:
             scheme, host, label = given.get("connection") or "ssh", hostspec, hostspec
             if scheme == "hostkit":
                 scheme = "ssh"  # the connection type the plugin sets: a bare name is SSH
+            if scheme in theirs_schemes() or _forces_ansible(scheme, "", given):
+                return cls(scheme, host, f"{scheme}://{host}", given, theirs=True)
         for key, value in given.items():
             options.setdefault(key, value)
         if scheme not in KIT_SCHEMES:
             raise KitValueError(
-                f"host {hostspec!r}: {scheme}:// is testinfra's own backend, which hostkit "
-                "does not drive; use ssh://[user@]host[:port] or local://"
+                f"host {hostspec!r}: unknown connection type {scheme!r}; "
+                "use ssh://[user@]host[:port] or local://"
             )
         for key in _INSTEAD:
             if options.get(key):

@@ -29,6 +29,7 @@ from kit.plugin import (
     selection,
     shard,
     startup,
+    theirs,
     waivers,
     warmup,
     waves,
@@ -69,6 +70,9 @@ def configure(config: pytest.Config) -> None:
         startup.check_options(config)
         registry = HostRegistry(_connect_defaults(config))
         inventory_hosts = _register_hosts(config, registry)
+        refusal = theirs.fix_refusal(list(registry))
+        if refusal and config.getoption("hostkit_fix"):
+            raise KitValueError(refusal)
         warmup.connect_early(config, registry)
         plan = planning.plan_profiles(config, inventory_hosts)
         checkreport.load_texts(config, plan)
@@ -179,12 +183,19 @@ def _register_hosts(config: pytest.Config, registry: HostRegistry) -> list[Inven
             "ssh_extra_args": config.option.ssh_extra_args,
         }
         for name in names:
+            spec = hosts.Spec.of(name, testinfra_options)
+            if spec.theirs:
+                # testinfra's own backend runs it, as without hostkit (kit.plugin.theirs).
+                theirs.register(registry, name, testinfra_options)
+                specs.append(name)
+                continue
             # What a URL says about sudo stays with testinfra, which hands it to the backend.
-            sudo = hosts.Spec.of(name, testinfra_options).options
+            sudo = spec.options
             query = {k: str(sudo[k]) for k in ("sudo", "sudo_user") if k in sudo and "://" in name}
             tail = f"?{urlencode(query)}" if query else ""
             for ctx in registry.resolve(name, **testinfra_options):
                 specs.append(f"{backend.SCHEME}://{ctx.key}{tail}")
+            specs += theirs.inventory_others(registry, spec, query)
     if specs:
         config.option.hosts = ",".join(specs)
     elif not names:

@@ -111,12 +111,13 @@ def _expected(data: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
         if hv.get("ansible_connection") == "local":
             where: tuple[Any, ...] = ("local", None, None, None)
         else:
-            port = hv.get("ansible_port", hv.get("ansible_ssh_port"))
+            # Ansible's ssh connection takes the last of an option's variables that is set.
+            port = hv.get("ansible_ssh_port", hv.get("ansible_port"))
             where = (
                 "ssh",
-                hv.get("ansible_host", hv.get("ansible_ssh_host", name)),
+                hv.get("ansible_ssh_host", hv.get("ansible_host", name)),
                 int(port) if port is not None else None,
-                hv.get("ansible_user", hv.get("ansible_ssh_user")),
+                hv.get("ansible_ssh_user", hv.get("ansible_user")),
             )
         expected[name] = (*where, frozenset(_groups(data, name)))
     return expected

@@ -28,8 +28,18 @@ if os.environ.get("PARITY_BACKEND") == "paramiko":
     @pytest.fixture(scope="module")
     def host() -> testinfra.host.Host:
         return testinfra.get_host(
-            "paramiko://root@target", ssh_config=os.environ["PARITY_SSH_CONFIG"]
+            f"paramiko://{os.environ.get('PARITY_USER', 'root')}@target",
+            ssh_config=os.environ["PARITY_SSH_CONFIG"],
         )
+
+elif os.environ.get("PARITY_BACKEND") == "testinfra":
+
+    @pytest.fixture(autouse=True)
+    def _through_its_own_backend(request: pytest.FixtureRequest) -> None:
+        # With hostkit installed or not, the host runs on testinfra's backend.
+        if "host" in request.fixturenames:
+            kind = type(request.getfixturevalue("host").backend).__name__
+            assert kind == os.environ["PARITY_BACKEND_CLASS"], f"the host runs on {kind}"
 
 else:
 

@@ -37,10 +37,15 @@ def test_unknown_scheme(pytester):
     )
 
 
-def test_testinfra_only_scheme(pytester):
-    line = refused(pytester, "--hosts=local://,docker://box")
-    assert line.startswith("--hosts docker://box: hostkit does not connect through docker://")
-    assert "ssh://" in line
+def test_testinfra_only_scheme_is_refused_by_fix_alone(pytester):
+    # Without --fix, testinfra's docker backend runs it (tests/plugin/test_other_backends.py).
+    pytester.makepyfile(test_checks=CHECKS)
+    result = pytester.runpytest_subprocess("--hosts=local://,docker://box", "--fix")
+    assert result.ret == EXIT_USAGE
+    assert "collected" not in result.stdout.str()
+    lines = [ln for ln in result.stderr.lines if ln.strip()]
+    assert lines[0].startswith("ERROR: --fix cannot change hosts hostkit only reads")
+    assert lines[1:] == ["  docker://box: testinfra's docker backend"]
 
 
 def test_missing_identity_file(pytester):

@@ -26,6 +26,7 @@ USER = "hostkit-test"  # sudo asks this one for a password, except for NOPASSWD_
 NOPASSWD_MARK = "hk-nopasswd"  # a command of USER's that ends with this needs no password
 SLOW_FLAG = ".hk-slow-login"  # in NOPASSWD_USER's home: seconds its ~/.bashrc sleeps
 NOPASSWD_USER = "hostkit-nopw"  # sudo lets it through without a password; login shell bash
+ROOT_ONLY_USER = "hostkit-rootonly"  # may become root without a password, and no one else
 SUDOERS = Path("/etc/sudoers.d/hostkit-test")
 LOCK = Path(tempfile.gettempdir()) / "hostkit-ssh-tier.lock"
 
@@ -208,7 +209,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def _create_users() -> dict[str, str]:
     _remove_users()  # a session killed before its teardown leaves them behind
     passwords = {}
-    for user, shell in ((USER, "/bin/sh"), (NOPASSWD_USER, "/bin/bash")):
+    for user, shell in (
+        (USER, "/bin/sh"),
+        (NOPASSWD_USER, "/bin/bash"),
+        (ROOT_ONLY_USER, "/bin/sh"),
+    ):
         subprocess.run(
             ["useradd", "--create-home", "--shell", shell, user],
             check=True,
@@ -230,6 +235,7 @@ def _create_users() -> dict[str, str]:
         f"{USER} ALL=(ALL:ALL) ALL\n"
         f"{USER} ALL=(ALL:ALL) NOPASSWD: /bin/sh -c *{NOPASSWD_MARK}\n"
         f"{NOPASSWD_USER} ALL=(ALL:ALL) NOPASSWD: ALL\n"
+        f"{ROOT_ONLY_USER} ALL=(root) NOPASSWD: ALL\n"
     )
     # sudo skips names with a dot, so the staged file is inert until the rename.
     with tempfile.NamedTemporaryFile(
@@ -250,7 +256,7 @@ def _create_users() -> dict[str, str]:
 
 def _remove_users() -> None:
     SUDOERS.unlink(missing_ok=True)
-    for user in (USER, NOPASSWD_USER):
+    for user in (USER, NOPASSWD_USER, ROOT_ONLY_USER):
         if subprocess.run(["id", user], capture_output=True).returncode == 0:
             # --force: a process a test left behind must not keep the user alive.
             subprocess.run(["userdel", "--force", "--remove", user], capture_output=True)

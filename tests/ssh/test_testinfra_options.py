@@ -111,7 +111,7 @@ def test_sudo_and_sudo_user_options(pytester: pytest.Pytester, config: Path) -> 
 @pytest.mark.parametrize(
     ("spec", "says"),
     [
-        ("docker://box", "use ssh://"),
+        ("nosuch://box", "unknown scheme 'nosuch'"),
         ("ssh://target?controlpersist=60", "one connection per host"),
         ("ansible://all", "--ansible-inventory"),
     ],

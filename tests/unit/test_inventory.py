@@ -133,7 +133,6 @@ def test_become_settings_become_sudo_options_and_the_password_stays_hidden(tmp_p
         ("w1 ansible_become_method=su", "ansible_become_method=su is not supported"),
         ("w1 ansible_connection=winrm", "ansible_connection=winrm is not supported"),
         ("w1 ansible_ssh_extra_args='-J x'", "ansible_ssh_extra_args is not supported"),
-        ("w1 ansible_host=a ansible_ssh_host=b", "ansible_host and ansible_ssh_host disagree"),
     ],
 )
 def test_connection_settings_hostkit_cannot_honour_are_refused(tmp_path, line, complaint):
@@ -141,3 +140,22 @@ def test_connection_settings_hostkit_cannot_honour_are_refused(tmp_path, line, c
     path.write_text(f"[web]\n{line}\n")
     with pytest.raises(KitValueError, match=complaint):
         inventory.load(path)
+
+
+def test_ssh_named_variables_win_as_ansible_reads_them(tmp_path):
+    # Ansible's ssh connection lists ansible_host then ansible_ssh_host (and so on) as the
+    # variables of one option, and the last one set wins: whatever level set each.
+    path = tmp_path / "hosts.ini"
+    path.write_text(
+        "[web]\n"
+        "w1 ansible_host=a.example ansible_ssh_host=b.example ansible_port=22 "
+        "ansible_ssh_port=2222 ansible_user=alice ansible_ssh_user=bob "
+        "ansible_private_key_file=/keys/a ansible_ssh_private_key_file=/keys/b\n"
+        "w2 ansible_host=a.example ansible_port=22 ansible_user=alice\n"
+        "[web:vars]\nansible_ssh_host=group.example\n"
+    )
+    w1, w2 = inventory.load(path)
+    assert (w1.spec.host, w1.spec.port, w1.spec.user) == ("b.example", 2222, "bob")
+    assert w1.identity_file == "/keys/b"
+    # The host's own ansible_host does not beat its group's ansible_ssh_host.
+    assert (w2.spec.host, w2.spec.port, w2.spec.user) == ("group.example", 22, "alice")

@@ -43,18 +43,35 @@ def test_bare_names_take_the_connection_option() -> None:
 @pytest.mark.parametrize(
     ("text", "kw", "says"),
     [
-        ("docker://box", {}, "use ssh://"),
-        ("kubectl://pod", {}, "use ssh://"),
-        ("box", {"connection": "podman"}, "use ssh://"),
         ("ssh://h?controlpersist=60", {}, "one connection per host"),
         ("ssh://h?namespace=x", {}, "'namespace' is refused"),
         ("h", {"ssh_extra_args": "-o X=y"}, "--ssh-config"),
-        ("h", {"connection": "ansible", "force_ansible": True}, "connects over SSH itself"),
     ],
 )
 def test_refused_with_what_to_use(text: str, kw: dict[str, object], says: str) -> None:
     with pytest.raises(KitValueError, match=says.replace("(", r"\(")):
         Spec.of(text, kw)
+
+
+@pytest.mark.parametrize(
+    ("text", "kw", "scheme", "host"),
+    [
+        ("docker://box", {}, "docker", "box"),
+        ("kubectl://pod?container=c&namespace=n", {}, "kubectl", "pod"),
+        ("box", {"connection": "podman"}, "podman", "box"),
+        ("/srv/root", {"connection": "chroot"}, "chroot", "/srv/root"),
+        # Ansible's own connection for every command, asked for: testinfra's ansible backend.
+        ("h", {"connection": "ansible", "force_ansible": True}, "ansible", "h"),
+        ("ansible://web?force_ansible=true&ansible_inventory=/i", {}, "ansible", "web"),
+    ],
+)
+def test_other_testinfra_backends_are_theirs(
+    text: str, kw: dict[str, object], scheme: str, host: str
+) -> None:
+    # Their URL options are their backend's to read, not hostkit's to refuse.
+    spec = Spec.of(text, kw)
+    assert (spec.scheme, spec.host, spec.theirs) == (scheme, host, True)
+    assert not Spec.of("ssh://h", {}).theirs
 
 
 def test_ansible_connection_selects_a_group(tmp_path: Path) -> None:
