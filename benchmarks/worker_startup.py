@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -100,20 +101,36 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--suite", choices=sorted(SUITES), default="hostkit")
+    ap.add_argument("--suite", choices=["hostkit", "plain"], default="hostkit")
+    ap.add_argument("--out", type=Path, help="also write the figures as a markdown table")
     args = ap.parse_args()
     one_round(args.suite, args.workers)  # warms the bytecode cache; not counted
     rounds = [one_round(args.suite, args.workers) for _ in range(args.rounds)]
     collected = statistics.median(statistics.mean(r.collected) for r in rounds)
     first = statistics.median(statistics.mean(r.first_test) for r in rounds if r.first_test)
     loaded = sorted(set().union(*(r.loaded for r in rounds)))
+    load = os.getloadavg()[0]
+    wall = statistics.median(r.wall for r in rounds)
     print(
         f"suite {args.suite}, -n {args.workers}, local://, {args.rounds} rounds, load "
-        f"{os.getloadavg()[0]:.1f}: CPU per worker at the end of its collection "
+        f"{load:.1f}: CPU per worker at the end of its collection "
         f"{collected:.3f} s, at its first test {first:.3f} s (median of the per-round mean); "
-        f"wall {statistics.median(r.wall for r in rounds):.2f} s; "
-        f"loaded of ONLY_SOME_RUNS: {', '.join(loaded) or 'none'}"
+        f"wall {wall:.2f} s; loaded of ONLY_SOME_RUNS: {', '.join(loaded) or 'none'}"
     )
+    if args.out:
+        args.out.write_text(
+            "# What an xdist worker costs before its first test\n\n"
+            f"`python benchmarks/worker_startup.py {shlex.join(sys.argv[1:])}` on "
+            f"{os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+            f"1-minute load average {load:.1f} at the end. Suite {args.suite} against "
+            f"local://, -n {args.workers}; each worker's own CPU (user + system), the median "
+            f"over {args.rounds} rounds of the mean over workers.\n\n"
+            "| workers | suite | CPU s per worker at collection end | CPU s per worker at first "
+            "test | wall s |\n|---|---|---|---|---|\n"
+            f"| {args.workers} | {args.suite} | {collected:.3f} | {first:.3f} | {wall:.2f} |\n\n"
+            "Loaded by a worker that only some runs need (ONLY_SOME_RUNS in the script): "
+            f"{', '.join(loaded) or 'none'}.\n"
+        )
     return 0
 
 
