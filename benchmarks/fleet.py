@@ -243,6 +243,19 @@ def _sshd_pid(unshare_pid: int, timeout: float = 5) -> int:
     raise RuntimeError(f"unshare {unshare_pid} started no sshd")
 
 
+def _settle(fleet: Fleet, timeout: float = 3) -> None:
+    """Wait until no host starts processes: sshd forks for each connection `_wait_listening`
+    made, a little after it was made, and a count begun before that would include it."""
+    deadline = time.monotonic() + timeout
+    last = fleet.last_pids(len(fleet.hosts))
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = fleet.last_pids(len(fleet.hosts))
+        if all(b - a == 1 for a, b in zip(last, now, strict=True)):  # the probe alone
+            return
+        last = now
+
+
 def _probe_pid(host: Host) -> int:
     argv = ["nsenter", "-t", str(host.sshd_pid), "-p", "--", "sh", "-c", "echo $$"]
     return int(subprocess.run(argv, capture_output=True, text=True, check=True).stdout)
@@ -307,6 +320,7 @@ def _running(count: int, rtt_ms: float, seed: str) -> Iterator[Fleet]:
             for index in range(count):
                 _add_host(fleet, index, seed)
             _wait_listening(fleet.hosts)
+            _settle(fleet)
             if rtt_ms > 0:
                 fleet.proxy = DelayProxy(rtt_ms / 1000.0)
                 for host in fleet.hosts:
