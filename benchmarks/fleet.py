@@ -19,6 +19,7 @@ import contextlib
 import fcntl
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -118,7 +119,14 @@ class Fleet:
             self.proxy.stop()
         for host in self.hosts:
             if host.proc is not None and host.proc.poll() is None:
-                host.proc.terminate()
+                # unshare ignores SIGTERM while it waits for its child: sshd is told, and
+                # unshare ends with it (a host whose sshd never started: unshare is killed,
+                # and --kill-child takes whatever it started with it).
+                if host.sshd_pid:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(host.sshd_pid, signal.SIGTERM)
+                else:
+                    host.proc.kill()
         for host in self.hosts:
             if host.proc is not None:
                 try:
@@ -208,8 +216,10 @@ def _host_argv(private: Path, seed: str) -> list[str]:
     one. `private` gets a tmpfs of the host's own, where `seed` (shell, run once with
     $PRIVATE set to it) lays out what the host's checks find. /etc, /usr and /var are
     bound read-only over themselves, and /proc/sys too but for /proc/sys/net, which
-    belongs to the host's network namespace: a fix can write nowhere but its tmpfs
-    and /tmp, and set no sysctl but its own namespace's. The mounts vanish with the
+    belongs to the host's network namespace: nothing a host runs can write there or set
+    a sysctl but its own namespace's. (/tmp, /run and /home stay writable and shared;
+    the fix suite writes only its tmpfs, and benchmarks/fix.py compares /etc and
+    /proc/sys before and after.) The mounts vanish with the
     namespace when sshd exits, so nothing is left behind. `unshare --fork` makes sshd
     its one child, found by `_sshd_pid`; `--kill-child` ends sshd, and with it every
     process of the namespace, when unshare is stopped.
