@@ -43,6 +43,11 @@ SUITES = {
         "hostkit": HERE / "suite_plain" / "test_plain.py",
         "testinfra": HERE / "suite_plain" / "test_plain.py",
     },
+    # benchmarks/fix.py's: checks with fixes that write only to the hosts' private tmpfs.
+    "fix": {
+        "hostkit": HERE / "suite_fix" / "test_fix.py",
+        "testinfra": HERE / "suite_fix_testinfra" / "test_fix.py",
+    },
 }
 EXTRA = HERE / "suite_hostkit" / "test_extra.py"
 SUITE_TEXT = {
@@ -50,10 +55,15 @@ SUITE_TEXT = {
     "plain": "suite plain: suite_plain/test_plain.py, unchanged, under testinfra's paramiko "
     "backend (-p no:hostkit) and under hostkit",
 }
+PROCESSES_TEXT = (
+    "each host's sshd is pid 1 of a pid namespace of its own, whose pids only grow: "
+    "the last pid there before and after the run, less the one process that reads it"
+)
 LOGIN_TEXT = (
     "Hosts: one sshd per network namespace on this machine's filesystem, each in a mount "
     "namespace whose /root is an empty tmpfs; logins are root with /bin/bash, which reads "
-    "Debian's /etc/bash.bashrc (it returns at once when not interactive) and no ~/.bashrc."
+    "Debian's /etc/bash.bashrc (it returns at once when not interactive) and no ~/.bashrc. "
+    "Each host's /etc, /usr, /var and /proc/sys (but /proc/sys/net) are read-only."
 )
 
 
@@ -71,6 +81,8 @@ class Run:
     counts: dict[str, float] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     output: str = ""
+    processes: int = 0  # processes the hosts started during the run (Fleet.processes)
+    outcomes: dict[str, int] = field(default_factory=dict)  # hostkit's outcome property
 
     def per_host(self, key: str) -> float:
         return self.counts.get(key, 0) / self.hosts
@@ -150,6 +162,7 @@ def run_suite(
         argv += tool
         out = Path(tmp) / "out.txt"
         hosts_cpu = fl.hosts_cpu(hosts)
+        pids = fl.last_pids(hosts)
         with open(out, "wb") as fh:
             started = time.perf_counter()
             proc = subprocess.Popen(argv, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=HERE)
@@ -158,6 +171,7 @@ def run_suite(
         proc.returncode = os.waitstatus_to_exitcode(status)
         time.sleep(0.3)  # sshd reaps the finished sessions, adding their CPU to its own
         hosts_cpu = fl.hosts_cpu(hosts) - hosts_cpu
+        processes = fl.processes(pids)
         counts: dict[str, float] = {}
         seconds: dict[str, float] = {}
         for f in counts_dir.glob("*.json"):
@@ -179,6 +193,8 @@ def run_suite(
             counts,
             seconds,
             out.read_text(errors="replace"),
+            processes,
+            outcome_counts(junit) if junit.exists() else {},
         )
 
 
@@ -214,6 +230,17 @@ def verdicts(junit: Path, fl: fleetmod.Fleet) -> dict[tuple[str, int, str], str]
     return result
 
 
+def outcome_counts(junit: Path) -> dict[str, int]:
+    """How many test cases hostkit reported passed, failed, fixed...: its `outcome`
+    property (kit.plugin.checkreport), which says `fixed` where JUnit says passed."""
+    found: dict[str, int] = {}
+    for prop in ET.parse(junit).getroot().iter("property"):
+        if prop.get("name") == "outcome":
+            value = prop.get("value", "")
+            found[value] = found.get(value, 0) + 1
+    return found
+
+
 def compare(a: Run, b: Run) -> list[str]:
     problems = []
     keys_a = {k for k in a.verdicts if k[0] != "test_extra"}
@@ -233,7 +260,7 @@ def compare(a: Run, b: Run) -> list[str]:
 
 HEADER = (
     "| hosts | RTT ms | suite | checks/host | wall s | speed-up | commands/host "
-    "| channels/host | controller CPU s | sshd CPU s | peak MB |"
+    "| channels/host | host processes/host | controller CPU s | sshd CPU s | peak MB |"
 )
 
 
@@ -246,7 +273,8 @@ def row(run: Run, hosts: int, testinfra_wall: float) -> str:
         f"| {hosts} | {run.rtt_ms:g} | {run.suite} | {checks:.0f} | {run.wall * factor:.2f}{est} "
         f"| {testinfra_wall / (run.wall * factor):.1f}x "
         f"| {run.per_host('commands'):.1f} | {run.per_host('channels'):.1f} "
-        f"| {run.cpu * factor:.2f}{est} | {run.hosts_cpu * factor:.1f}{est} | {run.maxrss_mb:.0f} |"
+        f"| {run.processes / run.hosts:.0f} | {run.cpu * factor:.2f}{est} "
+        f"| {run.hosts_cpu * factor:.1f}{est} | {run.maxrss_mb:.0f} |"
     )
 
 
@@ -441,9 +469,12 @@ def main() -> int:
         "commands/host: commands sent per host, each one round trip (hostkit: through its "
         "long-lived shell, the facts gather among them; testinfra: "
         "each on an exec channel of its own). channels/host: SSH channels opened per host, "
-        "each costing sshd's session setup. controller CPU s: user+system of the pytest "
-        "process and its workers. sshd CPU s: the simulated hosts' sshd processes, which "
-        "share this machine's cores. peak MB: largest resident set of any one pytest "
+        "each costing sshd's session setup. host processes/host: processes a host "
+        f"started during the run (sshd's own included), counted in its pid namespace "
+        f"({PROCESSES_TEXT}). controller CPU s: user+system of the pytest "
+        "process and its workers. sshd CPU s: the simulated hosts' sshd processes and "
+        "every process they started, which share this machine's cores. "
+        "peak MB: largest resident set of any one pytest "
         f"process. kit at commit {commit}.\n\n"
         + "\n".join(lines)
         + "\n\n"

@@ -15,6 +15,8 @@ user, as the ssh tier does, and removes it at the end).
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import statistics
 import sys
 import time
@@ -110,10 +112,14 @@ def main() -> int:
         action="store_true",
         help="run sshd in a pid namespace of its own and report host processes per command",
     )
+    parser.add_argument("--out", type=Path, help="also write the medians as a markdown table")
     args = parser.parse_args()
     n, command, count = args.commands, args.command, args.count_processes
     kit_times: list[float] = []
     ti_times: list[float] = []
+    channel_times: list[float] = []
+    processes: dict[str, float | None] = {}
+    load = os.getloadavg()[0]
     print(f"{n} x {command!r}")
     with sshd.running(users=True, pam=not args.no_pam, pid_namespace=count) as server:
         for _ in range(args.rounds):
@@ -122,6 +128,8 @@ def main() -> int:
             channels = time_kit_channels(server, command, n)
             kit_times.append(hk.total)
             ti_times.append(ti.total)
+            channel_times.append(channels)
+            processes = {"hostkit": hk.processes, "testinfra": ti.processes}
             print(
                 f"hostkit   {n} commands: {hk.total:7.3f} s  ({hk.total / n * 1000:6.2f} ms each,"
                 f" connect {hk.connect * 1000:.0f} ms{_processes(hk)})"
@@ -140,7 +148,40 @@ def main() -> int:
         f"median over {args.rounds} rounds: hostkit {kit_median:.3f} s, "
         f"testinfra {ti_median:.3f} s, ratio {ti_median / kit_median:.1f}x"
     )
+    if args.out:
+        medians = {
+            "hostkit": kit_median,
+            "hostkit, a channel per command": statistics.median(channel_times),
+            "testinfra": ti_median,
+        }
+        _write(args.out, n, command, args.rounds, load, medians, processes)
     return 0
+
+
+def _write(
+    out: Path,
+    n: int,
+    command: str,
+    rounds: int,
+    load: float,
+    medians: dict[str, float],
+    processes: dict[str, float | None],
+) -> None:
+    rows = [
+        f"| {tool} | {total / n * 1000:.2f} | {medians['testinfra'] / total:.1f}x "
+        f"| {'-' if processes.get(tool) is None else f'{processes[tool]:.2f}'} |"
+        for tool, total in medians.items()
+    ]
+    out.write_text(
+        "# Per command over one sshd\n\n"
+        f"`python benchmarks/ssh_commands.py {shlex.join(sys.argv[1:])}`: {n} x `{command}`, "
+        f"median of {rounds} rounds, on {os.cpu_count()} cores, "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; 1-minute load average "
+        f"{load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end. The narrative and "
+        "earlier pairs are in results-ssh-commands.md.\n\n"
+        "| tool | ms per command | testinfra / it | host processes per command |\n"
+        "|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -14,11 +14,11 @@ import pytest
 from kit.catalog.check import meta_of
 from kit.plugin import batch, collected, selection, shard, waivers
 from kit.plugin import fix as fixflow
-from kit.plugin.fixhost import HostFixes, new_run_id
 from kit.plugin.outcomes import Tally
 
 if TYPE_CHECKING:
     from kit.plugin import waves
+    from kit.plugin.fixhost import HostFixes
     from kit.plugin.hosts import HostContext, HostRegistry
     from kit.plugin.planning import ProfilePlan
 
@@ -47,7 +47,7 @@ class RunState:
         self.tally = Tally()
         # One id for the whole run; xdist workers receive the controller's.
         workerinput = getattr(config, "workerinput", {})
-        self.run_id: str = workerinput.get("hostkit_run_id") or new_run_id()
+        self.run_id: str = workerinput.get("hostkit_run_id") or _new_run_id()
         self.lock_timeout: float = config.getoption("hostkit_fix_lock_timeout")
         self.runs_dir: str = config.getini("hostkit_runs_dir")
         self.lock_dir: str = config.getini("hostkit_lock_dir")
@@ -67,6 +67,9 @@ class RunState:
     def fixes_for(self, ctx: HostContext) -> HostFixes:
         with self._hosts_lock:
             if ctx.key not in self.hosts:
+                # Only a run with fixes loads the host lock and journal session.
+                from kit.plugin.fixhost import HostFixes
+
                 self.hosts[ctx.key] = HostFixes(
                     ctx, self.run_id, self.lock_timeout, self.runs_dir, self.lock_dir
                 )
@@ -84,3 +87,10 @@ def _drop_read_batches() -> None:
     batcher = batch.active()
     if batcher is not None:
         batcher.invalidate()
+
+
+def _new_run_id() -> str:
+    # Loaded here, not at import: an xdist worker takes its controller's id.
+    from kit.plugin.fixhost import new_run_id
+
+    return new_run_id()

@@ -75,3 +75,62 @@ def test_importing_the_plugin_reads_no_file_of_the_kit():
         "assert not kit_files, kit_files"
     )
     assert "kit.facts.gather" in loaded
+
+
+# What a worker of a plain read-only run may not load: the libraries above, and the fix
+# flow's own machinery (the host lock and journal session of kit.plugin.fixhost, the
+# runner's write operations, the text edits, the remediations) and the report writers.
+NOT_IN_A_READ_ONLY_WORKER = (
+    *ONLY_SOME_RUNS,
+    "kit.plugin.fixhost",
+    "kit.edits",
+    "remediations",
+    "kit.reports.json_report",
+    "kit.reports.html_report",
+)
+
+# Each worker writes the modules it holds as its first test begins, before the test's
+# fixtures, so what the test itself uses is not counted.
+_WORKER_PLUGIN = """
+import json, os, sys
+import pytest
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    path = os.path.join(os.environ["MODULES_OUT"], os.environ["PYTEST_XDIST_WORKER"] + ".json")
+    if not os.path.exists(path):
+        with open(path, "w") as fh:
+            json.dump(sorted(sys.modules), fh)
+"""
+
+
+def test_a_read_only_run_worker_loads_no_fix_machinery_or_library_only_some_runs_use(tmp_path):
+    (tmp_path / "worker_modules.py").write_text(_WORKER_PLUGIN)
+    (tmp_path / "test_read_only.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.parametrize('n', range(4))\n"
+        "def test_kernel(facts, n):\n    assert facts.kernel\n"
+    )
+    out = tmp_path / "modules"
+    out.mkdir()
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)]),
+        "MODULES_OUT": str(out),
+    }
+    # local:// is the one host here: reading facts of this machine writes nothing.
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "worker_modules",
+         "-p", "no:cacheprovider", "--hosts=local://", str(tmp_path / "test_read_only.py")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    taken = sorted(out.glob("gw*.json"))
+    assert taken, "no worker ran a test"
+    for path in taken:
+        loaded = set(json.loads(path.read_text()))
+        assert "kit.plugin.hooks" in loaded
+        heavy = sorted(
+            m for m in loaded for h in NOT_IN_A_READ_ONLY_WORKER if m == h or m.startswith(h + ".")
+        )
+        assert not heavy, f"{path.stem} loaded {heavy}"
