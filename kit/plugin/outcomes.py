@@ -68,6 +68,8 @@ class Tally:
     warnings: list[tuple[str, str, str, str | None]] = field(default_factory=list)
     waived: list[tuple[str, str, str, str]] = field(default_factory=list)  # + justification
     unreachable_errors: int = 0  # checks that errored only because their host was unreachable
+    # host -> why sudo refused there (the first reason), and how many checks it stopped
+    sudo_refused: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     def count(self, host: str, outcome: str) -> None:
         self.by_host.setdefault(host, Counter())[outcome] += 1
@@ -135,6 +137,9 @@ class Collector:
                 self.tally.waived.append((host, check, why, text))
             elif key == "notice" and text not in self.tally.notices.get(host, []):
                 self.tally.notices.setdefault(host, []).append(text)
+            elif key == "sudo_refused":
+                first, stopped = self.tally.sudo_refused.get(host, (text, 0))
+                self.tally.sudo_refused[host] = (first, stopped + 1)
 
 
 def write_summary(tr: Any, tally: Tally) -> None:
@@ -150,6 +155,11 @@ def write_summary(tr: Any, tally: Tally) -> None:
         tr.section("unreachable hosts")
         for host, reason in sorted(tally.unreachable.items()):
             tr.line(f"{host}: {reason}")
+    if tally.sudo_refused:
+        tr.section("hosts where sudo refused")
+        for host, (reason, stopped) in sorted(tally.sudo_refused.items()):
+            checks = "check" if stopped == 1 else "checks"
+            tr.line(f"{host}: {reason} ({stopped} {checks} could not run)")
     if tally.fixes:
         tr.section("fixes applied")
         for host, name, change in tally.fixes:
