@@ -182,7 +182,9 @@ def remediate(
     assert host.journal is not None
     changes = _apply_journaled(item, ctx, check, fix, params, host, settings, first)
     for change in (c for c in changes if c.changed):
-        item.user_properties.append(("fix", change.summary))
+        # With its own diff, as a planned change has: the reports are the audit trail.
+        text = change.summary + ("\n" + change.diff if change.diff else "")
+        item.user_properties.append(("fix", text))
     if declared.reboot and any(c.changed for c in changes):
         item.user_properties.append(("reboot_required", name_of(fix)))
     try:

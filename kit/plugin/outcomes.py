@@ -117,7 +117,8 @@ class Collector:
         for key, value in report.user_properties:
             text = str(value)
             if key == "fix":
-                self.tally.fixes.append((host, name, text))
+                # The summary line; each file's diff is shown once (kit.plugin.terminal).
+                self.tally.fixes.append((host, name, text.partition("\n")[0]))
             elif key == "planned":
                 summary, _, diff = text.partition("\n")
                 self.tally.plans.append((host, name, summary, diff))
