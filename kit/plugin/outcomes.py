@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from kit.plugin import rollup
 from kit.printable import printable
 
 PASSED, FAILED, FIXED, ERROR, SKIPPED, WARNING, WAIVED = (
@@ -70,6 +71,8 @@ class Tally:
     unreachable_errors: int = 0  # checks that errored only because their host was unreachable
     # host -> why sudo refused there (the first reason), and how many checks it stopped
     sudo_refused: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # host, check id, severity, outcome ("unreachable" for an unreachable host's check)
+    results: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def count(self, host: str, outcome: str) -> None:
         self.by_host.setdefault(host, Counter())[outcome] += 1
@@ -114,6 +117,12 @@ class Collector:
                 self.tally.unreachable_errors += 1
         self.tally.count(host, outcome)
         name = report.nodeid.rpartition("::")[2]
+        check = prop(report.user_properties, "check_id") or name.partition("[")[0]
+        severity = prop(report.user_properties, "severity") or "error"
+        unreachable = prop(report.user_properties, "unreachable") is not None
+        self.tally.results.append(
+            (host, check, severity, "unreachable" if unreachable else outcome)
+        )
         for key, value in report.user_properties:
             text = str(value)
             if key == "fix":
@@ -152,6 +161,11 @@ def write_summary(tr: Any, tally: Tally) -> None:
     tr.section("hostkit compliance")
     for line in tally.table():
         tr.line(line)
+    rows = rollup.rollup(tally.results) if len(tally.by_host) > 1 else []
+    if rows:
+        tr.section("checks across hosts")
+        for line in rollup.table(rows):
+            tr.line(line)
     if tally.unreachable:
         tr.section("unreachable hosts")
         for host, reason in sorted(tally.unreachable.items()):

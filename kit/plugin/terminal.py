@@ -181,21 +181,31 @@ class FileDiffs:
             self.by_host.setdefault(host, {})[path] = (verb, diff)
 
     def write(self, tr: Any, *, dry_run: bool) -> None:
-        """The per-host diffs, in the future tense for a dry run."""
-        shown = {
-            h: {p: vd for p, vd in files.items() if vd[1]} for h, files in self.by_host.items()
-        }
-        shown = {h: files for h, files in shown.items() if files}
-        if not shown:
+        """Each diff once, after the hosts it applies to (a fleet's hosts mostly get the same
+        change); in the future tense for a dry run."""
+        hosts_of: dict[tuple[str, str, str], list[str]] = {}  # (path, verb, diff) -> hosts
+        for host, files in self.by_host.items():
+            for path, (verb, diff) in files.items():
+                if diff:
+                    hosts_of.setdefault((path, verb, diff), []).append(host)
+        if not hosts_of:
             return
         tr.section("files the fixes would change" if dry_run else "files the fixes changed")
-        for host, files in shown.items():
-            for path, (verb, diff) in files.items():
-                said = _FUTURE.get(verb, verb) if dry_run else verb
-                # The paths and the files' content are the host's: shown escaped.
-                tr.line(printable(f"{host}: {said} {path}"))
-                for line in diff.splitlines():
-                    tr.line("    " + printable(line))
+        for (path, verb, diff), hosts in hosts_of.items():
+            said = _FUTURE.get(verb, verb) if dry_run else verb
+            # The paths and the files' content are the host's: shown escaped.
+            tr.line(printable(f"{_hosts(hosts)}: {said} {path}"))
+            for line in diff.splitlines():
+                tr.line("    " + printable(line))
+
+
+_NAMED_HOSTS = 10  # a diff names this many of its hosts, then counts the rest
+
+
+def _hosts(hosts: list[str]) -> str:
+    more = len(hosts) - _NAMED_HOSTS
+    named = ", ".join(hosts[:_NAMED_HOSTS])
+    return f"{named} and {more} more hosts" if more > 0 else named
 
 
 class HostProgress:
