@@ -49,7 +49,9 @@ def edit(
     # Some hosts ship without /etc/modprobe.d or /etc/sysctl.d.
     parent = mkdirp(conn, posixpath.dirname(path), mode="0755", sudo=True, dry_run=dry_run)
     written = write_file(conn, path, after, mode="0644", sudo=True, dry_run=dry_run)
-    return combine(path, [parent, written], dry_run=dry_run)
+    if not parent.changed:
+        return written  # its summary names the path already
+    return combine(parent.summary, [written], dry_run=dry_run)
 
 
 def read_confs(conn: Connection, paths: list[str]) -> list[tuple[str, str]]:
