@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from kit.connection import Connection
 from kit.edits import decode, encode
-from kit.runner.change import Change, combine
+from kit.runner.change import Change
 from kit.runner.files import mkdirp, stat_and_read, write_file
 from kit.runner.validate import path as valid_path
 
@@ -51,7 +51,8 @@ def edit(
     written = write_file(conn, path, after, mode="0644", sudo=True, dry_run=dry_run)
     if not parent.changed:
         return written  # its summary names the path already
-    return combine(parent.summary, [written], dry_run=dry_run)
+    summary = f"{parent.summary}; {written.summary}"
+    return Change.made(summary, written.diff, dry_run=dry_run)
 
 
 def read_confs(conn: Connection, paths: list[str]) -> list[tuple[str, str]]:
