@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from kit.catalog.check import meta_of
-from kit.errors import ConnectError
+from kit.errors import ConnectError, HostUnreachable, SudoError
 from kit.plugin import collected, outcomes
 from kit.plugin.fix import check_params
 from kit.plugin.fixentry import ITEM_OUTCOME
@@ -32,6 +32,24 @@ if TYPE_CHECKING:
     from kit.plugin.planning import ProfilePlan
 
 UNREACHABLE_LINE = "host unreachable"
+SUDO_REFUSED = "sudo_refused"  # the user property: why sudo refused, and what to give it
+# What to do when sudo refuses, by kit.connection.sudo's reason (the rest: sudo's own words).
+_SUDO_REMEDY = {
+    "a password is required and no sudo password was given": (
+        "give the password with --sudo-password-env VAR or --sudo-password-file FILE"
+    ),
+    "a password is required": (
+        "give the password with --sudo-password-env VAR or --sudo-password-file FILE"
+    ),
+    "incorrect password": ("check the password --sudo-password-env or --sudo-password-file gives"),
+    "sudo is not installed": "install sudo on the host, or connect as root",
+    "user is not allowed to run this command": (
+        "give the connecting user sudo rights on the host, or connect as root"
+    ),
+}
+_UNREACHABLE_REMEDY = (
+    "check the address and port given in --hosts or the inventory, and that sshd listens there"
+)
 BY_HAND = "by_hand"  # the user property, and the JSON report's field
 # Check id -> its by-hand text, from every catalog the run's checks come from.
 _TEXTS = pytest.StashKey[dict[str, str]]()
@@ -52,11 +70,32 @@ def connect_first(item: pytest.Item) -> None:
         ctx.conn  # noqa: B018 - connecting is the point
         return
     except ConnectError as exc:
-        reason = exc.reason
+        reason = reason_with_remedy(exc)
     # The reason is shown once, in the summary's unreachable hosts; each check says only
     # this, raised outside the handler so no chained traceback comes with it.
     item.user_properties.append(("unreachable", reason))
     pytest.fail(UNREACHABLE_LINE, pytrace=False)
+
+
+def reason_with_remedy(exc: ConnectError) -> str:
+    """Why the host could not be reached, with what fixes it. A refused key or login says
+    already which option to give (kit.connection); nothing answering says where to look."""
+    if type(exc) is HostUnreachable and "jump host" not in exc.reason:
+        return f"{exc.reason}; {_UNREACHABLE_REMEDY}"
+    return exc.reason
+
+
+def sudo_line(exc: SudoError) -> str:
+    """sudo's refusal on a host as one line, with the option or change that fixes it."""
+    remedy = _SUDO_REMEDY.get(exc.reason)
+    return f"sudo failed: {exc.reason}" + (f"; {remedy}" if remedy else "")
+
+
+def collapsed(report: pytest.TestReport) -> bool:
+    """A check the run could not look at on its host (unreachable, sudo refused): its
+    reason is the host's, shown once in the summary, so the check has no block of its own."""
+    props = report.user_properties
+    return prop(props, "unreachable") is not None or prop(props, SUDO_REFUSED) is not None
 
 
 def outcome_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
@@ -74,8 +113,14 @@ def outcome_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Te
         item.user_properties.append(("message", message))
         report.outcome = "passed"
         report.longrepr = None
-    if outcome == outcomes.ERROR and prop(item.user_properties, "unreachable") is not None:
-        report.longrepr = UNREACHABLE_LINE
+    unreachable = prop(item.user_properties, "unreachable")
+    refused = _sudo_refusal(call)
+    if outcome == outcomes.ERROR and unreachable is not None:
+        # One line: JUnit's message for each of the host's checks.
+        report.longrepr = f"{UNREACHABLE_LINE}: {unreachable}"
+    elif outcome == outcomes.ERROR and refused is not None:
+        item.user_properties.append((SUDO_REFUSED, refused))
+        report.longrepr = refused
     elif report.when == "call":
         outcome = _waive(item, state, call, report, outcome)
         _by_hand(item, report, outcome)
@@ -83,11 +128,30 @@ def outcome_of(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.Te
     report.user_properties = list(item.user_properties)
 
 
+def _sudo_refusal(call: pytest.CallInfo[None]) -> str | None:
+    exc = call.excinfo.value if call.excinfo is not None else None
+    return sudo_line(exc) if isinstance(exc, SudoError) else None
+
+
+def counted_as_error(report: pytest.TestReport) -> bool:
+    """A host's check that raised in its call: an error in the host table, so in pytest's
+    counts and JUnit's too. A test of no host keeps pytest's word for it (failed)."""
+    props = report.user_properties
+    return prop(props, "host") is not None and prop(props, "outcome") == outcomes.ERROR
+
+
 def status_word(report: pytest.TestReport) -> tuple[str, str, str] | None:
-    """The word, letter and verbose word pytest shows for a fixed, warned or waived check."""
+    """The word, letter and verbose word pytest shows for a fixed, warned, waived or
+    errored check.
+
+    A check that raised something other than its assertion is an error, as the host table
+    and JUnit count it, not the failure pytest would call it.
+    """
     if report.when != "call":
         return None
     outcome = prop(report.user_properties, "outcome")
+    if outcome == outcomes.ERROR and report.failed and counted_as_error(report):
+        return "error", "E", "ERROR"
     if outcome == outcomes.FIXED:
         return "fixed", "+", "FIXED"
     if outcome == outcomes.WARNING:

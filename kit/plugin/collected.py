@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import traceback
 from types import FrameType
 from typing import Any
@@ -60,7 +61,8 @@ def concise_failures(item: pytest.Item, check_id: str) -> None:
             return full(excinfo, style) if style is not None else full(excinfo)
         # A check's message quotes what its host sent: each line is shown escaped.
         if excinfo.errisinstance(AssertionError):
-            lines = [printable(x) for x in str(excinfo.value).splitlines()] or ["check failed"]
+            said = _for_people(str(excinfo.value).splitlines())
+            lines = [printable(x) for x in said] or ["check failed"]
             where = _failed_at(item, excinfo)
             return "\n".join([f"{check_id}: {lines[0]}", *(f"E   {x}" for x in lines[1:]), where])
         if excinfo.errisinstance(pytest.fail.Exception) and not excinfo.value.pytrace:
@@ -72,6 +74,30 @@ def concise_failures(item: pytest.Item, check_id: str) -> None:
         return full(excinfo)
 
     item.repr_failure = repr_failure  # type: ignore[method-assign]
+
+
+# An object's repr in pytest's account of an assert expression: an address, a dataclass's
+# fields, `<SSHConnection ...>`. It says nothing to the operator the check's message does not.
+_REPR = re.compile(r"\b0x[0-9a-f]{6,}\b|\b[A-Z]\w*\(\w+=|<[A-Za-z_][\w.]* ")
+_EXPLAINED = re.compile(r"^\s*\+\s")  # `  +  where x = f(y)`, `  +  and ...`
+
+
+def _for_people(lines: list[str]) -> list[str]:
+    """A failed check's message and notes, without the lines of pytest's account of the
+    assert expression that show objects' reprs (`<function f at 0x...>`, `Facts(os=...)`).
+    An assert line that shows one goes, and with it the lines explaining it."""
+    kept: list[str] = []
+    dropping = False
+    for n, line in enumerate(lines):
+        if n and line.startswith("assert "):
+            dropping = bool(_REPR.search(line))
+        elif not (n and _EXPLAINED.match(line)):
+            dropping = False
+        elif _REPR.search(line):
+            continue
+        if not dropping:
+            kept.append(line)
+    return kept
 
 
 def _failed_at(item: pytest.Item, excinfo: pytest.ExceptionInfo[BaseException]) -> str:

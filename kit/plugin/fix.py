@@ -26,6 +26,7 @@ from kit.errors import (
     WriteInterrupted,
 )
 from kit.plugin import outcomes
+from kit.plugin.tense import conditional
 from kit.plugin.waves import held_back_line
 from kit.runner import nottaken
 from kit.runner.change import Change, private_diff
@@ -200,7 +201,9 @@ def remediate(
     assert host.journal is not None
     changes = _apply_journaled(item, ctx, check, fix, params, host, settings, first)
     for change in (c for c in changes if c.changed):
-        item.user_properties.append(("fix", change.summary))
+        # With its own diff, as a planned change has: the reports are the audit trail.
+        text = change.summary + ("\n" + change.diff if change.diff else "")
+        item.user_properties.append(("fix", text))
     if declared.reboot and any(c.changed for c in changes):
         item.user_properties.append(("reboot_required", name_of(fix)))
     settings.before_write()  # batches gathered while it ran (two hosts may be one machine)
@@ -322,7 +325,7 @@ def _plan(
         raise _still_failing(first, note) from None
     _note_files(item, files.since(mark))
     for change in (c for c in changes if c.changed):
-        text = change.summary + ("\n" + change.diff if change.diff else "")
+        text = conditional(change.summary) + ("\n" + change.diff if change.diff else "")
         item.user_properties.append(("planned", text))
     raise first
 
@@ -349,7 +352,7 @@ def _would_do(fix: Callable[..., Any], ctx: HostContext, params: Mapping[str, An
         return f"refused anyway: {exc.reason}"
     except KitError:
         changes = []  # a PlanWriteError too: the remediation cannot say what it would do
-    done = [c.summary for c in changes if c.changed]
+    done = [conditional(c.summary) for c in changes if c.changed]
     if done:
         return "; ".join(done)
     doc = (fix.__doc__ or "").strip().splitlines()

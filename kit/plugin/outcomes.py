@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from kit.plugin import rollup
 from kit.printable import printable
 
 PASSED, FAILED, FIXED, ERROR, SKIPPED, WARNING, WAIVED = (
@@ -68,6 +69,10 @@ class Tally:
     warnings: list[tuple[str, str, str, str | None]] = field(default_factory=list)
     waived: list[tuple[str, str, str, str]] = field(default_factory=list)  # + justification
     unreachable_errors: int = 0  # checks that errored only because their host was unreachable
+    # host -> why sudo refused there (the first reason), and how many checks it stopped
+    sudo_refused: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # host, check id, severity, outcome ("unreachable" for an unreachable host's check)
+    results: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def count(self, host: str, outcome: str) -> None:
         self.by_host.setdefault(host, Counter())[outcome] += 1
@@ -112,10 +117,17 @@ class Collector:
                 self.tally.unreachable_errors += 1
         self.tally.count(host, outcome)
         name = report.nodeid.rpartition("::")[2]
+        check = prop(report.user_properties, "check_id") or name.partition("[")[0]
+        severity = prop(report.user_properties, "severity") or "error"
+        unreachable = prop(report.user_properties, "unreachable") is not None
+        self.tally.results.append(
+            (host, check, severity, "unreachable" if unreachable else outcome)
+        )
         for key, value in report.user_properties:
             text = str(value)
             if key == "fix":
-                self.tally.fixes.append((host, name, text))
+                # The summary line; each file's diff is shown once (kit.plugin.terminal).
+                self.tally.fixes.append((host, name, text.partition("\n")[0]))
             elif key == "planned":
                 summary, _, diff = text.partition("\n")
                 self.tally.plans.append((host, name, summary, diff))
@@ -135,6 +147,9 @@ class Collector:
                 self.tally.waived.append((host, check, why, text))
             elif key == "notice" and text not in self.tally.notices.get(host, []):
                 self.tally.notices.setdefault(host, []).append(text)
+            elif key == "sudo_refused":
+                first, stopped = self.tally.sudo_refused.get(host, (text, 0))
+                self.tally.sudo_refused[host] = (first, stopped + 1)
 
 
 def write_summary(tr: Any, tally: Tally) -> None:
@@ -146,10 +161,20 @@ def write_summary(tr: Any, tally: Tally) -> None:
     tr.section("hostkit compliance")
     for line in tally.table():
         tr.line(line)
+    rows = rollup.rollup(tally.results) if len(tally.by_host) > 1 else []
+    if rows:
+        tr.section("checks across hosts")
+        for line in rollup.table(rows):
+            tr.line(line)
     if tally.unreachable:
         tr.section("unreachable hosts")
         for host, reason in sorted(tally.unreachable.items()):
             tr.line(f"{host}: {reason}")
+    if tally.sudo_refused:
+        tr.section("hosts where sudo refused")
+        for host, (reason, stopped) in sorted(tally.sudo_refused.items()):
+            checks = "check" if stopped == 1 else "checks"
+            tr.line(f"{host}: {reason} ({stopped} {checks} could not run)")
     if tally.fixes:
         tr.section("fixes applied")
         for host, name, change in tally.fixes:

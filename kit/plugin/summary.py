@@ -31,6 +31,9 @@ def start(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):
         junit = report_terminal.JUnitWarnings(session.config)
         session.config.pluginmanager.register(junit, "hostkit-junit-warnings")
+        errors = report_terminal.JUnitErrors(session.config)
+        session.config.pluginmanager.register(errors, "hostkit-junit-errors")
+        session.config.pluginmanager.register(report_terminal.Collapsed(), "hostkit-collapsed")
         verdicts = report_terminal.JUnitVerdicts(session.config, state.tally)
         session.config.pluginmanager.register(verdicts, "hostkit-junit-verdicts")
         session.config.pluginmanager.register(report_terminal.FileDiffs(), FILE_DIFFS)

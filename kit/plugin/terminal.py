@@ -1,5 +1,6 @@
 """What reaches the terminal and JUnit beyond pytest's own lines: warnings and waivers
-made visible."""
+made visible, errors counted as errors, and the checks of a host the run could not look at
+left to the host's one line."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from _pytest.junitxml import xml_key
 
-from kit.plugin import outcomes
+from kit.plugin import checkreport, outcomes
 from kit.plugin.fix import FILE_DIFF
 from kit.plugin.outcomes import prop
 from kit.printable import printable
@@ -50,6 +51,60 @@ class JUnitWarnings:
             if by_hand is not None:
                 node.text += f"\nby hand: {by_hand}"
         xml.node_reporter(report).append(node)
+
+
+class JUnitErrors:
+    """Makes a check that raised something other than its assertion an `<error>` in JUnit,
+    as pytest's last line and the host table count it (kit.plugin.checkreport.status_word),
+    not the `<failure>` pytest's JUnit writer makes of any exception in a test's call.
+
+    Runs after that writer has added the failure to the test case.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" or not report.failed or not checkreport.counted_as_error(report):
+            return
+        xml = self.config.stash.get(xml_key, None)
+        if xml is None:
+            return
+        nodes = xml.node_reporter(report).nodes
+        failure = next((n for n in reversed(nodes) if n.tag == "failure"), None)
+        if failure is None:
+            return
+        failure.tag = "error"
+        xml.stats["failure"] -= 1
+        xml.stats["error"] += 1
+
+
+class Collapsed:
+    """Leaves the checks of a host the run could not look at (unreachable, sudo refused) out
+    of pytest's error blocks and short summary: the host's one line in the summary says
+    why, and what fixes it. They stay errors in pytest's counts and in JUnit.
+
+    Outermost around pytest's own summary, so the errors are back in its statistics before
+    it counts them for its last line.
+    """
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> Any:
+        stats = terminalreporter.stats
+        errors = stats.get("error")
+        if not errors:
+            return (yield)
+        stats["error"] = [r for r in errors if not _collapsed(r)]
+        try:
+            return (yield)
+        finally:
+            stats["error"] = errors
+
+
+def _collapsed(report: Any) -> bool:
+    # A collection error is no check: it has no user properties and keeps its block.
+    return isinstance(report, pytest.TestReport) and checkreport.collapsed(report)
 
 
 class JUnitVerdicts:
@@ -126,21 +181,31 @@ class FileDiffs:
             self.by_host.setdefault(host, {})[path] = (verb, diff)
 
     def write(self, tr: Any, *, dry_run: bool) -> None:
-        """The per-host diffs, in the future tense for a dry run."""
-        shown = {
-            h: {p: vd for p, vd in files.items() if vd[1]} for h, files in self.by_host.items()
-        }
-        shown = {h: files for h, files in shown.items() if files}
-        if not shown:
+        """Each diff once, after the hosts it applies to (a fleet's hosts mostly get the same
+        change); in the future tense for a dry run."""
+        hosts_of: dict[tuple[str, str, str], list[str]] = {}  # (path, verb, diff) -> hosts
+        for host, files in self.by_host.items():
+            for path, (verb, diff) in files.items():
+                if diff:
+                    hosts_of.setdefault((path, verb, diff), []).append(host)
+        if not hosts_of:
             return
         tr.section("files the fixes would change" if dry_run else "files the fixes changed")
-        for host, files in shown.items():
-            for path, (verb, diff) in files.items():
-                said = _FUTURE.get(verb, verb) if dry_run else verb
-                # The paths and the files' content are the host's: shown escaped.
-                tr.line(printable(f"{host}: {said} {path}"))
-                for line in diff.splitlines():
-                    tr.line("    " + printable(line))
+        for (path, verb, diff), hosts in hosts_of.items():
+            said = _FUTURE.get(verb, verb) if dry_run else verb
+            # The paths and the files' content are the host's: shown escaped.
+            tr.line(printable(f"{_hosts(hosts)}: {said} {path}"))
+            for line in diff.splitlines():
+                tr.line("    " + printable(line))
+
+
+_NAMED_HOSTS = 10  # a diff names this many of its hosts, then counts the rest
+
+
+def _hosts(hosts: list[str]) -> str:
+    more = len(hosts) - _NAMED_HOSTS
+    named = ", ".join(hosts[:_NAMED_HOSTS])
+    return f"{named} and {more} more hosts" if more > 0 else named
 
 
 class HostProgress:

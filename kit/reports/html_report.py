@@ -1,4 +1,5 @@
-"""The run as one self-contained HTML page: a hosts x checks matrix coloured by outcome.
+"""The run as one self-contained HTML page: a hosts x checks matrix coloured by outcome,
+and for a fleet, each check's roll-up (on how many hosts it failed, was fixed or waived).
 
 Each cell is a few bytes; what it opens (messages, fixes, diffs) is one JSON blob the
 page's own script shows on click, so a fleet of hundreds of hosts stays a light page.
@@ -12,6 +13,7 @@ from typing import Any
 
 import jinja2
 
+from kit.plugin import rollup
 from kit.reports.model import OUTCOMES, Result, Run, worst
 
 SYMBOLS = {
@@ -59,8 +61,18 @@ def render(run: Run) -> str:
         "results": [_compact(r, by_hand) for r in run.results],
         "by_hand": list(by_hand),
     }
+    severity = {c.id: c.severity for c in run.checks}
+    fleet = (
+        rollup.rollup(
+            (r.host, r.check, severity.get(r.check, "error"), r.outcome) for r in run.results
+        )
+        if len(run.hosts) > 1
+        else []
+    )
     return _ENV.get_template("report.html.j2").render(
         run=run,
+        rollup=fleet,
+        rollup_columns=rollup.COLUMNS,
         rows=rows,
         check_totals=run.check_totals(),
         totals=run.totals(),

@@ -6,6 +6,8 @@ that a second, already-compliant call sends no write command.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kit.connection.local import LocalConnection
 from kit.connection.spec import parse
 
@@ -14,7 +16,8 @@ WRITES = (
     "mktemp",
     "mv -f",
     "sysctl -q -w",
-    "modprobe ",
+    "modprobe -- ",  # loads; `modprobe -n` (resolve only, as planning does) reads
+    "modprobe -r",
     "swapoff",
     "systemctl mask",
     "mount -",
@@ -31,6 +34,17 @@ WRITES = (
     "curl",
     "wget",
 )
+
+
+def modprobe_stand_in(bin_dir: Path) -> str:
+    """A `modprobe` for a kernel that has every module, put in bin_dir: `modprobe -n`
+    (what planning runs) succeeds; loading fails loudly. This machine has no kmod and no
+    /lib/modules, so planning to load a module needs a stand-in to plan at all."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    tool = bin_dir / "modprobe"
+    tool.write_text('#!/bin/sh\n[ "$1" = -n ] && exit 0\necho "stand-in: no loading" >&2\nexit 1\n')
+    tool.chmod(0o755)
+    return str(bin_dir)
 
 
 class RecordingConnection(LocalConnection):

@@ -34,7 +34,7 @@ from kit.runner import (
     users,
 )
 from kit.runner.change import Change
-from tests.local.recording import RecordingConnection
+from tests.local.recording import RecordingConnection, modprobe_stand_in
 
 HASH = "$6$saltsalt$" + "b" * 86
 # Lists this machine does not use: an init system driven by files under the temp dir.
@@ -51,8 +51,9 @@ STAND_IN_INIT = InitSystem(
 
 
 @pytest.fixture
-def host() -> RecordingConnection:
-    return RecordingConnection()
+def host(tmp_path: Path) -> RecordingConnection:
+    # load_module plans through `modprobe -n`, which this machine lacks: a stand-in.
+    return RecordingConnection(path_prefix=modprobe_stand_in(tmp_path / "stand-in-bin"))
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ name nowhere, so the pages are also shown to need no network.
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 import struct
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from kit.reports import html_report
-from kit.reports.model import OUTCOMES
+from kit.reports.model import OUTCOMES, Run
 from tests.tiers import unavailable
 from tests.unit.reportruns import HOSTILE, fleet
 
@@ -119,6 +120,39 @@ def shoot(chromium: str, page: Path, name: str, tmp_path: Path) -> Counter[tuple
     return pixels(shot.read_bytes())
 
 
+def rollup_rows(dom: str) -> dict[str, tuple[str, ...]]:
+    """The roll-up table's rows in the page: check -> its cells' text."""
+    table = dom[dom.index('<section id="rollup">') :]
+    table = table[: table.index("</section>")]
+    rows = re.findall(r'<tr data-check="([^"]*)">(.*?)</tr>', table, re.S)
+    return {
+        html.unescape(check): tuple(
+            html.unescape(t) for t in re.findall(r"<td[^>]*>(.*?)</td>", row)
+        )
+        for check, row in rows
+    }
+
+
+def expected_rollup(run: Run) -> dict[str, tuple[str, ...]]:
+    """What the roll-up must say, counted from the run's results (one per host and check in
+    these runs): the hosts each check failed or warned, was fixed, waived or errored on."""
+    columns = {"failed": ("failed", "warning"), "fixed": ("fixed",), "waived": ("waived",)}
+    columns["error"] = ("error",)
+    found = {}
+    for check in run.checks:
+        mine = [r for r in run.results if r.check == check.id and r.outcome != "unreachable"]
+        counts = [sum(r.outcome in kinds for r in mine) for kinds in columns.values()]
+        if any(counts):
+            bad = sorted(r.host for r in mine if r.outcome in ("failed", "warning", "error"))
+            others = sorted(r.host for r in mine if r.outcome == "fixed") or sorted(
+                r.host for r in mine if r.outcome == "waived"
+            )
+            first = bad or others
+            named = ", ".join(first[:3]) + (f" and {len(first) - 3} more" if len(first) > 3 else "")
+            found[check.id] = (check.severity, *map(str, counts), str(len(mine)), named)
+    return found
+
+
 def test_the_console_check_sees_a_script_error(chromium, tmp_path):
     """The no-errors assertions below would see an error: a broken page shows it."""
     page = tmp_path / "broken.html"
@@ -156,6 +190,11 @@ def test_three_hosts(chromium, tmp_path):
     assert "<b>bold</b>" not in dom and "<script>alert" not in dom
     assert HOSTILE not in dom
 
+    # The fleet roll-up, as the browser built it: every check that failed, warned, errored,
+    # was fixed or waived somewhere, with its host counts (one result per cell here).
+    assert rollup_rows(dom) == expected_rollup(run)
+    assert rollup_rows(dom)  # fleet() fails something on some host
+
     seen = shoot(chromium, page, "html-report-3-hosts", tmp_path)
     for outcome in OUTCOMES:  # fleet() gives host 0 one cell of each outcome
         assert seen[COLOURS[outcome]] > 150, (outcome, COLOURS[outcome])
@@ -171,8 +210,10 @@ def test_two_hundred_hosts(chromium, tmp_path):
     assert console == []
     assert 'data-ready="1"' in dom
     # One element per cell: the page grows with hosts x checks, not with what cells hold.
-    assert dom.count("<td") == 200 * 40 + 200 * 2 + 40 + 2
-    assert dom.count("<tr") == 200 + 2
+    rolled = rollup_rows(dom)
+    assert rolled == expected_rollup(run)
+    assert dom.count("<td") == 200 * 40 + 200 * 2 + 40 + 2 + len(rolled) * 7
+    assert dom.count("<tr") == 200 + 2 + len(rolled) + 1
 
     seen = shoot(chromium, page, "html-report-200-hosts", tmp_path)
     for outcome in ("passed", "failed", "unreachable"):

@@ -104,7 +104,7 @@ def test_a_careful_remediation_still_plans_and_the_same_one_still_fixes(pytester
     planned = run(pytester, "--dry-run", "-k", "careful")
     assert planned.ret == 1 and not paths["CAREFUL"].exists()
     (case,) = props(pytester).values()
-    assert case["planned"][0].startswith(f"{paths['CAREFUL']}: created")
+    assert case["planned"][0].startswith(f"{paths['CAREFUL']}: would be created")
     fixed = run(pytester, "-k", "careful or forgets")
     assert fixed.ret == 0
     assert paths["CAREFUL"].read_text() == paths["FILE"].read_text() == "fixed\n"

@@ -133,7 +133,9 @@ def test_dry_run_plans_with_diff_and_applies_nothing(pytester, suite):
     result = run(pytester, "--fix", "--dry-run", "-k", "marker", xdist=False)
     assert result.ret == 1
     assert not suite["MARKER"].exists()
-    result.stdout.fnmatch_lines(["*planned changes*", f"*{suite['MARKER']}: created*", "*+hello*"])
+    result.stdout.fnmatch_lines(
+        ["*planned changes*", f"*{suite['MARKER']}: would be created*", "*+hello*"]
+    )
 
 
 def test_dry_run_needs_fix(pytester, suite):

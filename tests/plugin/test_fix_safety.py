@@ -122,7 +122,10 @@ def test_a_fix_above_the_limit_is_held_back_with_what_it_would_do(pytester, suit
     assert result.ret == 1
     assert not suite["HIGH"].exists()
     result.stdout.fnmatch_lines(
-        [f"*fix needs --max-disruption=high: {suite['HIGH']}: created*", "*fixes held back*"]
+        [
+            f"*fix needs --max-disruption=high: {suite['HIGH']}: would be created*",
+            "*fixes held back*",
+        ]
     )
     (case,) = props(pytester).values()
     assert case["outcome"] == ["failed"]

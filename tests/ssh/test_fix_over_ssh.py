@@ -81,10 +81,12 @@ def section(out: str, title: str) -> list[str]:
 
 
 def failure_messages(path: Path) -> dict[str, str]:
-    """Each failed test case's failure message in a JUnit report, by its name without the host."""
+    """Each failed or errored test case's message in a JUnit report, by its name without the
+    host (a fix that failed makes its check an error, as the host table counts it)."""
     messages = {}
     for case in ET.parse(path).iter("testcase"):
         failure = case.find("failure")
+        failure = failure if failure is not None else case.find("error")
         if failure is not None:
             messages[case.get("name", "").split("[")[0]] = failure.get("message", "")
     return messages

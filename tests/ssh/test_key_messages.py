@@ -31,7 +31,8 @@ def _fingerprint(pub: Path) -> str:
 
 def _unreachable_lines(result: pytest.RunResult) -> list[str]:
     lines = result.stdout.str().split("= unreachable hosts =", 1)[1].splitlines()[1:]
-    return lines[: next(i for i, ln in enumerate(lines) if ln.startswith("="))]
+    # The section ends at the next one, or at the blank line before pytest's last line.
+    return lines[: next(i for i, ln in enumerate(lines) if not ln or ln.startswith("="))]
 
 
 def _run(pytester: pytest.Pytester, server: sshd.Sshd, *args: str) -> pytest.RunResult:
@@ -63,4 +64,5 @@ def test_no_key_accepted_names_identity_file_and_agent(pytester, server, tmp_pat
     (line,) = _unreachable_lines(result)
     assert f"no key accepted for user {sshd.USER}" in line, line
     assert "--ssh-identity-file" in line and "ssh-agent" in line, line
-    result.stdout.fnmatch_lines(["*ERROR at setup of test_one*", "host unreachable"])
+    # The host's checks have no error block each: its one line above says why.
+    assert "ERROR at setup" not in result.stdout.str()

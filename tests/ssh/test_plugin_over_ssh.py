@@ -54,7 +54,7 @@ def test_unknown_host_key_is_refused_and_reported_once(pytester, suite, server):
     )
     assert result.ret == EXIT_UNREACHABLE
     lines = result.stdout.str().split("unreachable hosts", 1)[1].splitlines()[1:]
-    section = lines[: next(i for i, ln in enumerate(lines) if ln.startswith("="))]
+    section = lines[: next(i for i, ln in enumerate(lines) if not ln or ln.startswith("="))]
     assert len(section) == 1 and "SHA256:" in section[0], section
     assert known.read_text() == ""
 

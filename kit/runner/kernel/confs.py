@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from kit.connection import Connection
 from kit.edits import decode, encode
-from kit.runner.change import Change, combine
+from kit.runner.change import Change
 from kit.runner.files import mkdirp, stat_and_read, write_file
 from kit.runner.validate import path as valid_path
 
@@ -49,7 +49,10 @@ def edit(
     # Some hosts ship without /etc/modprobe.d or /etc/sysctl.d.
     parent = mkdirp(conn, posixpath.dirname(path), mode="0755", sudo=True, dry_run=dry_run)
     written = write_file(conn, path, after, mode="0644", sudo=True, dry_run=dry_run)
-    return combine(path, [parent, written], dry_run=dry_run)
+    if not parent.changed:
+        return written  # its summary names the path already
+    summary = f"{parent.summary}; {written.summary}"
+    return Change.made(summary, written.diff, dry_run=dry_run)
 
 
 def read_confs(conn: Connection, paths: list[str]) -> list[tuple[str, str]]:

@@ -104,6 +104,8 @@ def load_module(
     if loaded:
         now = Change.none(f"module {name} already loaded", dry_run=dry_run)
     else:
+        if dry_run:
+            _loadable(conn, name)
         with journal.live_step(conn, f"modprobe {name}", dry_run=dry_run):
             if not dry_run:
                 cmd = "modprobe --" + " %s" * (1 + len(params))
@@ -123,6 +125,16 @@ def load_module(
     )
     steps = [step for step in (unblocked, now, boot) if step is not None]
     return combine(f"module {name}", steps, dry_run=dry_run)
+
+
+def _loadable(conn: Connection, name: str) -> None:
+    """Planning: raise what `modprobe` would meet, found without loading (`modprobe -n`
+    resolves the module and its dependencies): a container has no modules of its own, and
+    --fix fails there, so the plan must not promise it."""
+    res = conn.read("modprobe -n -- %s", name, sudo=True)
+    if not res.ok:
+        why = (res.stderr.strip().splitlines() or [f"modprobe -n exited {res.rc}"])[-1]
+        raise KitError(f"module {name} cannot be loaded here ({why}), so modprobe would fail")
 
 
 def unload_module(

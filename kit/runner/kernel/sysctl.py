@@ -202,6 +202,8 @@ def set_sysctl(
     if satisfies(live, value):
         steps.append(Change.none(f"{key} is {live}", dry_run=dry_run))
     else:
+        if dry_run:
+            _settable_live(conn, key)
         with journal.live_step(conn, f"sysctl {key}={want} (was {live})", dry_run=dry_run):
             if not dry_run:
                 conn.run("sysctl -q -w %s", f"{key}={want}", sudo=True).check()
@@ -220,6 +222,20 @@ def set_sysctl(
     if overridden and any(step.changed for step in steps):
         what += f" (at boot over {'; '.join(overridden)})"
     return combine(what, steps, dry_run=dry_run)
+
+
+_KEY_TO_PATH = str.maketrans("./", "/.")  # sysctl(8): a slash in a key is a dot in its name
+
+
+def _settable_live(conn: Connection, key: str) -> None:
+    """Planning: raise what `sysctl -w` would meet, found without writing. In a container
+    /proc/sys is mounted read-only, and --fix fails there: the plan must not promise it."""
+    path = "/proc/sys/" + key.translate(_KEY_TO_PATH)
+    if not conn.read("test -w %s", path, sudo=True).ok:
+        raise KitError(
+            f"{key} cannot be set live here: {path} is read-only (a container's /proc/sys, "
+            "or a key the kernel does not let change), so sysctl -w would fail"
+        )
 
 
 def _win_at_boot(
