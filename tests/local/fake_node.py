@@ -3,9 +3,10 @@
 The programs the gather asks (systemctl, timedatectl, chronyc, nft, iptables, ufw,
 containerd, ctr, kubelet) are stubs first on PATH: this machine runs no systemd, so
 what they would answer cannot exist here. Files are real: /etc and /var/lib are
-overlays and /run a tmpfs, in a mount namespace that goes away with the run, and a
-kubelet and a kube-proxy (scripts under those names, which is what their comm says)
-run in a pid namespace of their own.
+overlays and /run a tmpfs, in a mount namespace that goes away with the run. The
+kubelet and kube-proxy are two sleeps in a pid namespace of their own, over whose /proc
+entries a directory with the comm and cmdline of a kubelet and a kube-proxy is mounted:
+seen from outside (where other tests look for a kubelet) they are sleeps.
 """
 
 from __future__ import annotations
@@ -122,9 +123,7 @@ STUBS = {
     "ufw": "#!/bin/sh\necho 'Status: inactive'\n",
     "containerd": "#!/bin/sh\nprintf 'version = 2\\n[plugins]\\n  sandbox_image = \"pause\"\\n'\n",
     "ctr": "#!/bin/sh\nprintf 'TYPE ID PLATFORMS STATUS\\nio.containerd.grpc.v1 cri - ok\\n'\n",
-    # Answers --version; otherwise stays up under its own name with its arguments.
-    "kubelet": "#!/bin/sh\n[ \"$1\" = --version ] && { echo 'Kubernetes v1.31.1'; exit 0; }\n"
-    "sleep 600 & wait\n",
+    "kubelet": "#!/bin/sh\necho 'Kubernetes v1.31.1'\n",
 }
 
 # Files of a kubeadm node, in the overlays.
@@ -179,11 +178,17 @@ mkdir -p /run/systemd/system /run/containerd
 python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("/run/containerd/containerd.sock")'
 python3 "$HK_WORK/files.py"
 PATH="$w/bin:$PATH"
-(cd "$w/bin" && exec ./kubelet --config=/etc/kubernetes/kubelet-config.yaml --v=2 &)
-mkdir -p "$w/proxy"
-cp "$w/bin/kubelet" "$w/proxy/kube-proxy"
-(exec "$w/proxy/kube-proxy" --config=/var/lib/kube-proxy/config.conf &)
-sleep 0.3
+fake() { # NAME ARGS...: a sleep whose /proc entry says it is NAME run with ARGS
+    sleep 600 &
+    n=$1
+    shift
+    mkdir -p "$w/proc.$n"
+    echo "$n" >"$w/proc.$n/comm"
+    printf '%s\000' "$@" >"$w/proc.$n/cmdline"
+    mount --bind "$w/proc.$n" "/proc/$!"
+}
+fake kubelet /usr/bin/kubelet --config=/etc/kubernetes/kubelet-config.yaml --v=2
+fake kube-proxy /usr/local/bin/kube-proxy --config=/var/lib/kube-proxy/config.conf
 set +e
 i=0
 for s; do
