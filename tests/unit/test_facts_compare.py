@@ -8,7 +8,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from kit.facts import parse_facts
-from tests.facts_compare import differences
+from kit.facts.gather import script
+from tests.facts_compare import compare, differences
 
 DATA = Path(__file__).parent / "data" / "facts"
 
@@ -42,3 +43,22 @@ def test_sysctls_are_compared_one_by_one():
     assert differences(old, new, again) == [
         f"sysctls[vm.swappiness]: {old.sysctls['vm.swappiness']!r}, new '1'"
     ]
+
+
+RECORDED = (DATA / "debian12.txt").read_text()
+TOKYO = RECORDED.replace("link=/usr/share/zoneinfo/Etc/UTC", "link=/usr/share/zoneinfo/Asia/Tokyo")
+
+
+def _run(new_answers: list[str]):
+    """run(text) for compare(): the recorded Debian answer for the old script, the next
+    of new_answers for the new one."""
+    pending = iter(new_answers)
+    return lambda text: next(pending) if text == script() else RECORDED
+
+
+def test_compare_names_what_differs_in_every_attempt():
+    assert compare(_run([TOKYO] * 4)) == ["timezone: 'Etc/UTC', new 'Asia/Tokyo'"]
+
+
+def test_compare_leaves_out_what_differed_in_one_attempt_only():
+    assert compare(_run([TOKYO, RECORDED])) == []
