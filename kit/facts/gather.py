@@ -33,13 +33,25 @@ def gather_facts(
     rules (nft, iptables) are readable by a non-root login. Probes name files and
     packages whose state comes back in the same answer (facts.files, facts.packages).
     """
+    return parse_facts(raw_facts(conn, _script(), sudo=sudo, timeout=timeout, probes=probes))
+
+
+def raw_facts(
+    conn: Connection,
+    text: str,
+    *,
+    sudo: bool = False,
+    timeout: float | None = 120,
+    probes: Probes | None = None,
+) -> str:
+    """The answer of a facts script (text: gather.sh, or an earlier version of it)."""
     # As an argument, not on stdin: a command with stdin costs an SSH connection a new
     # channel, while an argument travels through its long-lived session.
     asked = probes or Probes()
     args = [*asked.files, "--", *asked.packages]
     cmd = "sh -c %s hostkit-facts" + " %s" * len(args)
     try:
-        result = conn.read(cmd, _script(), *args, sudo=sudo, timeout=timeout).check()
+        result = conn.read(cmd, text, *args, sudo=sudo, timeout=timeout).check()
     except CommandTimeout as exc:
         raise CommandTimeout("the facts gather (kit/facts/gather.sh)", exc.timeout) from None
-    return parse_facts(result.stdout)
+    return result.stdout

@@ -1,20 +1,109 @@
 # hostkit facts: one POSIX sh script, one answer. Every section starts with a
 # line "@@hostkit:NAME"; the controller parses the raw text. Each probe is
 # tolerant of a missing tool or file: it prints nothing and the fact is unknown.
+#
+# Processes are what a gather costs the host (issue 24): files are read with the
+# shell's `read` and redirections, matched with `case`, cut with ${var#...}, listed
+# with globs; a program runs only where no file holds the fact (ip, ss, nft,
+# systemctl, package queries...), once for all the names it is asked about where it
+# takes several. `$(...)` forks a subshell: it holds nothing but such a program, and
+# helpers set variables rather than print into one.
+# /proc/sys is grep's: dash's `read` takes a byte per read(2), and an integer sysctl
+# answers a read at an offset past 0 with end of file (`read` would see 6 of 65536).
 export LC_ALL=C
 # The login's own PATH, for the reads that must find what its commands would.
 P0=$PATH
 PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+P1=$PATH
+NL='
+'
 s() { printf '\n@@hostkit:%s\n' "$1"; }
+# c FILE: the file's text exactly as cat prints it (a last line without its newline
+# stays so); fails, printing nothing, when the file does not open.
+c() {
+    l=
+    { while IFS= read -r l; do printf '%s\n' "$l"; done; } 2>/dev/null <"$1" || return
+    [ -z "$l" ] || printf '%s' "$l"
+}
+# g PATTERN FILE: the file's lines a case pattern matches, as grep prints them.
+g() {
+    { while IFS= read -r l || [ -n "$l" ]; do
+        # shellcheck disable=SC2254 # the pattern is meant to match
+        case $l in $1) printf '%s\n' "$l" ;; esac
+    done; } 2>/dev/null <"$2"
+}
+# v NAME FILE: the file's first line into variable NAME (empty when unreadable).
+v() {
+    eval "$1="
+    { IFS= read -r "$1" || :; } 2>/dev/null <"$2"
+}
+# lc TEXT: into lc, how many lines TEXT holds (a program's answer, checked before use).
+lc() {
+    lc=0 t=$1
+    while [ -n "$t" ]; do
+        lc=$((lc + 1))
+        case $t in *"$NL"*) t=${t#*"$NL"} ;; *) t= ;; esac
+    done
+}
+# words LINE: its first and third words (split as `read` splits) into w1 and w3; a
+# function's positional parameters are its own.
+words() {
+    unset IFS
+    # shellcheck disable=SC2086
+    case $- in *f*) set -- $1 ;; *) set -f && set -- $1 && set +f ;; esac
+    w1=${1-} w3=${3-}
+}
+# The shell's own status: its effective uid as `id -u` says it, the CPUs it may run on.
+uid= al=
+{ while IFS= read -r l; do
+    case $l in
+        Uid:*) words "$l" && uid=$w3 ;;
+        Cpus_allowed_list:*) al=${l#*:} ;;
+    esac
+done; } 2>/dev/null </proc/self/status
+[ -n "$uid" ] || uid=$(id -u 2>/dev/null)
+v kr /proc/sys/kernel/osrelease
+[ -n "$kr" ] || kr=$(uname -r 2>/dev/null)
+# Programs the host ships (kubelet, containerd, ctr) may hang; one that does must not hold
+# the whole answer. 124 is timeout's exit code when it had to stop the program.
+T=
+command -v timeout >/dev/null 2>&1 && T="timeout -k 2 10"
 
 s os-release
-cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
+c /etc/os-release || c /usr/lib/os-release
 s meminfo
-grep '^MemTotal:' /proc/meminfo 2>/dev/null
+g 'MemTotal:*' /proc/meminfo
 s cpu
-nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null
+# nproc's answer: the CPUs the process may run on that are online. OMP_NUM_THREADS and
+# OMP_THREAD_LIMIT change it: then nproc answers.
+cpus() { # LIST: into cpus, the CPU numbers of a kernel cpu list ("0-3,8"), space-separated
+    cpus=' '
+    IFS=,
+    set -f
+    for x in $1; do
+        a=${x%-*} b=${x#*-}
+        case $a$b in '' | *[!0-9]*) continue ;; esac
+        while [ "$a" -le "$b" ]; do cpus="$cpus$a " a=$((a + 1)); done
+    done
+    set +f
+    unset IFS
+}
+v on /sys/devices/system/cpu/online
+words "$al"
+al=$w1
+if [ -z "${OMP_NUM_THREADS-}${OMP_THREAD_LIMIT-}" ] && [ -n "$al" ] && [ -n "$on" ]; then
+    cpus "$on"
+    on=$cpus
+    cpus "$al"
+    n=0
+    for x in $cpus; do case $on in *" $x "*) n=$((n + 1)) ;; esac; done
+    [ "$n" -gt 0 ] && echo "$n"
+else
+    nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null
+fi
 s init
-echo "pid1=$(cat /proc/1/comm 2>/dev/null)"
+v x /proc/1/comm
+echo "pid1=$x"
 [ -d /run/systemd/system ] && echo systemd-booted
 [ -d /run/openrc ] && echo openrc
 [ -d /etc/init.d ] && echo init.d
@@ -26,48 +115,120 @@ for n in ip iptables mount nsenter ebtables ethtool socat tc touch conntrack cri
     printf '%s=' "$n"; command -v "$n" 2>/dev/null || echo
 done
 s selinux
-[ -d /sys/fs/selinux ] && [ -r /sys/fs/selinux/enforce ] && echo "enforce=$(cat /sys/fs/selinux/enforce)"
+[ -d /sys/fs/selinux ] && [ -r /sys/fs/selinux/enforce ] &&
+    { v x /sys/fs/selinux/enforce; echo "enforce=$x"; }
 [ -e /etc/selinux/config ] && echo config
 s apparmor
-cat /sys/module/apparmor/parameters/enabled 2>/dev/null
+c /sys/module/apparmor/parameters/enabled
+# The processes' names, read once: the time and firewall daemons here, the kubelet's
+# and kube-proxy's pids for kubelet-files.
 s procs
-grep -hx -e firewalld -e chronyd -e systemd-timesyn -e ntpd /proc/[0-9]*/comm 2>/dev/null
+kp=
+for d in /proc/[0-9]*; do
+    x=
+    { IFS= read -r x || :; } 2>/dev/null <"$d/comm"
+    case $x in
+        firewalld | chronyd | systemd-timesyn | ntpd) printf '%s\n' "$x" ;;
+        kubelet | kube-proxy) kp="$kp ${d#/proc/}:$x" ;;
+    esac
+done
 s ufw
-grep -s '^ENABLED=' /etc/ufw/ufw.conf
+g 'ENABLED=*' /etc/ufw/ufw.conf
 s nft
 command -v nft >/dev/null 2>&1 && { nft list ruleset 2>/dev/null; echo "rc=$?"; }
 s iptables
 command -v iptables >/dev/null 2>&1 && { iptables -S 2>/dev/null; echo "rc=$?"; }
 s swaps
-cat /proc/swaps 2>/dev/null
+c /proc/swaps
 s modules
-if [ -r /proc/modules ]; then cut -d' ' -f1 /proc/modules; else echo "@absent"; fi
+if [ -r /proc/modules ]; then
+    { while read -r x _; do printf '%s\n' "$x"; done; } 2>/dev/null </proc/modules
+else echo "@absent"; fi
 s modules-builtin
-b="/lib/modules/$(uname -r 2>/dev/null)/modules.builtin"
-if [ -r "$b" ]; then sed 's#.*/##' "$b"; else echo "@absent"; fi
+b="/lib/modules/$kr/modules.builtin"
+if [ -r "$b" ]; then
+    { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "${l##*/}"; done; } 2>/dev/null <"$b"
+else echo "@absent"; fi
+# The mounts; with them, the type of the file system /sys/fs/cgroup is on, as
+# `stat -f` names it: that of the deepest of its mount points, the last mounted of equals.
+s mounts
+cg= cgd=0
+{ while IFS= read -r l || [ -n "$l" ]; do
+    printf '%s\n' "$l"
+    x=${l#* } y=${x#* }
+    case ${x%% *} in
+        /) x=1 ;; /sys) x=2 ;; /sys/fs) x=3 ;; /sys/fs/cgroup) x=4 ;; *) continue ;;
+    esac
+    [ "$x" -ge "$cgd" ] && cgd=$x cg=${y%% *}
+done; } 2>/dev/null </proc/self/mounts
+case $cg in cgroup2) cg=cgroup2fs ;; tmpfs | devtmpfs) cg=tmpfs ;; cgroup) cg=cgroupfs ;; esac
+[ -e /sys/fs/cgroup ] || cg=
 s cgroup
-stat -fc %T /sys/fs/cgroup 2>/dev/null
+[ -n "$cg" ] && echo "$cg"
 s links
-ls -1 /sys/class/net 2>/dev/null
+for f in /sys/class/net/*; do
+    { [ -e "$f" ] || [ -L "$f" ]; } && printf '%s\n' "${f##*/}"
+done
+# Addresses and the IPv4 default route from one ip, in batch mode. -o, which the
+# addresses need, also puts a multipath route's nexthops on its line after a
+# backslash: they go back on lines of their own, as `ip -4 route` prints them.
+ad= r4=
+if command -v ip >/dev/null 2>&1; then
+    o=$(ip -force -o -batch - 2>/dev/null <<'EOF'
+address show
+route show default
+EOF
+)
+    IFS=$NL
+    set -f
+    for l in $o; do
+        case $l in
+            [0-9]*:*) ad="$ad$l$NL" ;;
+            *)
+                while :; do
+                    case $l in
+                        *\\*) r4="$r4${l%%\\*}$NL" l=${l#*\\} ;;
+                        *) r4="$r4$l$NL" && break ;;
+                    esac
+                done
+                ;;
+        esac
+    done
+    set +f
+    unset IFS
+fi
 s addrs
-ip -o addr show 2>/dev/null
+printf '%s' "$ad"
 s route4
-ip -4 route show default 2>/dev/null
+printf '%s' "$r4"
 s route6
 ip -6 route show default 2>/dev/null
 for f in tcp tcp6 udp udp6; do
     s "net-$f"
-    cat "/proc/net/$f" 2>/dev/null
+    c "/proc/net/$f"
 done
 s timezone
-echo "link=$(readlink /etc/localtime 2>/dev/null)"
-cat /etc/timezone 2>/dev/null
+x=
+[ -L /etc/localtime ] && x=$(readlink /etc/localtime 2>/dev/null)
+echo "link=$x"
+c /etc/timezone
 s timesync
 [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1 &&
     echo "ntpsynchronized=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)"
-# Without systemd, chrony still says whether it tracks a source.
-command -v chronyc >/dev/null 2>&1 &&
-    chronyc -n tracking 2>/dev/null | sed -n 's/^Leap status *: */chrony-leap=/p'
+# Without systemd, chrony still says whether it tracks a source (sed's
+# s/^Leap status *: */chrony-leap=/p, by the shell).
+if command -v chronyc >/dev/null 2>&1; then
+    o=$(chronyc -n tracking 2>/dev/null)
+    IFS=$NL
+    set -f
+    for l in $o; do
+        case $l in 'Leap status'*) ;; *) continue ;; esac
+        l=${l#Leap status} l=${l#"${l%%[! ]*}"}
+        case $l in :*) l=${l#:} && echo "chrony-leap=${l#"${l%%[! ]*}"}" ;; esac
+    done
+    set +f
+    unset IFS
+fi
 # Issue 23: timedatectl needs D-Bus, which minimal images lack. systemd-timesyncd touches
 # this file on each successful synchronisation (systemd-timesyncd.service(8)); /run is
 # cleared at boot, so it says "synchronised since boot".
@@ -75,12 +236,38 @@ if [ -d /run/systemd/system ]; then
     if [ -e /run/systemd/timesync/synchronized ]; then echo timesyncd-synchronized=yes
     else echo timesyncd-synchronized=no; fi
 fi
-s units
-if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-    for u in firewalld.service chrony.service chronyd.service systemd-timesyncd.service \
-        ntp.service ntpd.service ntpsec.service openntpd.service swap.target; do
-        printf '%s=%s\n' "$u" "$(systemctl is-enabled -- "$u" 2>/dev/null)"
+# systemctl without a running systemd answers nothing, slowly: it is asked only under systemd.
+sd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
+# Unit file states, one systemctl for all: it prints a line per unit, in their order,
+# "not-found" for a unit it does not know. An older systemctl stops at the first unit
+# it does not know, and one with SysV compatibility answers first for a unit that has
+# an init script: those are asked one by one, as before.
+en() { # UNITS...: into ue, "unit=state" lines in their order
+    o= b= n=0 ue=
+    for u; do
+        [ -e "/etc/init.d/${u%.service}" ] || [ -e "/etc/rc.d/init.d/${u%.service}" ] ||
+            b="$b $u" n=$((n + 1))
     done
+    set -f
+    # shellcheck disable=SC2086 # unit names are words
+    [ "$n" -gt 0 ] && o=$(systemctl is-enabled -- $b 2>/dev/null)
+    set +f
+    lc "$o"
+    [ "$lc" = "$n" ] || b=
+    for u; do
+        case "$b " in
+            *" $u "*) l=${o%%"$NL"*} o=${o#*"$NL"} ;;
+            *) l=$(systemctl is-enabled -- "$u" 2>/dev/null) ;;
+        esac
+        ue="$ue$u=$l$NL"
+    done
+}
+ue=
+s units
+if sd; then
+    en firewalld.service chrony.service chronyd.service systemd-timesyncd.service \
+        ntp.service ntpd.service ntpsec.service openntpd.service swap.target containerd.service
+    printf '%s' "${ue%containerd.service=*}"
 fi
 s swap-units
 # Swap units something pulls in at boot: enabled ones, and generators' (fstab, GPT
@@ -96,33 +283,88 @@ for g in /usr/lib/systemd/system-generators/zram-generator \
     /lib/systemd/system-generators/zram-generator; do
     [ -x "$g" ] && echo "generator=$g"
 done
-s mounts
-cat /proc/self/mounts 2>/dev/null
 s sysctls
 grep -r . /proc/sys 2>/dev/null
 s hostname-addresses
-getent hosts "$(cat /proc/sys/kernel/hostname 2>/dev/null)" 2>/dev/null
+v x /proc/sys/kernel/hostname
+getent hosts "$x" 2>/dev/null
+# Where links lead (readlink -f), one readlink for all of them: the boot files' links,
+# and /etc/resolv.conf for hostprep-resolv. It prints a line per link in their order;
+# one it cannot resolve prints nothing: then each is asked alone.
+BOOT="/etc/fstab /etc/modules /etc/modules-load.d/*.conf /run/modules-load.d/*.conf
+    /usr/local/lib/modules-load.d/*.conf /usr/lib/modules-load.d/*.conf /lib/modules-load.d/*.conf
+    /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf
+    /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf
+    /etc/systemd/zram-generator.conf /run/systemd/zram-generator.conf
+    /usr/local/lib/systemd/zram-generator.conf /usr/lib/systemd/zram-generator.conf
+    /etc/systemd/zram-generator.conf.d/*.conf /run/systemd/zram-generator.conf.d/*.conf
+    /usr/local/lib/systemd/zram-generator.conf.d/*.conf
+    /usr/lib/systemd/zram-generator.conf.d/*.conf"
+rl= rn=0 rt=
+# shellcheck disable=SC2086 # the globs above
+for f in $BOOT; do [ -L "$f" ] && rl="$rl$f$NL" rn=$((rn + 1)); done
+rv=/etc/resolv.conf
+[ "$uid" = 0 ] && [ -L "$rv" ] && rl="$rl$rv$NL" rn=$((rn + 1))
+if [ "$rn" -gt 0 ]; then
+    IFS=$NL
+    set -f
+    # shellcheck disable=SC2086 # split on newlines only
+    rt=$(readlink -f -- $rl 2>/dev/null)
+    set +f
+    unset IFS
+    lc "$rt"
+    if [ "$lc" = "$rn" ]; then
+        rt="$rt$NL"
+    else
+        rt= tl=$rl
+        while [ -n "$tl" ]; do
+            rt="$rt$(readlink -f -- "${tl%%"$NL"*}" 2>/dev/null)$NL" tl=${tl#*"$NL"}
+        done
+    fi
+fi
+target() { # LINK: into tv, where it leads, from the answer above
+    tl=$rl tt=$rt tv=
+    while [ -n "$tl" ]; do
+        [ "${tl%%"$NL"*}" = "$1" ] && tv=${tt%%"$NL"*} && return
+        tl=${tl#*"$NL"} tt=${tt#*"$NL"}
+    done
+}
 s boot-files
-for f in /etc/fstab /etc/modules /etc/modules-load.d/*.conf /run/modules-load.d/*.conf \
-    /usr/local/lib/modules-load.d/*.conf /usr/lib/modules-load.d/*.conf /lib/modules-load.d/*.conf \
-    /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf \
-    /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf \
-    /etc/systemd/zram-generator.conf /run/systemd/zram-generator.conf \
-    /usr/local/lib/systemd/zram-generator.conf /usr/lib/systemd/zram-generator.conf \
-    /etc/systemd/zram-generator.conf.d/*.conf /run/systemd/zram-generator.conf.d/*.conf \
-    /usr/local/lib/systemd/zram-generator.conf.d/*.conf \
-    /usr/lib/systemd/zram-generator.conf.d/*.conf; do
+# shellcheck disable=SC2086 # the globs above
+for f in $BOOT; do
     # A link is named with its target: /dev/null masks a file, 99-sysctl.conf leads to
     # /etc/sysctl.conf.
-    [ -L "$f" ] && printf '@@link:%s\t%s\n' "$f" "$(readlink -f -- "$f" 2>/dev/null)"
-    [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; cat "$f"; echo; }
+    [ -L "$f" ] && target "$f" && printf '@@link:%s\t%s\n' "$f" "$tv"
+    [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; c "$f"; echo; }
 done
-# Probes come as arguments: files to stat, then "--", then packages to query.
+# Probes come as arguments: files to stat, then "--", then packages to query. Those that
+# exist go to one stat; when it does not print a line for each, each is asked alone.
 s files
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-    stat --printf '%a\t%U\t%G\t%F\t%n\n' -- "$1" 2>/dev/null || printf 'absent\t%s\n' "$1"
-    shift
+i=0 refs= n=0
+for a; do
+    i=$((i + 1))
+    [ "$a" = "--" ] && break
+    if [ -e "$a" ] || [ -L "$a" ]; then
+        refs="$refs \"\${$i}\"" n=$((n + 1))
+    else
+        printf 'absent\t%s\n' "$a"
+    fi
 done
+if [ "$n" -gt 0 ]; then
+    # refs names the parameters, "${1}" "${3}"...: no path goes through eval.
+    eval "o=\$(stat --printf '%a\t%U\t%G\t%F\t%n\n' --$refs 2>/dev/null)"
+    lc "$o"
+    if [ "$lc" = "$n" ]; then
+        printf '%s\n' "$o"
+    else
+        for a; do
+            [ "$a" = "--" ] && break
+            [ -e "$a" ] || [ -L "$a" ] || continue
+            stat --printf '%a\t%U\t%G\t%F\t%n\n' -- "$a" 2>/dev/null || printf 'absent\t%s\n' "$a"
+        done
+    fi
+fi
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do shift; done
 [ "${1:-}" = "--" ] && shift
 s packages
 if [ $# -gt 0 ]; then
@@ -137,86 +379,183 @@ fi
 # show a module built in (kit.runner.kernel.modules.MODULE_CONFIG), from the first config
 # where it looks: read once, for both, free space under the node's state directories, cgroup
 # controllers with the running and next boot's command lines, and sysctls whose value is
-# empty (which the grep of /proc/sys above leaves out).
+# empty (which the grep of /proc/sys above leaves out). The config is grep's to read: a
+# few hundred kilobytes, which `read` would take a byte at a time.
 s kernelprep-config
-r=$(uname -r 2>/dev/null)
-for p in /proc/config.gz "/boot/config-$r" "/usr/src/linux-$r/.config" /usr/src/linux/.config \
-    "/usr/lib/modules/$r/config" "/usr/lib/ostree-boot/config-$r" "/usr/lib/kernel/config-$r" \
-    "/usr/src/linux-headers-$r/.config" "/lib/modules/$r/build/.config"; do
+KC='^[[:space:]]*CONFIG_(NAMESPACES|[A-Z]+_NS|CGROUPS|CGROUP_[A-Z0-9_]+|CPUSETS|MEMCG|INET|EXT4_FS|PROC_FS|NETFILTER_XT_[A-Z0-9_]+|IP_NF_[A-Z0-9_]+|FAIR_GROUP_SCHED|OVERLAY_FS|OVERLAYFS_FS|AUFS_FS|BLK_DEV_DM|CFS_BANDWIDTH|SECCOMP|SECCOMP_FILTER|BRIDGE_NETFILTER|IP_VS|IP_VS_RR|IP_VS_WRR|IP_VS_SH|NF_CONNTRACK)='
+for p in /proc/config.gz "/boot/config-$kr" "/usr/src/linux-$kr/.config" /usr/src/linux/.config \
+    "/usr/lib/modules/$kr/config" "/usr/lib/ostree-boot/config-$kr" "/usr/lib/kernel/config-$kr" \
+    "/usr/src/linux-headers-$kr/.config" "/lib/modules/$kr/build/.config"; do
     if [ -e "$p" ]; then
         echo "@path=$p"
-        case $p in *.gz) gzip -dc -- "$p" ;; *) cat -- "$p" ;; esac 2>/dev/null |
-            grep -E '^[[:space:]]*CONFIG_(NAMESPACES|[A-Z]+_NS|CGROUPS|CGROUP_[A-Z0-9_]+|CPUSETS|MEMCG|INET|EXT4_FS|PROC_FS|NETFILTER_XT_[A-Z0-9_]+|IP_NF_[A-Z0-9_]+|FAIR_GROUP_SCHED|OVERLAY_FS|OVERLAYFS_FS|AUFS_FS|BLK_DEV_DM|CFS_BANDWIDTH|SECCOMP|SECCOMP_FILTER|BRIDGE_NETFILTER|IP_VS|IP_VS_RR|IP_VS_WRR|IP_VS_SH|NF_CONNTRACK)='
+        case $p in
+            *.gz) gzip -dc -- "$p" 2>/dev/null | grep -E "$KC" ;;
+            *) grep -E "$KC" -- "$p" 2>/dev/null ;;
+        esac
         break
     fi
 done
+# The free space under each directory, or under its nearest existing parent: one df for
+# the three when it prints a line for each.
 s kernelprep-df
+dp=
 for d in /var/lib/kubelet /var/lib/containerd /var/lib/etcd; do
     p=$d
-    while [ ! -e "$p" ] && [ "$p" != / ]; do p=$(dirname -- "$p"); done
+    while [ ! -e "$p" ] && [ "$p" != / ]; do
+        p=${p%/*}
+        [ -n "$p" ] || p=/
+    done
+    dp="$dp$p$NL"
+done
+IFS=$NL
+set -f
+# shellcheck disable=SC2086 # split on newlines only
+o=$(df -P -k -- $dp 2>/dev/null)
+set +f
+unset IFS
+lc "$o"
+hd=
+[ "$lc" = 4 ] && hd=${o%%"$NL"*} o=${o#*"$NL"}
+for d in /var/lib/kubelet /var/lib/containerd /var/lib/etcd; do
+    p=${dp%%"$NL"*} dp=${dp#*"$NL"}
     printf '@path=%s\t%s\n' "$d" "$p"
-    df -P -k -- "$p" 2>/dev/null
+    if [ -n "$hd" ]; then
+        printf '%s\n%s\n' "$hd" "${o%%"$NL"*}"
+        o=${o#*"$NL"}
+    else
+        df -P -k -- "$p" 2>/dev/null
+    fi
 done
 s kernelprep-cgroup
-printf '@@fs\n'; stat -fc %T /sys/fs/cgroup 2>/dev/null
-printf '@@controllers\n'; cat /sys/fs/cgroup/cgroup.controllers 2>/dev/null
+printf '@@fs\n'; [ -n "$cg" ] && echo "$cg"
+printf '@@controllers\n'; c /sys/fs/cgroup/cgroup.controllers
 printf '@@freezer\n'
 for f in /sys/fs/cgroup/*/cgroup.freeze; do [ -e "$f" ] && { echo yes; break; }; done
-printf '@@proc-cgroups\n'; cat /proc/cgroups 2>/dev/null
-printf '@@cmdline\n'; cat /proc/cmdline 2>/dev/null
+printf '@@proc-cgroups\n'; c /proc/cgroups
+printf '@@cmdline\n'; c /proc/cmdline
 printf '@@grubby\n'; command -v grubby >/dev/null 2>&1 && grubby --info=DEFAULT 2>/dev/null
-for c in /boot/grub/grub.cfg /boot/grub2/grub.cfg; do
-    if [ -f "$c" ]; then
-        printf '@@grub-cfg:%s\n' "$c"
-        grep -E '^[[:space:]]*(menuentry|linux|linuxefi|linux16)[[:space:]]' -- "$c" 2>/dev/null
+for f in /boot/grub/grub.cfg /boot/grub2/grub.cfg; do
+    if [ -f "$f" ]; then
+        printf '@@grub-cfg:%s\n' "$f"
+        { while IFS= read -r l || [ -n "$l" ]; do
+            x=${l#"${l%%[![:space:]]*}"}
+            case $x in
+                menuentry[[:space:]]* | linux[[:space:]]* | linuxefi[[:space:]]* | linux16[[:space:]]*)
+                    printf '%s\n' "$l"
+                    ;;
+            esac
+        done; } 2>/dev/null <"$f"
         break
     fi
 done
+# Sysctls without a value: files under /proc/sys with no character (grep -L .) that
+# read without an error (stable_secret answers EIO; grep -L names it all the same).
+# md5sum prints a line for each file it could read, and only for those. A walk with
+# `read` would start no grep, but costs twice grep's CPU: a node with a hundred network
+# interfaces has ten thousand sysctls.
 s kernelprep-sysctl-empty
-grep -rL . /proc/sys 2>/dev/null | while read -r f; do cat -- "$f" >/dev/null 2>&1 && echo "$f"; done
+o=$(grep -r -L . /proc/sys 2>/dev/null)
+if [ -n "$o" ]; then
+    IFS=$NL
+    set -f
+    # shellcheck disable=SC2086 # split on newlines only
+    o=$(md5sum -- $o 2>/dev/null)
+    for l in $o; do
+        l=${l#*  }
+        case $l in /proc/sys/*) printf '%s\n' "$l" ;; esac
+    done
+    set +f
+    unset IFS
+fi
 # Reads the node checks used to send one by one: each section prints what that read
 # printed, between "@@begin" and "@@end" lines so that its text stays exact. The reads
 # those checks make as root are made only when the gather runs as root; otherwise their
 # section says "@@unprivileged" and the checks read through sudo themselves.
 b() { s "$1"; echo @@begin; }
 e() { printf '\n@@end\n'; }
-# systemctl without a running systemd answers nothing, slowly: it is asked only under systemd.
-sd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
-priv() { [ "$(id -u 2>/dev/null)" = 0 ] || { echo @@unprivileged; return 1; }; }
-# Programs the host ships (kubelet, containerd, ctr) may hang; one that does must not hold
-# the whole answer. 124 is timeout's exit code when it had to stop the program.
-tm() {
-    if command -v timeout >/dev/null 2>&1; then timeout -k 2 10 "$@"; else "$@"; fi
-}
+priv() { [ "$uid" = 0 ] || { echo @@unprivileged; return 1; }; }
 d() {
     for f in "$@"; do
-        [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; cat "$f"; echo; }
+        [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; c "$f"; echo; }
     done
+}
+# The units' properties the sections below print, from one systemctl show: its answer
+# has a block per unit, in their order, between empty lines. Each property prints as
+# it would have alone (`systemctl is-active` prints ActiveState).
+SU="containerd.service kubelet.service NetworkManager.service systemd-resolved.service"
+sa= sr=
+if sd; then
+    # shellcheck disable=SC2086 # unit names are words
+    sa=$(systemctl show -p LoadState -p ActiveState -p FragmentPath -p DropInPaths \
+        -p UnitFileState -p Environment -p EnvironmentFiles -- $SU 2>/dev/null)
+    sr=$?
+fi
+prop() { # UNIT PROPERTY...: into pv, the unit's lines of those properties, in order
+    pb=$sa pv=
+    for x in $SU; do
+        [ "$x" = "$1" ] && break
+        case $pb in *"$NL$NL"*) pb=${pb#*"$NL$NL"} ;; *) pb= ;; esac
+    done
+    pb=${pb%%"$NL$NL"*}
+    shift
+    IFS=$NL
+    set -f
+    for l in $pb; do
+        for x; do case $l in "$x="*) pv="$pv$l$NL" ;; esac; done
+    done
+    set +f
+    unset IFS
+}
+active() { # UNIT: into pv, its state as `systemctl is-active` prints it
+    prop "$1" ActiveState
+    pv=${pv#ActiveState=} pv=${pv%"$NL"}
+}
+envfiles() { # UNIT: into ef, its environment files (show -p EnvironmentFiles --value | read f _)
+    prop "$1" EnvironmentFiles
+    ef=
+    IFS=$NL
+    set -f
+    for l in $pv; do
+        words "${l#EnvironmentFiles=}"
+        ef="$ef$w1$NL"
+    done
+    set +f
+    unset IFS
 }
 uenv() {
     echo "@@unit:$1"
     sd || return 0
-    systemctl show -p Environment "$1" 2>/dev/null
-    systemctl show -p EnvironmentFiles --value "$1" 2>/dev/null | while read -r f _; do
+    prop "$1" Environment
+    printf '%s' "$pv"
+    envfiles "$1"
+    IFS=$NL
+    set -f
+    for f in $ef; do
+        unset IFS
         f=${f#-}
-        [ -r "$f" ] && { printf '@@envfile:%s\n' "$f"; cat "$f"; echo; }
+        [ -r "$f" ] && { printf '@@envfile:%s\n' "$f"; c "$f"; echo; }
     done
+    set +f
+    unset IFS
 }
 s hostprep-ufw
 priv && command -v ufw >/dev/null 2>&1 && {
     echo @@begin
-    grep -s '^ENABLED=' /etc/ufw/ufw.conf; echo @@status; ufw status 2>&1; echo "rc=$?"
+    g 'ENABLED=*' /etc/ufw/ufw.conf; echo @@status; ufw status 2>&1; echo "rc=$?"
     e
 }
 b hostprep-selinux-config
-cat /etc/selinux/config 2>/dev/null || echo @@absent
+c /etc/selinux/config || echo @@absent
 e
 b hostprep-nm
-(PATH=$P0:/usr/sbin:/sbin
-    command -v NetworkManager >/dev/null 2>&1 && echo @@installed:yes
-    echo "@@active:$(sd && systemctl is-active NetworkManager 2>/dev/null)"
-    d /etc/NetworkManager/NetworkManager.conf /etc/NetworkManager/conf.d/*.conf \
-        /run/NetworkManager/conf.d/*.conf /usr/lib/NetworkManager/conf.d/*.conf)
+PATH=$P0:/usr/sbin:/sbin
+command -v NetworkManager >/dev/null 2>&1 && echo @@installed:yes
+pv=
+sd && active NetworkManager.service
+echo "@@active:$pv"
+d /etc/NetworkManager/NetworkManager.conf /etc/NetworkManager/conf.d/*.conf \
+    /run/NetworkManager/conf.d/*.conf /usr/lib/NetworkManager/conf.d/*.conf
+PATH=$P1
 e
 s hostprep-proxy
 priv && {
@@ -229,8 +568,16 @@ priv && {
 s hostprep-resolv
 priv && {
     echo @@begin
-    echo "@@link:$(readlink -f /etc/resolv.conf)"
-    echo "@@resolved:$(sd && systemctl is-active systemd-resolved 2>/dev/null)"
+    # readlink -f: a link's target, or the file's own canonical path.
+    if [ -L "$rv" ]; then target "$rv"; else
+        tv=$rv x=$PWD
+        cd -P /etc 2>/dev/null && tv=${PWD%/}/resolv.conf
+        cd "$x" 2>/dev/null || cd /
+    fi
+    echo "@@link:$tv"
+    pv=
+    sd && active systemd-resolved.service
+    echo "@@resolved:$pv"
     d /etc/resolv.conf /run/systemd/resolve/resolv.conf /var/lib/kubelet/config.yaml
     e
 }
@@ -238,18 +585,16 @@ priv && {
 # and defaults, whether the CRI plugin answers on the default socket; the kubelet's unit
 # and version.
 b runtime-containerd-path
-(PATH=$P0; command -v containerd 2>/dev/null; echo "rc=$?")
+PATH=$P0
+command -v containerd 2>/dev/null; echo "rc=$?"
+PATH=$P1
 e
-s runtime-config
-priv && {
-    echo @@begin
-    c=/etc/containerd/config.toml
-    if [ -e "$c" ]; then stat -c "%a %U %G" -- "$c" && cat -- "$c"; else echo absent; fi
-    e
-}
 b runtime-config-default
-(PATH=$P0; command -v containerd >/dev/null 2>&1 && tm containerd config default 2>/dev/null) ||
+PATH=$P0
+# shellcheck disable=SC2086 # T is the timeout command and its options
+{ command -v containerd >/dev/null 2>&1 && $T containerd config default 2>/dev/null; } ||
     echo @@absent
+PATH=$P1
 e
 s runtime-cri
 priv && {
@@ -257,9 +602,23 @@ priv && {
         printf '@@socket:%s\n' "$p"
         if [ -S "$p" ] && command -v ctr >/dev/null 2>&1; then
             echo @@begin
-            o=$(tm ctr --address "$p" plugins ls 2>/dev/null); r=$?
+            # shellcheck disable=SC2086
+            o=$($T ctr --address "$p" plugins ls 2>/dev/null)
+            r=$?
             printf '%s\n@@rc=%s\n' "$o" "$r"
-            [ "$r" = 0 ] || tm ctr --address "$p" plugins ls 2>&1 >/dev/null | sed -n 's/^/@@err:/;1,5p'
+            if [ "$r" != 0 ]; then
+                # shellcheck disable=SC2086
+                o=$($T ctr --address "$p" plugins ls 2>&1 >/dev/null)
+                x=0
+                IFS=$NL
+                set -f
+                for l in $o; do
+                    x=$((x + 1))
+                    [ "$x" -le 5 ] && printf '@@err:%s\n' "$l"
+                done
+                set +f
+                unset IFS
+            fi
             e
         elif [ -S "$p" ]; then
             echo @@noctr
@@ -270,24 +629,51 @@ priv && {
 }
 s runtime-units
 if sd; then
-    systemctl is-active --quiet -- containerd; echo "containerd-active=$?"
-    systemctl is-enabled --quiet -- containerd; echo "containerd-enabled=$?"
-    systemctl show -p LoadState -p UnitFileState -- kubelet.service 2>/dev/null
-    echo "@@kubelet-show-rc=$?"
+    active containerd.service
+    case $pv in
+        active | reloading | refreshing) echo containerd-active=0 ;;
+        *) echo containerd-active=3 ;;
+    esac
+    case ${ue##*"${NL}containerd.service="} in
+        enabled"$NL" | enabled-runtime"$NL" | static"$NL" | alias"$NL" | indirect"$NL" | generated"$NL")
+            echo containerd-enabled=0
+            ;;
+        *) echo containerd-enabled=1 ;;
+    esac
+    prop kubelet.service LoadState UnitFileState
+    printf '%s' "$pv"
+    echo "@@kubelet-show-rc=$sr"
 fi
 b runtime-kubelet-version
-(PATH=$P0; tm kubelet --version 2>/dev/null; echo "rc=$?")
+PATH=$P0
+# No kubelet: the 127 the shell (or timeout) would have said, without starting timeout.
+if command -v kubelet >/dev/null 2>&1; then
+    # shellcheck disable=SC2086
+    $T kubelet --version 2>/dev/null
+    echo "rc=$?"
+else
+    echo rc=127
+fi
+PATH=$P1
 e
 # TCP listeners with their processes (ss as root sees every process), and the cgroup
 # of each process, which names its systemd unit.
 s ports
 priv && command -v ss >/dev/null 2>&1 && {
     echo @@begin
-    o=$(ss -Hltnp 2>/dev/null); r=$?
+    o=$(ss -Hltnp 2>/dev/null)
+    r=$?
     printf '%s\n@@rc=%s\n' "$o" "$r"
-    printf '%s\n' "$o" | grep -o 'pid=[0-9]*' | sort -u | while read -r p; do
-        p=${p#pid=}
-        printf '@@cgroup:%s\t%s\n' "$p" "$(cat "/proc/$p/cgroup" 2>/dev/null | tail -n 1)"
+    # grep -o 'pid=[0-9]*' | sort -u, and each one's last cgroup line.
+    seen=' '
+    while :; do
+        case $o in *pid=*) o=${o#*pid=} ;; *) break ;; esac
+        p=${o%%[!0-9]*}
+        case $seen in *" $p "*) continue ;; esac
+        seen="$seen$p "
+        x=
+        { while IFS= read -r l || [ -n "$l" ]; do x=$l; done; } 2>/dev/null <"/proc/$p/cgroup"
+        printf '@@cgroup:%s\t%s\n' "$p" "$x"
     done
     e
 }
@@ -296,60 +682,134 @@ priv && command -v ss >/dev/null 2>&1 && {
 s kubelet-files
 k=
 if sd; then
-    k=$(systemctl show -p FragmentPath -p DropInPaths -- kubelet.service 2>/dev/null) &&
-        printf '@@show\n%s\n' "$k"
+    prop kubelet.service FragmentPath DropInPaths
+    k=${pv%"$NL"}
+    [ "$sr" = 0 ] && printf '@@show\n%s\n' "$k"
 fi
+# cfg TEXT: the words of TEXT that grep -o '--config\(-dir\)\{0,1\}[= ][^ "'\''\\]*' |
+# tr ' ' '=' printed, added to cf (--config) and cdir (--config-dir).
+cfg() {
+    rest=$1
+    while :; do
+        case $rest in *--config*) rest=${rest#*--config} ;; *) return ;; esac
+        case $rest in
+            -dir[=\ ]*) w=--config-dir rest=${rest#-dir} ;;
+            [=\ ]*) w=--config ;;
+            *) continue ;;
+        esac
+        rest=${rest#?}
+        x=${rest%%[ \"\'\\]*}
+        rest=${rest#"$x"}
+        # The word split as `for w in $(...)` split it (under the caller's set -f).
+        # shellcheck disable=SC2086
+        for w in $w=$x; do
+            case $w in
+                --config-dir=*) cdir="$cdir ${w#--config-dir=}" ;;
+                --config=*) cf="$cf ${w#--config=}" ;;
+            esac
+        done
+    done
+}
+# The stat line of each path of kf, from one stat when it printed one for each.
+sk() {
+    st= sn=0
+    [ -n "$kf" ] || return 0
+    IFS=$NL
+    set -f
+    # shellcheck disable=SC2086 # split on newlines only
+    st=$(stat -c '%a %U %G' -- $kf 2>/dev/null)
+    set +f
+    unset IFS
+    lc "$kf"
+    sn=$lc
+    lc "$st"
+    [ "$lc" = "$sn" ] && st="$st$NL" || kf=
+}
+mode() { # PATH: its stat line, from sk's answer or its own stat
+    tl=$kf tt=$st
+    while [ -n "$tl" ]; do
+        [ "${tl%%"$NL"*}" = "$1" ] && printf '%s\n' "${tt%%"$NL"*}" && return
+        tl=${tl#*"$NL"} tt=${tt#*"$NL"}
+    done
+    stat -c '%a %U %G' -- "$1"
+}
+kf=
 priv && {
     echo @@begin
-    u=$(printf '%s\n' "$k" | sed -n 's/^FragmentPath=//p;s/^DropInPaths=//p')
-    v=$(sd && systemctl show -p EnvironmentFiles --value kubelet.service 2>/dev/null |
-        while read -r f _; do printf '%s\n' "${f#-}"; done)
-    # The running kubelet's and kube-proxy's command lines, one argument a line
-    # (remediations.kubelet's _PROC; kube-bench reads `ps -fC`); `read` is a builtin, so
-    # no process is started per /proc entry.
-    pa=$(for d in /proc/[0-9]*; do
-        c=; read -r c 2>/dev/null <"$d/comm"
-        case $c in kubelet | kube-proxy)
-            printf '@@hostkit-kubelet-proc %s %s\n' "${d#/proc/}" "$c"
-            tr '\000' '\n' <"$d/cmdline"; echo ;;
+    u=
+    IFS=$NL
+    set -f
+    for l in $k; do
+        case $l in
+            FragmentPath=*) u="$u${l#FragmentPath=}$NL" ;;
+            DropInPaths=*) u="$u${l#DropInPaths=}$NL" ;;
         esac
-    done)
-    ka=
-    if [ -n "$pa" ]; then
-        printf '%s\n' "$pa"
-        ka=$(printf '%s\n' "$pa" | sed -n '/^@@hostkit-kubelet-proc [0-9]* kubelet$/,/^@@hostkit-kubelet-proc/p' | tr '\n' ' ')
-    fi
+    done
+    set +f
+    unset IFS
+    ef=
+    sd && envfiles kubelet.service
+    vf=$ef
+    # The running kubelet's and kube-proxy's command lines, one argument a line
+    # (remediations.kubelet's _PROC; kube-bench reads `ps -fC`): tr turns their NULs
+    # into newlines, which the shell cannot read.
+    pa= ka=
+    for x in $kp; do
+        p=${x%%:*} n=${x#*:}
+        a=$(tr '\000' '\n' <"/proc/$p/cmdline" 2>/dev/null)
+        pa="$pa@@hostkit-kubelet-proc $p $n$NL$a$NL$NL"
+        [ "$n" = kubelet ] || continue
+        j=$a ka="$ka @@hostkit-kubelet-proc $p $n "
+        while :; do
+            case $j in
+                *"$NL"*) ka="$ka${j%%"$NL"*} " j=${j#*"$NL"} ;;
+                *) ka="$ka$j " && break ;;
+            esac
+        done
+    done
+    while :; do case $pa in *"$NL") pa=${pa%"$NL"} ;; *) break ;; esac; done
+    [ -n "$pa" ] && printf '%s\n' "$pa"
     # kube-bench's $proxykubeconfig, only its metricsBindAddress lines (_METRICS): the rest
     # may hold kube-proxy's client key.
     if [ -e /etc/kubernetes/proxy.conf ]; then
         printf '@@hostkit-kubelet-metrics %s\n' /etc/kubernetes/proxy.conf
-        sed -n '/^[[:space:]]*metricsBindAddress:/p' -- /etc/kubernetes/proxy.conf
+        { while IFS= read -r l || [ -n "$l" ]; do
+            case ${l#"${l%%[![:space:]]*}"} in metricsBindAddress:*) printf '%s\n' "$l" ;; esac
+        done; } 2>/dev/null </etc/kubernetes/proxy.conf
     else
         printf '@@hostkit-kubelet-metrics %s @@absent\n' /etc/kubernetes/proxy.conf
     fi
     # The config file the kubelet's --config names (kubespray: /etc/kubernetes/kubelet-config.yaml)
-    # and its --config-dir, from the running kubelet and the unit and environment files that
-    # may set them: one pipeline, split by the shell.
+    # and its --config-dir, from the unit and environment files that may set them and the
+    # running kubelet.
     set -f
     cf= cdir=
     # shellcheck disable=SC2086 # unit paths and env files are words without spaces
-    for w in $({ cat -- $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet \
-        /etc/sysconfig/kubelet 2>/dev/null; printf '%s\n' "$ka"; } |
-        grep -o -- '--config\(-dir\)\{0,1\}[= ][^ "'\''\\]*' | tr ' ' '='); do
-        case $w in
-            --config-dir=*) cdir="$cdir ${w#--config-dir=}" ;;
-            --config=*) cf="$cf ${w#--config=}" ;;
-        esac
+    for f in $u $vf /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet /etc/sysconfig/kubelet; do
+        { while IFS= read -r l || [ -n "$l" ]; do cfg "$l"; done; } 2>/dev/null <"$f"
     done
+    cfg "$ka"
+    # The client CA file the config files name, as sed -n 's/^[[:space:]]*clientCAFile:
+    # [[:space:]]*["']\{0,1\}\([^"' ]*\).*/\1/p' prints it.
+    ca=
     # shellcheck disable=SC2086
-    ca=$(sed -n 's/^[[:space:]]*clientCAFile:[[:space:]]*["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' \
-        /var/lib/kubelet/config.yaml $cf 2>/dev/null)
-    # The --config-dir drop-ins: the directory's *.conf files (remediations.kubelet's _LIST).
+    for f in /var/lib/kubelet/config.yaml $cf; do
+        { while IFS= read -r l || [ -n "$l" ]; do
+            l=${l#"${l%%[![:space:]]*}"}
+            case $l in clientCAFile:*) ;; *) continue ;; esac
+            l=${l#clientCAFile:} l=${l#"${l%%[![:space:]]*}"}
+            case $l in [\"\']*) l=${l#?} ;; esac
+            ca="$ca ${l%%[\"\' ]*}"
+        done; } 2>/dev/null <"$f"
+    done
+    # The --config-dir drop-ins: the directory's *.conf files (remediations.kubelet's _LIST),
+    # in find's order.
     dd=
     for d in $cdir; do
         printf '@@hostkit-kubelet-dir %s' "$d"
         if [ -d "$d" ]; then
-            f=$(find "$d"/ ! -type d -name '*.conf' 2>/dev/null | tr '\n' ' ')
+            f=$(find "$d"/ ! -type d -name '*.conf' 2>/dev/null)
+            # shellcheck disable=SC2086
             for x in $f; do printf ' %s' "$x"; done
             dd="$dd $f"
         else
@@ -358,17 +818,35 @@ priv && {
         echo
     done
     # shellcheck disable=SC2086 # unit paths and env files are words without spaces
-    for p in $u $v /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet /etc/sysconfig/kubelet \
+    for p in /etc/containerd/config.toml $u $vf /var/lib/kubelet/kubeadm-flags.env \
+        /etc/default/kubelet /etc/sysconfig/kubelet /var/lib/kubelet/config.yaml $cf $dd \
+        /etc/kubernetes/pki/ca.crt $ca; do
+        case $p in /*) [ -e "$p" ] && kf="$kf$p$NL" ;; esac
+    done
+    sk
+    set -f
+    # shellcheck disable=SC2086 # unit paths and env files are words without spaces
+    for p in $u $vf /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet /etc/sysconfig/kubelet \
         /var/lib/kubelet/config.yaml $cf $dd /etc/kubernetes/pki/ca.crt $ca; do
         case $p in /*) ;; *) continue ;; esac
         if [ -e "$p" ]; then
-            printf '@@hostkit-kubelet %s ' "$p"; stat -c '%a %U %G' -- "$p"
-            cat -- "$p" 2>/dev/null; echo
+            printf '@@hostkit-kubelet %s ' "$p"
+            mode "$p"
+            c "$p"
+            echo
         else
             printf '@@hostkit-kubelet %s absent\n' "$p"
         fi
     done
     set +f
+    e
+}
+# containerd's config file, with its mode from the stat above.
+s runtime-config
+priv && {
+    echo @@begin
+    p=/etc/containerd/config.toml
+    if [ -e "$p" ]; then mode "$p" && c "$p"; else echo absent; fi
     e
 }
 # Kernel modules at boot (checks/test_kernel.py k8s.kernel.module): whether /proc/modules
@@ -379,9 +857,11 @@ priv && {
 s modules-boot
 [ -r /proc/modules ] && echo @@proc-modules-readable
 echo @@sys-module
-ls -1 /sys/module 2>/dev/null
+for f in /sys/module/*; do
+    { [ -e "$f" ] || [ -L "$f" ]; } && printf '%s\n' "${f##*/}"
+done
 for f in /etc/modprobe.d/*.conf /run/modprobe.d/*.conf /usr/local/lib/modprobe.d/*.conf \
     /usr/lib/modprobe.d/*.conf /lib/modprobe.d/*.conf; do
-    [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; cat "$f"; echo; }
+    [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; c "$f"; echo; }
 done
 s end

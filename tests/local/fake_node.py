@@ -1,0 +1,261 @@
+"""A Kubernetes node under systemd, faked in namespaces of its own, for the facts script.
+
+The programs the gather asks (systemctl, timedatectl, chronyc, nft, iptables, ufw,
+containerd, ctr, kubelet) are stubs first on PATH: this machine runs no systemd, so
+what they would answer cannot exist here. Files are real: /etc and /var/lib are
+overlays and /run a tmpfs, in a mount namespace that goes away with the run. The
+kubelet and kube-proxy are two sleeps in a pid namespace of their own, over whose /proc
+entries a directory with the comm and cmdline of a kubelet and a kube-proxy is mounted:
+seen from outside (where other tests look for a kubelet) they are sleeps.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+# systemctl as systemd answers it: per unit, its unit file state (is-enabled, which
+# names an alias "alias") and the properties of the unit it loads (show).
+SYSTEMCTL = r"""#!/usr/bin/env python3
+import os, sys
+NATIVE = {
+    "chrony.service": ("enabled", "chrony.service"),
+    "chronyd.service": ("alias", "chrony.service"),
+    "systemd-timesyncd.service": ("disabled", "systemd-timesyncd.service"),
+    "swap.target": ("static", "swap.target"),
+    "containerd.service": ("enabled", "containerd.service"),
+    "kubelet.service": ("enabled", "kubelet.service"),
+    "systemd-resolved.service": ("enabled", "systemd-resolved.service"),
+}
+PROPS = {
+    "chrony.service": {"ActiveState": "active", "UnitFileState": "enabled"},
+    "containerd.service": {
+        "ActiveState": "active", "UnitFileState": "enabled",
+        "FragmentPath": "/usr/lib/systemd/system/containerd.service",
+        "Environment": "ENABLE_CRI_SANDBOXES=sandboxed HTTP_PROXY=http://proxy:3128",
+        "EnvironmentFiles": ["-/etc/default/containerd (ignore_errors=yes)"],
+    },
+    "kubelet.service": {
+        "ActiveState": "active", "UnitFileState": "enabled",
+        "FragmentPath": "/etc/systemd/system/kubelet.service",
+        "DropInPaths": "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf",
+        "Environment": "KUBELET_KUBECONFIG_ARGS=--kubeconfig=/etc/kubernetes/kubelet.conf",
+        "EnvironmentFiles": [
+            "/etc/default/kubelet (ignore_errors=yes)",
+            "/var/lib/kubelet/kubeadm-flags.env (ignore_errors=yes)",
+        ],
+    },
+    "systemd-resolved.service": {"ActiveState": "active", "UnitFileState": "enabled"},
+}
+ORDER = ("LoadState", "ActiveState", "FragmentPath", "DropInPaths", "UnitFileState",
+         "Environment", "EnvironmentFiles")
+OLD = os.environ.get("HK_SYSTEMD") == "old"
+
+def name(u):
+    return u if "." in u else u + ".service"
+
+def sysv(u):
+    return u not in NATIVE and os.path.exists("/etc/init.d/" + u.removesuffix(".service"))
+
+args = [a for a in sys.argv[1:] if a != "--"]
+verb, quiet = args[0], "--quiet" in args
+units = [name(a) for a in args[1:] if not a.startswith("-")]
+if verb == "is-enabled":
+    ok, out = False, []
+    # SysV compatibility answers for init scripts' units first, as systemctl does.
+    for u in [u for u in units if sysv(u)]:
+        out.append("enabled")
+        ok = True
+    for u in [u for u in units if not sysv(u)]:
+        if u not in NATIVE:
+            if OLD:
+                print("\n".join(out)) if out and not quiet else None
+                print(f"Failed to get unit file state for {u}: No such file", file=sys.stderr)
+                sys.exit(1)
+            out.append("not-found")
+            continue
+        state = NATIVE[u][0]
+        good = ("enabled", "enabled-runtime", "static", "alias", "indirect", "generated")
+        ok = ok or state in good
+        out.append(state)
+    if out and not quiet:
+        print("\n".join(out))
+    sys.exit(0 if ok else 1)
+if verb == "is-active":
+    state = PROPS.get(NATIVE.get(units[0], ("", units[0]))[1], {}).get("ActiveState", "inactive")
+    if not quiet:
+        print(state)
+    sys.exit(0 if state == "active" else 3)
+if verb == "show":
+    asked = [args[i + 1] for i, a in enumerate(args) if a == "-p"]
+    units = [a for a in args[1:] if not a.startswith("-") and a not in asked]
+    value = "--value" in args
+    blocks = []
+    for u in units:
+        loaded = NATIVE.get(name(u), ("", None))[1]
+        props = dict(PROPS.get(loaded, {}))
+        props.setdefault("ActiveState", "inactive")
+        props["LoadState"] = "loaded" if loaded else "not-found"
+        lines = []
+        for p in ORDER:
+            if p not in asked:
+                continue
+            for v in (props.get(p, "") if isinstance(props.get(p), list) else [props.get(p, "")]):
+                lines.append(v if value else f"{p}={v}")
+        blocks.append("\n".join(lines))
+    print("\n\n".join(blocks))
+    sys.exit(0)
+sys.exit(1)
+"""
+
+STUBS = {
+    "systemctl": SYSTEMCTL,
+    "timedatectl": "#!/bin/sh\necho yes\n",
+    "chronyc": "#!/bin/sh\nprintf 'Reference ID    : C0000201 (a)\\nLeap status     : Normal\\n'\n",
+    "nft": "#!/bin/sh\nprintf 'table inet hk {\\n\\tchain input {\\n\\t\\ttcp dport 22 accept\\n'"
+    "\nprintf '\\t}\\n}\\n'\n",
+    "iptables": "#!/bin/sh\nprintf -- '-P INPUT ACCEPT\\n'\n"
+    "printf -- '-A INPUT -p tcp --dport 22 -j ACCEPT\\n'\n",
+    "ufw": "#!/bin/sh\necho 'Status: inactive'\n",
+    "containerd": "#!/bin/sh\nprintf 'version = 2\\n[plugins]\\n  sandbox_image = \"pause\"\\n'\n",
+    "ctr": "#!/bin/sh\nprintf 'TYPE ID PLATFORMS STATUS\\nio.containerd.grpc.v1 cri - ok\\n'\n",
+    "kubelet": "#!/bin/sh\necho 'Kubernetes v1.31.1'\n",
+}
+
+# Files of a kubeadm node, in the overlays.
+FILES = {
+    "/etc/systemd/system/kubelet.service": "[Service]\nExecStart=/usr/bin/kubelet\n",
+    "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf": (
+        '[Service]\nEnvironment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"\n'
+        "EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env\n"
+        "ExecStart=/usr/bin/kubelet $KUBELET_CONFIG_ARGS"
+        " --config-dir /etc/kubernetes/kubelet.conf.d\n"
+    ),
+    "/etc/default/kubelet": "KUBELET_EXTRA_ARGS='--config /etc/kubernetes/kubelet-config.yaml'\n",
+    "/var/lib/kubelet/kubeadm-flags.env": 'KUBELET_KUBEADM_ARGS="--container-runtime-endpoint=unix:///run/containerd/containerd.sock"\n',
+    "/var/lib/kubelet/config.yaml": (
+        "kind: KubeletConfiguration\nauthentication:\n  x509:\n"
+        "    clientCAFile: /etc/kubernetes/pki/ca.crt\n"
+    ),
+    "/etc/kubernetes/kubelet-config.yaml": '  clientCAFile:  "/etc/kubernetes/pki/other-ca.crt"\n',
+    "/etc/kubernetes/kubelet.conf.d/20-a.conf": "a: 1\n",
+    "/etc/kubernetes/kubelet.conf.d/sub/30-b.conf": "b: 2",
+    "/etc/kubernetes/pki/ca.crt": "-----BEGIN CERTIFICATE-----\n",
+    "/etc/kubernetes/proxy.conf": (
+        "kind: KubeProxyConfiguration\n  metricsBindAddress: 0.0.0.0:10249\nclientKey: x\n"
+    ),
+    "/etc/containerd/config.toml": "version = 2\n",
+    "/etc/default/containerd": "HTTPS_PROXY=http://proxy:3128",
+    "/etc/ufw/ufw.conf": "ENABLED=no\n",
+    "/etc/init.d/ntp": "#!/bin/sh\n",
+    "/etc/environment": 'PATH="/usr/local/sbin:/usr/bin"\nNO_PROXY=localhost\n',
+    "/etc/sysctl.conf": "vm.swappiness = 10\n",
+    "/etc/NetworkManager/conf.d/hk.conf": "[main]\ndns=none\n",
+    "/run/systemd/resolve/stub-resolv.conf": "nameserver 127.0.0.53\n",
+}
+LINKS = {
+    "/etc/sysctl.d/99-sysctl.conf": "../sysctl.conf",
+    "/etc/resolv.conf": "../run/systemd/resolve/stub-resolv.conf",
+}
+
+# Mounts the overlays, writes the node's files, starts the kubelet and kube-proxy, then
+# runs each script given (files $1...) into out.N, and into count.N the processes it
+# started: pids in the namespace are handed out one after another, the first cat takes
+# the pid before the script's sh, the second the one after the script's last process.
+_NODE = r"""set -e
+w=$HK_WORK
+for d in etc var/lib; do
+    n=$(echo "$d" | tr / _)
+    mkdir -p "$w/$n.up" "$w/$n.wk"
+    mount -t overlay overlay -o "lowerdir=/$d,upperdir=$w/$n.up,workdir=$w/$n.wk" "/$d"
+done
+mount -t tmpfs tmpfs /run
+mkdir -p /run/systemd/system /run/containerd
+python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("/run/containerd/containerd.sock")'
+python3 "$HK_WORK/files.py"
+PATH="$w/bin:$PATH"
+fake() { # NAME ARGS...: a sleep whose /proc entry says it is NAME run with ARGS
+    sleep 600 &
+    n=$1
+    shift
+    mkdir -p "$w/proc.$n"
+    echo "$n" >"$w/proc.$n/comm"
+    printf '%s\000' "$@" >"$w/proc.$n/cmdline"
+    mount --bind "$w/proc.$n" "/proc/$!"
+}
+fake kubelet /usr/bin/kubelet --config=/etc/kubernetes/kubelet-config.yaml --v=2
+fake kube-proxy /usr/local/bin/kube-proxy --config=/var/lib/kube-proxy/config.conf
+set +e
+i=0
+for s; do
+    i=$((i + 1))
+    t=$(cat "$s")
+    a=$(cat /proc/sys/kernel/ns_last_pid)
+    sh -c "$t" hostkit-facts /etc/kubernetes/pki/ca.crt /nonexistent -- bash zz-absent \
+        >"$w/out.$i" 2>/dev/null
+    b=$(cat /proc/sys/kernel/ns_last_pid)
+    echo $((b - a - 2)) >"$w/count.$i"
+done
+"""
+
+
+def run_scripts(
+    work: Path,
+    scripts: list[str],
+    *,
+    old_systemd: bool = False,
+    files: dict[str, str] | None = None,
+) -> list[str]:
+    """The raw answers of scripts on the fake node, one after another; files: more of the
+    node's files, or other texts for them."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("a fake node in namespaces of its own needs root and unshare")
+    bindir = work / "bin"
+    bindir.mkdir(exist_ok=True)
+    for name, body in STUBS.items():
+        (bindir / name).write_text(body)
+        (bindir / name).chmod(0o755)
+    (work / "files.py").write_text(
+        "import os\n"
+        f"FILES = {FILES | (files or {})!r}\nLINKS = {LINKS!r}\n"
+        "for p, t in FILES.items():\n"
+        "    os.makedirs(os.path.dirname(p), exist_ok=True)\n"
+        "    open(p, 'w').write(t)\n"
+        "for p, t in LINKS.items():\n"
+        "    os.makedirs(os.path.dirname(p), exist_ok=True)\n"
+        "    os.path.lexists(p) and os.remove(p)\n"
+        "    os.symlink(t, p)\n"
+    )
+    paths = []
+    for i, text in enumerate(scripts):
+        path = work / f"script.{i}"
+        path.write_text(text)
+        paths.append(str(path))
+    env = {**os.environ, "HK_WORK": str(work), "HK_SYSTEMD": "old" if old_systemd else "new"}
+    subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "sh",
+            "-c",
+            _NODE,
+            "node",
+            *paths,
+        ],
+        env=env,
+        check=True,
+        timeout=300,
+    )
+    return [(work / f"out.{i + 1}").read_text() for i in range(len(scripts))]
+
+
+def counts(work: Path, scripts: int) -> list[int]:
+    """The processes each script of the last run_scripts(work, ...) started."""
+    return [int((work / f"count.{i + 1}").read_text()) for i in range(scripts)]

@@ -1,0 +1,54 @@
+"""How many processes the facts gather starts on this machine, and that what it says
+is what the earlier script said.
+
+Counted in a pid namespace of its own (unshare, as root): pids there are handed out
+one after another to the gather alone, so the last pid handed out is the count.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import kit
+from kit.facts import Probes
+from kit.facts.gather import raw_facts, script
+from tests.facts_compare import OLD_SCRIPT, PROBES_FILES, PROBES_PACKAGES, compare
+
+# The sh that the namespace's pid 1 starts for the script has pid 2; the gather's
+# processes follow it. `exec cat` takes no pid of its own.
+_COUNT = 'sh -c "$0" hostkit-facts "$@" >/dev/null 2>&1; exec cat /proc/sys/kernel/ns_last_pid'
+ARGS = (*PROBES_FILES, "--", *PROBES_PACKAGES)
+
+
+def processes(text: str) -> int:
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("a pid namespace of its own needs root and unshare")
+    done = subprocess.run(
+        ["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", _COUNT, text, *ARGS],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return int(done.stdout) - 2
+
+
+def test_the_count_sees_every_process_a_script_starts():
+    assert processes(":") == 0
+    assert processes("cat /dev/null; (true); x=$(cat /dev/null)") == 3
+
+
+def test_a_gather_starts_at_most_15_processes():
+    count = processes(script())
+    print(f"gather.sh: {count} processes; before: {processes(OLD_SCRIPT.read_text())}")
+    assert count <= 15
+
+
+def test_the_gather_says_what_the_earlier_script_said():
+    conn = kit.connect("local://")
+    probes = Probes(PROBES_FILES, PROBES_PACKAGES)
+    assert compare(lambda text: raw_facts(conn, text, probes=probes)) == []
