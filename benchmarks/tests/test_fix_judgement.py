@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.fix import CHECKS, FAILING, Measured, phases, problems
+from benchmarks.fix import CHECKS, FAILING, Measured, costlier_than_a_check, phases, problems
 from benchmarks.run import Run
 
 
@@ -46,3 +46,14 @@ def test_the_dry_run_and_fixes_keep_their_records_and_lock_in_the_hosts_tmpfs():
         if "--fix" in phase.options:
             assert "hostkit_runs_dir=/tmp/x/private/runs" in phase.options
             assert "hostkit_lock_dir=/tmp/x/private/lock" in phase.options
+
+
+def test_a_second_fix_costlier_than_a_check_run_of_the_compliant_hosts_is_a_problem():
+    def sent(name: str, commands: int) -> Measured:
+        m = _measured(name, 4, {"passed": 4 * CHECKS})
+        m.run.counts["commands"] = commands * 4
+        return m
+
+    assert costlier_than_a_check([sent("second fix", 8), sent("check, compliant", 8)], 4) == []
+    (found,) = costlier_than_a_check([sent("second fix", 9), sent("check, compliant", 8)], 4)
+    assert found == "4 hosts: a second --fix sent 9.0 commands per host, a check run 8.0"
