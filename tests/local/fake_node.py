@@ -187,6 +187,13 @@ fake() { # NAME ARGS...: a sleep whose /proc entry says it is NAME run with ARGS
     printf '%s\000' "$@" >"$w/proc.$n/cmdline"
     mount --bind "$w/proc.$n" "/proc/$!"
 }
+# The node's own listeners, in its own network namespace: the kubelet's ports.
+ip link set lo up
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 10250)); s.listen()
+t = socket.socket(socket.AF_INET6); t.bind(("::", 10256)); t.listen()
+open(sys.argv[1], "w").close(); time.sleep(600)' "$w/listening" &
+while [ ! -e "$w/listening" ]; do sleep 0.05; done
 fake kubelet /usr/bin/kubelet --config=/etc/kubernetes/kubelet-config.yaml --v=2
 fake kube-proxy /usr/local/bin/kube-proxy --config=/var/lib/kube-proxy/config.conf
 set +e
@@ -236,9 +243,12 @@ def run_scripts(
         path.write_text(text)
         paths.append(str(path))
     env = {**os.environ, "HK_WORK": str(work), "HK_SYSTEMD": "old" if old_systemd else "new"}
+    # A network namespace of its own too: the machine's sockets, which other tests open and
+    # close while the scripts run, are not the node's.
     subprocess.run(
         [
             "unshare",
+            "--net",
             "--mount",
             "--pid",
             "--fork",

@@ -34,6 +34,10 @@ def test_a_node_gather_says_what_the_earlier_script_said(tmp_path: Path, old_sys
         0,
         "Kubernetes v1.31.1",
     )
+    assert {(s.address, s.port) for s in facts[1].listening} == {
+        ("127.0.0.1", 10250),
+        ("::", 10256),
+    }
     assert differences(*facts) == []
     a, b, c = (split_sections(text) for text in (old, new, again))
     for name in sorted(set(a) | set(b)):
