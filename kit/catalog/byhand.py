@@ -4,7 +4,7 @@ kube-bench prints a remediation for every item, fixed automatically or not; host
 catalog does the same from `by-hand.yaml` beside the check modules, a mapping of check id
 to one line:
 
-    k8s.sysctl: sysctl -w {key}={value}, and set it in /etc/sysctl.d/99-kubernetes.conf
+    k8s.sysctl: sysctl -w {key}={value}, and set it in /etc/sysctl.d/99-zz-hostkit.conf
 
 `{name}` stands for the failing parameter set's value of the check's parameter `name`,
 written as one shell word (kit/connection/quoting.py), so a command in the text can be run
