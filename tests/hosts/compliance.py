@@ -76,7 +76,11 @@ def read(report: Path, ret: int, output: str) -> Run:
     for case in ET.parse(report).iter("testcase"):
         props = [(p.get("name"), p.get("value")) for p in case.iter("property")]
         outcome = next((v for k, v in reversed(props) if k == "outcome"), "")
+        # A check whose fix failed is an error, as every check that raised other than its
+        # assertion; its message is read the same way.
         failure = case.find("failure")
+        if failure is None:
+            failure = case.find("error")
         message = (
             (failure.get("message", "") + "\n" + (failure.text or ""))
             if failure is not None
