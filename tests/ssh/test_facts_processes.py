@@ -14,13 +14,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-import kit
 from kit.connection import Connection
 from kit.facts import Probes
 from kit.facts.gather import raw_facts, script
 from tests.facts_compare import OLD_SCRIPT, PROBES_FILES, PROBES_PACKAGES, compare
-from tests.ssh import sshd
-from tests.tiers import unavailable
+from tests.ssh import pidns
 
 PROBES = Probes(PROBES_FILES, PROBES_PACKAGES)
 
@@ -28,21 +26,7 @@ PROBES = Probes(PROBES_FILES, PROBES_PACKAGES)
 @pytest.fixture(scope="module")
 def counted_root() -> Iterator[Connection]:
     """A root connection to an sshd in a pid namespace of its own."""
-    try:
-        ctx = sshd.running(users=False, pid_namespace=True)
-        started = ctx.__enter__()
-    except (sshd.SshdUnavailable, OSError) as exc:
-        unavailable("ssh", str(exc))
-    try:
-        with kit.connect(
-            started.spec("root"),
-            identity_file=started.client_key,
-            known_hosts=started.known_hosts,
-            connect_timeout=10,
-        ) as conn:
-            yield conn
-    finally:
-        ctx.__exit__(None, None, None)
+    yield from pidns.connected("root")
 
 
 def started_by(conn: Connection, run: Callable[[], object]) -> int:

@@ -12,10 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-import kit
 from kit.connection import Connection
-from tests.ssh import sshd
-from tests.tiers import unavailable
+from tests.ssh import pidns, sshd
 
 # Runs no program: its own pid is the one process the host started for it.
 PROBE = "echo $$"
@@ -28,21 +26,7 @@ def counted(server: sshd.Sshd) -> Iterator[Connection]:
 
     The user is the session server's, so that fixture keeps it alive.
     """
-    try:
-        ctx = sshd.running(users=False, pid_namespace=True)
-        started = ctx.__enter__()
-    except (sshd.SshdUnavailable, OSError) as exc:
-        unavailable("ssh", str(exc))
-    try:
-        with kit.connect(
-            started.spec(sshd.USER),
-            identity_file=started.client_key,
-            known_hosts=started.known_hosts,
-            connect_timeout=10,
-        ) as conn:
-            yield conn
-    finally:
-        ctx.__exit__(None, None, None)
+    yield from pidns.connected(sshd.USER)
 
 
 def processes_per_command(conn: Connection, command: str) -> float:
