@@ -1,5 +1,6 @@
 """Reports of several runs made into one: `hostkit report merge OUT IN1 IN2 ...` (or
-`python -m kit.report merge ...`).
+`python -m kit.report merge ...`); and what changed between two runs: `hostkit report
+diff OLD.json NEW.json` (kit/reports/diff.py), exit 1 when a cell got worse, 0 otherwise.
 
 The inputs are the reports of the shards of one run (`--shard K/N`), so no host may
 appear in two of them: a host in two inputs is refused, not counted twice. The
@@ -312,6 +313,21 @@ def fleet_status(tally: outcomes.Tally) -> int:
     return codes.COMPLIANT
 
 
+def _diff(old: Path, new: Path, *, as_json: bool) -> int:
+    from kit.reports import diff
+
+    try:
+        before, after = _read_json(old), _read_json(new)
+    except KitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE
+    found = diff.changes(before, after)
+    text = diff.to_json(found) if as_json else "\n".join(diff.lines(found))
+    if text:
+        print(text)
+    return codes.NON_COMPLIANT if diff.worse(found) else codes.COMPLIANT
+
+
 def _same(a: Path, b: Path) -> bool:
     try:
         return a.samefile(b)
@@ -328,7 +344,17 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m kit.report") 
     )
     cmd.add_argument("out", type=Path, metavar="OUT")
     cmd.add_argument("inputs", type=Path, nargs="+", metavar="IN")
+    compare = sub.add_parser(
+        "diff",
+        help="what changed outcome between two runs' --report-json reports, new failures "
+        "first; exit 1 when something got worse",
+    )
+    compare.add_argument("old", type=Path, metavar="OLD")
+    compare.add_argument("new", type=Path, metavar="NEW")
+    compare.add_argument("--json", action="store_true", help="the changes as JSON")
     args = parser.parse_args(argv)
+    if args.command == "diff":
+        return _diff(args.old, args.new, as_json=args.json)
     try:
         tally = merge(args.out, args.inputs)
     except KitError as exc:
