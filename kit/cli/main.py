@@ -6,6 +6,8 @@ default checks.
     hostkit plan  [PYTEST OPTIONS...]    the same with --fix --dry-run: what --fix would do
     hostkit runs list|show|undo ...      python -m kit.runs ...
     hostkit report merge OUT IN...       python -m kit.report merge ...
+    hostkit report diff OLD NEW          what changed outcome between two runs
+    hostkit capture --hosts=H --profile P -o F.yaml   a profile pinned to golden host H
     hostkit catalog list|explain ...     python -m kit.catalog ...
 
 Every pytest option passes through unchanged (`-n auto`, `-k`, `--junitxml`, a directory
@@ -35,6 +37,7 @@ SUMMARY = {
     "runs": "the fix runs recorded on hosts: list, show, undo",
     "report": "merge the reports of a run's shards: report merge OUT IN...",
     "catalog": "the checks and profiles: catalog list|explain",
+    "capture": "write a profile pinned to what a golden host has: capture -o F.yaml",
 }
 
 
@@ -75,11 +78,18 @@ def _catalog(given: list[str]) -> int:
     return describe.main(given, prog="hostkit catalog")
 
 
+def _capture(given: list[str]) -> int:
+    from kit.capture import cli
+
+    return cli.main(given, prog="hostkit capture")
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     **{name: _pytest(name) for name in RUNS},
     "runs": _runs,
     "report": _report,
     "catalog": _catalog,
+    "capture": _capture,
 }
 
 
