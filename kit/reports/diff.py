@@ -36,7 +36,8 @@ class Change:
     new: str | None
 
 
-def _label(result: Mapping[str, Any]) -> str:
+def label(result: Mapping[str, Any]) -> str:
+    """A result's cell within its host: the check's id and its parameters, in order."""
     params = result.get("params") or {}
     if not isinstance(params, Mapping) or not params:
         return str(result.get("check", ""))
@@ -48,11 +49,9 @@ def cells(doc: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     """Each host's outcome per check label, the worst of a cell's results."""
     found: dict[str, dict[str, list[str]]] = {h["name"]: {} for h in doc.get("hosts", ())}
     for result in doc["results"]:
-        found.setdefault(result["host"], {}).setdefault(_label(result), []).append(
-            result["outcome"]
-        )
+        found.setdefault(result["host"], {}).setdefault(label(result), []).append(result["outcome"])
     return {
-        host: {label: worst(got) or got[0] for label, got in by_label.items()}
+        host: {cell: worst(got) or got[0] for cell, got in by_label.items()}
         for host, by_label in found.items()
     }
 
@@ -79,10 +78,10 @@ def changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
             found.append(Change("disappeared", host, "", f"{count} results", None))
             continue
         was, now = before.get(host, {}), after[host]
-        for label in sorted(was.keys() | now.keys()):
-            a, b = was.get(label), now.get(label)
+        for cell in sorted(was.keys() | now.keys()):
+            a, b = was.get(cell), now.get(cell)
             if a != b:
-                found.append(Change(_kind(a, b), host, label, a, b))
+                found.append(Change(_kind(a, b), host, cell, a, b))
     return sorted(found, key=lambda c: (KINDS.index(c.kind), c.host, c.check))
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from kit.catalog import profile
 from kit.catalog.shipped import shipped
+from kit.reports import diff
 from tests.local.namespaced_node import NodeSpec, Ran, run_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,6 +150,17 @@ def test_a_captured_profile_passes_on_its_node_and_fails_the_planted_differences
     assert loaded.parents[0] == site.parent / "golden-base.yaml"
     ran = in_node(tmp_path, "drifted", DRIFTED, run(drifted, f"--profile={site}"))
     assert not_passing(drifted) == PLANTED, ran.out
+    # `report diff` of the two runs names the same cells, the failures as new ones (the
+    # pod PIDs limit is a warning: a change, not a failure).
+    found = diff.changes(json.loads(golden.read_text()), json.loads(drifted.read_text()))
+    planted = {
+        diff.label(r)
+        for r in json.loads(drifted.read_text())["results"]
+        if (r["check"], ",".join(f"{k}={v}" for k, v in sorted(r["params"].items()))) in PLANTED
+    }
+    assert {c.check for c in found} == planted
+    assert {c.kind for c in found if c.check.startswith("cis.")} == {"changed"}
+    assert {c.kind for c in found if not c.check.startswith("cis.")} == {"failed"}
 
 
 def test_fix_brings_the_drifted_sysctl_back_to_the_golden_value(tmp_path, site):
