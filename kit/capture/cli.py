@@ -75,6 +75,8 @@ def capture(args: Any) -> int:
     where = _destination(out, args.force)
     search = [out.parent, shipped() / "profiles"]
     parent = profiles.load(args.profile, search)
+    if parent.source is not None and parent.source.resolve() == out.resolve():
+        raise KitValueError(f"-o {out} is the profile it would extend: name a new file")
     catalog = [m for d in catalog_dirs(parent, out.parent) for m in describe.checks(d)]
     _, contexts = hostopts.hosts_of(args)
     if len(contexts) != 1:
@@ -117,8 +119,6 @@ def capture(args: Any) -> int:
 def _extends(given: str, parent: Any, out: Path) -> str:
     """How the written profile names its parent: by name where loading it by name from
     beside PATH finds the same file, else by its absolute path."""
-    if parent.source is not None and parent.source.resolve() == out.resolve():
-        raise KitValueError(f"-o {out} is the profile it would extend: name a new file")
     from kit.catalog import profile as profiles
     from kit.catalog.shipped import shipped
 

@@ -4,7 +4,8 @@ reads and changes that node, not this machine.
 
 A node is made from a NodeSpec: more files (or other texts) in its /etc and /var/lib
 overlays, the sysctls of its network namespace, the TCP ports it listens on with the name
-(comm) of the process holding each, and its own stub programs. Everything goes away with
+(comm) of the process holding each, its own stub programs, and the running kubelet's
+command line. Everything goes away with
 the command: the overlays' upper directories are under the test's directory.
 """
 
@@ -48,8 +49,7 @@ done <"$w/ports"
 sleep 900 &
 mkdir -p "$w/proc.kubelet"
 echo kubelet >"$w/proc.kubelet/comm"
-printf '%s\000' /usr/bin/kubelet --config=/etc/kubernetes/kubelet-config.yaml \
-    >"$w/proc.kubelet/cmdline"
+tr '\n' '\000' <"$w/kubelet.args" >"$w/proc.kubelet/cmdline"
 mount --bind "$w/proc.kubelet" "/proc/$!"
 set +e
 sh -c "$HK_COMMAND" >"$w/out" 2>"$w/err"
@@ -63,6 +63,8 @@ class NodeSpec:
     sysctls: dict[str, str] = field(default_factory=dict)
     ports: dict[int, str] = field(default_factory=dict)
     stubs: dict[str, str] = field(default_factory=dict)
+    # The running kubelet's command line, which the kubelet's reads take its flags from.
+    kubelet: tuple[str, ...] = ("/usr/bin/kubelet", "--config=/etc/kubernetes/kubelet-config.yaml")
 
 
 @dataclass
@@ -94,6 +96,7 @@ def run_in(work: Path, spec: NodeSpec, command: str, *, timeout: float = 600) ->
         "    os.symlink(t, p)\n"
     )
     (work / "sysctls").write_text("".join(f"{k} {v}\n" for k, v in spec.sysctls.items()))
+    (work / "kubelet.args").write_text("".join(f"{a}\n" for a in spec.kubelet))
     (work / "ports").write_text("".join(f"{p} {o}\n" for p, o in spec.ports.items()))
     for stale in ("out", "err", "rc", *(f"listening.{p}" for p in spec.ports)):
         (work / stale).unlink(missing_ok=True)

@@ -98,3 +98,23 @@ def unused_port() -> int:
     from tests.plugin.fixruns import closed_ports
 
     return closed_ports(1)[0]
+
+
+def test_a_parent_given_by_a_path_elsewhere_is_extended_by_that_path(tmp_path, out, capsys):
+    other = tmp_path / "elsewhere" / "profiles"
+    other.mkdir(parents=True)
+    base = other / "base.yaml"
+    base.write_text("name: base\nextends: kubernetes-node\nchecks: [k8s.sysctl]\n")
+    code = hostkit.main(["capture", "--hosts=local://", f"--profile={base}", f"-o={out}"])
+    assert code == 0, capsys.readouterr().err
+    assert yamlsafe.load(out.read_text())["extends"] == str(base.resolve())
+    loaded = profiles.load(str(out), [out.parent, shipped() / "profiles"])
+    assert loaded.parents[0] == base.resolve() and loaded.checks == ("k8s.sysctl",)
+
+
+def test_a_profile_extending_itself_is_refused(out, capsys):
+    out.write_text("name: site\nextends: kubernetes-node\n")
+    code = hostkit.main(["capture", "--hosts=local://", "--profile=site", f"-o={out}", "--force"])
+    assert code == 4
+    assert "is the profile it would extend" in capsys.readouterr().err
+    assert out.read_text() == "name: site\nextends: kubernetes-node\n"

@@ -35,6 +35,7 @@ checks:
   - k8s.port.owner
   - k8s.kubelet.version
   - k8s.runtime.sandbox-image
+  - k8s.runtime.cri
   - cis.node.kubelet.pod-pids-limit
 params:
   kubernetes_version: ["1.35"]
@@ -42,6 +43,7 @@ params:
   sysctls: {net.ipv4.ip_forward: "1", net.ipv4.tcp_syncookies: "1"}
   ports_owned: {10250: kubelet}
   sandbox_image: ["registry.k8s.io/pause:3.10.1"]
+  cri_socket: ["unix:///var/run/crio/crio.sock"]
   kubelet_pod_pids_limit: [[/var/lib/kubelet/config.yaml, 4096]]
 """
 KUBELET_CONFIG = "/etc/kubernetes/kubelet-config.yaml"
@@ -58,6 +60,11 @@ GOLDEN = NodeSpec(
     },
     sysctls={"net.ipv4.ip_forward": "1", "net.ipv4.tcp_syncookies": "1"},
     ports={10250: "node-api", 10256: "node-proxy"},
+    kubelet=(
+        "/usr/bin/kubelet",
+        f"--config={KUBELET_CONFIG}",
+        "--container-runtime-endpoint=unix:///run/containerd/containerd.sock",
+    ),
 )
 # The planted differences: a live sysctl, the holder of a port, a kubelet config field
 # gone, an older kubelet.
@@ -66,6 +73,7 @@ DRIFTED = NodeSpec(
     sysctls={**GOLDEN.sysctls, "net.ipv4.ip_forward": "0"},
     ports={10250: "node-api", 10256: "rogue"},
     stubs={"kubelet": "#!/bin/sh\necho 'Kubernetes v1.27.3'\n"},
+    kubelet=GOLDEN.kubelet,
 )
 PLANTED = {
     ("k8s.sysctl", "key=net.ipv4.ip_forward,value=1"),
@@ -145,6 +153,7 @@ def test_a_captured_profile_passes_on_its_node_and_fails_the_planted_differences
     assert not_passing(base)
     assert {c for c, _ in outcomes(golden)} == {c for c, _ in outcomes(base)}
     assert ("k8s.port.owner", "owner=node-proxy,port=10256") in outcomes(golden)
+    assert ("k8s.runtime.cri", "socket=unix:///run/containerd/containerd.sock") in outcomes(golden)
     assert not_passing(golden) == set()
     loaded = profile.load(str(site), [site.parent, shipped() / "profiles"])
     assert loaded.parents[0] == site.parent / "golden-base.yaml"
