@@ -7,6 +7,7 @@ default checks.
     hostkit runs list|show|undo ...      python -m kit.runs ...
     hostkit report merge OUT IN...       python -m kit.report merge ...
     hostkit catalog list|explain ...     python -m kit.catalog ...
+    hostkit serve [OPTIONS...]           check on an interval, serve /metrics and /healthz
 
 Every pytest option passes through unchanged (`-n auto`, `-k`, `--junitxml`, a directory
 of your own checks). Every command exits with the codes of kit.cli.codes.
@@ -35,6 +36,7 @@ SUMMARY = {
     "runs": "the fix runs recorded on hosts: list, show, undo",
     "report": "merge the reports of a run's shards: report merge OUT IN...",
     "catalog": "the checks and profiles: catalog list|explain",
+    "serve": "check on an interval; serve Prometheus /metrics and /healthz",
 }
 
 
@@ -75,11 +77,18 @@ def _catalog(given: list[str]) -> int:
     return describe.main(given, prog="hostkit catalog")
 
 
+def _serve(given: list[str]) -> int:
+    from kit import serve
+
+    return serve.main(given, prog="hostkit serve")
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     **{name: _pytest(name) for name in RUNS},
     "runs": _runs,
     "report": _report,
     "catalog": _catalog,
+    "serve": _serve,
 }
 
 
