@@ -80,7 +80,7 @@ def _catalog(given: list[str]) -> int:
 def _serve(given: list[str]) -> int:
     from kit import serve
 
-    return serve.main(given, prog="hostkit serve")
+    return serve.main(given, "hostkit serve", pytest_args)
 
 
 COMMANDS: dict[str, Callable[[list[str]], int]] = {

@@ -25,7 +25,7 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 from prometheus_client import CollectorRegistry, ProcessCollector
@@ -34,15 +34,18 @@ from kit.cli import codes
 from kit.serve import http, metrics, options, runs
 
 LOG = logging.getLogger("hostkit serve")
+PytestArgs = Callable[[str, Sequence[str]], list[str]]
 
 
-def main(argv: Sequence[str], prog: str = "hostkit serve") -> int:
+def main(argv: Sequence[str], prog: str, pytest_args: PytestArgs) -> int:
+    """pytest_args: how `hostkit check` and `fix` make a run's arguments (kit.cli.main,
+    which calls this: given, not imported, so the two do not import each other)."""
     opts = options.parse(argv, prog)  # a mistake exits USAGE here, with nothing started
     _log_to_stderr()
-    return _serve(opts)
+    return _serve(opts, pytest_args("fix" if opts.fix else "check", opts.run_args))
 
 
-def _serve(opts: options.Options) -> int:
+def _serve(opts: options.Options, run_args: list[str]) -> int:
     state = metrics.State(opts.stale_after)
     registry = CollectorRegistry()
     registry.register(metrics.RunCollector(state))
@@ -56,7 +59,7 @@ def _serve(opts: options.Options) -> int:
             file=sys.stderr,
         )
         return codes.USAGE
-    runner = runs.Runner(opts.run_args, opts.fix)
+    runner = runs.Runner(run_args)
     stop = threading.Event()
 
     def on_signal(signo: int, _frame: FrameType | None) -> None:

@@ -22,7 +22,6 @@ from pathlib import Path
 
 # The kit's reader of --report-json documents, as `hostkit report merge` reads them.
 from kit import report as reader
-from kit.cli import main as cli
 from kit.cli.codes import COMPLIANT, NON_COMPLIANT, UNREACHABLE
 from kit.printable import printable
 from kit.reports.model import Run
@@ -49,8 +48,9 @@ class RunResult:
 class Runner:
     """Makes runs of the given options, one at a time."""
 
-    def __init__(self, run_args: list[str], fix: bool) -> None:
-        self.args = cli.pytest_args("fix" if fix else "check", [*RUN_OPTIONS, *run_args])
+    def __init__(self, pytest_args: list[str]) -> None:
+        """pytest_args: a run's, as `hostkit check` or `fix` makes them (kit.cli.main)."""
+        self.args = [*pytest_args, *RUN_OPTIONS]
         self._dir = Path(tempfile.mkdtemp(prefix="hostkit-serve-"))  # mode 0700
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(["kit.serve.child"])
