@@ -3,6 +3,7 @@ tests/local/serving.py on this machine, its /metrics parsed by prometheus_client
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -198,3 +199,23 @@ def test_memory_after_200_runs_is_within_10_percent_of_after_20(tmp_path, suite)
         assert after_200 <= after_20 * 1.10, (after_20, after_200)
         assert server.value("hostkit_runs_total", result="failed") == 0
         assert server.stop() == 0
+
+
+def test_a_port_in_use_is_one_clear_error_and_exit_4(tmp_path, suite):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        res = subprocess.run(
+            [sys.executable, "-m", "kit.cli", "serve", "--listen", f"127.0.0.1:{port}"],
+            cwd=tmp_path,
+            env=serving.env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert res.returncode == 4
+    assert res.stderr.splitlines() == [
+        f"hostkit serve: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
