@@ -88,6 +88,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         "--interval",
         type=lambda raw: _seconds("--interval", raw),
         default=DEFAULT_INTERVAL,
+        metavar="SECONDS",
         help=f"seconds from the end of a run to the start of the next "
         f"(default {DEFAULT_INTERVAL:g})",
     )
