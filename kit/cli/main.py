@@ -9,6 +9,7 @@ default checks.
     hostkit report diff OLD NEW          what changed outcome between two runs
     hostkit capture --hosts=H --profile P -o F.yaml   a profile pinned to golden host H
     hostkit catalog list|explain ...     python -m kit.catalog ...
+    hostkit serve [OPTIONS...]           check on an interval, serve /metrics and /healthz
 
 Every pytest option passes through unchanged (`-n auto`, `-k`, `--junitxml`, a directory
 of your own checks). Every command exits with the codes of kit.cli.codes.
@@ -35,9 +36,10 @@ SUMMARY = {
     "fix": "check, fix what fails, check again (--fix)",
     "plan": "show what fix would change, change nothing (--fix --dry-run)",
     "runs": "the fix runs recorded on hosts: list, show, undo",
-    "report": "merge the reports of a run's shards: report merge OUT IN...",
+    "report": "merge shards' reports, or diff two runs': report merge|diff ...",
     "catalog": "the checks and profiles: catalog list|explain",
     "capture": "write a profile pinned to what a golden host has: capture -o F.yaml",
+    "serve": "check on an interval; serve Prometheus /metrics and /healthz",
 }
 
 
@@ -84,12 +86,19 @@ def _capture(given: list[str]) -> int:
     return cli.main(given, prog="hostkit capture")
 
 
+def _serve(given: list[str]) -> int:
+    from kit import serve
+
+    return serve.main(given, "hostkit serve", pytest_args)
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     **{name: _pytest(name) for name in RUNS},
     "runs": _runs,
     "report": _report,
     "catalog": _catalog,
     "capture": _capture,
+    "serve": _serve,
 }
 
 
