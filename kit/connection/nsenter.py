@@ -127,7 +127,11 @@ class NsenterConnection(LocalConnection):
             anchor.wait()
 
     def _argv(self, cmdline: str) -> list[str]:
-        if self._read_identity() != self._identity:
+        try:
+            now = self._read_identity()
+        except ConnectError as exc:
+            raise HostUnreachable(self.name, exc.reason) from None
+        if now != self._identity:
             raise HostUnreachable(
                 self.name, f"pid {self.pid} is no longer the process this connection entered"
             )

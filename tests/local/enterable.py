@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -79,12 +80,21 @@ def container(workdir: Path, hostname: str = HOSTNAME) -> Iterator[Enterable]:
         ],
         stdin=subprocess.DEVNULL,
     )
+    leader = 0
     try:
         leader = _leader(proc)
         yield Enterable(leader, hostname)
     finally:
-        proc.kill()
-        proc.wait()
+        # The leader first: unshare reaps it (and the namespace's every process dies with
+        # it) before it exits, so nothing is left for this machine's init to reap.
+        if leader:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(leader, signal.SIGKILL)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def _leader(proc: subprocess.Popen[bytes]) -> int:
