@@ -66,13 +66,16 @@ TIERS = (
     # boots the Debian 13 VM once for all of them (tests/hosts/conftest.py).
     Tier("hosts-vm", ("tests/hosts", "-m", "vm", "-n", "2", "--dist", "loadgroup"), lane="vm"),
     Tier("unit", ("tests/unit", "-n", "2")),
-    Tier("local", ("tests/local", "-n", "2", "-m", "not wheel")),
+    Tier("local", ("tests/local", "-n", "2", "-m", "not wheel and not image")),
     Tier("ssh", ("tests/ssh", "-n", "2", f"--deselect={_PARITY}")),
     Tier("parity", (_PARITY,)),
     Tier("plugin", ("tests/plugin", "-n", "2")),
     # The wheel as a user gets it: built, installed into a fresh venv, run from an empty
     # directory.
     Tier("wheel", ("tests/local", "-m", "wheel")),
+    # The container image (deploy/), built from the wheel and cached by its inputs, run as
+    # deploy/'s manifests run it against a disposable node.
+    Tier("image", ("tests/local", "-m", "image")),
     Tier("bench", ("-p", "no:hostkit", *_BENCHMARKS_CONFIG, "benchmarks/tests")),
     # Each xdist worker boots containers of its own (kit.testhosts picks free namespaces),
     # so independent container scenarios run at once; loadfile keeps a module's scenarios,

@@ -1,4 +1,5 @@
-"""Connections to hosts: `kit.connect("ssh://user@host:port")` or `kit.connect("local://")`."""
+"""Connections to hosts: `kit.connect("ssh://user@host:port")`, `kit.connect("local://")`
+or `kit.connect("nsenter://PID")`."""
 
 from __future__ import annotations
 
@@ -66,6 +67,12 @@ def connect(
 
         common = {k: v for k, v in options.items() if k in _COMMON_OPTIONS}
         return LocalConnection(host, sudo_password=secret, **common)
+    if host.scheme == "nsenter":
+        from kit.connection.nsenter import NsenterConnection
+
+        taken = _COMMON_OPTIONS | {"connect_timeout"}
+        common = {k: v for k, v in options.items() if k in taken}
+        return NsenterConnection(host, sudo_password=secret, **common)
     from kit.connection.ssh import SSHConnection
 
     return SSHConnection(host, sudo_password=secret, **options)

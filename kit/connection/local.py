@@ -20,6 +20,10 @@ _GRACE = 1.0  # between TERM and KILL: time for a shell's traps to clean up
 
 
 class LocalConnection(Connection):
+    def _argv(self, cmdline: str) -> list[str]:
+        """The program that runs cmdline; a subclass may run it elsewhere (nsenter)."""
+        return ["/bin/sh", "-c", cmdline]
+
     def _exec(
         self, cmdline: str, *, stdin: bytes | sudo.Input | None, timeout: float | None
     ) -> tuple[int, bytes, bytes]:
@@ -27,7 +31,7 @@ class LocalConnection(Connection):
         # A session of its own lets a timeout kill the command and all it started.
         try:
             proc = subprocess.Popen(
-                ["/bin/sh", "-c", cmdline],
+                self._argv(cmdline),
                 stdin=subprocess.PIPE if feed is not None else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

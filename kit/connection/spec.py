@@ -1,4 +1,4 @@
-"""Host specs: `local://` and `ssh://[user@]host[:port]`."""
+"""Host specs: `local://`, `ssh://[user@]host[:port]` and `nsenter://[PID]`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from urllib.parse import unquote, urlsplit
 
 from kit.errors import KitValueError
 
-SCHEMES = ("local", "ssh")
+SCHEMES = ("local", "ssh", "nsenter")
+FORMS = "ssh://[user@]host[:port], local:// or nsenter://[PID]"
+# The kernel's ceiling for pid_max (PID_MAX_LIMIT on 64-bit): no pid is above it.
+MAX_PID = 4_194_304
+_PID = re.compile(r"[1-9][0-9]{0,6}")
 MAX_SPEC = 1024
 _HOSTNAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?")
 _USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?")
@@ -29,7 +33,8 @@ class HostSpec:
         if self.scheme == "local":
             return "local://"
         if self.scheme != "ssh":
-            return f"{self.scheme}://{self.host}"  # a host of another tool's transport
+            # nsenter://PID, or a host of another tool's transport
+            return f"{self.scheme}://{self.host}"
         user = f"{self.user}@" if self.user else ""
         host = f"[{self.host}]" if ":" in self.host else self.host
         port = f":{self.port}" if self.port else ""
@@ -38,6 +43,8 @@ class HostSpec:
     @property
     def name(self) -> str:
         """A short label for reports: the host as the user wrote it."""
+        if self.scheme == "nsenter":
+            return f"nsenter:{self.host}"
         return "local" if self.scheme == "local" else self.host
 
 
@@ -60,13 +67,13 @@ def parse(spec: str) -> HostSpec:
         # urlsplit checks a bracketed [host] is an IPv6 address and raises its own error.
         raise KitValueError(f"host spec {spec!r}: invalid host name") from None
     if parts.scheme not in SCHEMES:
-        raise KitValueError(
-            f"host spec {spec!r}: unknown scheme {parts.scheme!r}; use ssh:// or local://"
-        )
+        raise KitValueError(f"host spec {spec!r}: unknown scheme {parts.scheme!r}; use {FORMS}")
     if parts.scheme == "local":
         raise KitValueError(f"host spec {spec!r}: local:// takes no host")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise KitValueError(f"host spec {spec!r}: unexpected path or query")
+    if parts.scheme == "nsenter":
+        return _nsenter(parts.netloc, spec)
     if parts.password is not None:
         raise KitValueError(f"host spec {spec!r}: passwords do not belong in host specs")
     _, _, hostport = parts.netloc.rpartition("@")
@@ -81,6 +88,16 @@ def parse(spec: str) -> HostSpec:
         int(port_text) if port_text is not None else None,
         where=f"host spec {spec!r}",
     )
+
+
+def _nsenter(netloc: str, spec: str) -> HostSpec:
+    """nsenter://PID: the process whose namespaces the commands enter; PID 1 when empty."""
+    if "@" in netloc:
+        raise KitValueError(f"host spec {spec!r}: nsenter:// takes no user; it runs as root")
+    pid = netloc or "1"
+    if not _PID.fullmatch(pid) or int(pid) > MAX_PID:
+        raise KitValueError(f"host spec {spec!r}: invalid pid {pid!r}")
+    return HostSpec("nsenter", pid)
 
 
 def build(host: str, user: str | None, port: int | None, *, where: str) -> HostSpec:

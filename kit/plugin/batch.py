@@ -20,6 +20,7 @@ What keeps the verdicts testinfra's own:
 - A batch covers the tests from the current one up to the next one the recording saw
   write, so a suite that writes as it goes reads each thing about once.
 - Hosts over local:// are never batched: the test's own Python writes that machine.
+  Hosts over nsenter:// are, as SSH hosts: the test's Python does not reach them.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     from kit.plugin.hosts import HostContext
 
 CACHE_PREFIX = "hostkit/reads/"
+# The transports whose reads are batched: those whose host the test's Python cannot write.
+BATCHED = ("ssh", "nsenter")
 # A hung read (a FIFO, a stalled NFS mount) must not hold every other read hostage.
 BATCH_TIMEOUT = 60.0
 
@@ -354,7 +357,7 @@ class Batcher:
             if not read:
                 self.invalidate()
                 return None
-            if self._opaque or self.cache is None or ctx.spec.scheme != "ssh":
+            if self._opaque or self.cache is None or ctx.spec.scheme not in BATCHED:
                 return None
             nodeid = self.current
             if nodeid is None:
@@ -375,7 +378,7 @@ class Batcher:
         Called from the threads that connect every host at once, so all hosts' first
         batches travel together instead of one host after another.
         """
-        if self.cache is None or ctx.spec.scheme != "ssh":
+        if self.cache is None or ctx.spec.scheme not in BATCHED:
             return
         where: Context = (ctx.key, "")
         with self._lock:
@@ -453,7 +456,10 @@ class Batcher:
         try:
             for group in chunks(lines):
                 res = ctx.conn.read(
-                    script(group, sudo=bool(user)), sudo=user or False, timeout=BATCH_TIMEOUT
+                    # nsenter:// runs commands under /bin/sh, not a login shell.
+                    script(group, sudo=bool(user) or ctx.spec.scheme == "nsenter"),
+                    sudo=user or False,
+                    timeout=BATCH_TIMEOUT,
                 )
                 if res.rc != 0:
                     raise ValueError(f"batch exited {res.rc}")

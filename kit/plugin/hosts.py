@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kit.connection import Connection, connect
-from kit.connection.spec import HostSpec, parse
+from kit.connection.spec import FORMS, HostSpec, parse
 from kit.errors import ConnectError, KitError, KitValueError
 from kit.facts.model import Probes
 
@@ -157,6 +157,8 @@ class HostRegistry:
             merged = {**self.defaults, **{k: v for k, v in options.items() if v is not None}}
             if spec.scheme == "local":
                 merged = {k: v for k, v in merged.items() if k in _LOCAL_OPTIONS}
+            elif spec.scheme == "nsenter":
+                merged = {k: v for k, v in merged.items() if k in _NSENTER_OPTIONS}
             # Inventory names may all point at this machine; each keeps its own entry.
             local = spec.scheme == "local" and "local" not in self._hosts
             key = "local" if local else f"h{len(self._hosts)}"
@@ -202,7 +204,7 @@ class HostRegistry:
             # hostkit's reaches them.
             raise KitValueError(
                 f"host {hostspec!r}: testinfra's {spec.scheme} backend runs it, and hostkit "
-                "connects only to ssh://[user@]host[:port] and local://"
+                f"connects only to {FORMS}"
             )
         if spec.scheme == "hostkit":
             if spec.host not in self._hosts:
@@ -210,6 +212,8 @@ class HostRegistry:
             return [self._hosts[spec.host]]
         if spec.scheme == "local":
             return [self.add(parse("local://"))]
+        if spec.scheme == "nsenter":
+            return [self.add(parse(f"nsenter://{spec.host}"), connect_timeout=spec.timeout)]
         if spec.scheme == "ansible":
             return self._from_inventory(spec)
         options = {
@@ -247,6 +251,7 @@ class HostRegistry:
 
 
 _LOCAL_OPTIONS = {"sudo_password", "sudo_user", "command_timeout"}
+_NSENTER_OPTIONS = {*_LOCAL_OPTIONS, "connect_timeout"}
 
 # The registry of the active pytest run (kit.plugin.backend.install sets it).
 _active: HostRegistry | None = None
@@ -268,7 +273,7 @@ def context_of(found: Any) -> HostContext | None:
 
 # testinfra's connection types that hostkit carries out itself, and how.
 SSH_SCHEMES = ("ssh", "paramiko", "safe-ssh")
-KIT_SCHEMES = (*SSH_SCHEMES, "local", "ansible", "hostkit")
+KIT_SCHEMES = (*SSH_SCHEMES, "local", "nsenter", "ansible", "hostkit")
 # testinfra URL options: those hostkit honours, and what to use for the others.
 _FLAGS = ("sudo",)
 _VALUES = ("sudo_user", "timeout", "ssh_config", "ssh_identity_file", "ansible_inventory")
@@ -356,8 +361,7 @@ class Spec:
             options.setdefault(key, value)
         if scheme not in KIT_SCHEMES:
             raise KitValueError(
-                f"host {hostspec!r}: unknown connection type {scheme!r}; "
-                "use ssh://[user@]host[:port] or local://"
+                f"host {hostspec!r}: unknown connection type {scheme!r}; use {FORMS}"
             )
         for key in _INSTEAD:
             if options.get(key):

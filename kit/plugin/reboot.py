@@ -51,6 +51,11 @@ def configure(config: pytest.Config, state: RunState) -> None:
             raise KitValueError(
                 f"--reboot cannot reboot {ctx.label}: it is the machine running the checks"
             )
+        if ctx.spec.scheme == "nsenter":
+            raise KitValueError(
+                f"--reboot cannot reboot {ctx.label}: a reboot ends the process it enters "
+                "(on a node, the pod running the checks)"
+            )
     config.pluginmanager.register(Reboots(config, state), PLUGIN)
 
 

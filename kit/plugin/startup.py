@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kit.connection.secrets import FromEnv, FromFile
+from kit.connection.spec import FORMS
 from kit.errors import KitError, KitValueError
 from kit.plugin.hosts import KIT_SCHEMES
 from kit.plugin.waves import parse_batch, parse_fail_percentage, parse_timeout
@@ -20,7 +21,7 @@ from kit.runner import validate
 # The testinfra connection types hostkit carries out itself; the host-option parsing
 # (kit.plugin.hosts) checks each one's own options.
 SCHEMES = KIT_SCHEMES
-HOST_FORMS = "ssh://[user@]host[:port] or local://"
+HOST_FORMS = FORMS
 
 
 def check_options(config: pytest.Config) -> None:

@@ -1,7 +1,8 @@
 """One fixer per host: a lock under /run that names its run and the process holding it.
 
 The holder is the process whose life bounds the run's access to the host: sshd's
-session process for an SSH connection, the controller itself for a local one. A
+session process for an SSH connection, the controller itself for a local one, and
+for nsenter:// a shell the connection keeps inside the host's namespaces. A
 lock whose holder is gone (the controller was killed, the connection dropped, the
 host rebooted and emptied /run) is stale and is taken over; a live one makes the
 next run wait, then give up. The check-and-take runs under flock(1), so two runs
@@ -153,6 +154,11 @@ class HostLock:
             self.held = False
 
     def _holder(self) -> tuple[int, str]:
+        if self.conn.spec.scheme == "nsenter":
+            # The controller may run outside the host's pid namespace (a container
+            # entered from outside): the connection keeps a process of its own inside.
+            holder: tuple[int, str] = self.conn.holder()  # type: ignore[attr-defined]
+            return holder
         line = lifeline.read(self.conn)
         controller = os.getpid() if line.transport == "local" else None
         proc = line.holder(controller)

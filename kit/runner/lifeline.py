@@ -3,7 +3,10 @@
 Over SSH that is the sshd units, the units and processes serving this session (the
 remote shell's process chain up to init), the TCP port of the connection, and the
 connecting user. On a local connection the same chain starts at the controller's
-own shell, so it holds the controller and whatever unit runs it.
+own shell, so it holds the controller and whatever unit runs it. Over nsenter:// (a
+hostPID pod entering its node) the chain runs from the entered shell through nsenter
+and the controller to the pod's container scope, and the kubelet and container
+runtime that keep that pod running are protected by name, as sshd is over SSH.
 
 Reading is split from deciding: `SCRIPT` prints, `parse` turns the text into a
 `Lifeline`, and kit.runner.protect decides what an operation may touch.
@@ -51,6 +54,17 @@ NETWORK_UNITS = (
     "wicked.service",
     "network.service",
 )
+# Units that keep a pod running: stopping one ends, or orphans, a pod that entered its
+# node through nsenter://.
+KUBELET_UNITS = ("kubelet.service",)
+RUNTIME_UNITS = (
+    "containerd.service",
+    "crio.service",
+    "docker.service",
+    "docker.socket",
+    "cri-docker.service",
+    "cri-docker.socket",
+)
 # A cgroup path element that names a unit (slices are containers of units, not units).
 _UNIT = re.compile(r"^[A-Za-z0-9:_.@\\-]+\.(?:service|scope|socket)$")
 
@@ -76,7 +90,7 @@ class Process:
 class Lifeline:
     """What must keep working for the kit to reach this host again."""
 
-    transport: str  # "ssh" or "local"
+    transport: str  # "ssh", "local" or "nsenter"
     user: str
     uid: int
     home: str
@@ -103,6 +117,11 @@ class Lifeline:
                 return f"{unit} serves SSH logins, which this connection uses"
             if unit in NETWORK_UNITS:
                 return f"{unit} brings up the network this connection uses"
+        if self.transport == "nsenter":
+            if unit in KUBELET_UNITS:
+                return f"{unit} is the kubelet, which keeps the pod running hostkit"
+            if unit in RUNTIME_UNITS:
+                return f"{unit} is a container runtime, which keeps the pod running hostkit"
         return None
 
     def holder(self, controller: int | None = None) -> Process | None:

@@ -66,6 +66,15 @@ def reboot(conn: Connection, accept_disconnect: bool) -> None:
     """A reboot cuts every connection: only an explicit caller may ask for one."""
     if conn.spec.scheme == "local":
         raise ProtectedError(conn.name, "reboot", "it would end the controller itself")
+    if conn.spec.scheme == "nsenter":
+        # A node rebooted ends the pod running hostkit; a container rebooted ends the
+        # process entered, and a new one is not what this connection named.
+        raise ProtectedError(
+            conn.name,
+            "reboot",
+            "it ends the process this connection enters, and on a node the pod running "
+            "hostkit with it",
+        )
     if not accept_disconnect:
         raise ProtectedError(
             conn.name, "reboot", "it cuts this connection; the caller must accept the disconnect"

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,27 +164,38 @@ def ensure(log: Path | None = None, number: int | None = None) -> Image:
         return found
     tools.require_root()
     tools.require("mmdebstrap", "dpkg-scanpackages", "dpkg-deb")
-    images = cache_dir() / "images"
-    images.mkdir(parents=True, exist_ok=True)
     key = recipe_key(rel.number)
-    with (images / f"{key}.lock").open("w") as lock:
-        # Another process may be building the same image: wait for it, then reuse.
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        found = cached(rel.number)
-        if found:
-            return found
-        _remove_stale(images)
-        work = images / f".build-{key}-{os.getpid()}"
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir()
-        try:
-            _build(rel, work / "rootfs", log)
-            os.rename(work, images / key)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+    build_once(cache_dir() / "images", key, lambda work: _build(rel, work / "rootfs", log))
     image = cached(rel.number)
     assert image is not None
     return image
+
+
+def build_once(entries: Path, key: str, build: Callable[[Path], None]) -> Path:
+    """The cache entry `entries/key`, built first by `build(directory)` if it is missing.
+
+    The build fills a temporary directory beside the entry, renamed into place when it
+    succeeds: an interrupted build never leaves a half entry behind. A lock per key makes
+    a second process wait for the first one's build, then reuse it.
+    """
+    entry = entries / key
+    if entry.is_dir():
+        return entry
+    entries.mkdir(parents=True, exist_ok=True)
+    with (entries / f"{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if entry.is_dir():
+            return entry
+        _remove_stale(entries)
+        work = entries / f".build-{key}-{os.getpid()}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        try:
+            build(work)
+            os.rename(work, entry)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return entry
 
 
 def _remove_stale(images: Path) -> None:

@@ -1,4 +1,8 @@
-"""The local connection over a real /bin/sh, writing only under temporary directories."""
+"""The local connection over a real /bin/sh, writing only under temporary directories.
+
+Every test here runs over local:// and over nsenter:// into a disposable container
+(tests/local/enterable.py), whose /tmp is this machine's: the same contract, both ways.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,30 @@ import pytest
 import kit
 from kit.connection import Connection
 from kit.errors import CommandError, CommandNotStarted, CommandTimeout, KitValueError
+from tests.local import enterable
+
+
+@pytest.fixture(scope="module", params=["local", "nsenter"])
+def spec(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "local":
+        yield "local://"
+        return
+    with enterable.container(tmp_path_factory.mktemp("enterable")) as made:
+        yield made.spec
 
 
 @pytest.fixture
-def conn() -> Connection:
-    with kit.connect("local://") as c:
+def conn(spec: str) -> Connection:
+    with kit.connect(spec) as c:
         yield c
+
+
+def _alive(conn: Connection, pid: int) -> bool:
+    """Whether pid runs, not as a zombie, as the connection's host numbers its processes."""
+    res = conn.run(
+        's=$(cat /proc/%s/stat 2>/dev/null) || exit 1; set -- ${s##*) }; [ "$1" != Z ]', pid
+    )
+    return res.ok
 
 
 def test_exit_code_and_streams(conn: Connection) -> None:
@@ -53,17 +75,13 @@ def test_timeout_kills_the_process_group(conn: Connection, tmp_path: Path) -> No
     assert time.monotonic() - started < 5
     pid = int(pidfile.read_text())
     deadline = time.monotonic() + 5
-    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0]
-        if state == "Z":
-            break
+    while _alive(conn, pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    else:
-        assert not Path(f"/proc/{pid}").exists(), "the child outlived the timeout"
+    assert not _alive(conn, pid), "the child outlived the timeout"
 
 
-def test_command_timeout_option(tmp_path: Path) -> None:
-    with kit.connect("local://", command_timeout=0.5) as conn, pytest.raises(CommandTimeout):
+def test_command_timeout_option(spec: str) -> None:
+    with kit.connect(spec, command_timeout=0.5) as conn, pytest.raises(CommandTimeout):
         conn.run("sleep 30")
 
 

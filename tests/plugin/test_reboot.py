@@ -76,3 +76,12 @@ def test_held_reports_are_each_reported_once(pytester):
     assert len(cases) == 6
     assert {props["outcome"][0] for props in cases.values()} == {"error"}
     assert "reboots" not in result.stdout.str()  # no fix ran, so no host was rebooted
+
+
+def test_reboot_refuses_an_entered_process(pytester):
+    # Refused before any connection: pid 1 need not be enterable here.
+    line = refused(pytester, "--hosts=nsenter://", "--fix", "--reboot", *state_dirs(pytester))
+    assert line == (
+        "--reboot cannot reboot nsenter://1: a reboot ends the process it enters "
+        "(on a node, the pod running the checks)"
+    )

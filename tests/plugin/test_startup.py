@@ -31,9 +31,9 @@ def refused(pytester: pytest.Pytester, *args: str) -> str:
 
 def test_unknown_scheme(pytester):
     line = refused(pytester, "--hosts=http://foo")
-    assert (
-        line
-        == "--hosts http://foo: unknown scheme 'http'; use ssh://[user@]host[:port] or local://"
+    assert line == (
+        "--hosts http://foo: unknown scheme 'http'; "
+        "use ssh://[user@]host[:port], local:// or nsenter://[PID]"
     )
 
 

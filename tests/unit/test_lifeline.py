@@ -111,3 +111,41 @@ def test_recorded_hosts(recorded):
     assert "ssh.service" in line.units
     assert line.holder() is not None and line.holder().name.startswith("sshd")
     assert line.protects_unit("ssh.service") and line.protects_unit("kubelet") is None
+
+
+# nsenter:// from a hostPID pod (systemd cgroup driver): the entered shell is nsenter's
+# child, under hostkit's Python, in the pod's container scope; its shim in containerd's.
+POD = "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1a2b.slice/"
+NSENTER_FROM_POD = chain(
+    (7000, 6990, "sh", POD + "cri-containerd-9f8e.scope|"),
+    (6990, 6900, "nsenter", POD + "cri-containerd-9f8e.scope|"),
+    (6900, 6800, "hostkit", POD + "cri-containerd-9f8e.scope|"),
+    (6800, 1, "containerd-shim", "0::/system.slice/containerd.service|"),
+    (1, 0, "systemd", "0::/init.scope|"),
+    ssh="",
+)
+
+
+@pytest.mark.parametrize(
+    ("unit", "why"),
+    [
+        ("containerd", "containerd.service runs containerd-shim"),
+        ("kubelet", "kubelet.service is the kubelet, which keeps the pod"),
+        ("crio.service", "crio.service is a container runtime, which keeps the pod"),
+        ("docker.service", "docker.service is a container runtime, which keeps the pod"),
+        ("cri-docker.service", "cri-docker.service is a container runtime, which keeps the pod"),
+        ("cri-containerd-9f8e.scope", "cri-containerd-9f8e.scope runs hostkit"),
+    ],
+)
+def test_nsenter_protects_the_runtime_and_kubelet_that_keep_its_pod(unit, why):
+    line = lifeline.parse(NSENTER_FROM_POD, "nsenter")
+    assert why in line.protects_unit(unit)
+
+
+@pytest.mark.parametrize("unit", ["ssh.service", "chrony.service", "systemd-networkd.service"])
+def test_nsenter_leaves_units_the_pod_does_not_need(unit):
+    assert lifeline.parse(NSENTER_FROM_POD, "nsenter").protects_unit(unit) is None
+
+
+def test_other_transports_do_not_protect_the_runtime_by_name():
+    assert lifeline.parse(NO_LOGIND, "ssh").protects_unit("kubelet.service") is None

@@ -18,7 +18,7 @@ def names(tiers) -> list[str]:
 
 def test_no_tier_named_runs_every_tier_in_ci_order():
     assert names(run.select([])) == [
-        "hosts-vm", "unit", "local", "ssh", "parity", "plugin", "wheel", "bench",
+        "hosts-vm", "unit", "local", "ssh", "parity", "plugin", "wheel", "image", "bench",
         "hosts-containers",
     ]  # fmt: skip
 
@@ -26,6 +26,14 @@ def test_no_tier_named_runs_every_tier_in_ci_order():
 def test_named_tiers_run_alone_in_ci_order():
     assert names(run.select(["plugin", "unit"])) == ["unit", "plugin"]
     assert names(run.select(["hosts"])) == ["hosts-vm", "hosts-containers"]
+
+
+def test_the_image_tier_runs_the_local_tests_the_local_tier_leaves_out():
+    tiers = {t.name: t for t in run.select([])}
+    local, image = tiers["local"].args, tiers["image"].args
+    assert local[0] == image[0] == "tests/local"
+    assert local[local.index("-m") + 1] == "not wheel and not image"
+    assert image[image.index("-m") + 1] == "image"
 
 
 def test_an_unknown_tier_is_refused_with_the_tiers_there_are():
