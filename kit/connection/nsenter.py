@@ -24,7 +24,7 @@ import threading
 from kit.connection.local import LocalConnection
 from kit.connection.secrets import SecretProvider
 from kit.connection.spec import HostSpec
-from kit.errors import CommandNotStarted, ConnectError, HostUnreachable
+from kit.errors import CommandNotStarted, CommandTimeout, ConnectError, HostUnreachable
 
 # The namespaces entered, as /proc/PID/ns names them and as nsenter's options do.
 NAMESPACES = {
@@ -71,11 +71,11 @@ class NsenterConnection(LocalConnection):
         if found is None:
             raise ConnectError(self.name, "nsenter is not installed (util-linux)")
         self._nsenter = found
-        self._identity = self._read_identity()
-        self._probe(connect_timeout or CONNECT_TIMEOUT)
         self._anchor: subprocess.Popen[bytes] | None = None
         self._anchor_at: tuple[int, str] | None = None
         self._anchor_lock = threading.Lock()
+        self._identity = self._read_identity()
+        self._probe(connect_timeout or CONNECT_TIMEOUT)
 
     def holder(self) -> tuple[int, str]:
         """A process inside the host whose life bounds this connection: pid and start time
@@ -171,6 +171,10 @@ class NsenterConnection(LocalConnection):
             rc, _, err = self._exec("true", stdin=None, timeout=timeout)
         except CommandNotStarted as exc:
             raise ConnectError(self.name, f"cannot run nsenter: {exc.reason}") from None
+        except CommandTimeout:
+            raise ConnectError(
+                self.name, f"entering the namespaces of pid {self.pid} took over {timeout:g}s"
+            ) from None
         if rc != 0:
             lines = err.decode(errors="replace").strip().splitlines()
             why = lines[0] if lines else f"nsenter exited with {rc}"

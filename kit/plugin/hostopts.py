@@ -74,7 +74,7 @@ def add_inventory(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """pytest's host options, under the same names."""
     add = parser.add_argument
-    add("--hosts", help="hosts as for pytest: ssh://[user@]host[:port], local://, ...")
+    add("--hosts", help="hosts as for pytest: ssh://[user@]host[:port], local://, nsenter://PID")
     add("--inventory", metavar="FILE", help="Ansible inventory; --hosts then takes patterns")
     add("--inventory-backend", choices=("auto", "builtin", "ansible"), default="auto")
     add("--connection", help="connection type of bare host names (default ssh)")

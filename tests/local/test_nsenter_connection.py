@@ -95,3 +95,11 @@ def test_a_controller_that_is_not_root_is_refused(made: enterable.Enterable) -> 
         f"nsenter:{made.leader}: entering the namespaces of pid {made.leader} needs root; "
         "hostkit runs as uid 65534"
     ), done.stderr
+
+
+def test_entering_that_does_not_finish_in_time_is_a_connect_error(
+    made: enterable.Enterable,
+) -> None:
+    # No entering finishes in a microsecond: the probe's timeout is what answers.
+    with pytest.raises(ConnectError, match=r"entering the namespaces of pid \d+ took over 1e-06s"):
+        kit.connect(made.spec, connect_timeout=1e-6)

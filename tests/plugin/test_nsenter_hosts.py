@@ -1,5 +1,5 @@
-"""--hosts=nsenter://PID: checks and a --fix run inside a disposable container's namespaces,
-through testinfra's host, the conn fixture and the runner, serially and under -n."""
+"""--hosts=nsenter://PID: checks, a --dry-run and a --fix run inside a disposable container's
+namespaces, through testinfra's host, the facts and the runner, serially and under -n."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import kit
 from tests.local import enterable
 from tests.plugin.fixruns import state_dirs
 
@@ -60,6 +61,12 @@ def test_checks_and_a_fix_run_inside_the_container(
     hosts = f"--hosts={made.spec}"
     first = pytester.runpytest_subprocess("-p", "no:cacheprovider", hosts, *workers)
     first.assert_outcomes(passed=3, failed=1)
+    planned = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", hosts, "--fix", "--dry-run", *state_dirs(pytester), *workers
+    )
+    planned.stdout.fnmatch_lines([f"*{made.spec} *: /etc/hk-nsenter-mark: would be created"])
+    with kit.connect(made.spec) as conn:
+        assert not conn.run("test -e /etc/hk-nsenter-mark").ok, "--dry-run wrote the mark"
     fixed = pytester.runpytest_subprocess(
         "-p",
         "no:cacheprovider",
@@ -70,6 +77,7 @@ def test_checks_and_a_fix_run_inside_the_container(
         *workers,
     )
     assert fixed.parseoutcomes() == {"passed": 3, "fixed": 1}, fixed.stdout.str()
+    fixed.stdout.fnmatch_lines([f"*undo it with: hostkit runs --hosts={made.spec} undo *"])
     report = json.loads((pytester.path / "run.json").read_text())
     assert [h["name"] for h in report["hosts"]] == [made.spec]
     fixes = [f for r in report["results"] for f in r["fixes"]]
