@@ -39,10 +39,13 @@ def around_call(item: pytest.Item) -> Generator[None, Any, Any]:
         raise
 
 
-def run_check(item: pytest.Item) -> None:
+def run_check(item: pytest.Item, failed: AssertionError | None = None) -> None:
     """The check and what becomes of its failure, as around_call has it, for a check run
-    outside pytest's call (on a host's thread, kit.plugin.fixpool)."""
+    outside pytest's call (on a host's thread, kit.plugin.fixpool). failed: the check's
+    failure from a run of it before this one (kit.plugin.fixpackages), which stands."""
     try:
+        if failed is not None:
+            raise failed
         item.runtest()
     except AssertionError as first:
         after_failure(item, first)

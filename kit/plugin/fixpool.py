@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from kit.plugin import batch, collected, fixentry
+from kit.plugin import batch, collected, fixentry, fixpackages
 from kit.plugin.fix import HOST_PARAM
 
 if TYPE_CHECKING:
@@ -159,8 +159,10 @@ def arguments(item: pytest.Function, ctx: HostContext) -> dict[str, Any]:
     return args
 
 
-def run_one(item: pytest.Function, ctx: HostContext) -> Kept:
-    """Run the check and its fix flow on this thread; what pytest would have reported."""
+def run_one(item: pytest.Function, ctx: HostContext, failed: AssertionError | None = None) -> Kept:
+    """Run the check and its fix flow on this thread; what pytest would have reported.
+    failed: what the check failed with before the run changed the host for its fix
+    (kit.plugin.fixpackages); it is not run again before its fix."""
     detached = Detached(item, arguments(item, ctx))
     batcher = batch.active()
     began = time.perf_counter()
@@ -168,7 +170,7 @@ def run_one(item: pytest.Function, ctx: HostContext) -> Kept:
     # Its reads are answered from the host's batch and recorded for it, as on pytest's thread.
     with batcher.running(item) if batcher is not None else contextlib.nullcontext():
         try:
-            fixentry.run_check(detached)  # type: ignore[arg-type]
+            fixentry.run_check(detached, failed)  # type: ignore[arg-type]
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # pytest reports a check's SystemExit as it ends
@@ -176,6 +178,21 @@ def run_one(item: pytest.Function, ctx: HostContext) -> Kept:
     took = time.perf_counter() - began
     facts = detached.funcargs.get("facts")
     return Kept(detached.user_properties, detached.stash.own, error, took, facts)
+
+
+def fails(item: pytest.Function, ctx: HostContext) -> AssertionError | None:
+    """What the check fails with now, run on this thread with nothing kept of its run;
+    None when it passes, or errs (its own run reports that)."""
+    detached = Detached(item, arguments(item, ctx))
+    batcher = batch.active()
+    with batcher.running(item) if batcher is not None else contextlib.nullcontext():
+        try:
+            detached.runtest()
+        except AssertionError as first:
+            return first
+        except Exception:
+            return None
+    return None
 
 
 class FixPool:
@@ -294,12 +311,17 @@ class FixPool:
             self.futures[host] = self.pool.submit(self._run_host, ctx, items)
 
     def _run_host(self, ctx: HostContext, items: list[pytest.Function]) -> None:
-        """On a pool thread: the host's checks in their order, until one cannot run here."""
+        """On a pool thread: the host's checks in their order, until one cannot run here;
+        first, the packages their fixes need, installed together (kit.plugin.fixpackages)."""
+        failed: dict[str, AssertionError] = {}
+        with contextlib.suppress(Exception):  # as below: pytest's own run reports it
+            check = lambda item: fails(item, ctx)  # noqa: E731
+            failed = fixpackages.install_ahead(self.state, ctx, items, check)
         for item in items:
             if self.stop.is_set():
                 return
             try:
-                kept = run_one(item, ctx)
+                kept = run_one(item, ctx, failed.get(item.nodeid))
             except Exception:
                 # Connecting or gathering facts failed: pytest's setup of this check meets
                 # the same error and reports it, as in a run without the pool.

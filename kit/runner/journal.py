@@ -245,6 +245,9 @@ class Journal:
     last_step: str | None = None
     live_done: list[str] = field(default_factory=list)  # the current fix's live changes
     _completed: set[int] = field(default_factory=set)
+    # Packages installed for several fixes in one call (kit.runner.packages), each with
+    # all of that call's: a fix that needed one says so.
+    installed_together: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def dir(self) -> str:
@@ -326,7 +329,7 @@ class Journal:
 
     # -- steps -------------------------------------------------------------------
 
-    def _begin(self, op: str, path: str | None, save: bool) -> Step:
+    def _begin(self, op: str, path: str | None, save: bool, needs: str | None = None) -> Step:
         entry = _dumps(
             seq=_SEQ,
             state="begin",
@@ -336,6 +339,7 @@ class Journal:
             path=path,
             saved=f"files/{_SEQ}" if save else None,
             sha256_before=_SHA,
+            needs=needs,
         )
         # The host fills in the step number it reserved and the digest it read.
         words = [
@@ -512,21 +516,28 @@ def path_step(
 
 
 def live_step(
-    conn: Connection, op: str, *, dry_run: bool = False
+    conn: Connection, op: str, *, dry_run: bool = False, needs: str | None = None
 ) -> contextlib.AbstractContextManager[None]:
-    """Around a change to live state (a unit, a sysctl, a module): recorded, not saved."""
-    return _step(conn, op, None, save=False, dry_run=dry_run)
+    """Around a change to live state (a unit, a sysctl, a module, packages): recorded, not
+    saved; needs, when given, is text recorded with it (which fix needed what)."""
+    return _step(conn, op, None, save=False, dry_run=dry_run, needs=needs)
 
 
 @contextlib.contextmanager
 def _step(
-    conn: Connection, op: str, path: str | None, *, save: bool, dry_run: bool
+    conn: Connection,
+    op: str,
+    path: str | None,
+    *,
+    save: bool,
+    dry_run: bool,
+    needs: str | None = None,
 ) -> Iterator[None]:
     journal = None if dry_run else active(conn)
     if journal is None:
         yield
         return
-    step = journal._begin(op, path, save=save)
+    step = journal._begin(op, path, save=save, needs=needs)
     if save:
         journal._steps.append(step)
     try:
