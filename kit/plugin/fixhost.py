@@ -60,9 +60,10 @@ class HostFixes:
             try:
                 conn = self.ctx.conn
                 self.lock = HostLock(conn, self.run_id, self.lock_dir)
-                self.lock.acquire(self.lock_timeout)
                 self.journal = Journal(conn, self.run_id, self.runs_dir)
-                self.notices += [str(earlier) for earlier in self.journal.open()]
+                # The record is opened in the command that takes the lock, once it is taken.
+                taken = self.lock.acquire(self.lock_timeout, then=self.journal.open_script())
+                self.notices += [str(earlier) for earlier in self.journal.opened(taken)]
                 self.status = READY
             except HostBusy as exc:
                 self.hold(exc.args[0].partition(": ")[2])
@@ -78,9 +79,12 @@ class HostFixes:
         self.hold(f"the connection was lost during an earlier fix ({reason})", LOST)
 
     def close(self) -> None:
+        """The record closed and the lock released, in one command, the record first."""
+        if self.status == LOST:
+            return
+        release = self.lock.release_script() if self.lock is not None and self.lock.held else ""
         with contextlib.suppress(KitError):
-            if self.journal is not None and self.status != LOST:
-                self.journal.close()
-        with contextlib.suppress(KitError):
-            if self.lock is not None and self.status != LOST:
-                self.lock.release()
+            if self.journal is not None:
+                self.journal.close(then=release)
+            elif release:
+                self.ctx.conn.run("sh -c %s", release, sudo=True)
