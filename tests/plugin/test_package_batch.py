@@ -180,8 +180,14 @@ def test_two_fixes_that_need_packages_install_them_in_one_apt_get_call(pytester,
     assert res.ret == 0, res.stdout.str()
     assert "2 fixed" in res.stdout.str()
     assert installed(root) == {"socat", "ethtool"}
-    # One install of both, asked once beforehand what it would remove; the lists are fresh.
-    assert calls(log) == ["install socat ethtool (simulated)", "install socat ethtool"]
+    # One install of both, asked once beforehand what it would remove; the lists refreshed
+    # at most once (the age the runner reads is of this machine's lists, which may be old).
+    made = calls(log)
+    assert made.count("update") <= 1, made
+    assert [c for c in made if c != "update"] == [
+        "install socat ethtool (simulated)",
+        "install socat ethtool",
+    ]
     # Each fix still says which package it needed.
     props = junit(pytester)
     assert props["test_exec[local://-socat]"]["fix"] == [
