@@ -42,6 +42,10 @@ class HostFixes:
     lock: HostLock | None = None
     notices: list[str] = field(default_factory=list)
     earlier: dict[tuple[str, str], NotTaken] | None = None  # read once, on the first fix
+    # kit.plugin.fixpackages: whether the host's fixes' packages were looked for yet, and
+    # what each check whose packages were installed ahead failed with, by node id.
+    packages_planned: bool = False
+    failed_ahead: dict[str, AssertionError] = field(default_factory=dict)
 
     def not_taken(self, check_id: str, params_key: str) -> NotTaken | None:
         """The earlier run whose fix of this check (with these parameters) was made and did

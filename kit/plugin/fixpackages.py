@@ -72,6 +72,9 @@ def install_ahead(
     if len(chosen) < 2 or (ledger is not None and ledger.stopped_by(ctx.label) is not None):
         return {}
     host = state.fixes_for(ctx)
+    if host.packages_planned:
+        return {}
+    host.packages_planned = True
     needs: dict[str, tuple[str, ...]] = {}
     failed: dict[str, AssertionError] = {}
     for item in chosen:
@@ -91,6 +94,35 @@ def install_ahead(
     finally:
         state.settings.before_write()
     return failed
+
+
+def in_pytest_loop(item: pytest.Item, ctx: HostContext, first: AssertionError) -> None:
+    """The same, in pytest's own loop (--fix-parallel 1, -x: kit.plugin.fixpool is not
+    there), when the host's first check fails: for it and the host's checks after it that
+    could run on a thread. The failures of the later ones are kept on the host's fixes,
+    for kit.plugin.fixentry to fix them when they pass in their turn. Not under xdist,
+    where a worker may not run every check of its host."""
+    from kit.plugin import collected, fixdetached
+    from kit.plugin.runstate import STATE
+
+    state: RunState = item.config.stash[STATE]
+    host = state.fixes_for(ctx)
+    if host.packages_planned or hasattr(item.config, "workerinput"):
+        return
+    items = item.session.items
+    at = items.index(item) if item in items else len(items)
+    later = [i for i in items[at:] if collected.host_label(i) == ctx.label]
+
+    def fails(check: pytest.Item) -> AssertionError | None:
+        if check is item:
+            return first
+        if isinstance(check, pytest.Function) and fixdetached.eligible(check):
+            return fixdetached.fails(check, ctx)
+        return None
+
+    found = install_ahead(state, ctx, later, fails)
+    found.pop(item.nodeid, None)
+    host.failed_ahead.update(found)
 
 
 def _planned(

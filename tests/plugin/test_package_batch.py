@@ -173,10 +173,11 @@ def records(pytester: pytest.Pytester) -> list[dict[str, object]]:
     return run.entries
 
 
-def test_two_fixes_that_need_packages_install_them_in_one_apt_get_call(pytester, suite):
+@pytest.mark.parametrize("how", [(), ("--fix-parallel", "1")], ids=["threads", "pytest-loop"])
+def test_two_fixes_that_need_packages_install_them_in_one_apt_get_call(pytester, suite, how):
     root, log = suite
     pytester.makepyfile(test_checks=f"EXECUTABLES = {list(IN_REPO)!r}\n" + CHECKS)
-    res = fix_run(pytester)
+    res = fix_run(pytester, *how)
     assert res.ret == 0, res.stdout.str()
     assert "2 fixed" in res.stdout.str()
     assert installed(root) == {"socat", "ethtool"}
