@@ -25,8 +25,12 @@ NEW, READY, HELD, LOST = "new", "ready", "held", "lost"
 
 
 def new_run_id() -> str:
-    """Sortable by start time, unique across controllers."""
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(4)
+    """Sortable by start time, to the microsecond (two runs on one host may start within a
+    second: the later one's notes are the ones that count), unique across controllers."""
+    now = time.time_ns() // 1000
+    seconds, micros = divmod(now, 1_000_000)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds))
+    return f"{stamp}.{micros:06d}Z-{secrets.token_hex(4)}"
 
 
 @dataclass
