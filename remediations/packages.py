@@ -34,14 +34,28 @@ def package_for(executable: str, facts: Facts) -> str | None:
 _NEVER = "installed packages: it never removes one"
 
 
-@remediation(reboot=False, persists=True, strategy="install", disruption="low", never=_NEVER)
+@remediation(
+    reboot=False,
+    persists=True,
+    strategy="install",
+    disruption="low",
+    never=_NEVER,
+    installs=True,
+)
 def install_for_executable(target: Target, executable: str) -> Change:
     """Install the package that ships the executable on this host's family (refreshing
     stale package lists first)."""
     return _install(target, executable)
 
 
-@remediation(reboot=False, persists=True, strategy="install", disruption="low", never=_NEVER)
+@remediation(
+    reboot=False,
+    persists=True,
+    strategy="install",
+    disruption="low",
+    never=_NEVER,
+    installs=True,
+)
 def install_conntrack(target: Target, version: str) -> Change:
     """Install conntrack (conntrack-tools on the RHEL family)."""
     return _install(target, "conntrack")
@@ -55,6 +69,10 @@ def _install(target: Target, executable: str) -> Change:
             f"no package known to ship {executable} on OS family {facts.os.family}: "
             "install it by hand"
         )
+    # Installed by this run with other fixes' packages (kit.plugin.fixpackages): said so.
+    together = packages.installed_together(conn, package, dry_run=dry_run)
+    if together is not None:
+        return combine(f"{executable} from {package}", [together], dry_run=dry_run)
     if packages.is_package_installed(conn, facts, package):
         return Change.none(f"{package} already installed", dry_run=dry_run)
     # A host whose package lists were never fetched cannot install anything.

@@ -110,7 +110,14 @@ def read_config(conn: Connection) -> containerd.Config:
     )
 
 
-@remediation(reboot=False, persists=True, strategy="install", disruption="low", never=_NEVER)
+@remediation(
+    reboot=False,
+    persists=True,
+    strategy="install",
+    disruption="low",
+    never=_NEVER,
+    installs=True,
+)
 def install_containerd(target: Target) -> Change:
     """Install containerd (containerd.io on the RHEL family, from Docker's repository,
     which must be configured), enabled and running; a containerd already there, from any
@@ -120,7 +127,14 @@ def install_containerd(target: Target) -> Change:
     )
 
 
-@remediation(reboot=False, persists=True, strategy="enable", disruption="low", never=_NEVER)
+@remediation(
+    reboot=False,
+    persists=True,
+    strategy="enable",
+    disruption="low",
+    never=_NEVER,
+    installs=True,
+)
 def start_containerd(target: Target) -> Change:
     """Enable containerd and start it, installing it first where it is missing."""
     return combine(
@@ -128,7 +142,14 @@ def start_containerd(target: Target) -> Change:
     )
 
 
-@remediation(reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER)
+@remediation(
+    reboot=False,
+    persists=True,
+    strategy="configure",
+    disruption="medium",
+    never=_NEVER,
+    installs=True,
+)
 def enable_cri(target: Target, socket: str) -> Change:
     """Take the CRI plugin out of config.toml's disabled_plugins (Docker's containerd.io
     disables it), then restart containerd so that it serves the CRI.
@@ -141,7 +162,14 @@ def enable_cri(target: Target, socket: str) -> Change:
     return _configure(target, "CRI plugin enabled", lambda text, _: containerd.enable_cri(text))
 
 
-@remediation(reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER)
+@remediation(
+    reboot=False,
+    persists=True,
+    strategy="configure",
+    disruption="medium",
+    never=_NEVER,
+    installs=True,
+)
 def systemd_cgroup(target: Target, kubelet_config: str = KUBELET_CONFIG) -> Change:
     """Set `SystemdCgroup = true` for the runc runtime, where the file's config version
     keeps it, and restart containerd (medium disruption: the CRI does not answer while it
@@ -198,7 +226,14 @@ def driver_of(found: kubelet.Kubelet) -> KubeletDriver:
     )
 
 
-@remediation(reboot=False, persists=True, strategy="configure", disruption="medium", never=_NEVER)
+@remediation(
+    reboot=False,
+    persists=True,
+    strategy="configure",
+    disruption="medium",
+    never=_NEVER,
+    installs=True,
+)
 def sandbox_image(target: Target, image: str) -> Change:
     """Set the sandbox (pause) image the profile names, where the file's config version
     keeps it, and restart containerd (medium disruption: the CRI does not answer while it
@@ -218,10 +253,14 @@ def _install(target: Target) -> Change:
     containerd beside a binary install would fight it for its socket and unit. The runner
     refuses an install that would remove an installed package."""
     conn, facts, dry_run = target.conn, target.facts, target.dry_run
+    package = package_for(facts)
+    # Installed by this run with other fixes' packages (kit.plugin.fixpackages): said so.
+    together = packages.installed_together(conn, package, dry_run=dry_run) if package else None
+    if together is not None:
+        return combine(f"containerd from {package}", [together], dry_run=dry_run)
     found = find_containerd(conn)
     if found.found:
         return Change.none(f"containerd already installed: {found.describe()}", dry_run=dry_run)
-    package = package_for(facts)
     if package is None:
         raise FixRefused(f"no containerd package known for OS family {facts.os.family}")
     cache = packages.update_package_cache(conn, facts, max_age=24 * 3600, dry_run=dry_run)

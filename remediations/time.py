@@ -41,6 +41,7 @@ SYNCHRONIZED_FLAG = "/run/systemd/timesync/synchronized"
     persists=True,
     strategy="enable",
     disruption="medium",
+    installs=True,
     never=(
         "the time servers already configured; a time daemon already installed (enabled and "
         "started, never replaced: another package would remove it); a masked one"

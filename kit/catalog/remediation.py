@@ -40,6 +40,10 @@ class RemediationMeta:
     # units, installed packages); False: a live-only change a reboot undoes; None: the
     # remediation does not say.
     persists: bool | None = None
+    # True: it may install packages (through kit.runner.packages). Before a host's fixes
+    # run, those of such fixes are planned and installed in one package-manager call
+    # (kit.plugin.fixpackages); what each would install comes from its plan, not from here.
+    installs: bool = False
 
 
 def remediation(
@@ -49,17 +53,19 @@ def remediation(
     disruption: str,
     never: str = "",
     persists: bool | None = None,
+    installs: bool = False,
 ) -> Callable[[F], F]:
     """Declare a remediation: whether it needs a reboot, its strategy, how disruptive it is,
     what it leaves alone beyond what the runner protects for every remediation, and
-    whether its change survives a reboot (persists)."""
+    whether its change survives a reboot (persists), and whether it may install packages
+    (installs)."""
     if strategy not in STRATEGIES:
         raise KitValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
     if disruption not in DISRUPTIONS:
         raise KitValueError(f"disruption must be one of {DISRUPTIONS}, not {disruption!r}")
 
     def decorate(fn: F) -> F:
-        meta = RemediationMeta(reboot, strategy, disruption, never, persists)
+        meta = RemediationMeta(reboot, strategy, disruption, never, persists, installs)
         fn.hostkit_remediation = meta  # type: ignore[attr-defined]
         return fn
 

@@ -240,6 +240,7 @@ def _apply_journaled(
         try:
             target = Target(ctx.conn, ctx.facts, max_disruption=settings.max_disruption)
             changes = apply(fix, target, params)
+            _flush(journal, fix)
             _note_files(item, files.since(mark))
             return changes
         except (FixRefused, RemediationFailed) as exc:
@@ -263,6 +264,15 @@ def _apply_journaled(
     item.stash[OUTCOME] = outcomes.FAILED if refused else outcomes.ERROR
     text = f"{message}\n{first}" + ("\n" + detail if settings.verbose else "")
     raise pytest.fail.Exception(text, pytrace=False) from None
+
+
+def _flush(journal: Journal, fix: Callable[..., Any]) -> None:
+    """The fix's last step on record as done, as the fix ends: a connection lost there is
+    lost during the fix, as anywhere in it."""
+    try:
+        journal.flush()
+    except KitError as exc:
+        raise RemediationFailed(f"remediation {name_of(fix)} failed: {exc}") from exc
 
 
 def hold_for_wave(item: pytest.Item, ledger: Ledger, label: str, first: AssertionError) -> None:

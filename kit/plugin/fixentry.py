@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from kit.catalog.check import meta_of
 from kit.errors import KitError
 from kit.plugin import collected, outcomes, reboot
@@ -18,8 +20,6 @@ from kit.plugin import fix as fixflow
 from kit.plugin.runstate import STATE, RunState
 
 if TYPE_CHECKING:
-    import pytest
-
     from kit.catalog.check import CheckMeta
     from kit.plugin.fixhost import HostFixes
     from kit.plugin.hosts import HostContext
@@ -30,19 +30,36 @@ ITEM_OUTCOME = fixflow.OUTCOME
 def around_call(item: pytest.Item) -> Generator[None, Any, Any]:
     """The body of a `pytest_runtest_call` wrapper: runs the check at its `yield`."""
     try:
-        return (yield)
+        result = yield
     except AssertionError as first:
         after_failure(item, first)
         return None
     except Exception:
         item.stash[ITEM_OUTCOME] = outcomes.ERROR
         raise
+    # Passing now since its packages were installed ahead (kit.plugin.fixpackages): its
+    # verdict is the failure it had before, and its fix runs as it would have.
+    failed = _failed_ahead(item)
+    if failed is not None:
+        after_failure(item, failed)
+    return result
 
 
-def run_check(item: pytest.Item) -> None:
+def _failed_ahead(item: pytest.Item) -> AssertionError | None:
+    state: RunState = item.config.stash[STATE]
+    ctx = collected.context(item)
+    if not state.fix or ctx is None or state.settings.dry_run or ctx.key not in state.hosts:
+        return None
+    return state.fixes_for(ctx).failed_ahead.pop(item.nodeid, None)
+
+
+def run_check(item: pytest.Item, failed: AssertionError | None = None) -> None:
     """The check and what becomes of its failure, as around_call has it, for a check run
-    outside pytest's call (on a host's thread, kit.plugin.fixpool)."""
+    outside pytest's call (on a host's thread, kit.plugin.fixpool). failed: the check's
+    failure from a run of it before this one (kit.plugin.fixpackages), which stands."""
     try:
+        if failed is not None:
+            raise failed
         item.runtest()
     except AssertionError as first:
         after_failure(item, first)
@@ -64,6 +81,11 @@ def after_failure(item: pytest.Item, first: AssertionError) -> None:
         item.stash[ITEM_OUTCOME] = outcomes.FAILED
         raise first
     host = None if state.settings.dry_run else state.fixes_for(ctx)
+    # In pytest's own loop (on a host's thread, kit.plugin.fixpool looked before its checks).
+    if host is not None and not host.packages_planned and isinstance(item, pytest.Item):
+        from kit.plugin import fixpackages
+
+        fixpackages.in_pytest_loop(item, ctx, first)
     try:
         outcome = _remediate(item, ctx, meta, first, state, host)
     except AssertionError:

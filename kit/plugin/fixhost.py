@@ -25,8 +25,12 @@ NEW, READY, HELD, LOST = "new", "ready", "held", "lost"
 
 
 def new_run_id() -> str:
-    """Sortable by start time, unique across controllers."""
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(4)
+    """Sortable by start time, to the microsecond (two runs on one host may start within a
+    second: the later one's notes are the ones that count), unique across controllers."""
+    now = time.time_ns() // 1000
+    seconds, micros = divmod(now, 1_000_000)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(seconds))
+    return f"{stamp}.{micros:06d}Z-{secrets.token_hex(4)}"
 
 
 @dataclass
@@ -42,6 +46,10 @@ class HostFixes:
     lock: HostLock | None = None
     notices: list[str] = field(default_factory=list)
     earlier: dict[tuple[str, str], NotTaken] | None = None  # read once, on the first fix
+    # kit.plugin.fixpackages: whether the host's fixes' packages were looked for yet, and
+    # what each check whose packages were installed ahead failed with, by node id.
+    packages_planned: bool = False
+    failed_ahead: dict[str, AssertionError] = field(default_factory=dict)
 
     def not_taken(self, check_id: str, params_key: str) -> NotTaken | None:
         """The earlier run whose fix of this check (with these parameters) was made and did
@@ -60,9 +68,10 @@ class HostFixes:
             try:
                 conn = self.ctx.conn
                 self.lock = HostLock(conn, self.run_id, self.lock_dir)
-                self.lock.acquire(self.lock_timeout)
                 self.journal = Journal(conn, self.run_id, self.runs_dir)
-                self.notices += [str(earlier) for earlier in self.journal.open()]
+                # The record is opened in the command that takes the lock, once it is taken.
+                taken = self.lock.acquire(self.lock_timeout, then=self.journal.open_script())
+                self.notices += [str(earlier) for earlier in self.journal.opened(taken)]
                 self.status = READY
             except HostBusy as exc:
                 self.hold(exc.args[0].partition(": ")[2])
@@ -78,9 +87,12 @@ class HostFixes:
         self.hold(f"the connection was lost during an earlier fix ({reason})", LOST)
 
     def close(self) -> None:
+        """The record closed and the lock released, in one command, the record first."""
+        if self.status == LOST:
+            return
+        release = self.lock.release_script() if self.lock is not None and self.lock.held else ""
         with contextlib.suppress(KitError):
-            if self.journal is not None and self.status != LOST:
-                self.journal.close()
-        with contextlib.suppress(KitError):
-            if self.lock is not None and self.status != LOST:
-                self.lock.release()
+            if self.journal is not None:
+                self.journal.close(then=release)
+            elif release:
+                self.ctx.conn.run("sh -c %s", release, sudo=True)

@@ -30,7 +30,6 @@ report shows.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import threading
 import time
 from collections.abc import Generator
@@ -40,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from kit.plugin import batch, collected, fixentry
-from kit.plugin.fix import HOST_PARAM
+from kit.plugin import batch, collected, fixentry, fixpackages
+from kit.plugin.fixdetached import Detached, arguments, eligible, fails
 
 if TYPE_CHECKING:
     from kit.facts import Facts
@@ -50,9 +49,6 @@ if TYPE_CHECKING:
 
 PLUGIN = "hostkit-fix-pool"
 DEFAULT = 8  # hosts fixed at once when --fix-parallel does not say
-# The fixtures a thread can give a check: testinfra's host and the plugin's (kit.plugin.fixtures).
-FIXTURES = frozenset({"host", HOST_PARAM, "conn", "facts", "runner"})
-_MARKS = frozenset({"skip", "skipif", "xfail"})
 
 
 def configure(config: pytest.Config, state: RunState) -> None:
@@ -70,59 +66,6 @@ def configure(config: pytest.Config, state: RunState) -> None:
     if not state.fix or wanted == 1 or not serial or config.option.maxfail or setting_up:
         return
     config.pluginmanager.register(FixPool(state, wanted or DEFAULT), PLUGIN)
-
-
-def eligible(item: pytest.Item) -> bool:
-    """Whether the check can run on a thread: nothing in its setup needs pytest."""
-    if not isinstance(item, pytest.Function) or inspect.iscoroutinefunction(item.obj):
-        return False
-    callspec = getattr(item, "callspec", None)
-    params = set(callspec.params) if callspec is not None else set()
-    if HOST_PARAM not in params or not set(item._fixtureinfo.argnames) <= FIXTURES | params:
-        return False
-    # testinfra's own host fixture asks for `request`: only the check itself may not.
-    if not set(item.fixturenames) <= FIXTURES | params | {"request"}:
-        return False
-    return not any(mark.name in _MARKS for mark in item.iter_markers())
-
-
-class _Stash:
-    """An item's stash as a thread may use it: reads fall through, writes stay here."""
-
-    def __init__(self, real: pytest.Stash) -> None:
-        self.real = real
-        self.own: dict[Any, Any] = {}
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        self.own[key] = value
-
-    def __getitem__(self, key: Any) -> Any:
-        return self.own[key] if key in self.own else self.real[key]
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        return self.own[key] if key in self.own else self.real.get(key, default)
-
-    def __contains__(self, key: Any) -> bool:
-        return key in self.own or key in self.real
-
-
-class Detached:
-    """A check as a host's thread runs it: the item's, read only, but for what its run adds
-    (user properties, stash entries) and its arguments, which the thread provides."""
-
-    def __init__(self, item: pytest.Function, funcargs: dict[str, Any]) -> None:
-        self.item = item
-        self.user_properties = list(item.user_properties)
-        self.stash = _Stash(item.stash)
-        self.funcargs = funcargs
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.item, name)
-
-    def runtest(self) -> None:
-        # As pytest's own pytest_pyfunc_call calls it, without the hook.
-        names = self.item._fixtureinfo.argnames
-        self.item.obj(**{name: self.funcargs[name] for name in names})
 
 
 @dataclass
@@ -143,24 +86,10 @@ class Kept:
             raise self.error
 
 
-def arguments(item: pytest.Function, ctx: HostContext) -> dict[str, Any]:
-    """The check's arguments, as its fixtures would give them (kit.plugin.fixtures)."""
-    args = dict(item.callspec.params)
-    names = set(item.fixturenames)
-    args["host"] = args[HOST_PARAM]
-    if "conn" in names:
-        args["conn"] = ctx.conn
-    if "facts" in names:
-        args["facts"] = ctx.facts
-    if "runner" in names:
-        import kit.runner
-
-        args["runner"] = kit.runner
-    return args
-
-
-def run_one(item: pytest.Function, ctx: HostContext) -> Kept:
-    """Run the check and its fix flow on this thread; what pytest would have reported."""
+def run_one(item: pytest.Function, ctx: HostContext, failed: AssertionError | None = None) -> Kept:
+    """Run the check and its fix flow on this thread; what pytest would have reported.
+    failed: what the check failed with before the run changed the host for its fix
+    (kit.plugin.fixpackages); it is not run again before its fix."""
     detached = Detached(item, arguments(item, ctx))
     batcher = batch.active()
     began = time.perf_counter()
@@ -168,7 +97,7 @@ def run_one(item: pytest.Function, ctx: HostContext) -> Kept:
     # Its reads are answered from the host's batch and recorded for it, as on pytest's thread.
     with batcher.running(item) if batcher is not None else contextlib.nullcontext():
         try:
-            fixentry.run_check(detached)  # type: ignore[arg-type]
+            fixentry.run_check(detached, failed)  # type: ignore[arg-type]
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # pytest reports a check's SystemExit as it ends
@@ -294,12 +223,17 @@ class FixPool:
             self.futures[host] = self.pool.submit(self._run_host, ctx, items)
 
     def _run_host(self, ctx: HostContext, items: list[pytest.Function]) -> None:
-        """On a pool thread: the host's checks in their order, until one cannot run here."""
+        """On a pool thread: the host's checks in their order, until one cannot run here;
+        first, the packages their fixes need, installed together (kit.plugin.fixpackages)."""
+        failed: dict[str, AssertionError] = {}
+        with contextlib.suppress(Exception):  # as below: pytest's own run reports it
+            check = lambda item: fails(item, ctx)  # noqa: E731
+            failed = fixpackages.install_ahead(self.state, ctx, items, check)
         for item in items:
             if self.stop.is_set():
                 return
             try:
-                kept = run_one(item, ctx)
+                kept = run_one(item, ctx, failed.get(item.nodeid))
             except Exception:
                 # Connecting or gathering facts failed: pytest's setup of this check meets
                 # the same error and reports it, as in a run without the pool.

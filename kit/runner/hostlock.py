@@ -15,7 +15,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from kit.connection import Connection, quote
+from kit.connection import Connection, Result, quote
 from kit.errors import KitError, KitValueError
 from kit.runner import lifeline, validate
 
@@ -35,11 +35,30 @@ if [ "$2" != "$me" ] || {{ [ "$3" != 700 ] && [ "$3" != 755 ]; }}; then
   echo "unsafe $2 $3 $me"; {refused}
 fi
 """
+# The holder, found by the command that takes the lock (one round trip fewer than asking
+# first): up the process chain from this shell, as kit.runner.lifeline reads it, the first
+# process {match} says holds the connection (Lifeline.holder's rule for the transport).
+# Prints `noholder` and stops when there is none; else hp and hs are its pid and start.
+_HOLDER = """hp=; hs=; p=$$; n=0
+while [ -n "$p" ] && [ "$p" -gt 0 ] && [ "$n" -lt 64 ]; do
+  stat=$(cat /proc/$p/stat 2>/dev/null) || break
+  c=$(cat /proc/$p/comm 2>/dev/null) || c=
+  set -- ${{stat##*) }}
+  if {match}; then hp=$p; hs=${{20}}; break; fi
+  [ "$p" = 1 ] && break
+  p=$2
+  n=$((n + 1))
+done
+[ -n "$hp" ] || {{ echo noholder; exit 0; }}
+"""
+# What holds each transport's connection: sshd's session process over SSH, the controller
+# itself on a local connection (its pid filled in). Others ask kit.runner.lifeline first.
+_HOLDS = {"ssh": 'case "$c" in sshd*) true;; *) false;; esac', "local": '[ "$p" = {pid} ]'}
 # The guard is a lock on the directory itself (no file to create or follow). The owner
 # file is read only when it is a regular file, and written as a new file of its own
 # (mktemp: O_EXCL) renamed over the old name: a rename replaces a link, never follows it.
 _TAKE = (
-    "set -e\n"
+    "set -e\n{holder}"
     + _ENTER.replace("{refused}", "exit 0")
     + """exec 9<.
 flock -w 10 9
@@ -52,7 +71,7 @@ if [ -f "$o" ] && [ ! -L "$o" ] && [ -s "$o" ]; then
   fi
 fi
 t=$(mktemp fix.owner.XXXXXX)
-printf '%s %s %s\\n' {run} {pid} {start} > "$t" && mv -f -T -- "$t" "$o" ||
+printf '%s %s %s\\n' {run} "$hp" "$hs" > "$t" && mv -f -T -- "$t" "$o" ||
   {{ rm -f -- "$t"; exit 1; }}
 echo taken
 """
@@ -123,19 +142,28 @@ class HostLock:
     def __post_init__(self) -> None:
         self.directory = lock_directory(self.directory)
 
-    def acquire(self, timeout: float, poll: float = 1.0) -> None:
-        """Take the lock, waiting up to timeout seconds; HostBusy when it stays taken."""
-        pid, start = self._holder()
+    def acquire(self, timeout: float, poll: float = 1.0, then: str = "") -> Result:
+        """Take the lock, waiting up to timeout seconds; HostBusy when it stays taken.
+
+        then: a script run in the same command once the lock is taken, and only then (the
+        run's record opened: kit.plugin.fixhost); the command's result, whose output and
+        exit status after the line `taken` are that script's."""
+        holder = self._holder()
         deadline = time.monotonic() + timeout
         while True:
-            script = _TAKE.format(
-                dir=quote(self.directory), run=quote(self.run_id), pid=pid, start=quote(start)
-            )
+            script = _TAKE.format(holder=holder, dir=quote(self.directory), run=quote(self.run_id))
+            if then:
+                # Its own subshell, out of the lock directory and its flock (a run racing
+                # for the lock waits for the take only); its status is the command's.
+                script += f"exec 9<&-; cd / && (\n{then}\n)\n"
             res = self.conn.run("sh -c %s", script, sudo=True)
-            answer = res.stdout.strip()
-            if res.ok and answer == "taken":
+            answer, _, rest = res.stdout.partition("\n")
+            if answer.strip() == "taken" and (res.ok or then):
                 self.held = True
-                return
+                return Result(res.command, res.rc, rest.encode(), res.stderr_bytes, res.duration)
+            answer = res.stdout.strip()
+            if res.ok and answer == "noholder":
+                raise KitError(f"{self.conn.name}: cannot tell which process holds this connection")
             if res.ok and answer.startswith("unsafe "):
                 raise UnsafeLockDir(self.conn.name, self.directory, answer)
             if not (res.ok and answer.startswith("busy ")):
@@ -149,19 +177,27 @@ class HostLock:
 
     def release(self) -> None:
         if self.held:
-            script = _RELEASE.format(dir=quote(self.directory), run=quote(self.run_id))
-            self.conn.run("sh -c %s", script, sudo=True)
+            self.conn.run("sh -c %s", self.release_script(), sudo=True)
             self.held = False
 
-    def _holder(self) -> tuple[int, str]:
+    def release_script(self) -> str:
+        """What release sends, for a caller that sends it with its own (kit.plugin.fixhost:
+        after the run's record is closed); the lock counts as released once it is handed."""
+        self.held = False
+        return _RELEASE.format(dir=quote(self.directory), run=quote(self.run_id))
+
+    def _holder(self) -> str:
+        """The take script's start: what sets hp and hs, the holder's pid and start time."""
         if self.conn.spec.scheme == "nsenter":
             # The controller may run outside the host's pid namespace (a container
             # entered from outside): the connection keeps a process of its own inside.
-            holder: tuple[int, str] = self.conn.holder()  # type: ignore[attr-defined]
-            return holder
+            pid, start = self.conn.holder()  # type: ignore[attr-defined]
+            return f"hp={int(pid)}; hs={quote(start)}\n"
+        match = _HOLDS.get(self.conn.spec.scheme)
+        if match is not None:
+            return _HOLDER.format(match=match.format(pid=os.getpid()))
         line = lifeline.read(self.conn)
-        controller = os.getpid() if line.transport == "local" else None
-        proc = line.holder(controller)
+        proc = line.holder(None)
         if proc is None:
             raise KitError(f"{self.conn.name}: cannot tell which process holds this connection")
-        return proc.pid, proc.start
+        return f"hp={int(proc.pid)}; hs={quote(proc.start)}\n"

@@ -6,9 +6,12 @@
 
 A step's entry is appended before the step runs and completed after it, so a run
 cut short (controller killed, connection lost) leaves the step in flight on
-record. The runner's writes call `file_step` and `live_step`; they record only
-while a journal is active for that connection (the fix flow activates one around
-each remediation), and do nothing otherwise.
+record. The completion goes with the journal's next command (the next step's begin),
+at the latest when its fix ends: a step cut short after its change and before that
+is on record as in flight, which is what undo and the next run treat with care.
+The runner's writes call `file_step` and `live_step`; they record only while a
+journal is active for that connection (the fix flow activates one around each
+remediation), and do nothing otherwise.
 
 Entries, as `read_runs` gives them back: `{"event": "start", "run", "time"}` first and
 `{"event": "end", "time"}` last; a step's `{"seq", "state": "begin", "time", "check",
@@ -29,7 +32,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from kit.connection import Connection, quote
+from kit.connection import Connection, Result, quote
 from kit.errors import CommandTimeout, ConnectError, KitError, WriteInterrupted
 from kit.runner import runrecord
 from kit.runner.runrecord import RecordError, RunRecord
@@ -123,6 +126,8 @@ else
 fi
 """
 _RECORD = """printf '%s\\n' {entry} >> {journal}
+"""
+_CLOSE = """printf '%s\\n' {entry} >> {journal} && (set -C; : > {complete})
 """
 # Runs (all, or only one), newest MAX_RUNS, each framed by a header that says how many
 # bytes of its journal follow, so nothing in a journal can pass for a header. A run that
@@ -245,6 +250,13 @@ class Journal:
     last_step: str | None = None
     live_done: list[str] = field(default_factory=list)  # the current fix's live changes
     _completed: set[int] = field(default_factory=set)
+    # The done entry of the last step, not yet on the host: it goes with the next command
+    # the journal sends (the next step's begin, the fix's end, a note, the close), one
+    # round trip fewer per step. The step's change is complete either way; the entry says so.
+    _pending: str = ""
+    # Packages installed for several fixes in one call (kit.runner.packages), each with
+    # all of that call's: a fix that needed one says so.
+    installed_together: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def dir(self) -> str:
@@ -254,10 +266,15 @@ class Journal:
         """Make the run's directory, prune old runs, and return unfinished earlier ones,
         marking them noticed so the next run does not report them again; notice=False
         (an undo's own record) neither reports nor marks them."""
+        return self.opened(self.conn.run("sh -c %s", self.open_script(notice=notice), sudo=True))
+
+    def open_script(self, *, notice: bool = True) -> str:
+        """What open sends, for a caller that sends it with its own (kit.plugin.fixhost:
+        after the lock is taken, in the same command); then hand the result to opened."""
         if not runrecord.valid_run_id(self.run_id):
             raise JournalError(f"{self.conn.name}: invalid run id {self.run_id!r}")
         entry = _dumps(event="start", run=self.run_id, time=_now())
-        script = _OPEN.format(
+        return _OPEN.format(
             root=quote(self.root),
             run=quote(self.run_id),
             entry=quote(entry),
@@ -267,7 +284,10 @@ class Journal:
             max=runrecord.MAX_JOURNAL,
             sep=_SEP,
         )
-        res = self.conn.run("sh -c %s", script, sudo=True)
+
+    def opened(self, res: Result) -> list[Interrupted]:
+        """The run's record is open when open_script succeeded: the unfinished earlier runs
+        it reported; JournalError when it did not."""
         if not res.ok:
             why = res.stderr.strip().splitlines()[-1:] or ["failed"]
             raise JournalError(
@@ -276,18 +296,35 @@ class Journal:
         self._opened = True
         return parse_unfinished(res.stdout)
 
-    def close(self) -> None:
-        """Mark the run as ended normally."""
+    def close(self, then: str = "") -> None:
+        """Mark the run as ended normally; then: a script to run after, in the same command
+        whether the close was written or not (kit.plugin.fixhost: the lock's release)."""
+        parts = [self._take_pending()]
         if self._opened:
             entry = _dumps(event="end", time=_now())
-            self.conn.run(
-                "printf '%%s\\n' %s >> %s && (set -C; : > %s)",
-                entry,
-                f"{self.dir}/journal",
-                f"{self.dir}/complete",
-                sudo=True,
+            parts.append(
+                _CLOSE.format(
+                    entry=quote(entry),
+                    journal=quote(f"{self.dir}/journal"),
+                    complete=quote(f"{self.dir}/complete"),
+                )
             )
             self._opened = False
+        parts.append(then)
+        # Each in a subshell of its own: one part's exit does not skip the next.
+        script = "".join(f"(\n{part}\n)\n" for part in parts if part)
+        if script:
+            self.conn.run("sh -c %s", script, sudo=True)
+
+    def flush(self) -> None:
+        """Send the last step's done entry now, when it waits for the next command."""
+        script = self._take_pending()
+        if script:
+            self.conn.run("sh -c %s", script, sudo=True)
+
+    def _take_pending(self) -> str:
+        script, self._pending = self._pending, ""
+        return script
 
     # -- one remediation ---------------------------------------------------------
 
@@ -299,6 +336,12 @@ class Journal:
         token = _ACTIVE.set(self)
         try:
             yield self
+        except BaseException:
+            with contextlib.suppress(KitError):  # what went wrong is the news, not this
+                self.flush()
+            raise
+        else:
+            self.flush()  # the fix's last step on record as done before its check runs again
         finally:
             _ACTIVE.reset(token)
 
@@ -306,6 +349,7 @@ class Journal:
         """Put back every file the current fix changed, newest first; the paths of those
         whose change had completed (a step cut short is put back too, but it was never
         more than begun)."""
+        self.flush()
         restored = []
         for step in reversed(self._steps):
             assert step.path is not None
@@ -320,13 +364,14 @@ class Journal:
         return restored
 
     def note(self, **fields: object) -> None:
+        self.flush()
         self.conn.run(
             "printf '%%s\\n' %s >> %s", _dumps(**fields), f"{self.dir}/journal", sudo=True
         )
 
     # -- steps -------------------------------------------------------------------
 
-    def _begin(self, op: str, path: str | None, save: bool) -> Step:
+    def _begin(self, op: str, path: str | None, save: bool, needs: str | None = None) -> Step:
         entry = _dumps(
             seq=_SEQ,
             state="begin",
@@ -336,6 +381,7 @@ class Journal:
             path=path,
             saved=f"files/{_SEQ}" if save else None,
             sha256_before=_SHA,
+            needs=needs,
         )
         # The host fills in the step number it reserved and the digest it read.
         words = [
@@ -343,7 +389,8 @@ class Journal:
             for part in _SLOTS.split(entry)
             if part
         ]
-        script = _BEGIN.format(
+        # The last step's done first, in the same command: then this step's begin.
+        script = self._take_pending() + _BEGIN.format(
             dir=quote(self.dir),
             path=quote(path or "/nonexistent/"),
             seq=self._seq + 1,
@@ -369,7 +416,8 @@ class Journal:
             head=quote(head),
             tail=quote(tail),
         )
-        self.conn.run("sh -c %s", script, sudo=True)
+        # Sent with the journal's next command; the step itself is over.
+        self._pending += script
         self.in_flight = None
         self._completed.add(step.seq)
 
@@ -512,21 +560,28 @@ def path_step(
 
 
 def live_step(
-    conn: Connection, op: str, *, dry_run: bool = False
+    conn: Connection, op: str, *, dry_run: bool = False, needs: str | None = None
 ) -> contextlib.AbstractContextManager[None]:
-    """Around a change to live state (a unit, a sysctl, a module): recorded, not saved."""
-    return _step(conn, op, None, save=False, dry_run=dry_run)
+    """Around a change to live state (a unit, a sysctl, a module, packages): recorded, not
+    saved; needs, when given, is text recorded with it (which fix needed what)."""
+    return _step(conn, op, None, save=False, dry_run=dry_run, needs=needs)
 
 
 @contextlib.contextmanager
 def _step(
-    conn: Connection, op: str, path: str | None, *, save: bool, dry_run: bool
+    conn: Connection,
+    op: str,
+    path: str | None,
+    *,
+    save: bool,
+    dry_run: bool,
+    needs: str | None = None,
 ) -> Iterator[None]:
     journal = None if dry_run else active(conn)
     if journal is None:
         yield
         return
-    step = journal._begin(op, path, save=save)
+    step = journal._begin(op, path, save=save, needs=needs)
     if save:
         journal._steps.append(step)
     try:

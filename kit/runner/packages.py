@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+
 from kit.connection import Connection, quote
 from kit.errors import FixRefused
 from kit.facts import Facts, PackageManager, fill
@@ -18,6 +22,9 @@ INSTALL_TIMEOUT = 1800.0
 _CACHE_STAMP = {"apt": "/var/lib/apt/lists", "dnf": "/var/cache/dnf", "yum": "/var/cache/yum"}
 _REPO_DIR = {"apt": "/etc/apt/sources.list.d", "dnf": "/etc/yum.repos.d", "yum": "/etc/yum.repos.d"}
 _REPO_SUFFIX = {"apt": ".list", "dnf": ".repo", "yum": ".repo"}
+# While a fix is planned to learn what it would install (kit.plugin.fixpackages): the
+# packages its install_packages calls name, in order.
+_COLLECTING: ContextVar[list[str] | None] = ContextVar("hostkit_packages", default=None)
 
 
 def _manager(facts: Facts) -> PackageManager:
@@ -55,14 +62,87 @@ def install_packages(
     containerd conflicts with; runc, which containerd.io obsoletes) is refused naming them.
     """
     pm = _manager(facts)
+    wanted = _COLLECTING.get()
+    if wanted is not None and dry_run:
+        # Only what it would ask for: which are missing is asked once, for all of them.
+        wanted += [p for p in _names(packages) if p not in wanted]
+        return Change.made(f"installed {' '.join(packages)}", dry_run=True)
     missing = _missing(conn, pm, _names(packages))
     if not missing:
+        together = installed_together(conn, *packages, dry_run=dry_run)
+        if together is not None:
+            return together
         return Change.none(f"packages already installed: {' '.join(packages)}", dry_run=dry_run)
     _refuse_removals(conn, pm, missing, dry_run)
     with journal.live_step(conn, f"install {' '.join(missing)}", dry_run=dry_run):
         if not dry_run:
             conn.run(fill(pm.install_cmd, *missing), sudo=True, timeout=INSTALL_TIMEOUT).check()
     return Change.made(f"installed {' '.join(missing)}", dry_run=dry_run)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[list[str]]:
+    """While planning (dry_run=True): the packages install_packages is asked for, in the
+    list yielded, without reading the host (and update_package_cache reads nothing)."""
+    wanted: list[str] = []
+    token = _COLLECTING.set(wanted)
+    try:
+        yield wanted
+    finally:
+        _COLLECTING.reset(token)
+
+
+def install_together(
+    conn: Connection, facts: Facts, needs: Mapping[str, tuple[str, ...]]
+) -> list[str]:
+    """Install, in one package-manager call, the missing packages of several fixes (needs:
+    each fix's name and the packages it would install); the packages installed.
+
+    Stale lists are refreshed first (once), and the install is refused as install_packages
+    refuses it when it would remove an installed package. Recorded as one step of the
+    active journal (op `install A B`, which names exactly what it installed, and which fix
+    needed what); each fix's install_packages then finds its packages installed and says
+    it installed them, with the others. Any failure raises: the caller lets each fix
+    install its own, so one bad package cannot leave the others uninstalled unsaid.
+    """
+    pm = _manager(facts)
+    wanted: list[str] = []
+    for names in needs.values():
+        wanted += [p for p in _names(names) if p not in wanted]
+    missing = _missing(conn, pm, tuple(wanted)) if wanted else []
+    if not missing:
+        return []
+    update_package_cache(conn, facts, max_age=24 * 3600)
+    _refuse_removals(conn, pm, missing, False)
+    needed = "; ".join(
+        f"{fix}: {' '.join(p for p in names if p in missing)}"
+        for fix, names in needs.items()
+        if any(p in missing for p in names)
+    )
+    op = f"install {' '.join(missing)}"
+    with journal.live_step(conn, op, needs=needed):
+        conn.run(fill(pm.install_cmd, *missing), sudo=True, timeout=INSTALL_TIMEOUT).check()
+    active = journal.active(conn)
+    if active is not None:
+        for package in missing:
+            active.installed_together[package] = tuple(missing)
+    return missing
+
+
+def installed_together(conn: Connection, *packages: str, dry_run: bool = False) -> Change | None:
+    """The change that installed the packages, when this run installed them together for
+    several fixes (install_together) before the fix now running; None otherwise. Reads
+    nothing: a remediation that finds its package installed asks this first, so a fix whose
+    package came with others still says it installed it."""
+    active = None if dry_run else journal.active(conn)
+    found = active.installed_together if active is not None else {}
+    if not packages or not all(p in found for p in packages):
+        return None
+    others = [p for p in found[packages[0]] if p not in packages]
+    for package in packages[1:]:
+        others += [p for p in found[package] if p not in packages and p not in others]
+    shared = f" with {' '.join(others)}" if others else " for several fixes"
+    return Change.made(f"installed {' '.join(packages)} (in one install{shared})", dry_run=False)
 
 
 def _refuse_removals(
@@ -145,6 +225,8 @@ def update_package_cache(
     The age bound is what makes a second call a no-op; max_age=0 always refreshes.
     """
     pm = _manager(facts)
+    if _COLLECTING.get() is not None and dry_run:
+        return Change.none("package cache: not read while planning", dry_run=True)
     stamp = _CACHE_STAMP[pm.type]
     age = conn.read(
         "now=$(date +%%s); then=$(stat -c %%Y %s 2>/dev/null) && echo $((now - then))", stamp
