@@ -283,8 +283,43 @@ for g in /usr/lib/systemd/system-generators/zram-generator \
     /lib/systemd/system-generators/zram-generator; do
     [ -x "$g" ] && echo "generator=$g"
 done
+# /proc/sys in one pass: its files this login may open (`true <FILE` opens it: busybox's
+# `test -r` says yes to root for a file no one may read; `:`, a special built-in, would
+# end the script when the file does not open), then one paste for them all, a
+# line per file (its lines joined by tabs; an empty file's is empty), then what paste
+# could not read. The shell's `read` takes a byte per read(2), and an integer sysctl
+# answers a read at an offset past 0 with end of file: it would see 6 of 65536.
+sw() { # DEPTH DIR: into variable sDEPTH, the files under DIR, one a line. A level's list
+    # is its own variable, so that a file is copied once per level, not once per file.
+    eval "s$1="
+    for f in "$2"/*; do
+        if [ -L "$f" ]; then
+            :
+        elif [ -d "$f" ]; then
+            sw $(($1 + 1)) "$f"
+            eval "s$1=\$s$1\$s$(($1 + 1))"
+        elif { true <"$f"; } 2>/dev/null; then
+            eval "s$1=\$s$1\$f\$NL"
+        fi
+    done
+}
 s sysctls
-grep -r . /proc/sys 2>/dev/null
+sw 0 /proc/sys
+echo @@paths
+printf '%s' "$s0"
+echo @@values
+x=
+if [ -n "$s0" ]; then
+    IFS=$NL
+    set -f
+    # shellcheck disable=SC2086 # split on newlines only
+    { x=$(paste -s -- $s0 2>&1 >&3); } 3>&1
+    set +f
+    unset IFS
+fi
+echo @@errors
+[ -z "$x" ] || printf '%s\n' "$x"
+s0=
 s hostname-addresses
 v x /proc/sys/kernel/hostname
 getent hosts "$x" 2>/dev/null
@@ -338,31 +373,46 @@ for f in $BOOT; do
     [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; c "$f"; echo; }
 done
 # Probes come as arguments: files to stat, then "--", then packages to query. Those that
-# exist go to one stat; when it does not print a line for each, each is asked alone.
-s files
-i=0 refs= n=0
+# exist go to one stat with the kubelet's and containerd's files (sk, below), where the
+# section is printed; a path holding a newline, which that stat's list cannot hold, has
+# them asked here, as before.
+fa= pf= pn=0 skd=
 for a; do
-    i=$((i + 1))
     [ "$a" = "--" ] && break
     if [ -e "$a" ] || [ -L "$a" ]; then
-        refs="$refs \"\${$i}\"" n=$((n + 1))
+        case $a in *"$NL"*) pf=@@nl ;; esac
+        [ "$pf" = @@nl ] || pf="$pf$a$NL" pn=$((pn + 1))
     else
-        printf 'absent\t%s\n' "$a"
+        fa="${fa}absent	$a$NL"
     fi
 done
-if [ "$n" -gt 0 ]; then
-    # refs names the parameters, "${1}" "${3}"...: no path goes through eval.
-    eval "o=\$(stat --printf '%a\t%U\t%G\t%F\t%n\n' --$refs 2>/dev/null)"
-    lc "$o"
-    if [ "$lc" = "$n" ]; then
-        printf '%s\n' "$o"
-    else
-        for a; do
-            [ "$a" = "--" ] && break
-            [ -e "$a" ] || [ -L "$a" ] || continue
-            stat --printf '%a\t%U\t%G\t%F\t%n\n' -- "$a" 2>/dev/null || printf 'absent\t%s\n' "$a"
-        done
+if [ "$pf" = @@nl ]; then
+    s files
+    i=0 refs= n=0
+    for a; do
+        i=$((i + 1))
+        [ "$a" = "--" ] && break
+        if [ -e "$a" ] || [ -L "$a" ]; then
+            refs="$refs \"\${$i}\"" n=$((n + 1))
+        else
+            printf 'absent\t%s\n' "$a"
+        fi
+    done
+    if [ "$n" -gt 0 ]; then
+        # refs names the parameters, "${1}" "${3}"...: no path goes through eval.
+        eval "o=\$(stat --printf '%a\t%U\t%G\t%F\t%n\n' --$refs 2>/dev/null)"
+        lc "$o"
+        if [ "$lc" = "$n" ]; then
+            printf '%s\n' "$o"
+        else
+            for a; do
+                [ "$a" = "--" ] && break
+                [ -e "$a" ] || [ -L "$a" ] || continue
+                stat --printf '%a\t%U\t%G\t%F\t%n\n' -- "$a" 2>/dev/null || printf 'absent\t%s\n' "$a"
+            done
+        fi
     fi
+    pf= pn=0 fa=@@done
 fi
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do shift; done
 [ "${1:-}" = "--" ] && shift
@@ -378,18 +428,43 @@ fi
 # Kernel preparation: the kernel config options kubeadm's validator reads and those that
 # show a module built in (kit.runner.kernel.modules.MODULE_CONFIG), from the first config
 # where it looks: read once, for both, free space under the node's state directories, cgroup
-# controllers with the running and next boot's command lines, and sysctls whose value is
-# empty (which the grep of /proc/sys above leaves out). The config is grep's to read: a
-# few hundred kilobytes, which `read` would take a byte at a time.
+# controllers with the running and next boot's command lines. A plain config is grep's
+# to read: a few hundred kilobytes, which `read` would take a byte at a time (0.12 s of
+# CPU for 100 kB under dash, grep 3 ms). gzip's answer is in memory: the shell picks its
+# lines (kc), so that it costs one process too.
 s kernelprep-config
 KC='^[[:space:]]*CONFIG_(NAMESPACES|[A-Z]+_NS|CGROUPS|CGROUP_[A-Z0-9_]+|CPUSETS|MEMCG|INET|EXT4_FS|PROC_FS|NETFILTER_XT_[A-Z0-9_]+|IP_NF_[A-Z0-9_]+|FAIR_GROUP_SCHED|OVERLAY_FS|OVERLAYFS_FS|AUFS_FS|BLK_DEV_DM|CFS_BANDWIDTH|SECCOMP|SECCOMP_FILTER|BRIDGE_NETFILTER|IP_VS|IP_VS_RR|IP_VS_WRR|IP_VS_SH|NF_CONNTRACK)='
+kc() { # LINE: whether it is a line KC matches
+    x=${1#"${1%%[![:space:]]*}"}
+    case $x in CONFIG_*=*) x=${x#CONFIG_} x=${x%%=*} ;; *) return 1 ;; esac
+    case $x in
+        NAMESPACES | CGROUPS | CPUSETS | MEMCG | INET | EXT4_FS | PROC_FS | FAIR_GROUP_SCHED | \
+            OVERLAY_FS | OVERLAYFS_FS | AUFS_FS | BLK_DEV_DM | CFS_BANDWIDTH | SECCOMP | \
+            SECCOMP_FILTER | BRIDGE_NETFILTER | IP_VS | IP_VS_RR | IP_VS_WRR | IP_VS_SH | NF_CONNTRACK)
+            return 0
+            ;;
+        CGROUP_?* | NETFILTER_XT_?* | IP_NF_?*)
+            x=${x#CGROUP_} x=${x#NETFILTER_XT_} x=${x#IP_NF_}
+            case $x in *[!A-Z0-9_]*) return 1 ;; esac
+            ;;
+        [A-Z]*_NS) case ${x%_NS} in *[!A-Z]*) return 1 ;; esac ;;
+        *) return 1 ;;
+    esac
+}
 for p in /proc/config.gz "/boot/config-$kr" "/usr/src/linux-$kr/.config" /usr/src/linux/.config \
     "/usr/lib/modules/$kr/config" "/usr/lib/ostree-boot/config-$kr" "/usr/lib/kernel/config-$kr" \
     "/usr/src/linux-headers-$kr/.config" "/lib/modules/$kr/build/.config"; do
     if [ -e "$p" ]; then
         echo "@path=$p"
         case $p in
-            *.gz) gzip -dc -- "$p" 2>/dev/null | grep -E "$KC" ;;
+            *.gz)
+                o=$(gzip -dc -- "$p" 2>/dev/null)
+                IFS=$NL
+                set -f
+                for l in $o; do kc "$l" && printf '%s\n' "$l"; done
+                set +f
+                unset IFS
+                ;;
             *) grep -E "$KC" -- "$p" 2>/dev/null ;;
         esac
         break
@@ -448,25 +523,6 @@ for f in /boot/grub/grub.cfg /boot/grub2/grub.cfg; do
         break
     fi
 done
-# Sysctls without a value: files under /proc/sys with no character (grep -L .) that
-# read without an error (stable_secret answers EIO; grep -L names it all the same).
-# md5sum prints a line for each file it could read, and only for those. A walk with
-# `read` would start no grep, but costs twice grep's CPU: a node with a hundred network
-# interfaces has ten thousand sysctls.
-s kernelprep-sysctl-empty
-o=$(grep -r -L . /proc/sys 2>/dev/null)
-if [ -n "$o" ]; then
-    IFS=$NL
-    set -f
-    # shellcheck disable=SC2086 # split on newlines only
-    o=$(md5sum -- $o 2>/dev/null)
-    for l in $o; do
-        l=${l#*  }
-        case $l in /proc/sys/*) printf '%s\n' "$l" ;; esac
-    done
-    set +f
-    unset IFS
-fi
 # Reads the node checks used to send one by one: each section prints what that read
 # printed, between "@@begin" and "@@end" lines so that its text stays exact. The reads
 # those checks make as root are made only when the gather runs as root; otherwise their
@@ -589,26 +645,68 @@ PATH=$P0
 command -v containerd 2>/dev/null; echo "rc=$?"
 PATH=$P1
 e
-b runtime-config-default
+# containerd's defaults, the CRI plugin's answer and the kubelet's version come from the
+# host's own programs, which may hang: one sub-shell runs those the host has, under one
+# timeout for all (timeout signals its whole process group), and ends in the kubelet,
+# which it execs. Each earlier answer ends in a line "@@rt=STATUS"; those the timeout cut
+# short have none, and their status is the sub-shell's (124: timed out).
+RT='
+if [ -n "$3" ]; then PATH=$1; containerd config default 2>/dev/null; printf "\n@@rt=%s\n" "$?"; fi
+if [ -n "$4" ]; then
+    PATH=$2
+    ctr --address "$4" plugins ls 2>/dev/null
+    r=$?
+    printf "\n@@rt=%s\n" "$r"
+    [ "$r" = 0 ] || { ctr --address "$4" plugins ls 2>&1 >/dev/null; printf "\n@@rt=%s\n" "$?"; }
+fi
+[ -z "$5" ] || { PATH=$1; exec kubelet --version 2>/dev/null; }
+'
+rcd= rkb= rsk= ro= rr=0
 PATH=$P0
-# shellcheck disable=SC2086 # T is the timeout command and its options
-{ command -v containerd >/dev/null 2>&1 && $T containerd config default 2>/dev/null; } ||
-    echo @@absent
+command -v containerd >/dev/null 2>&1 && rcd=y
+command -v kubelet >/dev/null 2>&1 && rkb=y
 PATH=$P1
+# The CRI plugin is asked as root only, where the socket is and ctr is.
+[ "$uid" = 0 ] && [ -S /run/containerd/containerd.sock ] && command -v ctr >/dev/null 2>&1 &&
+    rsk=/run/containerd/containerd.sock
+if [ -n "$rcd$rsk$rkb" ]; then
+    # shellcheck disable=SC2086 # T is the timeout command and its options
+    ro=$($T sh -c "$RT" hostkit-runtime "$P0" "$P1" "$rcd" "$rsk" "$rkb")
+    rr=$?
+fi
+rtp() { # into rv and rs, the sub-shell's next answer and its exit status
+    case $ro in
+        *"$NL@@rt="*)
+            rv=${ro%%"$NL@@rt="*} ro=${ro#*"$NL@@rt="}
+            rs=${ro%%"$NL"*}
+            case $ro in *"$NL"*) ro=${ro#*"$NL"} ;; *) ro= ;; esac
+            ;;
+        *) rv=$ro rs=$rr ro= ;;
+    esac
+}
+b runtime-config-default
+if [ -n "$rcd" ]; then
+    rtp
+    printf '%s' "$rv"
+    [ "$rs" = 0 ] || echo @@absent
+else
+    echo @@absent
+fi
 e
 s runtime-cri
 priv && {
     for p in /run/containerd/containerd.sock; do
         printf '@@socket:%s\n' "$p"
-        if [ -S "$p" ] && command -v ctr >/dev/null 2>&1; then
+        if [ "$rsk" = "$p" ]; then
             echo @@begin
-            # shellcheck disable=SC2086
-            o=$($T ctr --address "$p" plugins ls 2>/dev/null)
-            r=$?
+            rtp
+            o=$rv r=$rs
+            # as $(...) would have kept it: without its last newlines
+            while :; do case $o in *"$NL") o=${o%"$NL"} ;; *) break ;; esac; done
             printf '%s\n@@rc=%s\n' "$o" "$r"
             if [ "$r" != 0 ]; then
-                # shellcheck disable=SC2086
-                o=$($T ctr --address "$p" plugins ls 2>&1 >/dev/null)
+                rtp
+                o=$rv
                 x=0
                 IFS=$NL
                 set -f
@@ -645,16 +743,14 @@ if sd; then
     echo "@@kubelet-show-rc=$sr"
 fi
 b runtime-kubelet-version
-PATH=$P0
 # No kubelet: the 127 the shell (or timeout) would have said, without starting timeout.
-if command -v kubelet >/dev/null 2>&1; then
-    # shellcheck disable=SC2086
-    $T kubelet --version 2>/dev/null
-    echo "rc=$?"
+if [ -n "$rkb" ]; then
+    rtp
+    [ -z "$rv" ] || printf '%s\n' "$rv"
+    echo "rc=$rs"
 else
     echo rc=127
 fi
-PATH=$P1
 e
 # TCP listeners with their processes (ss as root sees every process), and the cgroup
 # of each process, which names its systemd unit.
@@ -710,20 +806,47 @@ cfg() {
         done
     done
 }
-# The stat line of each path of kf, from one stat when it printed one for each.
+# The stat lines of the probed files (pf) and of each path of kf, from one stat when it
+# printed one for each. A kf line is "MODE OWNER GROUP".
+FMT='%a\t%U\t%G\t%F\t%n\n'
 sk() {
-    st= sn=0
-    [ -n "$kf" ] || return 0
+    st= ps= skd=y
+    if [ -n "$pf$kf" ]; then
+        IFS=$NL
+        set -f
+        # shellcheck disable=SC2086 # split on newlines only
+        o=$(stat --printf "$FMT" -- $pf $kf 2>/dev/null)
+        lc "$pf$kf"
+        sn=$lc
+        lc "$o"
+        if [ "$lc" = "$sn" ]; then
+            o="$o$NL" x=$pn
+            while [ "$x" -gt 0 ]; do ps="$ps${o%%"$NL"*}$NL" o=${o#*"$NL"} x=$((x - 1)); done
+            for l in $o; do
+                a=${l%%"	"*} l=${l#*"	"}
+                x=${l%%"	"*} l=${l#*"	"}
+                st="$st$a $x ${l%%"	"*}$NL"
+            done
+        else
+            kf=
+        fi
+        set +f
+        unset IFS
+    fi
+}
+fp() { # the files section, from sk's answer or each file's own stat
+    [ "$fa" = @@done ] && return 0
+    s files
+    printf '%s%s' "$fa" "$ps"
+    [ -z "$ps" ] || return 0
     IFS=$NL
     set -f
-    # shellcheck disable=SC2086 # split on newlines only
-    st=$(stat -c '%a %U %G' -- $kf 2>/dev/null)
+    for a in $pf; do
+        unset IFS
+        stat --printf "$FMT" -- "$a" 2>/dev/null || printf 'absent\t%s\n' "$a"
+    done
     set +f
     unset IFS
-    lc "$kf"
-    sn=$lc
-    lc "$st"
-    [ "$lc" = "$sn" ] && st="$st$NL" || kf=
 }
 mode() { # PATH: its stat line, from sk's answer or its own stat
     tl=$kf tt=$st
@@ -841,6 +964,9 @@ priv && {
     set +f
     e
 }
+# The probed files' stat, when the kubelet's files were not read.
+[ -n "$skd" ] || sk
+fp
 # containerd's config file, with its mode from the stat above.
 s runtime-config
 priv && {
