@@ -169,40 +169,68 @@ s links
 for f in /sys/class/net/*; do
     { [ -e "$f" ] || [ -L "$f" ]; } && printf '%s\n' "${f##*/}"
 done
-# Addresses and the IPv4 default route from one ip, in batch mode. -o, which the
-# addresses need, also puts a multipath route's nexthops on its line after a
-# backslash: they go back on lines of their own, as `ip -4 route` prints them.
-ad= r4=
+# Addresses and the default routes from one ip, in batch mode: the IPv4 default route
+# (`route show default`, the main table), the addresses, then the default routes of every
+# table and family (`table all`, where `-6` cannot be said): those of other tables say
+# "table", the main table's IPv4 ones come first, as the first answer printed them, and
+# the IPv6 ones follow. -o, which the addresses need, also puts a multipath route's
+# nexthops on its line after a backslash: they go back on lines of their own (nh), as
+# `ip route` prints them. When the answers cannot be told apart (no address between
+# them), each route is asked alone, as before.
+nh() { # LINES: into nv, each line's nexthops on lines of their own
+    nv=
+    IFS=$NL
+    for l in $1; do
+        while :; do
+            case $l in
+                *\\*) nv="$nv${l%%\\*}$NL" l=${l#*\\} ;;
+                *) nv="$nv$l$NL" && break ;;
+            esac
+        done
+    done
+    unset IFS
+}
+ad= r4= r6= r6a=
 if command -v ip >/dev/null 2>&1; then
     o=$(ip -force -o -batch - 2>/dev/null <<'EOF'
-address show
 route show default
+address show
+route show table all default
 EOF
 )
+    x=1 y= z=
     IFS=$NL
     set -f
     for l in $o; do
-        case $l in
-            [0-9]*:*) ad="$ad$l$NL" ;;
-            *)
-                while :; do
-                    case $l in
-                        *\\*) r4="$r4${l%%\\*}$NL" l=${l#*\\} ;;
-                        *) r4="$r4$l$NL" && break ;;
-                    esac
-                done
-                ;;
+        case $x$l in
+            ?[0-9]*:*) ad="$ad$l$NL" x=2 ;;
+            1*) y="$y$l$NL" ;;
+            2*" table "*) ;;
+            *) z="$z$l$NL" ;;
         esac
     done
-    set +f
     unset IFS
+    if [ -n "$ad" ]; then
+        case $z in
+            "$y"*) nh "${z#"$y"}" && r6=$nv r6a=y ;;
+        esac
+    else
+        y=$(ip -force -o route show default 2>/dev/null)
+    fi
+    nh "$y"
+    set +f
+    r4=$nv
 fi
 s addrs
 printf '%s' "$ad"
 s route4
 printf '%s' "$r4"
 s route6
-ip -6 route show default 2>/dev/null
+if [ -n "$r6a" ]; then
+    printf '%s' "$r6"
+else
+    ip -6 route show default 2>/dev/null
+fi
 for f in tcp tcp6 udp udp6; do
     s "net-$f"
     c "/proc/net/$f"
