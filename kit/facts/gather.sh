@@ -235,10 +235,81 @@ for f in tcp tcp6 udp udp6; do
     s "net-$f"
     c "/proc/net/$f"
 done
+# Where links lead, from one readlink for all of them: /etc/localtime (its target as
+# written, for the time zone), the boot files' links and /etc/resolv.conf for
+# hostprep-resolv (where they lead in the end, as readlink -f says: canon). It prints a
+# line per link in their order; when it does not (busybox's takes one link), each is
+# asked alone, as before.
+BOOT="/etc/fstab /etc/modules /etc/modules-load.d/*.conf /run/modules-load.d/*.conf
+    /usr/local/lib/modules-load.d/*.conf /usr/lib/modules-load.d/*.conf /lib/modules-load.d/*.conf
+    /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf
+    /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf
+    /etc/systemd/zram-generator.conf /run/systemd/zram-generator.conf
+    /usr/local/lib/systemd/zram-generator.conf /usr/lib/systemd/zram-generator.conf
+    /etc/systemd/zram-generator.conf.d/*.conf /run/systemd/zram-generator.conf.d/*.conf
+    /usr/local/lib/systemd/zram-generator.conf.d/*.conf
+    /usr/lib/systemd/zram-generator.conf.d/*.conf"
+# canon LINK TARGET: into cv, what readlink -f LINK prints, TARGET being what the link
+# holds: cd -P resolves the directories (every one but the last must exist); a last
+# component that is a link again is readlink -f's own to follow.
+canon() {
+    case $2 in /*) cp=$2 ;; *) cp=${1%/*}/$2 ;; esac
+    cb=${cp##*/} c0=$PWD cv=
+    case $cb in
+        '' | . | ..) cd -P "$cp" 2>/dev/null && cv=$PWD ;;
+        *)
+            if cd -P "${cp%/*}/" 2>/dev/null; then
+                if [ -L "$cb" ]; then
+                    cv=$(readlink -f -- "$1" 2>/dev/null)
+                else
+                    cv=${PWD%/}/$cb
+                fi
+            fi
+            ;;
+    esac
+    cd "$c0" 2>/dev/null || cd /
+}
+rl= rn=0 rt= tz= lz=
+# shellcheck disable=SC2086 # the globs above
+for f in $BOOT; do [ -L "$f" ] && rl="$rl$f$NL" rn=$((rn + 1)); done
+rv=/etc/resolv.conf
+[ "$uid" = 0 ] && [ -L "$rv" ] && rl="$rl$rv$NL" rn=$((rn + 1))
+[ -L /etc/localtime ] && lz=/etc/localtime$NL
+if [ -n "$lz$rl" ]; then
+    IFS=$NL
+    set -f
+    # shellcheck disable=SC2086 # split on newlines only
+    o=$(readlink -- $lz$rl 2>/dev/null)
+    set +f
+    unset IFS
+    lc "$lz$rl"
+    x=$lc
+    lc "$o"
+    if [ "$lc" = "$x" ]; then
+        o="$o$NL"
+        [ -z "$lz" ] || tz=${o%%"$NL"*} o=${o#*"$NL"}
+        tl=$rl
+        while [ -n "$tl" ]; do
+            canon "${tl%%"$NL"*}" "${o%%"$NL"*}"
+            rt="$rt$cv$NL" tl=${tl#*"$NL"} o=${o#*"$NL"}
+        done
+    else
+        [ -z "$lz" ] || tz=$(readlink /etc/localtime 2>/dev/null)
+        tl=$rl
+        while [ -n "$tl" ]; do
+            rt="$rt$(readlink -f -- "${tl%%"$NL"*}" 2>/dev/null)$NL" tl=${tl#*"$NL"}
+        done
+    fi
+fi
+target() { # LINK: into tv, where it leads, from the answer above
+    tl=$rl tt=$rt tv=
+    while [ -n "$tl" ]; do
+        [ "${tl%%"$NL"*}" = "$1" ] && tv=${tt%%"$NL"*} && return
+        tl=${tl#*"$NL"} tt=${tt#*"$NL"}
+    done
+}
 s timezone
-x=
-[ -L /etc/localtime ] && x=$(readlink /etc/localtime 2>/dev/null)
-echo "link=$x"
+echo "link=$tz"
 c /etc/timezone
 s timesync
 [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1 &&
@@ -351,47 +422,6 @@ s0=
 s hostname-addresses
 v x /proc/sys/kernel/hostname
 getent hosts "$x" 2>/dev/null
-# Where links lead (readlink -f), one readlink for all of them: the boot files' links,
-# and /etc/resolv.conf for hostprep-resolv. It prints a line per link in their order;
-# one it cannot resolve prints nothing: then each is asked alone.
-BOOT="/etc/fstab /etc/modules /etc/modules-load.d/*.conf /run/modules-load.d/*.conf
-    /usr/local/lib/modules-load.d/*.conf /usr/lib/modules-load.d/*.conf /lib/modules-load.d/*.conf
-    /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf
-    /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf
-    /etc/systemd/zram-generator.conf /run/systemd/zram-generator.conf
-    /usr/local/lib/systemd/zram-generator.conf /usr/lib/systemd/zram-generator.conf
-    /etc/systemd/zram-generator.conf.d/*.conf /run/systemd/zram-generator.conf.d/*.conf
-    /usr/local/lib/systemd/zram-generator.conf.d/*.conf
-    /usr/lib/systemd/zram-generator.conf.d/*.conf"
-rl= rn=0 rt=
-# shellcheck disable=SC2086 # the globs above
-for f in $BOOT; do [ -L "$f" ] && rl="$rl$f$NL" rn=$((rn + 1)); done
-rv=/etc/resolv.conf
-[ "$uid" = 0 ] && [ -L "$rv" ] && rl="$rl$rv$NL" rn=$((rn + 1))
-if [ "$rn" -gt 0 ]; then
-    IFS=$NL
-    set -f
-    # shellcheck disable=SC2086 # split on newlines only
-    rt=$(readlink -f -- $rl 2>/dev/null)
-    set +f
-    unset IFS
-    lc "$rt"
-    if [ "$lc" = "$rn" ]; then
-        rt="$rt$NL"
-    else
-        rt= tl=$rl
-        while [ -n "$tl" ]; do
-            rt="$rt$(readlink -f -- "${tl%%"$NL"*}" 2>/dev/null)$NL" tl=${tl#*"$NL"}
-        done
-    fi
-fi
-target() { # LINK: into tv, where it leads, from the answer above
-    tl=$rl tt=$rt tv=
-    while [ -n "$tl" ]; do
-        [ "${tl%%"$NL"*}" = "$1" ] && tv=${tt%%"$NL"*} && return
-        tl=${tl#*"$NL"} tt=${tt#*"$NL"}
-    done
-}
 s boot-files
 # shellcheck disable=SC2086 # the globs above
 for f in $BOOT; do
