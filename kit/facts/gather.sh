@@ -337,27 +337,55 @@ if [ -d /run/systemd/system ]; then
 fi
 # systemctl without a running systemd answers nothing, slowly: it is asked only under systemd.
 sd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
-# Unit file states, one systemctl for all: it prints a line per unit, in their order,
-# "not-found" for a unit it does not know. An older systemctl stops at the first unit
-# it does not know, and one with SysV compatibility answers first for a unit that has
-# an init script: those are asked one by one, as before.
-en() { # UNITS...: into ue, "unit=state" lines in their order
-    o= b= n=0 ue=
-    for u; do
-        [ -e "/etc/init.d/${u%.service}" ] || [ -e "/etc/rc.d/init.d/${u%.service}" ] ||
-            b="$b $u" n=$((n + 1))
-    done
-    set -f
+# The units' properties the sections below print and their unit file states, from one
+# systemctl show: its answer has a block per unit, in their order, between empty lines.
+# Each property prints as it would have alone (`systemctl is-active` prints ActiveState).
+SU="containerd.service kubelet.service NetworkManager.service systemd-resolved.service
+    firewalld.service chrony.service chronyd.service systemd-timesyncd.service ntp.service
+    ntpd.service ntpsec.service openntpd.service swap.target"
+sa= sr=
+if sd; then
     # shellcheck disable=SC2086 # unit names are words
-    [ "$n" -gt 0 ] && o=$(systemctl is-enabled -- $b 2>/dev/null)
+    sa=$(systemctl show -p Id -p LoadState -p ActiveState -p FragmentPath -p DropInPaths \
+        -p UnitFileState -p Environment -p EnvironmentFiles -- $SU 2>/dev/null)
+    sr=$?
+fi
+prop() { # UNIT PROPERTY...: into pv, the unit's lines of those properties, in order
+    pb=$sa pv=
+    for x in $SU; do
+        [ "$x" = "$1" ] && break
+        case $pb in *"$NL$NL"*) pb=${pb#*"$NL$NL"} ;; *) pb= ;; esac
+    done
+    pb=${pb%%"$NL$NL"*}
+    shift
+    IFS=$NL
+    set -f
+    for l in $pb; do
+        for x; do case $l in "$x="*) pv="$pv$l$NL" ;; esac; done
+    done
     set +f
-    lc "$o"
-    [ "$lc" = "$n" ] || b=
+    unset IFS
+}
+# Unit file states as `systemctl is-enabled` prints them, from the show above: the unit
+# file's state; "alias" for a name that loads another unit (its Id), as systemd 240 and
+# later say; "not-found" for a unit systemd does not know (an older is-enabled printed
+# nothing: the parser leaves both out). A unit with an init script is asked alone, as
+# before: is-enabled answers for it through SysV compatibility, which show does not.
+en() { # UNITS...: into ue, "unit=state" lines in their order
+    ue=
     for u; do
-        case "$b " in
-            *" $u "*) l=${o%%"$NL"*} o=${o#*"$NL"} ;;
-            *) l=$(systemctl is-enabled -- "$u" 2>/dev/null) ;;
-        esac
+        if [ -e "/etc/init.d/${u%.service}" ] || [ -e "/etc/rc.d/init.d/${u%.service}" ]; then
+            l=$(systemctl is-enabled -- "$u" 2>/dev/null)
+        else
+            prop "$u" Id LoadState UnitFileState
+            l=
+            case $NL$pv in *"${NL}UnitFileState="*) l=${pv#*UnitFileState=} l=${l%%"$NL"*} ;; esac
+            case $NL$pv in
+                *"${NL}LoadState=not-found$NL"*) l=not-found ;;
+                *"${NL}Id=$u$NL"*) ;;
+                *"${NL}Id="?*) l=alias ;;
+            esac
+        fi
         ue="$ue$u=$l$NL"
     done
 }
@@ -592,33 +620,6 @@ d() {
     for f in "$@"; do
         [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; c "$f"; echo; }
     done
-}
-# The units' properties the sections below print, from one systemctl show: its answer
-# has a block per unit, in their order, between empty lines. Each property prints as
-# it would have alone (`systemctl is-active` prints ActiveState).
-SU="containerd.service kubelet.service NetworkManager.service systemd-resolved.service"
-sa= sr=
-if sd; then
-    # shellcheck disable=SC2086 # unit names are words
-    sa=$(systemctl show -p LoadState -p ActiveState -p FragmentPath -p DropInPaths \
-        -p UnitFileState -p Environment -p EnvironmentFiles -- $SU 2>/dev/null)
-    sr=$?
-fi
-prop() { # UNIT PROPERTY...: into pv, the unit's lines of those properties, in order
-    pb=$sa pv=
-    for x in $SU; do
-        [ "$x" = "$1" ] && break
-        case $pb in *"$NL$NL"*) pb=${pb#*"$NL$NL"} ;; *) pb= ;; esac
-    done
-    pb=${pb%%"$NL$NL"*}
-    shift
-    IFS=$NL
-    set -f
-    for l in $pb; do
-        for x; do case $l in "$x="*) pv="$pv$l$NL" ;; esac; done
-    done
-    set +f
-    unset IFS
 }
 active() { # UNIT: into pv, its state as `systemctl is-active` prints it
     prop "$1" ActiveState

@@ -52,7 +52,7 @@ PROPS = {
     },
     "systemd-resolved.service": {"ActiveState": "active", "UnitFileState": "enabled"},
 }
-ORDER = ("LoadState", "ActiveState", "FragmentPath", "DropInPaths", "UnitFileState",
+ORDER = ("Id", "LoadState", "ActiveState", "FragmentPath", "DropInPaths", "UnitFileState",
          "Environment", "EnvironmentFiles")
 OLD = os.environ.get("HK_SYSTEMD") == "old"
 
@@ -101,6 +101,9 @@ if verb == "show":
         props = dict(PROPS.get(loaded, {}))
         props.setdefault("ActiveState", "inactive")
         props["LoadState"] = "loaded" if loaded else "not-found"
+        props["Id"] = loaded or name(u)
+        # The unit file state of the unit it loads, which show says for every unit.
+        props.setdefault("UnitFileState", NATIVE[loaded][0] if loaded else "")
         lines = []
         for p in ORDER:
             if p not in asked:

@@ -19,6 +19,11 @@ _MOVING = {"sysctls", "kernelprep-df", "net-tcp", "net-tcp6", "net-udp", "net-ud
 # Sections the script no longer prints, their facts now read from another section (the
 # empty sysctls come from the one pass over /proc/sys): compared through differences().
 _FOLDED = {"kernelprep-sysctl-empty"}
+# The unit file states come from systemctl show now, which says "not-found" for a unit
+# systemd does not know whatever its version; an older is-enabled printed nothing for
+# it. The parser leaves out both: under older systemd the section's text differs, not
+# its facts (unit_states, compared through differences()).
+_OLD_SYSTEMD_TEXT = {"units"}
 
 
 @pytest.mark.parametrize("old_systemd", [False, True], ids=["systemd", "old-systemd"])
@@ -45,6 +50,8 @@ def test_a_node_gather_says_what_the_earlier_script_said(tmp_path: Path, old_sys
     a, b, c = (split_sections(text) for text in (old, new, again))
     for name in sorted(set(a) | set(b)):
         if name in _MOVING | _FOLDED or a.get(name) != c.get(name):
+            continue
+        if old_systemd and name in _OLD_SYSTEMD_TEXT:
             continue
         if name in {"files"}:  # the same lines, those of absent files first
             assert sorted(a[name].splitlines()) == sorted(b[name].splitlines())
