@@ -169,48 +169,147 @@ s links
 for f in /sys/class/net/*; do
     { [ -e "$f" ] || [ -L "$f" ]; } && printf '%s\n' "${f##*/}"
 done
-# Addresses and the IPv4 default route from one ip, in batch mode. -o, which the
-# addresses need, also puts a multipath route's nexthops on its line after a
-# backslash: they go back on lines of their own, as `ip -4 route` prints them.
-ad= r4=
+# Addresses and the default routes from one ip, in batch mode: the IPv4 default route
+# (`route show default`, the main table), the addresses, then the default routes of every
+# table and family (`table all`, where `-6` cannot be said): those of other tables say
+# "table", the main table's IPv4 ones come first, as the first answer printed them, and
+# the IPv6 ones follow. -o, which the addresses need, also puts a multipath route's
+# nexthops on its line after a backslash: they go back on lines of their own (nh), as
+# `ip route` prints them. When the answers cannot be told apart (no address between
+# them), each route is asked alone, as before.
+nh() { # LINES: into nv, each line's nexthops on lines of their own
+    nv=
+    IFS=$NL
+    for l in $1; do
+        while :; do
+            case $l in
+                *\\*) nv="$nv${l%%\\*}$NL" l=${l#*\\} ;;
+                *) nv="$nv$l$NL" && break ;;
+            esac
+        done
+    done
+    unset IFS
+}
+ad= r4= r6= r6a=
 if command -v ip >/dev/null 2>&1; then
     o=$(ip -force -o -batch - 2>/dev/null <<'EOF'
-address show
 route show default
+address show
+route show table all default
 EOF
 )
+    x=1 y= z=
     IFS=$NL
     set -f
     for l in $o; do
-        case $l in
-            [0-9]*:*) ad="$ad$l$NL" ;;
-            *)
-                while :; do
-                    case $l in
-                        *\\*) r4="$r4${l%%\\*}$NL" l=${l#*\\} ;;
-                        *) r4="$r4$l$NL" && break ;;
-                    esac
-                done
-                ;;
+        case $x$l in
+            ?[0-9]*:*) ad="$ad$l$NL" x=2 ;;
+            1*) y="$y$l$NL" ;;
+            2*" table "*) ;;
+            *) z="$z$l$NL" ;;
         esac
     done
-    set +f
     unset IFS
+    if [ -n "$ad" ]; then
+        case $z in
+            "$y"*) nh "${z#"$y"}" && r6=$nv r6a=y ;;
+        esac
+    else
+        y=$(ip -force -o route show default 2>/dev/null)
+    fi
+    nh "$y"
+    set +f
+    r4=$nv
 fi
 s addrs
 printf '%s' "$ad"
 s route4
 printf '%s' "$r4"
 s route6
-ip -6 route show default 2>/dev/null
+if [ -n "$r6a" ]; then
+    printf '%s' "$r6"
+else
+    ip -6 route show default 2>/dev/null
+fi
 for f in tcp tcp6 udp udp6; do
     s "net-$f"
     c "/proc/net/$f"
 done
+# Where links lead, from one readlink for all of them: /etc/localtime (its target as
+# written, for the time zone), the boot files' links and /etc/resolv.conf for
+# hostprep-resolv (where they lead in the end, as readlink -f says: canon). It prints a
+# line per link in their order; when it does not (busybox's takes one link), each is
+# asked alone, as before.
+BOOT="/etc/fstab /etc/modules /etc/modules-load.d/*.conf /run/modules-load.d/*.conf
+    /usr/local/lib/modules-load.d/*.conf /usr/lib/modules-load.d/*.conf /lib/modules-load.d/*.conf
+    /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf
+    /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf
+    /etc/systemd/zram-generator.conf /run/systemd/zram-generator.conf
+    /usr/local/lib/systemd/zram-generator.conf /usr/lib/systemd/zram-generator.conf
+    /etc/systemd/zram-generator.conf.d/*.conf /run/systemd/zram-generator.conf.d/*.conf
+    /usr/local/lib/systemd/zram-generator.conf.d/*.conf
+    /usr/lib/systemd/zram-generator.conf.d/*.conf"
+# canon LINK TARGET: into cv, what readlink -f LINK prints, TARGET being what the link
+# holds: cd -P resolves the directories (every one but the last must exist); a last
+# component that is a link again is readlink -f's own to follow.
+canon() {
+    case $2 in /*) cp=$2 ;; *) cp=${1%/*}/$2 ;; esac
+    cb=${cp##*/} c0=$PWD cv=
+    case $cb in
+        '' | . | ..) cd -P "$cp" 2>/dev/null && cv=$PWD ;;
+        *)
+            if cd -P "${cp%/*}/" 2>/dev/null; then
+                if [ -L "$cb" ]; then
+                    cv=$(readlink -f -- "$1" 2>/dev/null)
+                else
+                    cv=${PWD%/}/$cb
+                fi
+            fi
+            ;;
+    esac
+    cd "$c0" 2>/dev/null || cd /
+}
+rl= rn=0 rt= tz= lz=
+# shellcheck disable=SC2086 # the globs above
+for f in $BOOT; do [ -L "$f" ] && rl="$rl$f$NL" rn=$((rn + 1)); done
+rv=/etc/resolv.conf
+[ "$uid" = 0 ] && [ -L "$rv" ] && rl="$rl$rv$NL" rn=$((rn + 1))
+[ -L /etc/localtime ] && lz=/etc/localtime$NL
+if [ -n "$lz$rl" ]; then
+    IFS=$NL
+    set -f
+    # shellcheck disable=SC2086 # split on newlines only
+    o=$(readlink -- $lz$rl 2>/dev/null)
+    set +f
+    unset IFS
+    lc "$lz$rl"
+    x=$lc
+    lc "$o"
+    if [ "$lc" = "$x" ]; then
+        o="$o$NL"
+        [ -z "$lz" ] || tz=${o%%"$NL"*} o=${o#*"$NL"}
+        tl=$rl
+        while [ -n "$tl" ]; do
+            canon "${tl%%"$NL"*}" "${o%%"$NL"*}"
+            rt="$rt$cv$NL" tl=${tl#*"$NL"} o=${o#*"$NL"}
+        done
+    else
+        [ -z "$lz" ] || tz=$(readlink /etc/localtime 2>/dev/null)
+        tl=$rl
+        while [ -n "$tl" ]; do
+            rt="$rt$(readlink -f -- "${tl%%"$NL"*}" 2>/dev/null)$NL" tl=${tl#*"$NL"}
+        done
+    fi
+fi
+target() { # LINK: into tv, where it leads, from the answer above
+    tl=$rl tt=$rt tv=
+    while [ -n "$tl" ]; do
+        [ "${tl%%"$NL"*}" = "$1" ] && tv=${tt%%"$NL"*} && return
+        tl=${tl#*"$NL"} tt=${tt#*"$NL"}
+    done
+}
 s timezone
-x=
-[ -L /etc/localtime ] && x=$(readlink /etc/localtime 2>/dev/null)
-echo "link=$x"
+echo "link=$tz"
 c /etc/timezone
 s timesync
 [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1 &&
@@ -238,27 +337,55 @@ if [ -d /run/systemd/system ]; then
 fi
 # systemctl without a running systemd answers nothing, slowly: it is asked only under systemd.
 sd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
-# Unit file states, one systemctl for all: it prints a line per unit, in their order,
-# "not-found" for a unit it does not know. An older systemctl stops at the first unit
-# it does not know, and one with SysV compatibility answers first for a unit that has
-# an init script: those are asked one by one, as before.
-en() { # UNITS...: into ue, "unit=state" lines in their order
-    o= b= n=0 ue=
-    for u; do
-        [ -e "/etc/init.d/${u%.service}" ] || [ -e "/etc/rc.d/init.d/${u%.service}" ] ||
-            b="$b $u" n=$((n + 1))
-    done
-    set -f
+# The units' properties the sections below print and their unit file states, from one
+# systemctl show: its answer has a block per unit, in their order, between empty lines.
+# Each property prints as it would have alone (`systemctl is-active` prints ActiveState).
+SU="containerd.service kubelet.service NetworkManager.service systemd-resolved.service
+    firewalld.service chrony.service chronyd.service systemd-timesyncd.service ntp.service
+    ntpd.service ntpsec.service openntpd.service swap.target"
+sa= sr=
+if sd; then
     # shellcheck disable=SC2086 # unit names are words
-    [ "$n" -gt 0 ] && o=$(systemctl is-enabled -- $b 2>/dev/null)
+    sa=$(systemctl show -p Id -p LoadState -p ActiveState -p FragmentPath -p DropInPaths \
+        -p UnitFileState -p Environment -p EnvironmentFiles -- $SU 2>/dev/null)
+    sr=$?
+fi
+prop() { # UNIT PROPERTY...: into pv, the unit's lines of those properties, in order
+    pb=$sa pv=
+    for x in $SU; do
+        [ "$x" = "$1" ] && break
+        case $pb in *"$NL$NL"*) pb=${pb#*"$NL$NL"} ;; *) pb= ;; esac
+    done
+    pb=${pb%%"$NL$NL"*}
+    shift
+    IFS=$NL
+    set -f
+    for l in $pb; do
+        for x; do case $l in "$x="*) pv="$pv$l$NL" ;; esac; done
+    done
     set +f
-    lc "$o"
-    [ "$lc" = "$n" ] || b=
+    unset IFS
+}
+# Unit file states as `systemctl is-enabled` prints them, from the show above: the unit
+# file's state; "alias" for a name that loads another unit (its Id), as systemd 240 and
+# later say; "not-found" for a unit systemd does not know (an older is-enabled printed
+# nothing: the parser leaves both out). A unit with an init script is asked alone, as
+# before: is-enabled answers for it through SysV compatibility, which show does not.
+en() { # UNITS...: into ue, "unit=state" lines in their order
+    ue=
     for u; do
-        case "$b " in
-            *" $u "*) l=${o%%"$NL"*} o=${o#*"$NL"} ;;
-            *) l=$(systemctl is-enabled -- "$u" 2>/dev/null) ;;
-        esac
+        if [ -e "/etc/init.d/${u%.service}" ] || [ -e "/etc/rc.d/init.d/${u%.service}" ]; then
+            l=$(systemctl is-enabled -- "$u" 2>/dev/null)
+        else
+            prop "$u" Id LoadState UnitFileState
+            l=
+            case $NL$pv in *"${NL}UnitFileState="*) l=${pv#*UnitFileState=} l=${l%%"$NL"*} ;; esac
+            case $NL$pv in
+                *"${NL}LoadState=not-found$NL"*) l=not-found ;;
+                *"${NL}Id=$u$NL"*) ;;
+                *"${NL}Id="?*) l=alias ;;
+            esac
+        fi
         ue="$ue$u=$l$NL"
     done
 }
@@ -283,52 +410,47 @@ for g in /usr/lib/systemd/system-generators/zram-generator \
     /lib/systemd/system-generators/zram-generator; do
     [ -x "$g" ] && echo "generator=$g"
 done
+# /proc/sys in one pass: its files this login may open (`true <FILE` opens it: busybox's
+# `test -r` says yes to root for a file no one may read; `:`, a special built-in, would
+# end the script when the file does not open), then one paste for them all, a
+# line per file (its lines joined by tabs; an empty file's is empty), then what paste
+# could not read. The shell's `read` takes a byte per read(2), and an integer sysctl
+# answers a read at an offset past 0 with end of file: it would see 6 of 65536.
+sw() { # DEPTH DIR: into variable sDEPTH, the files under DIR, one a line. A level's list
+    # is its own variable, so that a file is copied once per level, not once per file.
+    eval "s$1="
+    for f in "$2"/*; do
+        if [ -d "$f" ]; then
+            [ -L "$f" ] && continue
+            sw $(($1 + 1)) "$f"
+            eval "s$1=\$s$1\$s$(($1 + 1))"
+        elif [ -L "$f" ]; then
+            :
+        elif { true <"$f"; } 2>/dev/null; then
+            eval "s$1=\$s$1\$f\$NL"
+        fi
+    done
+}
 s sysctls
-grep -r . /proc/sys 2>/dev/null
-s hostname-addresses
-v x /proc/sys/kernel/hostname
-getent hosts "$x" 2>/dev/null
-# Where links lead (readlink -f), one readlink for all of them: the boot files' links,
-# and /etc/resolv.conf for hostprep-resolv. It prints a line per link in their order;
-# one it cannot resolve prints nothing: then each is asked alone.
-BOOT="/etc/fstab /etc/modules /etc/modules-load.d/*.conf /run/modules-load.d/*.conf
-    /usr/local/lib/modules-load.d/*.conf /usr/lib/modules-load.d/*.conf /lib/modules-load.d/*.conf
-    /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf
-    /usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf /etc/sysctl.conf
-    /etc/systemd/zram-generator.conf /run/systemd/zram-generator.conf
-    /usr/local/lib/systemd/zram-generator.conf /usr/lib/systemd/zram-generator.conf
-    /etc/systemd/zram-generator.conf.d/*.conf /run/systemd/zram-generator.conf.d/*.conf
-    /usr/local/lib/systemd/zram-generator.conf.d/*.conf
-    /usr/lib/systemd/zram-generator.conf.d/*.conf"
-rl= rn=0 rt=
-# shellcheck disable=SC2086 # the globs above
-for f in $BOOT; do [ -L "$f" ] && rl="$rl$f$NL" rn=$((rn + 1)); done
-rv=/etc/resolv.conf
-[ "$uid" = 0 ] && [ -L "$rv" ] && rl="$rl$rv$NL" rn=$((rn + 1))
-if [ "$rn" -gt 0 ]; then
+sw 0 /proc/sys
+echo @@paths
+printf '%s' "$s0"
+echo @@values
+x=
+if [ -n "$s0" ]; then
     IFS=$NL
     set -f
     # shellcheck disable=SC2086 # split on newlines only
-    rt=$(readlink -f -- $rl 2>/dev/null)
+    { x=$(paste -s -- $s0 2>&1 >&3); } 3>&1
     set +f
     unset IFS
-    lc "$rt"
-    if [ "$lc" = "$rn" ]; then
-        rt="$rt$NL"
-    else
-        rt= tl=$rl
-        while [ -n "$tl" ]; do
-            rt="$rt$(readlink -f -- "${tl%%"$NL"*}" 2>/dev/null)$NL" tl=${tl#*"$NL"}
-        done
-    fi
 fi
-target() { # LINK: into tv, where it leads, from the answer above
-    tl=$rl tt=$rt tv=
-    while [ -n "$tl" ]; do
-        [ "${tl%%"$NL"*}" = "$1" ] && tv=${tt%%"$NL"*} && return
-        tl=${tl#*"$NL"} tt=${tt#*"$NL"}
-    done
-}
+echo @@errors
+[ -z "$x" ] || printf '%s\n' "$x"
+s0=
+s hostname-addresses
+v x /proc/sys/kernel/hostname
+getent hosts "$x" 2>/dev/null
 s boot-files
 # shellcheck disable=SC2086 # the globs above
 for f in $BOOT; do
@@ -338,31 +460,46 @@ for f in $BOOT; do
     [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; c "$f"; echo; }
 done
 # Probes come as arguments: files to stat, then "--", then packages to query. Those that
-# exist go to one stat; when it does not print a line for each, each is asked alone.
-s files
-i=0 refs= n=0
+# exist go to one stat with the kubelet's and containerd's files (sk, below), where the
+# section is printed; a path holding a newline, which that stat's list cannot hold, has
+# them asked here, as before.
+fa= pf= pn=0 skd=
 for a; do
-    i=$((i + 1))
     [ "$a" = "--" ] && break
     if [ -e "$a" ] || [ -L "$a" ]; then
-        refs="$refs \"\${$i}\"" n=$((n + 1))
+        case $a in *"$NL"*) pf=@@nl ;; esac
+        [ "$pf" = @@nl ] || pf="$pf$a$NL" pn=$((pn + 1))
     else
-        printf 'absent\t%s\n' "$a"
+        fa="${fa}absent	$a$NL"
     fi
 done
-if [ "$n" -gt 0 ]; then
-    # refs names the parameters, "${1}" "${3}"...: no path goes through eval.
-    eval "o=\$(stat --printf '%a\t%U\t%G\t%F\t%n\n' --$refs 2>/dev/null)"
-    lc "$o"
-    if [ "$lc" = "$n" ]; then
-        printf '%s\n' "$o"
-    else
-        for a; do
-            [ "$a" = "--" ] && break
-            [ -e "$a" ] || [ -L "$a" ] || continue
-            stat --printf '%a\t%U\t%G\t%F\t%n\n' -- "$a" 2>/dev/null || printf 'absent\t%s\n' "$a"
-        done
+if [ "$pf" = @@nl ]; then
+    s files
+    i=0 refs= n=0
+    for a; do
+        i=$((i + 1))
+        [ "$a" = "--" ] && break
+        if [ -e "$a" ] || [ -L "$a" ]; then
+            refs="$refs \"\${$i}\"" n=$((n + 1))
+        else
+            printf 'absent\t%s\n' "$a"
+        fi
+    done
+    if [ "$n" -gt 0 ]; then
+        # refs names the parameters, "${1}" "${3}"...: no path goes through eval.
+        eval "o=\$(stat --printf '%a\t%U\t%G\t%F\t%n\n' --$refs 2>/dev/null)"
+        lc "$o"
+        if [ "$lc" = "$n" ]; then
+            printf '%s\n' "$o"
+        else
+            for a; do
+                [ "$a" = "--" ] && break
+                [ -e "$a" ] || [ -L "$a" ] || continue
+                stat --printf '%a\t%U\t%G\t%F\t%n\n' -- "$a" 2>/dev/null || printf 'absent\t%s\n' "$a"
+            done
+        fi
     fi
+    pf= pn=0 fa=@@done
 fi
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do shift; done
 [ "${1:-}" = "--" ] && shift
@@ -378,18 +515,55 @@ fi
 # Kernel preparation: the kernel config options kubeadm's validator reads and those that
 # show a module built in (kit.runner.kernel.modules.MODULE_CONFIG), from the first config
 # where it looks: read once, for both, free space under the node's state directories, cgroup
-# controllers with the running and next boot's command lines, and sysctls whose value is
-# empty (which the grep of /proc/sys above leaves out). The config is grep's to read: a
-# few hundred kilobytes, which `read` would take a byte at a time.
+# controllers with the running and next boot's command lines. A plain config is grep's
+# to read: a few hundred kilobytes, which `read` would take a byte at a time (0.12 s of
+# CPU for 100 kB under dash, grep 3 ms). gzip's answer is in memory: the shell picks its
+# lines (kc), so that it costs one process too.
 s kernelprep-config
 KC='^[[:space:]]*CONFIG_(NAMESPACES|[A-Z]+_NS|CGROUPS|CGROUP_[A-Z0-9_]+|CPUSETS|MEMCG|INET|EXT4_FS|PROC_FS|NETFILTER_XT_[A-Z0-9_]+|IP_NF_[A-Z0-9_]+|FAIR_GROUP_SCHED|OVERLAY_FS|OVERLAYFS_FS|AUFS_FS|BLK_DEV_DM|CFS_BANDWIDTH|SECCOMP|SECCOMP_FILTER|BRIDGE_NETFILTER|IP_VS|IP_VS_RR|IP_VS_WRR|IP_VS_SH|NF_CONNTRACK)='
+kc() { # LINE: whether it is a line KC matches
+    x=${1#"${1%%[![:space:]]*}"}
+    case $x in CONFIG_*=*) x=${x#CONFIG_} x=${x%%=*} ;; *) return 1 ;; esac
+    case $x in
+        NAMESPACES | CGROUPS | CPUSETS | MEMCG | INET | EXT4_FS | PROC_FS | FAIR_GROUP_SCHED | \
+            OVERLAY_FS | OVERLAYFS_FS | AUFS_FS | BLK_DEV_DM | CFS_BANDWIDTH | SECCOMP | \
+            SECCOMP_FILTER | BRIDGE_NETFILTER | IP_VS | IP_VS_RR | IP_VS_WRR | IP_VS_SH | NF_CONNTRACK)
+            return 0
+            ;;
+        CGROUP_?* | NETFILTER_XT_?* | IP_NF_?*)
+            x=${x#CGROUP_} x=${x#NETFILTER_XT_} x=${x#IP_NF_}
+            case $x in *[!A-Z0-9_]*) return 1 ;; esac
+            ;;
+        [A-Z]*_NS) case ${x%_NS} in *[!A-Z]*) return 1 ;; esac ;;
+        *) return 1 ;;
+    esac
+}
 for p in /proc/config.gz "/boot/config-$kr" "/usr/src/linux-$kr/.config" /usr/src/linux/.config \
     "/usr/lib/modules/$kr/config" "/usr/lib/ostree-boot/config-$kr" "/usr/lib/kernel/config-$kr" \
     "/usr/src/linux-headers-$kr/.config" "/lib/modules/$kr/build/.config"; do
     if [ -e "$p" ]; then
         echo "@path=$p"
         case $p in
-            *.gz) gzip -dc -- "$p" 2>/dev/null | grep -E "$KC" ;;
+            *.gz)
+                o=$(gzip -dc -- "$p" 2>/dev/null)
+                IFS=$NL
+                set -f
+                # The names kc may take first, by case alone: a call per line costs more.
+                for l in $o; do
+                    case $l in
+                        CONFIG_NAMESPACES=* | CONFIG_*_NS=* | CONFIG_CGROUP* | CONFIG_CPUSETS=* | \
+                            CONFIG_MEMCG=* | CONFIG_INET=* | CONFIG_EXT4_FS=* | CONFIG_PROC_FS=* | \
+                            CONFIG_NETFILTER_XT_* | CONFIG_IP_NF_* | CONFIG_FAIR_GROUP_SCHED=* | \
+                            CONFIG_OVERLAY* | CONFIG_AUFS_FS=* | CONFIG_BLK_DEV_DM=* | \
+                            CONFIG_CFS_BANDWIDTH=* | CONFIG_SECCOMP* | CONFIG_BRIDGE_NETFILTER=* | \
+                            CONFIG_IP_VS* | CONFIG_NF_CONNTRACK=* | [[:space:]]*)
+                            kc "$l" && printf '%s\n' "$l"
+                            ;;
+                    esac
+                done
+                set +f
+                unset IFS
+                ;;
             *) grep -E "$KC" -- "$p" 2>/dev/null ;;
         esac
         break
@@ -448,25 +622,6 @@ for f in /boot/grub/grub.cfg /boot/grub2/grub.cfg; do
         break
     fi
 done
-# Sysctls without a value: files under /proc/sys with no character (grep -L .) that
-# read without an error (stable_secret answers EIO; grep -L names it all the same).
-# md5sum prints a line for each file it could read, and only for those. A walk with
-# `read` would start no grep, but costs twice grep's CPU: a node with a hundred network
-# interfaces has ten thousand sysctls.
-s kernelprep-sysctl-empty
-o=$(grep -r -L . /proc/sys 2>/dev/null)
-if [ -n "$o" ]; then
-    IFS=$NL
-    set -f
-    # shellcheck disable=SC2086 # split on newlines only
-    o=$(md5sum -- $o 2>/dev/null)
-    for l in $o; do
-        l=${l#*  }
-        case $l in /proc/sys/*) printf '%s\n' "$l" ;; esac
-    done
-    set +f
-    unset IFS
-fi
 # Reads the node checks used to send one by one: each section prints what that read
 # printed, between "@@begin" and "@@end" lines so that its text stays exact. The reads
 # those checks make as root are made only when the gather runs as root; otherwise their
@@ -478,33 +633,6 @@ d() {
     for f in "$@"; do
         [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; c "$f"; echo; }
     done
-}
-# The units' properties the sections below print, from one systemctl show: its answer
-# has a block per unit, in their order, between empty lines. Each property prints as
-# it would have alone (`systemctl is-active` prints ActiveState).
-SU="containerd.service kubelet.service NetworkManager.service systemd-resolved.service"
-sa= sr=
-if sd; then
-    # shellcheck disable=SC2086 # unit names are words
-    sa=$(systemctl show -p LoadState -p ActiveState -p FragmentPath -p DropInPaths \
-        -p UnitFileState -p Environment -p EnvironmentFiles -- $SU 2>/dev/null)
-    sr=$?
-fi
-prop() { # UNIT PROPERTY...: into pv, the unit's lines of those properties, in order
-    pb=$sa pv=
-    for x in $SU; do
-        [ "$x" = "$1" ] && break
-        case $pb in *"$NL$NL"*) pb=${pb#*"$NL$NL"} ;; *) pb= ;; esac
-    done
-    pb=${pb%%"$NL$NL"*}
-    shift
-    IFS=$NL
-    set -f
-    for l in $pb; do
-        for x; do case $l in "$x="*) pv="$pv$l$NL" ;; esac; done
-    done
-    set +f
-    unset IFS
 }
 active() { # UNIT: into pv, its state as `systemctl is-active` prints it
     prop "$1" ActiveState
@@ -589,26 +717,68 @@ PATH=$P0
 command -v containerd 2>/dev/null; echo "rc=$?"
 PATH=$P1
 e
-b runtime-config-default
+# containerd's defaults, the CRI plugin's answer and the kubelet's version come from the
+# host's own programs, which may hang: one sub-shell runs those the host has, under one
+# timeout for all (timeout signals its whole process group), and ends in the kubelet,
+# which it execs. Each earlier answer ends in a line "@@rt=STATUS"; those the timeout cut
+# short have none, and their status is the sub-shell's (124: timed out).
+RT='
+if [ -n "$3" ]; then PATH=$1; containerd config default 2>/dev/null; printf "\n@@rt=%s\n" "$?"; fi
+if [ -n "$4" ]; then
+    PATH=$2
+    ctr --address "$4" plugins ls 2>/dev/null
+    r=$?
+    printf "\n@@rt=%s\n" "$r"
+    [ "$r" = 0 ] || { ctr --address "$4" plugins ls 2>&1 >/dev/null; printf "\n@@rt=%s\n" "$?"; }
+fi
+[ -z "$5" ] || { PATH=$1; exec kubelet --version 2>/dev/null; }
+'
+rcd= rkb= rsk= ro= rr=0
 PATH=$P0
-# shellcheck disable=SC2086 # T is the timeout command and its options
-{ command -v containerd >/dev/null 2>&1 && $T containerd config default 2>/dev/null; } ||
-    echo @@absent
+command -v containerd >/dev/null 2>&1 && rcd=y
+command -v kubelet >/dev/null 2>&1 && rkb=y
 PATH=$P1
+# The CRI plugin is asked as root only, where the socket is and ctr is.
+[ "$uid" = 0 ] && [ -S /run/containerd/containerd.sock ] && command -v ctr >/dev/null 2>&1 &&
+    rsk=/run/containerd/containerd.sock
+if [ -n "$rcd$rsk$rkb" ]; then
+    # shellcheck disable=SC2086 # T is the timeout command and its options
+    ro=$($T sh -c "$RT" hostkit-runtime "$P0" "$P1" "$rcd" "$rsk" "$rkb")
+    rr=$?
+fi
+rtp() { # into rv and rs, the sub-shell's next answer and its exit status
+    case $ro in
+        *"$NL@@rt="*)
+            rv=${ro%%"$NL@@rt="*} ro=${ro#*"$NL@@rt="}
+            rs=${ro%%"$NL"*}
+            case $ro in *"$NL"*) ro=${ro#*"$NL"} ;; *) ro= ;; esac
+            ;;
+        *) rv=$ro rs=$rr ro= ;;
+    esac
+}
+b runtime-config-default
+if [ -n "$rcd" ]; then
+    rtp
+    printf '%s' "$rv"
+    [ "$rs" = 0 ] || echo @@absent
+else
+    echo @@absent
+fi
 e
 s runtime-cri
 priv && {
     for p in /run/containerd/containerd.sock; do
         printf '@@socket:%s\n' "$p"
-        if [ -S "$p" ] && command -v ctr >/dev/null 2>&1; then
+        if [ "$rsk" = "$p" ]; then
             echo @@begin
-            # shellcheck disable=SC2086
-            o=$($T ctr --address "$p" plugins ls 2>/dev/null)
-            r=$?
+            rtp
+            o=$rv r=$rs
+            # as $(...) would have kept it: without its last newlines
+            while :; do case $o in *"$NL") o=${o%"$NL"} ;; *) break ;; esac; done
             printf '%s\n@@rc=%s\n' "$o" "$r"
             if [ "$r" != 0 ]; then
-                # shellcheck disable=SC2086
-                o=$($T ctr --address "$p" plugins ls 2>&1 >/dev/null)
+                rtp
+                o=$rv
                 x=0
                 IFS=$NL
                 set -f
@@ -645,16 +815,14 @@ if sd; then
     echo "@@kubelet-show-rc=$sr"
 fi
 b runtime-kubelet-version
-PATH=$P0
 # No kubelet: the 127 the shell (or timeout) would have said, without starting timeout.
-if command -v kubelet >/dev/null 2>&1; then
-    # shellcheck disable=SC2086
-    $T kubelet --version 2>/dev/null
-    echo "rc=$?"
+if [ -n "$rkb" ]; then
+    rtp
+    [ -z "$rv" ] || printf '%s\n' "$rv"
+    echo "rc=$rs"
 else
     echo rc=127
 fi
-PATH=$P1
 e
 # TCP listeners with their processes (ss as root sees every process), and the cgroup
 # of each process, which names its systemd unit.
@@ -710,20 +878,47 @@ cfg() {
         done
     done
 }
-# The stat line of each path of kf, from one stat when it printed one for each.
+# The stat lines of the probed files (pf) and of each path of kf, from one stat when it
+# printed one for each. A kf line is "MODE OWNER GROUP".
+FMT='%a\t%U\t%G\t%F\t%n\n'
 sk() {
-    st= sn=0
-    [ -n "$kf" ] || return 0
+    st= ps= skd=y
+    if [ -n "$pf$kf" ]; then
+        IFS=$NL
+        set -f
+        # shellcheck disable=SC2086 # split on newlines only
+        o=$(stat --printf "$FMT" -- $pf $kf 2>/dev/null)
+        lc "$pf$kf"
+        sn=$lc
+        lc "$o"
+        if [ "$lc" = "$sn" ]; then
+            o="$o$NL" x=$pn
+            while [ "$x" -gt 0 ]; do ps="$ps${o%%"$NL"*}$NL" o=${o#*"$NL"} x=$((x - 1)); done
+            for l in $o; do
+                a=${l%%"	"*} l=${l#*"	"}
+                x=${l%%"	"*} l=${l#*"	"}
+                st="$st$a $x ${l%%"	"*}$NL"
+            done
+        else
+            kf=
+        fi
+        set +f
+        unset IFS
+    fi
+}
+fp() { # the files section, from sk's answer or each file's own stat
+    [ "$fa" = @@done ] && return 0
+    s files
+    printf '%s%s' "$fa" "$ps"
+    [ -z "$ps" ] || return 0
     IFS=$NL
     set -f
-    # shellcheck disable=SC2086 # split on newlines only
-    st=$(stat -c '%a %U %G' -- $kf 2>/dev/null)
+    for a in $pf; do
+        unset IFS
+        stat --printf "$FMT" -- "$a" 2>/dev/null || printf 'absent\t%s\n' "$a"
+    done
     set +f
     unset IFS
-    lc "$kf"
-    sn=$lc
-    lc "$st"
-    [ "$lc" = "$sn" ] && st="$st$NL" || kf=
 }
 mode() { # PATH: its stat line, from sk's answer or its own stat
     tl=$kf tt=$st
@@ -841,6 +1036,9 @@ priv && {
     set +f
     e
 }
+# The probed files' stat, when the kubelet's files were not read.
+[ -n "$skd" ] || sk
+fp
 # containerd's config file, with its mode from the stat above.
 s runtime-config
 priv && {

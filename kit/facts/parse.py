@@ -530,6 +530,8 @@ def sysctl_key(path: str) -> str:
 
 
 def parse_sysctls(text: str) -> Mapping[str, str]:
+    if text.startswith(_PATHS):
+        return MappingProxyType(_one_pass(text)[0])
     values: dict[str, list[str]] = {}
     for line in text.splitlines():
         path, sep, value = line.partition(":")
@@ -537,6 +539,44 @@ def parse_sysctls(text: str) -> Mapping[str, str]:
             values.setdefault(sysctl_key(path), []).append(value)
     # Multi-line values (dev.cdrom.info) join into one; tabs and runs of spaces become one.
     return MappingProxyType({k: " ".join(" ".join(v).split()) for k, v in values.items()})
+
+
+_PATHS, _VALUES, _ERRORS = "@@paths", "@@values", "@@errors"
+# strerror() of what open(2) fails with on a /proc/sys file: gone, or not this login's.
+_UNOPENED = ("No such file or directory", "Permission denied", "Operation not permitted")
+
+
+def _one_pass(text: str) -> tuple[dict[str, str], frozenset[str]]:
+    """(values, empty sysctls) of the one-pass read: the paths, a line per path from
+    `paste -s` (a file's lines joined by tabs), paste's errors. A file holding a
+    character other than a tab or newline has a value, as `grep .` printed it; one that
+    read without an error and holds none is empty. The answer's last empty lines may be
+    missing (a capture drops the last newlines); more lines than paths is no answer."""
+    lines = text.splitlines()
+    try:
+        v, e = lines.index(_VALUES), lines.index(_ERRORS)
+    except ValueError:
+        return {}, frozenset()
+    errors = lines[e + 1 :]
+    failed = {p for p in lines[1:v] if any(f" {p}: " in err for err in errors)}
+    # paste prints no line for a file it could not open, and one for a file it could not
+    # read (stable_secret's EIO): only those have a line.
+    unopened = {
+        p for p in failed if any(f" {p}: {why}" in err for err in errors for why in _UNOPENED)
+    }
+    paths, got = [p for p in lines[1:v] if p not in unopened], lines[v + 1 : e]
+    if len(got) > len(paths):
+        return {}, frozenset()
+    got += [""] * (len(paths) - len(got))
+    values, empty = {}, set()
+    for path, value in zip(paths, got, strict=True):
+        if not path.startswith("/proc/sys/") or path in failed:
+            continue
+        if value.strip("\t"):
+            values[sysctl_key(path)] = " ".join(value.split())
+        else:
+            empty.add(sysctl_key(path))
+    return values, frozenset(empty)
 
 
 # -- kernel preparation ------------------------------------------------------------------
@@ -560,12 +600,16 @@ def parse_kernelprep(sec: Mapping[str, str]) -> KernelPrep | None:
             existing, text = disk[path]
             disk[path] = (existing, text + line + "\n")
     empty = sec.get("kernelprep-sysctl-empty", "").splitlines()
+    if sec.get("sysctls", "").startswith(_PATHS):
+        empty_keys = _one_pass(sec["sysctls"])[1]
+    else:
+        empty_keys = frozenset(sysctl_key(p) for p in empty if p.startswith("/proc/sys/"))
     return KernelPrep(
         config_path=config_path,
         config=config,
         disk=MappingProxyType(disk),
         cgroup=sec["kernelprep-cgroup"],
-        empty_sysctls=frozenset(sysctl_key(p) for p in empty if p.startswith("/proc/sys/")),
+        empty_sysctls=empty_keys,
     )
 
 

@@ -12,6 +12,7 @@ seen from outside (where other tests look for a kubelet) they are sleeps.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -51,7 +52,7 @@ PROPS = {
     },
     "systemd-resolved.service": {"ActiveState": "active", "UnitFileState": "enabled"},
 }
-ORDER = ("LoadState", "ActiveState", "FragmentPath", "DropInPaths", "UnitFileState",
+ORDER = ("Id", "LoadState", "ActiveState", "FragmentPath", "DropInPaths", "UnitFileState",
          "Environment", "EnvironmentFiles")
 OLD = os.environ.get("HK_SYSTEMD") == "old"
 
@@ -100,6 +101,9 @@ if verb == "show":
         props = dict(PROPS.get(loaded, {}))
         props.setdefault("ActiveState", "inactive")
         props["LoadState"] = "loaded" if loaded else "not-found"
+        props["Id"] = loaded or name(u)
+        # The unit file state of the unit it loads, which show says for every unit.
+        props.setdefault("UnitFileState", NATIVE[loaded][0] if loaded else "")
         lines = []
         for p in ORDER:
             if p not in asked:
@@ -206,6 +210,10 @@ for s; do
         >"$w/out.$i" 2>/dev/null
     b=$(cat /proc/sys/kernel/ns_last_pid)
     echo $((b - a - 2)) >"$w/count.$i"
+    # The processes themselves, for a failure's message: a second run, under strace.
+    [ -z "$HK_TRACE" ] || strace -f -qq -s 48 -e trace=execve,exit_group -e signal=none \
+        -o "$w/trace.$i" sh -c "$t" hostkit-facts /etc/kubernetes/pki/ca.crt /nonexistent \
+        -- bash zz-absent >/dev/null 2>&1
 done
 """
 
@@ -216,9 +224,11 @@ def run_scripts(
     *,
     old_systemd: bool = False,
     files: dict[str, str] | None = None,
+    trace: bool = False,
 ) -> list[str]:
     """The raw answers of scripts on the fake node, one after another; files: more of the
-    node's files, or other texts for them."""
+    node's files, or other texts for them; trace: each script runs a second time under
+    strace, for started()."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("a fake node in namespaces of its own needs root and unshare")
     bindir = work / "bin"
@@ -242,7 +252,14 @@ def run_scripts(
         path = work / f"script.{i}"
         path.write_text(text)
         paths.append(str(path))
-    env = {**os.environ, "HK_WORK": str(work), "HK_SYSTEMD": "old" if old_systemd else "new"}
+    if trace and shutil.which("strace") is None:
+        pytest.skip("the list of a script's processes needs strace")
+    env = {
+        **os.environ,
+        "HK_WORK": str(work),
+        "HK_SYSTEMD": "old" if old_systemd else "new",
+        "HK_TRACE": "1" if trace else "",
+    }
     # A network namespace of its own too: the machine's sockets, which other tests open and
     # close while the scripts run, are not the node's.
     subprocess.run(
@@ -269,3 +286,29 @@ def run_scripts(
 def counts(work: Path, scripts: int) -> list[int]:
     """The processes each script of the last run_scripts(work, ...) started."""
     return [int((work / f"count.{i + 1}").read_text()) for i in range(scripts)]
+
+
+_EXECVE = re.compile(r"^(\d+) +execve\(\"[^\"]*\", \[(.*?)\]")
+_RESUMED = re.compile(r"^(\d+) +<\.\.\. execve resumed>.*= 0$")
+_EXIT = re.compile(r"^(\d+) +exit_group\(")
+_ARG = re.compile(r'"((?:[^"\\]|\\.)*)"(\.\.\.)?')
+
+
+def started(work: Path, index: int) -> list[str]:
+    """The processes script number index (from 0) of the last run_scripts(work, ...,
+    trace=True) started, as strace saw them: each one's command line, "(subshell)" for
+    one that ran no program; the script's own sh is not one of them."""
+    programs: dict[str, str] = {}
+    pending: dict[str, str] = {}
+    for line in (work / f"trace.{index + 1}").read_text().splitlines():
+        if m := _EXECVE.match(line):
+            args = " ".join(a + dots for a, dots in _ARG.findall(m[2]))[:200]
+            if line.endswith("= 0"):
+                programs[m[1]] = args
+            elif line.endswith("<unfinished ...>"):
+                pending[m[1]] = args
+        elif m := _RESUMED.match(line):
+            programs[m[1]] = pending.pop(m[1], "?")
+        elif m := _EXIT.match(line):
+            programs.setdefault(m[1], "(subshell)")
+    return list(programs.values())[1:]

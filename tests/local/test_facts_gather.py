@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import socket
+import time
 
 import pytest
 
@@ -71,6 +72,44 @@ def test_a_kubelet_that_never_answers_does_not_hold_the_gather(tmp_path, monkeyp
     assert facts.runtime.kubelet_version == (124, "")
     with pytest.raises(AssertionError, match="kubelet --version did not answer within 10s"):
         rt.test_kubelet_version(conn, facts, "1.31")
+
+
+def test_a_containerd_that_never_answers_does_not_hold_the_gather(tmp_path, monkeypatch):
+    """containerd, ctr and the kubelet run in one sub-shell under one time limit: a hung
+    `containerd config default` costs its answer and the kubelet's after it, not the
+    gather's."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    scripts = {"containerd": "exec sleep 600", "kubelet": "echo Kubernetes v1.31.1"}
+    for name, body in scripts.items():
+        (bindir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bindir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    started = time.monotonic()
+    facts = gather_facts(kit.connect("local://"), timeout=45)
+    assert time.monotonic() - started < 30
+    assert facts.runtime is not None
+    assert facts.runtime.config_default is None
+    assert facts.runtime.kubelet_version == (124, "")
+
+
+def test_the_runtime_programs_answer_each_in_its_place(tmp_path, monkeypatch):
+    """The sub-shell's answers go back to their sections: containerd's defaults (a last
+    line without its newline kept), the kubelet's version and exit code."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    scripts = {
+        "containerd": "printf 'version = 2\\n\\n[plugins]'",
+        "kubelet": "echo Kubernetes v1.31.1; exit 3",
+    }
+    for name, body in scripts.items():
+        (bindir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bindir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    facts = gather_facts(kit.connect("local://"))
+    assert facts.runtime is not None
+    assert facts.runtime.config_default == "version = 2\n\n[plugins]"
+    assert facts.runtime.kubelet_version == (3, "Kubernetes v1.31.1")
 
 
 def test_the_module_boot_section_matches_this_machine(tmp_path):

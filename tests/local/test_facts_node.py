@@ -11,11 +11,19 @@ from kit.facts import parse_facts
 from kit.facts.gather import script
 from kit.facts.parse import split_sections
 from tests.facts_compare import OLD_SCRIPT, differences
-from tests.local.fake_node import counts, run_scripts
+from tests.local.fake_node import counts, run_scripts, started
 
 # Sections whose text changes between two reads of this machine; their facts are
 # compared through differences(), which leaves out what changed between the old runs.
 _MOVING = {"sysctls", "kernelprep-df", "net-tcp", "net-tcp6", "net-udp", "net-udp6"}
+# Sections the script no longer prints, their facts now read from another section (the
+# empty sysctls come from the one pass over /proc/sys): compared through differences().
+_FOLDED = {"kernelprep-sysctl-empty"}
+# The unit file states come from systemctl show now, which says "not-found" for a unit
+# systemd does not know whatever its version; an older is-enabled printed nothing for
+# it. The parser leaves out both: under older systemd the section's text differs, not
+# its facts (unit_states, compared through differences()).
+_OLD_SYSTEMD_TEXT = {"units"}
 
 
 @pytest.mark.parametrize("old_systemd", [False, True], ids=["systemd", "old-systemd"])
@@ -41,7 +49,9 @@ def test_a_node_gather_says_what_the_earlier_script_said(tmp_path: Path, old_sys
     assert differences(*facts) == []
     a, b, c = (split_sections(text) for text in (old, new, again))
     for name in sorted(set(a) | set(b)):
-        if name in _MOVING or a.get(name) != c.get(name):
+        if name in _MOVING | _FOLDED or a.get(name) != c.get(name):
+            continue
+        if old_systemd and name in _OLD_SYSTEMD_TEXT:
             continue
         if name in {"files"}:  # the same lines, those of absent files first
             assert sorted(a[name].splitlines()) == sorted(b[name].splitlines())
@@ -66,47 +76,18 @@ def test_a_unit_file_without_a_last_newline_still_names_the_kubelet_config_dir(t
     ]
 
 
-# What a kubeadm node's facts need a program for, one process each (the node's own
-# programs run under timeout: two). Reading files costs none.
-NODE_PROGRAMS = (
-    "nft list ruleset",
-    "iptables -S",
-    "ip: addresses and IPv4 default route, in batch mode",
-    "ip -6 route show default",
-    "readlink /etc/localtime",
-    "readlink -f of the boot files' links and /etc/resolv.conf",
-    "timedatectl show",
-    "chronyc tracking",
-    "systemctl is-enabled of the units",
-    "systemctl is-enabled of a unit with an init script (ntp)",
-    "grep -r . /proc/sys",
-    "getent hosts",
-    "stat of the probed files",
-    "dpkg-query of the probed packages",
-    "gzip -dc /proc/config.gz",
-    "grep of the kernel config",
-    "df",
-    "grep -r -L . /proc/sys: the empty sysctls",
-    "md5sum: which of them read without an error",
-    "systemctl show of the units' properties",
-    "ufw status",
-    "timeout, containerd config default",
-    "containerd config default",
-    "timeout, ctr plugins ls",
-    "ctr plugins ls",
-    "timeout, kubelet --version",
-    "kubelet --version",
-    "ss -Hltnp",
-    "tr of the kubelet's command line",
-    "tr of kube-proxy's command line",
-    "find in the kubelet's --config-dir",
-    "stat of the kubelet's and containerd's files",
-)
-
-
 def test_processes_of_a_node_gather(tmp_path: Path):
-    run_scripts(tmp_path, [":", OLD_SCRIPT.read_text(), script()])
+    run_scripts(tmp_path, [":", OLD_SCRIPT.read_text(), script()], trace=True)
     empty, before, after = counts(tmp_path, 3)
+    programs = started(tmp_path, 2)
     print(f"node gather (root, systemd, kubelet, containerd): {after} processes; before: {before}")
     assert empty == 0
-    assert after <= len(NODE_PROGRAMS)
+    # strace saw what the count saw: the list names the processes counted.
+    assert len(programs) == after, programs
+    # Issue 24 asks for 15. What the node's facts still need a program for, each once:
+    # nft, iptables, ip, readlink, timedatectl, chronyc, systemctl show, systemctl
+    # is-enabled of the unit with an init script (ntp), paste of /proc/sys, getent,
+    # dpkg-query, gzip of /proc/config.gz, df, ufw, timeout and its sub-shell (which
+    # becomes the kubelet), containerd, ctr, ss, tr of the kubelet's and of kube-proxy's
+    # command lines (NULs, which no shell reads), find in --config-dir, stat.
+    assert after <= 23, "\n".join([f"{after} processes:", *programs])

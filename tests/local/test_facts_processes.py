@@ -52,3 +52,25 @@ def test_the_gather_says_what_the_earlier_script_said():
     conn = kit.connect("local://")
     probes = Probes(PROBES_FILES, PROBES_PACKAGES)
     assert compare(lambda text: raw_facts(conn, text, probes=probes)) == []
+
+
+SHELLS = {"dash": ["dash"], "bash-posix": ["bash", "--posix"], "busybox-ash": ["busybox", "ash"]}
+
+
+@pytest.mark.parametrize("shell", sorted(SHELLS))
+def test_each_shell_gathers_what_the_earlier_script_said(shell: str):
+    """Hosts' sh is dash, bash or busybox ash: the script says the same under each."""
+    argv = SHELLS[shell]
+    if shutil.which(argv[0]) is None:
+        pytest.skip(f"{argv[0]} is not installed")
+
+    def run(text: str) -> str:
+        return subprocess.run(
+            [*argv, "-c", text, "hostkit-facts", *ARGS],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+
+    assert compare(run) == []
