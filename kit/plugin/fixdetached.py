@@ -23,6 +23,12 @@ if TYPE_CHECKING:
 # The fixtures a thread can give a check: testinfra's host and the plugin's (kit.plugin.fixtures).
 FIXTURES = frozenset({"host", HOST_PARAM, "conn", "facts", "runner"})
 _MARKS = frozenset({"skip", "skipif", "xfail"})
+# What pytest.skip, pytest.fail and pytest.xfail raise, which are not Exceptions.
+OUTCOMES: tuple[type[BaseException], ...] = (
+    pytest.skip.Exception,
+    pytest.fail.Exception,
+    pytest.xfail.Exception,
+)
 
 
 def eligible(item: pytest.Item) -> bool:
@@ -104,6 +110,7 @@ def fails(item: pytest.Function, ctx: HostContext) -> AssertionError | None:
             detached.runtest()
         except AssertionError as first:
             return first
-        except Exception:
+        except (Exception, *OUTCOMES):
+            # pytest.skip and pytest.fail raise BaseExceptions: the check's turn reports them.
             return None
     return None

@@ -72,6 +72,9 @@ def command(host, report: Path, suite: Path | None, *extra: str) -> list[str]:
 
 
 def read(report: Path, ret: int, output: str) -> Run:
+    if not report.exists():
+        # A run that ended before pytest wrote its report: its output says why.
+        raise AssertionError(f"no report from the run (exit {ret}):\n{output}")
     cases = {}
     for case in ET.parse(report).iter("testcase"):
         props = [(p.get("name"), p.get("value")) for p in case.iter("property")]

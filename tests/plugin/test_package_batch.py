@@ -216,6 +216,36 @@ def test_two_fixes_that_need_packages_install_them_in_one_apt_get_call(pytester,
     )
 
 
+SKIPPING = """
+
+@check("t.skips", "a check that skips on this host, as the catalog's conntrack check does",
+       fix=install_for_executable)
+@pytest.mark.parametrize("executable", ["socat"])
+def test_skips(conn, facts, executable):
+    pytest.skip("not needed on this host")
+
+
+@check("t.fails", "a check that fails with pytest.fail", fix=install_for_executable)
+@pytest.mark.parametrize("executable", ["ethtool"])
+def test_fails_outright(conn, facts, executable):
+    pytest.fail("failed outright")
+"""
+
+
+@pytest.mark.parametrize("how", [(), ("--fix-parallel", "1")], ids=["threads", "pytest-loop"])
+def test_checks_that_skip_or_fail_outright_before_their_turn_are_left_to_it(pytester, suite, how):
+    root, _ = suite
+    # Run ahead of its turn to learn whether its fix will install, a check may skip or call
+    # pytest.fail: its own turn reports that, and the others' packages are still batched.
+    pytester.makepyfile(test_checks=f"EXECUTABLES = {list(IN_REPO)!r}\n" + CHECKS + SKIPPING)
+    res = fix_run(pytester, *how)
+    out = res.stdout.str()
+    assert "INTERNALERROR" not in out, out
+    assert installed(root) == {"socat", "ethtool"}
+    res.assert_outcomes(passed=0, failed=1, skipped=1, errors=0)
+    assert "2 fixed" in out, out
+
+
 def test_a_package_the_batch_cannot_install_falls_back_to_each_fix_on_its_own(pytester, suite):
     root, log = suite
     # conntrack is in no repository: the batch cannot be installed, each fix runs alone.
