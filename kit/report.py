@@ -127,7 +127,9 @@ def _claim(owner: dict[str, Path], hosts: Sequence[str], path: Path) -> None:
         owner[host] = path
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> dict[str, Any]:
+    """A --report-json document, with the shape merging reads checked; BadReport names
+    the file and what is wrong with it."""
     raw = _read(path)
     try:
         text = raw.decode("utf-8")
@@ -192,10 +194,10 @@ def merge_html(inputs: Sequence[Path]) -> tuple[str, outcomes.Tally]:
     from kit.reports import html_report
 
     merged, tally = _merged_json(inputs)
-    return html_report.render(_run_of(merged)), tally
+    return html_report.render(run_of(merged)), tally
 
 
-def _run_of(doc: dict[str, Any]) -> Any:
+def run_of(doc: dict[str, Any]) -> Any:
     """The report model of a merged JSON document: the fields the schema names."""
     from kit.reports import model
 
@@ -221,7 +223,7 @@ def _merged_json(inputs: Sequence[Path]) -> tuple[dict[str, Any], outcomes.Tally
     owner: dict[str, Path] = {}
     docs = []
     for path in inputs:
-        doc = _read_json(path)
+        doc = read_json(path)
         for result in doc["results"]:
             # A kit before the field said nothing by hand: null, as the schema has it.
             result.setdefault("by_hand", None)
@@ -317,7 +319,7 @@ def _diff(old: Path, new: Path, *, as_json: bool) -> int:
     from kit.reports import diff
 
     try:
-        before, after = _read_json(old), _read_json(new)
+        before, after = read_json(old), read_json(new)
     except KitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return USAGE

@@ -97,10 +97,10 @@ class Runner:
         if code not in COMPLETED:
             return self._result(start, code, f"exit {code}")
         try:
-            doc = reader._read_json(self.report_path)
+            doc = reader.read_json(self.report_path)
         except reader.BadReport as exc:
             return self._result(start, code, f"exit {code}, and no report: {exc}")
-        return self._result(start, code, None, reader._run_of(doc))
+        return self._result(start, code, None, reader.run_of(doc))
 
     def _result(
         self, start: float, code: int | None, problem: str | None, run: Run | None = None
