@@ -166,11 +166,9 @@ LINKS = {
     "/etc/resolv.conf": "../run/systemd/resolve/stub-resolv.conf",
 }
 
-# Mounts the overlays, writes the node's files, starts the kubelet and kube-proxy, then
-# runs each script given (files $1...) into out.N, and into count.N the processes it
-# started: pids in the namespace are handed out one after another, the first cat takes
-# the pid before the script's sh, the second the one after the script's last process.
-_NODE = r"""set -e
+# The node's files: /etc and /var/lib overlays, its own /run, the files written, the
+# stubs first on PATH. The start of every node script (tests/local/namespaced_node.py too).
+SETUP = r"""set -e
 w=$HK_WORK
 for d in etc var/lib; do
     n=$(echo "$d" | tr / _)
@@ -182,7 +180,15 @@ mkdir -p /run/systemd/system /run/containerd
 python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("/run/containerd/containerd.sock")'
 python3 "$HK_WORK/files.py"
 PATH="$w/bin:$PATH"
-fake() { # NAME ARGS...: a sleep whose /proc entry says it is NAME run with ARGS
+"""
+
+# Mounts the overlays, writes the node's files, starts the kubelet and kube-proxy, then
+# runs each script given (files $1...) into out.N, and into count.N the processes it
+# started: pids in the namespace are handed out one after another, the first cat takes
+# the pid before the script's sh, the second the one after the script's last process.
+_NODE = (
+    SETUP
+    + r"""fake() { # NAME ARGS...: a sleep whose /proc entry says it is NAME run with ARGS
     sleep 600 &
     n=$1
     shift
@@ -216,6 +222,7 @@ for s; do
         -- bash zz-absent >/dev/null 2>&1
 done
 """
+)
 
 
 def run_scripts(

@@ -21,20 +21,10 @@ import pytest
 
 from tests.local import fake_node
 
-# As fake_node's _NODE, with listeners and sysctls of the node's own, then one command.
-_NODE = r"""set -e
-w=$HK_WORK
-for d in etc var/lib; do
-    n=$(echo "$d" | tr / _)
-    mkdir -p "$w/$n.up" "$w/$n.wk"
-    mount -t overlay overlay -o "lowerdir=/$d,upperdir=$w/$n.up,workdir=$w/$n.wk" "/$d"
-done
-mount -t tmpfs tmpfs /run
-mkdir -p /run/systemd/system /run/containerd
-python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("/run/containerd/containerd.sock")'
-python3 "$w/files.py"
-PATH="$w/bin:$PATH"
-export PATH
+# fake_node's SETUP, then the node's own listeners and sysctls, then one command.
+_NODE = (
+    fake_node.SETUP
+    + r"""export PATH
 ip link set lo up
 while read -r key value; do
     echo "$value" >"/proc/sys/$(echo "$key" | tr . /)"
@@ -55,6 +45,7 @@ set +e
 sh -c "$HK_COMMAND" >"$w/out" 2>"$w/err"
 echo $? >"$w/rc"
 """
+)
 
 
 @dataclass
