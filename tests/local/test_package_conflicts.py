@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from kit.errors import FixRefused
 from kit.facts import PackageManager, gather_facts
 from kit.facts.commands import PACKAGE_MANAGERS
 from kit.runner import packages
+from tests import aptrepo
 from tests.local.recording import RecordingConnection
 
 TOOLS = ("dpkg-deb", "dpkg-scanpackages", "apt-get")
@@ -29,10 +29,6 @@ pytestmark = pytest.mark.skipif(
     not all(map(shutil.which, TOOLS)), reason="needs dpkg-deb, dpkg-scanpackages and apt-get"
 )
 
-CONTROL = (
-    "Package: {}\nVersion: 1.0\nArchitecture: all\n"
-    "Maintainer: hostkit tests <t@example.invalid>\nDescription: hostkit test package\n"
-)
 PACKAGES = {
     "hk-containerd": "",
     "hk-containerd-io": (
@@ -47,42 +43,7 @@ INSTALLED = ("hk-containerd-io", "hk-docker-ce")
 
 def build(tmp: Path) -> Path:
     """The repository, a private apt root, and a dpkg status listing INSTALLED."""
-    repo, root = tmp / "repo", tmp / "root"
-    for d in (
-        "etc/apt/preferences.d",
-        "etc/apt/sources.list.d",
-        "etc/apt/trusted.gpg.d",
-        "var/lib/apt/lists/partial",
-        "var/cache/apt/archives/partial",
-        "dpkg/info",
-        "dpkg/updates",
-    ):
-        (root / d).mkdir(parents=True)
-    repo.mkdir()
-    status = []
-    for name, extra in PACKAGES.items():
-        build = tmp / "build" / name / "DEBIAN"
-        build.mkdir(parents=True)
-        control = CONTROL.format(name) + extra
-        (build / "control").write_text(control)
-        subprocess.run(
-            ["dpkg-deb", "-Zxz", "--build", str(build.parent), str(repo)],
-            check=True,
-            capture_output=True,
-        )
-        if name in INSTALLED:
-            status.append(control.replace("Version:", "Status: install ok installed\nVersion:"))
-    index = subprocess.run(
-        ["dpkg-scanpackages", "--multiversion", "."],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    (repo / "Packages").write_text(index)
-    (root / "dpkg" / "status").write_text("\n".join(status) + "\n")
-    (root / "etc/apt/sources.list").write_text(f"deb [trusted=yes] file:{repo} ./\n")
-    return root
+    return aptrepo.build(tmp, PACKAGES, INSTALLED)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import pytest
 from kit.connection.local import LocalConnection
 from kit.connection.spec import parse
 from kit.runner import journal
+from tests import aptrepo
 from tests.plugin.fixruns import fix_run, junit
 
 TOOLS = ("dpkg-deb", "dpkg-scanpackages", "apt-get", "dpkg")
@@ -30,10 +31,6 @@ pytestmark = pytest.mark.skipif(
     reason="needs dpkg-deb, dpkg-scanpackages, apt-get, dpkg, and root for dpkg's --instdir",
 )
 
-CONTROL = (
-    "Package: {}\nVersion: 1.0\nArchitecture: all\n"
-    "Maintainer: hostkit tests <t@example.invalid>\nDescription: hostkit test package\n"
-)
 # Named as Debian names the packages of two executables kubeadm looks for, so the
 # catalog's own remediation (remediations.packages.install_for_executable) installs them.
 IN_REPO = ("socat", "ethtool")
@@ -89,40 +86,7 @@ def test_exec(conn, facts, executable):
 
 def build(tmp: Path) -> Path:
     """The repository of IN_REPO and a private apt root with fresh lists and no package."""
-    repo, root = tmp / "repo", tmp / "root"
-    for d in (
-        "etc/apt/preferences.d",
-        "etc/apt/sources.list.d",
-        "etc/apt/trusted.gpg.d",
-        "var/lib/apt/lists/partial",
-        "var/cache/apt/archives/partial",
-        "var/log/apt",
-        "dpkg/info",
-        "dpkg/updates",
-        "inst",
-    ):
-        (root / d).mkdir(parents=True)
-    repo.mkdir()
-    for name in IN_REPO:
-        control = tmp / "build" / name / "DEBIAN" / "control"
-        control.parent.mkdir(parents=True)
-        control.write_text(CONTROL.format(name))
-        subprocess.run(
-            ["dpkg-deb", "-Zxz", "--build", str(control.parent.parent), str(repo)],
-            check=True,
-            capture_output=True,
-        )
-    index = subprocess.run(
-        ["dpkg-scanpackages", "--multiversion", "."],
-        cwd=repo,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    (repo / "Packages").write_text(index)
-    (root / "dpkg" / "status").write_text("")
-    (root / "etc/apt/sources.list").write_text(f"deb [trusted=yes] file:{repo} ./\n")
-    return root
+    return aptrepo.build(tmp, dict.fromkeys(IN_REPO, ""))
 
 
 @pytest.fixture
