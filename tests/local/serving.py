@@ -148,6 +148,14 @@ class Server:
     def wait_runs(self, count: int, timeout: float = 60) -> None:
         wait_for(f"{count} runs", lambda: self.runs() >= count, timeout)
 
+    def wait_runs_going(self, count: int, stall: float = 60) -> None:
+        """Wait for count runs however long they take on a loaded machine, as long as each
+        next run completes within stall seconds: a stuck server still fails the wait."""
+        done = self.runs()
+        while done < count:
+            wait_for(f"run {done + 1} of {count}", lambda seen=done: self.runs() > seen, stall)
+            done = self.runs()
+
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
