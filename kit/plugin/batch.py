@@ -164,19 +164,17 @@ def is_read(template: str, args: tuple[Any, ...]) -> bool:
 # goes in front of every read's own output. Reads only read, so they run side by side,
 # PARALLEL at a time: a host spends the batch waiting on the slowest few (systemctl asks
 # PID 1, dpkg-query reads its database), not on their sum.
+# Each read is written into the script as the subshell `( READ\n) ... &`, not run by
+# eval: the background subshell is then the read's only process beyond its own (a simple
+# command is exec'd in it), where eval in a subshell costs two. A read is one of testinfra's
+# exact templates with its arguments checked (is_read), so it is whole shell syntax; if one
+# were not, its status would be missing and the batch not whole: every read then runs live.
 MARK = "hk-batch"  # names the batch in process lists and logs
 PARALLEL = 8
 _SCRIPT = """hk_b=$(mktemp -d -t hk-batch.XXXXXXXX) || exit 97
 trap 'rm -rf -- "$hk_b"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
-{shell} -c '
-hk_b=$1; shift; hk_i=0
-for hk_c do
-  hk_i=$((hk_i + 1))
-  {{ ( eval "$hk_c" ) </dev/null >"$hk_b/o$hk_i" 2>"$hk_b/e$hk_i"; echo "$?" >"$hk_b/r$hk_i"; }} &
-  [ $((hk_i % {parallel})) -ne 0 ] || wait
-done
-wait' hk "$hk_b" {lines} </dev/null >"$hk_b/so" 2>"$hk_b/se"
+{shell} -c {reads} hk "$hk_b" </dev/null >"$hk_b/so" 2>"$hk_b/se"
 cd -- "$hk_b" && set -- so se && hk_i=0
 while [ $hk_i -lt {count} ]; do
   hk_i=$((hk_i + 1)); hk_r=; read -r hk_r <"r$hk_i"; printf "%s " "$hk_r"
@@ -184,18 +182,29 @@ while [ $hk_i -lt {count} ]; do
 done
 echo; wc -c -- "$@"; echo hk-end; cat -- "$@"
 """
+_START = '( {line}\n) </dev/null >"$hk_b/o{i}" 2>"$hk_b/e{i}" & hk_p{i}=$!\n'
+_STATUS = 'wait "$hk_p{i}"; echo "$?" >"$hk_b/r{i}"\n'
 _LOGIN_SHELL = '"${{SHELL:-/bin/sh}}"'
 _SUDO_SHELL = "sh"
 # Linux takes at most 128 KiB in one argument, and the batch travels as one.
 MAX_SCRIPT = 96 * 1024
 
 
+def _reads(lines: list[str]) -> str:
+    """The login shell's script: the reads, PARALLEL at a time, each status once it ends."""
+    parts = ["hk_b=$1\n"]
+    for first in range(1, len(lines) + 1, PARALLEL):
+        group = range(first, min(first + PARALLEL, len(lines) + 1))
+        parts += [_START.format(line=lines[i - 1], i=i) for i in group]
+        parts += [_STATUS.format(i=i) for i in group]
+    return "".join(parts)
+
+
 def script(lines: list[str], *, sudo: bool) -> str:
     return _SCRIPT.format(
         shell=_SUDO_SHELL if sudo else _LOGIN_SHELL.format(),
-        lines=" ".join(quote(line) for line in lines),
+        reads=quote(_reads(lines)),
         count=len(lines),
-        parallel=PARALLEL,
     )
 
 
@@ -203,8 +212,9 @@ def chunks(lines: list[str]) -> list[list[str]]:
     """lines in groups whose scripts each fit in one argument."""
     out: list[list[str]] = [[]]
     size = 0
-    for line in lines:
-        cost = len(quote(line).encode("utf-8", "surrogateescape")) + 1
+    for i, line in enumerate(lines, 1):
+        job = _START.format(line=line, i=i) + _STATUS.format(i=i)
+        cost = len(quote(job).encode("utf-8", "surrogateescape"))
         if out[-1] and size + cost > MAX_SCRIPT:
             out.append([])
             size = 0

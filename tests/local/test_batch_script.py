@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -59,10 +60,60 @@ def test_the_login_shells_own_output_comes_in_front_of_every_answer(tmp_path: Pa
 def test_a_read_without_its_status_makes_the_batch_not_whole() -> None:
     # Its job killed before it wrote a status: the read must not borrow the one before it.
     lines = ["true", "echo x"]
-    text = batch.script(lines, sudo=False).replace(
-        'echo "$?" >"$hk_b/r$hk_i"', '[ $hk_i = 2 ] || echo "$?" >"$hk_b/r$hk_i"'
-    )
+    text = batch.script(lines, sudo=False).replace('echo "$?" >"$hk_b/r2"', ":")
     assert text != batch.script(lines, sudo=False)
     out = subprocess.run(["sh", "-c", text], capture_output=True, timeout=20).stdout
     with pytest.raises(ValueError, match="not whole"):
         batch.parse(out, len(lines))
+
+
+_STRACE = ["strace", "-f", "-qq", "-e", "trace=clone,clone3,fork,vfork", "-e", "signal=none"]
+
+
+def _forks(lines: list[str], shell: str) -> int:
+    """Processes the batch starts (its own shells included), counted by strace."""
+    trace_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"hk-batch-trace.{os.getpid()}"
+    try:
+        subprocess.run(
+            [*_STRACE, "-o", str(trace_file), "sh", "-c", batch.script(lines, sudo=False)],
+            env={**os.environ, "SHELL": shell},
+            capture_output=True,
+            check=True,
+            timeout=60,
+        )
+        calls = trace_file.read_text().splitlines()
+    finally:
+        trace_file.unlink(missing_ok=True)
+    # A clone shows once, or as "<unfinished ...>" and "<... resumed>" lines: count results.
+    return sum(1 for c in calls if "unfinished" not in c and c.rstrip().split("= ")[-1].isdigit())
+
+
+@pytest.mark.parametrize("shell", ["/bin/sh", "/bin/bash"])
+def test_a_read_costs_the_host_one_process_beyond_its_own(shell: str) -> None:
+    if not shutil.which("strace"):
+        pytest.skip("counting a batch's processes needs strace")
+    reads = 16
+    # The batch's own: mktemp and its command substitution, the login shell, wc and cat.
+    fixed = _forks([], shell)
+    simple = _forks(["cat /etc/hostname"] * reads, shell)
+    piped = _forks(["cat /etc/hostname | tr a b"] * reads, shell)
+    # A simple command is its one process, started straight in the background; a pipeline
+    # is its commands and the sub-shell that waits for them.
+    assert simple - fixed <= reads, (fixed, simple)
+    assert piped - fixed <= 3 * reads, (fixed, piped)
+
+
+def test_a_read_that_is_not_whole_shell_syntax_makes_the_batch_not_whole() -> None:
+    # Never one of testinfra's templates; if one were, its reads would all run live.
+    lines = ["echo a", "echo ( b", "echo c"]
+    out = subprocess.run(
+        ["sh", "-c", batch.script(lines, sudo=False)], capture_output=True, timeout=20
+    ).stdout
+    with pytest.raises(ValueError, match="not whole"):
+        batch.parse(out, len(lines))
+
+
+def test_more_reads_than_run_at_once_keep_their_order_and_statuses() -> None:
+    count = batch.PARALLEL * 2 + 3
+    answers = _run([f"echo {i}; exit {i % 5}" for i in range(count)])
+    assert answers == [(i % 5, f"{i}\n".encode(), b"") for i in range(count)]
