@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import cache
 from importlib import resources
 
 from kit.connection import Connection
 from kit.errors import CommandTimeout
+from kit.facts import sections
 from kit.facts.model import Facts, Probes
-from kit.facts.parse import parse_facts
+from kit.facts.parse import parse_facts, parse_update
 
 
 def script() -> str:
@@ -34,6 +36,24 @@ def gather_facts(
     packages whose state comes back in the same answer (facts.files, facts.packages).
     """
     return parse_facts(raw_facts(conn, _script(), sudo=sudo, timeout=timeout, probes=probes))
+
+
+def gather_update(
+    conn: Connection,
+    facts: Facts,
+    wanted: Collection[str],
+    *,
+    sudo: bool = False,
+    timeout: float | None = 120,
+    probes: Probes | None = None,
+) -> Facts:
+    """Gather the wanted sections only (kit.facts.sections: the parts of the script that
+    print them and what those need) and return facts with their fields replaced.
+
+    The probes go with it: the files and packages sections answer them when wanted."""
+    text = sections.cut(_script(), wanted)
+    raw = raw_facts(conn, text, sudo=sudo, timeout=timeout, probes=probes)
+    return parse_update(facts, raw, wanted)
 
 
 def raw_facts(
