@@ -58,6 +58,13 @@ class FactsView(Facts):
             other = other.snapshot()
         return isinstance(other, Facts) and self.snapshot() == other
 
+    def __repr__(self) -> str:
+        # Not every field's: a failing assertion shows its operands' reprs, and reading
+        # them all would record them all (and gather again every stale one).
+        source = object.__getattribute__(self, "_source")
+        reads = ", ".join(sorted(object.__getattribute__(self, "_reads"))) or "nothing"
+        return f"<facts of {getattr(source, 'label', type(source).__name__)}, read: {reads}>"
+
     __hash__ = None  # type: ignore[assignment]  # as Facts: its maps are not hashable
 
     def __reduce_ex__(self, protocol: Any) -> Any:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import kit
 from kit.facts import Facts, Probes, parse_facts, sections
-from kit.facts.gather import gather_update, raw_facts, script
+from kit.facts.gather import gather_facts, raw_facts, script
 from kit.facts.parse import split_sections
 from tests.facts_compare import PROBES_FILES, PROBES_PACKAGES, _differing
 from tests.local.fake_node import run_scripts
@@ -56,7 +56,7 @@ def test_each_section_alone_says_what_the_whole_gather_says_on_a_node(tmp_path: 
 def test_an_update_gathers_its_sections_and_keeps_the_rest():
     conn = kit.connect("local://")
     stale = Facts(hostname="stale", timezone="stale/zone")
-    fresh = gather_update(conn, stale, sections.FIELDS["hostname"], probes=PROBES)
+    fresh = gather_facts(conn, sections=sections.FIELDS["hostname"], onto=stale, probes=PROBES)
     assert fresh.hostname == parse_facts(raw_facts(conn, script())).hostname
     assert fresh.timezone == "stale/zone"
     assert fresh.sysctls and fresh.kernel != "unknown"

@@ -46,7 +46,15 @@ def test_a_view_compares_and_copies_as_the_facts_it_shows():
     copied = dataclasses.replace(view, hostname="changed")
     assert type(copied) is Facts
     assert copied.hostname == "changed" and copied.os == facts.os
-    assert "rocky" in repr(view)
+
+
+def test_a_views_repr_reads_no_field():
+    """pytest shows a failing assertion's operands: that is not the check reading them."""
+    source = Source(Facts())
+    view = FactsView(source)
+    view.os  # noqa: B018
+    assert repr(view) == "<facts of Source, read: os>"
+    assert reads_of(view) == {"os"} and source.asked == ["os"]
 
 
 def test_plain_facts_have_no_record():
