@@ -247,6 +247,9 @@ def _apply_journaled(
             return changes
         except (FixRefused, RemediationFailed) as exc:
             files.undo(mark)
+            # What it did before it failed may stand (a live change, one no step records):
+            # the facts are stale for the host's later checks, as after a fix that took.
+            ctx.wrote()
             # What the remediation raised; a RemediationFailed of its own when it raised
             # nothing (it returned something other than a Change).
             cause = exc.__cause__ or exc

@@ -86,3 +86,36 @@ def test_the_recheck_gathers_what_its_check_read(pytester, tmp_path, gathers, po
         # changes), so it is gathered again, alone.
         {"os-release"},
     ]
+
+
+FAILING = """
+import pytest
+from kit.catalog.check import check
+from kit.catalog.remediation import remediation
+
+@remediation(strategy="configure", disruption="low")
+def half_way(target, made):
+    # A change no journal step records (so none puts it back), then a failure.
+    target.conn.run("touch -- %s", made).check()
+    raise RuntimeError("failed half-way")
+
+@check("t.a.fails", "a check whose fix fails half-way", fix=half_way)
+@pytest.mark.parametrize("made", [MADE])
+def test_a_fails(facts, made):
+    assert facts.os.id == "never"
+
+@check("t.b.made", "the file the failed fix made", reads_file="path")
+@pytest.mark.parametrize("path", [MADE])
+def test_b_made(facts, path):
+    assert facts.files[path] is not None, facts.files
+"""
+
+
+def test_a_fix_that_failed_half_way_leaves_later_checks_fresh_facts(pytester, tmp_path, gathers):
+    made = tmp_path / "made"
+    pytester.makepyfile(test_checks=f"MADE = {str(made)!r}\n" + FAILING)
+    res = pytester.runpytest_inprocess(*fix_args(pytester), "-p", "no:cacheprovider")
+    out = res.stdout.str()
+    assert made.exists()
+    assert "1 passed" in out and "1 error" in out, out
+    assert gathers[1:] == [{"files", "packages"}]
