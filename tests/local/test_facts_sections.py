@@ -8,9 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import kit
+from kit.connection.local import LocalConnection
+from kit.connection.spec import parse
 from kit.facts import Facts, Probes, parse_facts, sections
 from kit.facts.gather import gather_facts, raw_facts, script
 from kit.facts.parse import split_sections
+from kit.plugin.hosts import HostContext
 from tests.facts_compare import PROBES_FILES, PROBES_PACKAGES, _differing
 from tests.local.fake_node import run_scripts
 
@@ -60,3 +63,32 @@ def test_an_update_gathers_its_sections_and_keeps_the_rest():
     assert fresh.hostname == parse_facts(raw_facts(conn, script())).hostname
     assert fresh.timezone == "stale/zone"
     assert fresh.sysctls and fresh.kernel != "unknown"
+
+
+class Answering(LocalConnection):
+    """A real local connection that keeps the sections of each facts gather's answer."""
+
+    def __init__(self, spec):
+        super().__init__(spec)
+        self.gathers: list[set[str]] = []
+
+    def _exec(self, cmdline, *, stdin, timeout):
+        rc, out, err = super()._exec(cmdline, stdin=stdin, timeout=timeout)
+        if "hostkit-facts" in cmdline:
+            self.gathers.append(set(split_sections(out.decode())) - {"end"})
+        return rc, out, err
+
+
+def test_a_hosts_context_gathers_a_stale_field_when_it_is_read():
+    conn = Answering(parse("local://"))
+    ctx = HostContext(parse("local://"), "local://", "local", {}, connector=lambda: conn)
+    view = ctx.view()
+    assert len(conn.gathers) == 1 and view.os.id != "unknown"
+    ctx.wrote()  # nothing is sent until a field is read
+    assert len(conn.gathers) == 1
+    assert view.os == ctx.view().os and view.os.id != "unknown"
+    assert conn.gathers[1:] == [{"os-release"}]
+    # The rest, stale still, in one gather; then nothing more.
+    assert ctx.facts.sysctls and ctx.facts.timezone
+    assert len(conn.gathers) == 3 and conn.gathers[2] >= sections.ALL - {"os-release", "files"}
+    assert "os-release" not in conn.gathers[2]
