@@ -10,6 +10,10 @@
 # helpers set variables rather than print into one.
 # /proc/sys is grep's: dash's `read` takes a byte per read(2), and an integer sysctl
 # answers a read at an offset past 0 with end of file (`read` would see 6 of 65536).
+# A line "#@section NAME... [needs PART...]" starts the part that prints those sections,
+# "#@state NAME [needs PART...]" one that only sets what later parts read: a gather of
+# some sections runs the parts they are in and those they need (kit/facts/sections.py),
+# after what comes before the first such line, which always runs.
 export LC_ALL=C
 # The login's own PATH, for the reads that must find what its commands would.
 P0=$PATH
@@ -69,10 +73,13 @@ v kr /proc/sys/kernel/osrelease
 T=
 command -v timeout >/dev/null 2>&1 && T="timeout -k 2 10"
 
+#@section os-release
 s os-release
 c /etc/os-release || c /usr/lib/os-release
+#@section meminfo
 s meminfo
 g 'MemTotal:*' /proc/meminfo
+#@section cpu
 s cpu
 # nproc's answer: the CPUs the process may run on that are online. OMP_NUM_THREADS and
 # OMP_THREAD_LIMIT change it: then nproc answers.
@@ -101,12 +108,14 @@ if [ -z "${OMP_NUM_THREADS-}${OMP_THREAD_LIMIT-}" ] && [ -n "$al" ] && [ -n "$on
 else
     nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null
 fi
+#@section init
 s init
 v x /proc/1/comm
 echo "pid1=$x"
 [ -d /run/systemd/system ] && echo systemd-booted
 [ -d /run/openrc ] && echo openrc
 [ -d /etc/init.d ] && echo init.d
+#@section executables
 s executables
 for n in ip iptables mount nsenter ebtables ethtool socat tc touch conntrack crictl kubelet \
     swapoff modprobe sysctl systemctl chronyc timedatectl firewall-cmd ufw nft \
@@ -114,12 +123,15 @@ for n in ip iptables mount nsenter ebtables ethtool socat tc touch conntrack cri
     hostnamectl hostname visudo chpasswd useradd usermod groupadd ss curl wget; do
     printf '%s=' "$n"; command -v "$n" 2>/dev/null || echo
 done
+#@section selinux
 s selinux
 [ -d /sys/fs/selinux ] && [ -r /sys/fs/selinux/enforce ] &&
     { v x /sys/fs/selinux/enforce; echo "enforce=$x"; }
 [ -e /etc/selinux/config ] && echo config
+#@section apparmor
 s apparmor
 c /sys/module/apparmor/parameters/enabled
+#@section procs
 # The processes' names, read once: the time and firewall daemons here, the kubelet's
 # and kube-proxy's pids for kubelet-files.
 s procs
@@ -132,23 +144,30 @@ for d in /proc/[0-9]*; do
         kubelet | kube-proxy) kp="$kp ${d#/proc/}:$x" ;;
     esac
 done
+#@section ufw
 s ufw
 g 'ENABLED=*' /etc/ufw/ufw.conf
+#@section nft
 s nft
 command -v nft >/dev/null 2>&1 && { nft list ruleset 2>/dev/null; echo "rc=$?"; }
+#@section iptables
 s iptables
 command -v iptables >/dev/null 2>&1 && { iptables -S 2>/dev/null; echo "rc=$?"; }
+#@section swaps
 s swaps
 c /proc/swaps
+#@section modules
 s modules
 if [ -r /proc/modules ]; then
     { while read -r x _; do printf '%s\n' "$x"; done; } 2>/dev/null </proc/modules
 else echo "@absent"; fi
+#@section modules-builtin
 s modules-builtin
 b="/lib/modules/$kr/modules.builtin"
 if [ -r "$b" ]; then
     { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "${l##*/}"; done; } 2>/dev/null <"$b"
 else echo "@absent"; fi
+#@section mounts
 # The mounts; with them, the type of the file system /sys/fs/cgroup is on, as
 # `stat -f` names it: that of the deepest of its mount points, the last mounted of equals.
 s mounts
@@ -163,12 +182,15 @@ cg= cgd=0
 done; } 2>/dev/null </proc/self/mounts
 case $cg in cgroup2) cg=cgroup2fs ;; tmpfs | devtmpfs) cg=tmpfs ;; cgroup) cg=cgroupfs ;; esac
 [ -e /sys/fs/cgroup ] || cg=
+#@section cgroup needs mounts
 s cgroup
 [ -n "$cg" ] && echo "$cg"
+#@section links
 s links
 for f in /sys/class/net/*; do
     { [ -e "$f" ] || [ -L "$f" ]; } && printf '%s\n' "${f##*/}"
 done
+#@section addrs route4 route6
 # Addresses and the default routes from one ip, in batch mode: the IPv4 default route
 # (`route show default`, the main table), the addresses, then the default routes of every
 # table and family (`table all`, where `-6` cannot be said): those of other tables say
@@ -231,10 +253,12 @@ if [ -n "$r6a" ]; then
 else
     ip -6 route show default 2>/dev/null
 fi
+#@section net-tcp net-tcp6 net-udp net-udp6
 for f in tcp tcp6 udp udp6; do
     s "net-$f"
     c "/proc/net/$f"
 done
+#@state readlink
 # Where links lead, from one readlink for all of them: /etc/localtime (its target as
 # written, for the time zone), the boot files' links and /etc/resolv.conf for
 # hostprep-resolv (where they lead in the end, as readlink -f says: canon). It prints a
@@ -308,9 +332,11 @@ target() { # LINK: into tv, where it leads, from the answer above
         tl=${tl#*"$NL"} tt=${tt#*"$NL"}
     done
 }
+#@section timezone needs readlink
 s timezone
 echo "link=$tz"
 c /etc/timezone
+#@section timesync
 s timesync
 [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1 &&
     echo "ntpsynchronized=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)"
@@ -335,6 +361,7 @@ if [ -d /run/systemd/system ]; then
     if [ -e /run/systemd/timesync/synchronized ]; then echo timesyncd-synchronized=yes
     else echo timesyncd-synchronized=no; fi
 fi
+#@state systemd
 # systemctl without a running systemd answers nothing, slowly: it is asked only under systemd.
 sd() { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
 # The units' properties the sections below print and their unit file states, from one
@@ -389,6 +416,7 @@ en() { # UNITS...: into ue, "unit=state" lines in their order
         ue="$ue$u=$l$NL"
     done
 }
+#@section units needs systemd
 ue=
 s units
 if sd; then
@@ -396,6 +424,7 @@ if sd; then
         ntp.service ntpd.service ntpsec.service openntpd.service swap.target containerd.service
     printf '%s' "${ue%containerd.service=*}"
 fi
+#@section swap-units
 s swap-units
 # Swap units something pulls in at boot: enabled ones, and generators' (fstab, GPT
 # auto-swap, zram) links under the targets' .wants and .requires directories.
@@ -410,6 +439,7 @@ for g in /usr/lib/systemd/system-generators/zram-generator \
     /lib/systemd/system-generators/zram-generator; do
     [ -x "$g" ] && echo "generator=$g"
 done
+#@section sysctls
 # /proc/sys in one pass: its files this login may open (`true <FILE` opens it: busybox's
 # `test -r` says yes to root for a file no one may read; `:`, a special built-in, would
 # end the script when the file does not open), then one paste for them all, a
@@ -448,9 +478,11 @@ fi
 echo @@errors
 [ -z "$x" ] || printf '%s\n' "$x"
 s0=
+#@section hostname-addresses
 s hostname-addresses
 v x /proc/sys/kernel/hostname
 getent hosts "$x" 2>/dev/null
+#@section boot-files needs readlink
 s boot-files
 # shellcheck disable=SC2086 # the globs above
 for f in $BOOT; do
@@ -459,11 +491,13 @@ for f in $BOOT; do
     [ -L "$f" ] && target "$f" && printf '@@link:%s\t%s\n' "$f" "$tv"
     [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; c "$f"; echo; }
 done
+#@state probes
 # Probes come as arguments: files to stat, then "--", then packages to query. Those that
 # exist go to one stat with the kubelet's and containerd's files (sk, below), where the
 # section is printed; a path holding a newline, which that stat's list cannot hold, has
 # them asked here, as before.
 fa= pf= pn=0 skd=
+#@section packages files needs probes
 for a; do
     [ "$a" = "--" ] && break
     if [ -e "$a" ] || [ -L "$a" ]; then
@@ -512,6 +546,7 @@ if [ $# -gt 0 ]; then
     fi
     for p in "$@"; do printf 'asked\t%s\n' "$p"; done
 fi
+#@section kernelprep-config
 # Kernel preparation: the kernel config options kubeadm's validator reads and those that
 # show a module built in (kit.runner.kernel.modules.MODULE_CONFIG), from the first config
 # where it looks: read once, for both, free space under the node's state directories, cgroup
@@ -569,6 +604,7 @@ for p in /proc/config.gz "/boot/config-$kr" "/usr/src/linux-$kr/.config" /usr/sr
         break
     fi
 done
+#@section kernelprep-df
 # The free space under each directory, or under its nearest existing parent: one df for
 # the three when it prints a line for each.
 s kernelprep-df
@@ -600,6 +636,7 @@ for d in /var/lib/kubelet /var/lib/containerd /var/lib/etcd; do
         df -P -k -- "$p" 2>/dev/null
     fi
 done
+#@section kernelprep-cgroup needs mounts
 s kernelprep-cgroup
 printf '@@fs\n'; [ -n "$cg" ] && echo "$cg"
 printf '@@controllers\n'; c /sys/fs/cgroup/cgroup.controllers
@@ -622,6 +659,7 @@ for f in /boot/grub/grub.cfg /boot/grub2/grub.cfg; do
         break
     fi
 done
+#@state node
 # Reads the node checks used to send one by one: each section prints what that read
 # printed, between "@@begin" and "@@end" lines so that its text stays exact. The reads
 # those checks make as root are made only when the gather runs as root; otherwise their
@@ -666,15 +704,18 @@ uenv() {
     set +f
     unset IFS
 }
+#@section hostprep-ufw needs node
 s hostprep-ufw
 priv && command -v ufw >/dev/null 2>&1 && {
     echo @@begin
     g 'ENABLED=*' /etc/ufw/ufw.conf; echo @@status; ufw status 2>&1; echo "rc=$?"
     e
 }
+#@section hostprep-selinux-config needs node
 b hostprep-selinux-config
 c /etc/selinux/config || echo @@absent
 e
+#@section hostprep-nm needs node systemd
 b hostprep-nm
 PATH=$P0:/usr/sbin:/sbin
 command -v NetworkManager >/dev/null 2>&1 && echo @@installed:yes
@@ -685,6 +726,7 @@ d /etc/NetworkManager/NetworkManager.conf /etc/NetworkManager/conf.d/*.conf \
     /run/NetworkManager/conf.d/*.conf /usr/lib/NetworkManager/conf.d/*.conf
 PATH=$P1
 e
+#@section hostprep-proxy needs node systemd
 s hostprep-proxy
 priv && {
     echo @@begin
@@ -693,6 +735,7 @@ priv && {
     uenv kubelet.service
     e
 }
+#@section hostprep-resolv needs node systemd readlink
 s hostprep-resolv
 priv && {
     echo @@begin
@@ -709,6 +752,7 @@ priv && {
     d /etc/resolv.conf /run/systemd/resolve/resolv.conf /var/lib/kubelet/config.yaml
     e
 }
+#@section runtime-containerd-path needs node
 # containerd: where it is, its config file (as root: it may hold registry credentials)
 # and defaults, whether the CRI plugin answers on the default socket; the kubelet's unit
 # and version.
@@ -717,6 +761,7 @@ PATH=$P0
 command -v containerd 2>/dev/null; echo "rc=$?"
 PATH=$P1
 e
+#@state runtime
 # containerd's defaults, the CRI plugin's answer and the kubelet's version come from the
 # host's own programs, which may hang: one sub-shell runs those the host has, under one
 # timeout for all (timeout signals its whole process group), and ends in the kubelet,
@@ -756,6 +801,7 @@ rtp() { # into rv and rs, the sub-shell's next answer and its exit status
         *) rv=$ro rs=$rr ro= ;;
     esac
 }
+#@section runtime-config-default needs node runtime
 b runtime-config-default
 if [ -n "$rcd" ]; then
     rtp
@@ -765,6 +811,7 @@ else
     echo @@absent
 fi
 e
+#@section runtime-cri needs node runtime runtime-config-default
 s runtime-cri
 priv && {
     for p in /run/containerd/containerd.sock; do
@@ -797,6 +844,7 @@ priv && {
         fi
     done
 }
+#@section runtime-units needs node systemd units
 s runtime-units
 if sd; then
     active containerd.service
@@ -814,6 +862,7 @@ if sd; then
     printf '%s' "$pv"
     echo "@@kubelet-show-rc=$sr"
 fi
+#@section runtime-kubelet-version needs node runtime runtime-cri
 b runtime-kubelet-version
 # No kubelet: the 127 the shell (or timeout) would have said, without starting timeout.
 if [ -n "$rkb" ]; then
@@ -824,6 +873,7 @@ else
     echo rc=127
 fi
 e
+#@section ports needs node
 # TCP listeners with their processes (ss as root sees every process), and the cgroup
 # of each process, which names its systemd unit.
 s ports
@@ -845,6 +895,7 @@ priv && command -v ss >/dev/null 2>&1 && {
     done
     e
 }
+#@section kubelet-files needs node systemd procs stat
 # The kubelet as the CIS checks read it: its unit files, the environment files they may
 # name, its config file and the client CA it names, in kit/remediations' dump format.
 s kubelet-files
@@ -854,6 +905,7 @@ if sd; then
     k=${pv%"$NL"}
     [ "$sr" = 0 ] && printf '@@show\n%s\n' "$k"
 fi
+#@state stat needs probes
 # cfg TEXT: the words of TEXT that grep -o '--config\(-dir\)\{0,1\}[= ][^ "'\''\\]*' |
 # tr ' ' '=' printed, added to cf (--config) and cdir (--config-dir).
 cfg() {
@@ -928,6 +980,7 @@ mode() { # PATH: its stat line, from sk's answer or its own stat
     done
     stat -c '%a %U %G' -- "$1"
 }
+#@section kubelet-files
 kf=
 priv && {
     echo @@begin
@@ -1036,9 +1089,11 @@ priv && {
     set +f
     e
 }
+#@section files needs stat
 # The probed files' stat, when the kubelet's files were not read.
 [ -n "$skd" ] || sk
 fp
+#@section runtime-config needs node stat
 # containerd's config file, with its mode from the stat above.
 s runtime-config
 priv && {
@@ -1047,6 +1102,7 @@ priv && {
     if [ -e "$p" ]; then mode "$p" && c "$p"; else echo absent; fi
     e
 }
+#@section modules-boot
 # Kernel modules at boot (checks/test_kernel.py k8s.kernel.module): whether /proc/modules
 # reads, /sys/module (built-in modules with parameters are there too), the running kernel's
 # config lines for the options kit.runner.kernel.modules.MODULE_CONFIG names, and the
@@ -1062,4 +1118,5 @@ for f in /etc/modprobe.d/*.conf /run/modprobe.d/*.conf /usr/local/lib/modprobe.d
     /usr/lib/modprobe.d/*.conf /lib/modprobe.d/*.conf; do
     [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; c "$f"; echo; }
 done
+#@section end
 s end

@@ -6,13 +6,14 @@ was missing on the host), which yields the explicit unknown value.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from types import MappingProxyType
 
-from kit.facts import commands
+from kit.facts import commands, sections
 from kit.facts.model import (
     UNKNOWN,
     CriAnswer,
@@ -128,6 +129,14 @@ def parse_facts(raw: str) -> Facts:
         kubelet_files=parse_kubelet_files(sec.get("kubelet-files")),
         modules_boot=parse_modules_boot(sec.get("modules-boot"), sec.get("kernelprep-config", "")),
     )
+
+
+def parse_update(facts: Facts, raw: str, gathered: Collection[str]) -> Facts:
+    """facts with the fields of a partial answer's sections (gathered: the sections the
+    gather asked for) replaced by what it says; the others as they were."""
+    new = parse_facts(raw)
+    fresh = {name: getattr(new, name) for name in sections.fields_of(gathered)}
+    return dataclasses.replace(facts, **fresh)
 
 
 def parse_file_probes(text: str) -> Mapping[str, FileStat | None]:

@@ -25,6 +25,8 @@ from kit.errors import (
     PlanWriteError,
     WriteInterrupted,
 )
+from kit.facts.sections import sections_of
+from kit.facts.view import reads_of
 from kit.plugin import outcomes
 from kit.plugin.tense import conditional
 from kit.plugin.waves import held_back_line
@@ -238,13 +240,16 @@ def _apply_journaled(
     settings.before_write()
     with journal.fix(check.id), recording(ctx.conn, files):
         try:
-            target = Target(ctx.conn, ctx.facts, max_disruption=settings.max_disruption)
+            target = Target(ctx.conn, ctx.view(), max_disruption=settings.max_disruption)
             changes = apply(fix, target, params)
             _flush(journal, fix)
             _note_files(item, files.since(mark))
             return changes
         except (FixRefused, RemediationFailed) as exc:
             files.undo(mark)
+            # What it did before it failed may stand (a live change, one no step records):
+            # the facts are stale for the host's later checks, as after a fix that took.
+            ctx.wrote()
             # What the remediation raised; a RemediationFailed of its own when it raised
             # nothing (it returned something other than a Change).
             cause = exc.__cause__ or exc
@@ -319,7 +324,7 @@ def _plan(
     files = settings.files_of(ctx)
     mark = files.mark()
     planning = PlanningConnection(ctx.conn, files)
-    target = Target(planning, ctx.facts, dry_run=True, max_disruption=settings.max_disruption)
+    target = Target(planning, ctx.view(), dry_run=True, max_disruption=settings.max_disruption)
     try:
         changes = apply(fix, target, params)
     except FixRefused as exc:
@@ -357,7 +362,7 @@ def file_diff(file: FileChange) -> str:
 def _would_do(fix: Callable[..., Any], ctx: HostContext, params: Mapping[str, Any]) -> str:
     """What a held-back fix would change, from planning it; its docstring if planning fails."""
     try:
-        changes = apply(fix, Target(PlanningConnection(ctx.conn), ctx.facts, dry_run=True), params)
+        changes = apply(fix, Target(PlanningConnection(ctx.conn), ctx.view(), dry_run=True), params)
     except FixRefused as exc:
         return f"refused anyway: {exc.reason}"
     except KitError:
@@ -382,12 +387,19 @@ def recheck(
 ) -> None:
     """Run the check again on fresh facts; raise an AssertionError showing both attempts.
 
-    The facts are gathered again only when the check reads them; otherwise the next check
-    that does gathers them, and the re-check sends only what its check sends."""
-    ctx.forget_facts()
+    After the fix every fact may have changed (kit.plugin.hosts: each is gathered again
+    when next read). The re-check gathers at once, in one round trip, the sections of the
+    fields its check read (kit.facts.sections); a field it reads only now is gathered
+    when it does. A check that does not take `facts` sends only what it sends."""
     funcargs = getattr(item, "funcargs", {})
+    read = reads_of(funcargs.get("facts"))
+    ctx.wrote()
     if "facts" in funcargs:
-        funcargs["facts"] = ctx.facts
+        if read is None:  # facts given by other means: what was read is unknown
+            funcargs["facts"] = ctx.facts
+        else:
+            ctx.update(sections_of(read))
+            funcargs["facts"] = ctx.view()
     try:
         item.runtest()
     except AssertionError as second:

@@ -92,7 +92,7 @@ def arguments(item: pytest.Function, ctx: HostContext) -> dict[str, Any]:
     if "conn" in names:
         args["conn"] = ctx.conn
     if "facts" in names:
-        args["facts"] = ctx.facts
+        args["facts"] = ctx.view()
     if "runner" in names:
         import kit.runner
 

@@ -76,7 +76,9 @@ class Kept:
     stash: dict[Any, Any]
     error: BaseException | None
     duration: float
-    facts: Facts | None  # what its `facts` argument was last, for pytest to set it up again
+    # What its `facts` argument was last, for pytest to set it up again: a view of the
+    # host's facts (kit.facts.view), which HostContext.lending leaves as it is.
+    facts: Facts | None
 
     def apply(self, item: pytest.Item) -> None:
         item.user_properties[:] = self.properties

@@ -24,8 +24,9 @@ def conn(host: Any) -> Connection:
 
 @pytest.fixture
 def facts(host: Any) -> Facts:
-    """The host's facts, gathered once per host per run."""
-    return _backend_context(host).facts
+    """The host's facts, gathered once per host per run; after a fix, what it may have
+    changed is gathered again when read (kit.plugin.hosts.HostContext.view)."""
+    return _backend_context(host).view()
 
 
 @pytest.fixture

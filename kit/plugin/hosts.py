@@ -7,7 +7,7 @@ import os
 import queue
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,8 @@ class HostContext:
     _facts: Facts | None = None
     _error: ConnectError | None = None
     _facts_error: KitError | None = None
+    # Sections a write made stale since they were gathered (kit.facts.sections).
+    _stale: frozenset[str] = frozenset()
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -59,24 +61,71 @@ class HostContext:
 
     @property
     def facts(self) -> Facts:
-        if self._facts_error is not None:
-            raise self._facts_error
-        if self._facts is None:
-            self._facts = self._gather()
-        return self._facts
+        """Every fact of the host, fresh: what a write made stale is gathered again first."""
+        facts = self._gathered()
+        if self._stale:
+            facts = self._update(self._stale)
+        return facts
+
+    def view(self) -> Facts:
+        """The facts as a check reads them (kit.facts.view): gathered on first use, then
+        each field read as it is now, gathered again first when a write made it stale;
+        the view records the fields read, for the re-check after a fix."""
+        from kit.facts.view import FactsView
+
+        self._gathered()
+        return FactsView(self)
+
+    def fact(self, name: str) -> object:
+        """One field, fresh: its sections gathered again first when a write made one of
+        them stale (all of them, one gather: its parser reads them together)."""
+        from kit.facts.sections import sections_of
+
+        facts = self._gathered()
+        if self._stale:  # every read of a check's facts comes here: the usual case first
+            wanted = sections_of((name,))
+            if wanted & self._stale:
+                facts = self._update(wanted)
+        return getattr(facts, name)
+
+    def wrote(self) -> None:
+        """After a write: any fact may have changed. Nothing is sent now; each section is
+        gathered again when a field read next needs it (and a failed gather is retried)."""
+        from kit.facts.sections import ALL
+
+        self._facts_error = None
+        if self._facts is not None:
+            self._stale = ALL
+
+    def update(self, wanted: Collection[str]) -> None:
+        """Gather these sections again now, in one round trip (the re-check's, for the
+        fields its check read)."""
+        self._gathered()
+        if wanted:
+            self._update(frozenset(wanted))
 
     def forget_facts(self) -> None:
         """After a write: the next use of the facts gathers them again (and retries a
         gather that failed); until then, nothing is sent."""
         self._facts_error = None
         self._facts = None
+        self._stale = frozenset()
 
     @contextlib.contextmanager
     def lending(self, facts: Facts | None) -> Iterator[None]:
         """While a check that already ran is reported (kit.plugin.fixpool), its `facts`
         fixture is given the facts it saw instead of a gather of facts no check reads;
-        when they are not the host's current facts, they are forgotten after."""
-        lent = facts is not None and self._facts is None and self._facts_error is None
+        when they are not the host's current facts, they are forgotten after. A view
+        (kit.facts.view) is not lent: it reads this context, and making one gathers
+        nothing once the facts were gathered."""
+        from kit.facts.view import FactsView
+
+        lent = (
+            facts is not None
+            and not isinstance(facts, FactsView)
+            and self._facts is None
+            and self._facts_error is None
+        )
         if lent:
             self._facts = facts
         try:
@@ -89,7 +138,18 @@ class HostContext:
         """Gather again, after a write; this also retries a gather that failed."""
         self._facts_error = None
         self._facts = None
+        self._stale = frozenset()
         self._facts = self._gather()
+        return self._facts
+
+    def _gathered(self) -> Facts:
+        """The facts as last gathered (the whole answer on first use); raises the error of
+        a gather that failed, as each check of the host reports it."""
+        if self._facts_error is not None:
+            raise self._facts_error
+        if self._facts is None:
+            self._facts = self._gather()
+            self._stale = frozenset()
         return self._facts
 
     def _gather(self) -> Facts:
@@ -102,6 +162,27 @@ class HostContext:
         except KitError as exc:
             self._facts_error = exc
             raise
+
+    def _update(self, wanted: frozenset[str]) -> Facts:
+        """The facts with the wanted sections gathered again; they are stale no more."""
+        from kit.facts import gather_facts
+
+        assert self._facts is not None
+        try:
+            self._facts = gather_facts(
+                self.conn,
+                probes=self.probes,
+                timeout=self.gather_timeout,
+                sections=wanted,
+                onto=self._facts,
+            )
+        except ConnectError:
+            raise
+        except KitError as exc:
+            self._facts_error = exc
+            raise
+        self._stale -= wanted
+        return self._facts
 
     def close(self) -> None:
         with self._lock:
