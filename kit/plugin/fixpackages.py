@@ -93,6 +93,8 @@ def install_ahead(
         return {}  # recorded as failed when it got as far as the install; see above
     finally:
         state.settings.before_write()
+        # The facts the fixes were planned on are older than the install.
+        ctx.wrote()
     return failed
 
 

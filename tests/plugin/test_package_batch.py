@@ -235,3 +235,27 @@ def test_a_dry_run_names_the_packages_and_installs_none(pytester, suite):
         assert f"would install {package}" in planned or f"installed {package}" in planned
     assert installed(root) == set()
     assert not [c for c in calls(log) if not c.endswith("(simulated)")]
+
+
+LISTED = """
+from kit.catalog.check import check as _check
+
+@_check("t.a.listed", "dpkg lists socat's files", reads_file="path")
+@pytest.mark.parametrize("path", [LIST])
+def test_a_listed(facts, path):
+    assert facts.files[path] is not None, "socat's file list is absent"
+"""
+
+
+def test_a_check_after_the_install_sees_the_host_as_the_install_left_it(pytester, suite):
+    root, _ = suite
+    # On the host's thread the install comes before its first check; the facts the fixes
+    # were planned on were gathered before it, and must not answer a check after it.
+    listed = f"LIST = {str(root / 'dpkg' / 'info' / 'socat.list')!r}\n"
+    checks = CHECKS.replace("import pytest\n", "import pytest\n" + LISTED, 1)
+    pytester.makepyfile(test_checks=f"EXECUTABLES = {list(IN_REPO)!r}\n{listed}" + checks)
+    res = fix_run(pytester)
+    out = res.stdout.str()
+    assert installed(root) == {"socat", "ethtool"}
+    res.assert_outcomes(passed=1, failed=0, errors=0)
+    assert "2 fixed" in out, out
