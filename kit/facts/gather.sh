@@ -122,22 +122,75 @@ s apparmor
 c /sys/module/apparmor/parameters/enabled
 # The processes' names, read once: the time and firewall daemons here, the kubelet's
 # and kube-proxy's pids for kubelet-files.
+# fw: a firewalld runs (the firewall the facts name, whatever the rules say); cy: a chronyd
+# runs, whom chronyc asks in timesync.
 s procs
-kp=
+kp= fw= cy=
 for d in /proc/[0-9]*; do
     x=
     { IFS= read -r x || :; } 2>/dev/null <"$d/comm"
     case $x in
-        firewalld | chronyd | systemd-timesyn | ntpd) printf '%s\n' "$x" ;;
+        firewalld | chronyd | systemd-timesyn | ntpd)
+            printf '%s\n' "$x"
+            case $x in firewalld) fw=y ;; chronyd) cy=y ;; esac
+            ;;
         kubelet | kube-proxy) kp="$kp ${d#/proc/}:$x" ;;
     esac
 done
+# The firewall the facts name is the first that answers of firewalld, ufw (enabled in
+# ufw.conf), nftables (a rule in a table iptables-nft does not make), iptables (a rule):
+# parse.parse_firewall. A program whose answer cannot change that name is not asked.
 s ufw
-g 'ENABLED=*' /etc/ufw/ufw.conf
+{ while IFS= read -r l || [ -n "$l" ]; do
+    case $l in
+        ENABLED=*)
+            printf '%s\n' "$l"
+            case $l in ENABLED=yes | 'ENABLED="yes"') command -v ufw >/dev/null 2>&1 && fw=y ;; esac
+            ;;
+    esac
+done; } 2>/dev/null </etc/ufw/ufw.conf
+# nfd TEXT: whether an nft ruleset holds a rule in a table iptables-nft does not make, as
+# parse._nft_tables_with_rules reads it. A line holding a byte other than a tab or a
+# printable ASCII character, which Python may split into lines or words otherwise than
+# the shell, ends the reading with "no": then iptables is asked, as before.
+nfd() {
+    tb=
+    IFS=$NL
+    set -f
+    for l in $1; do
+        case $l in *[![:print:]\	]*) break ;; esac
+        unset IFS
+        # shellcheck disable=SC2086 # its words, as parse splits them
+        set -- $l
+        IFS=$NL
+        [ $# -gt 0 ] || continue
+        case $1 in
+            table)
+                [ $# -lt 3 ] || tb="$2 $3"
+                continue
+                ;;
+            chain | type | policy | '}' | set | map | elements* | flags* | comment*) continue ;;
+        esac
+        case $tb in
+            '' | ip\ filter | ip\ nat | ip\ mangle | ip\ raw | ip\ security) ;;
+            ip6\ filter | ip6\ nat | ip6\ mangle | ip6\ raw | ip6\ security) ;;
+            *) set +f && unset IFS && return 0 ;;
+        esac
+    done
+    set +f
+    unset IFS
+    return 1
+}
 s nft
-command -v nft >/dev/null 2>&1 && { nft list ruleset 2>/dev/null; echo "rc=$?"; }
+if [ -z "$fw" ] && command -v nft >/dev/null 2>&1; then
+    o=$(nft list ruleset 2>/dev/null)
+    r=$?
+    [ -z "$o" ] || printf '%s\n' "$o"
+    echo "rc=$r"
+    [ "$r" = 0 ] && nfd "$o" && fw=y
+fi
 s iptables
-command -v iptables >/dev/null 2>&1 && { iptables -S 2>/dev/null; echo "rc=$?"; }
+[ -z "$fw" ] && command -v iptables >/dev/null 2>&1 && { iptables -S 2>/dev/null; echo "rc=$?"; }
 s swaps
 c /proc/swaps
 s modules
@@ -150,11 +203,14 @@ if [ -r "$b" ]; then
     { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "${l##*/}"; done; } 2>/dev/null <"$b"
 else echo "@absent"; fi
 # The mounts; with them, the type of the file system /sys/fs/cgroup is on, as
-# `stat -f` names it: that of the deepest of its mount points, the last mounted of equals.
+# `stat -f` names it: that of the deepest of its mount points, the last mounted of equals;
+# and hp when a /proc hides other users' processes from this login (hidepid), which the
+# procs section then did not see.
 s mounts
-cg= cgd=0
+cg= cgd=0 hp=
 { while IFS= read -r l || [ -n "$l" ]; do
     printf '%s\n' "$l"
+    case $l in *' proc '*hidepid=[!0o]*) [ "$uid" = 0 ] || hp=y ;; esac
     x=${l#* } y=${x#* }
     case ${x%% *} in
         /) x=1 ;; /sys) x=2 ;; /sys/fs) x=3 ;; /sys/fs/cgroup) x=4 ;; *) continue ;;
@@ -231,9 +287,22 @@ if [ -n "$r6a" ]; then
 else
     ip -6 route show default 2>/dev/null
 fi
+# cu: a UDP socket of port 323, chronyd's command port, which chronyc asks over loopback
+# (a chronyd of another pid namespace may hold it).
+cu=
 for f in tcp tcp6 udp udp6; do
     s "net-$f"
-    c "/proc/net/$f"
+    case $f in
+        udp*)
+            l=
+            { while IFS= read -r l; do
+                printf '%s\n' "$l"
+                case $l in *:0143\ *) cu=y ;; esac
+            done; } 2>/dev/null <"/proc/net/$f" || continue
+            [ -z "$l" ] || printf '%s' "$l"
+            ;;
+        *) c "/proc/net/$f" ;;
+    esac
 done
 # Where links lead, from one readlink for all of them: /etc/localtime (its target as
 # written, for the time zone), the boot files' links and /etc/resolv.conf for
@@ -315,8 +384,9 @@ s timesync
 [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1 &&
     echo "ntpsynchronized=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)"
 # Without systemd, chrony still says whether it tracks a source (sed's
-# s/^Leap status *: */chrony-leap=/p, by the shell).
-if command -v chronyc >/dev/null 2>&1; then
+# s/^Leap status *: */chrony-leap=/p, by the shell). chronyc asks a chronyd through its
+# socket or its command port: with neither, and none running, it prints nothing here.
+if command -v chronyc >/dev/null 2>&1 && { [ -n "$cy$hp$cu" ] || [ -S /run/chrony/chronyd.sock ]; }; then
     o=$(chronyc -n tracking 2>/dev/null)
     IFS=$NL
     set -f

@@ -119,7 +119,11 @@ sys.exit(1)
 STUBS = {
     "systemctl": SYSTEMCTL,
     "timedatectl": "#!/bin/sh\necho yes\n",
-    "chronyc": "#!/bin/sh\nprintf 'Reference ID    : C0000201 (a)\\nLeap status     : Normal\\n'\n",
+    # chronyc answers only where a chronyd does, as chronyc does (its socket, its port).
+    "chronyc": '#!/bin/sh\nfor f in /proc/[0-9]*/comm; do read -r n <"$f"; '
+    "[ \"$n\" = chronyd ] && printf 'Reference ID    : C0000201 (a)\\nLeap status     : Normal\\n'"
+    " && exit 0; done\n"
+    "echo '506 Cannot talk to daemon' >&2\nexit 1\n",
     "nft": "#!/bin/sh\nprintf 'table inet hk {\\n\\tchain input {\\n\\t\\ttcp dport 22 accept\\n'"
     "\nprintf '\\t}\\n}\\n'\n",
     "iptables": "#!/bin/sh\nprintf -- '-P INPUT ACCEPT\\n'\n"
@@ -206,6 +210,14 @@ open(sys.argv[1], "w").close(); time.sleep(600)' "$w/listening" &
 while [ ! -e "$w/listening" ]; do sleep 0.05; done
 fake kubelet /usr/bin/kubelet --config=/etc/kubernetes/kubelet-config.yaml --v=2
 fake kube-proxy /usr/local/bin/kube-proxy --config=/var/lib/kube-proxy/config.conf
+for n in $HK_PROCS; do fake "$n" "/usr/sbin/$n"; done
+# More of the node's own sockets: UDP ports bound on loopback.
+for p in $HK_UDP; do
+    python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1])))
+open(sys.argv[2], "w").close(); time.sleep(600)' "$p" "$w/udp.$p" &
+    while [ ! -e "$w/udp.$p" ]; do sleep 0.05; done
+done
 set +e
 i=0
 for s; do
@@ -232,15 +244,19 @@ def run_scripts(
     old_systemd: bool = False,
     files: dict[str, str] | None = None,
     trace: bool = False,
+    procs: tuple[str, ...] = (),
+    stubs: dict[str, str] | None = None,
+    udp: tuple[int, ...] = (),
 ) -> list[str]:
     """The raw answers of scripts on the fake node, one after another; files: more of the
     node's files, or other texts for them; trace: each script runs a second time under
-    strace, for started()."""
+    strace, for started(); procs: more processes running, by name (comm); stubs: other
+    answers of the stubbed programs; udp: UDP ports more sockets hold on loopback."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("a fake node in namespaces of its own needs root and unshare")
     bindir = work / "bin"
     bindir.mkdir(exist_ok=True)
-    for name, body in STUBS.items():
+    for name, body in (STUBS | (stubs or {})).items():
         (bindir / name).write_text(body)
         (bindir / name).chmod(0o755)
     (work / "files.py").write_text(
@@ -266,6 +282,8 @@ def run_scripts(
         "HK_WORK": str(work),
         "HK_SYSTEMD": "old" if old_systemd else "new",
         "HK_TRACE": "1" if trace else "",
+        "HK_PROCS": " ".join(procs),
+        "HK_UDP": " ".join(str(p) for p in udp),
     }
     # A network namespace of its own too: the machine's sockets, which other tests open and
     # close while the scripts run, are not the node's.
@@ -319,3 +337,38 @@ def started(work: Path, index: int) -> list[str]:
         elif m := _EXIT.match(line):
             programs.setdefault(m[1], "(subshell)")
     return list(programs.values())[1:]
+
+
+# The host CPU of one run of a script under dash: what it and every process it started
+# used (the stubs' too), as the kernel counts a waited-for child's time.
+_CPU = r"""python3 - "$@" <<'EOF'
+import os, resource, subprocess, sys
+text = open(os.environ["HK_CPU_SCRIPT"]).read()
+subprocess.run(["dash", "-c", text, "hostkit-facts", *sys.argv[1:]],
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(r.ru_utime + r.ru_stime)
+EOF
+"""
+
+
+def cpu_seconds(work: Path, text: str, runs: int) -> list[float]:
+    """The host CPU (user + system seconds) of each of runs runs of text on the fake node."""
+    (work / "measured.sh").write_text(text)
+    os.environ["HK_CPU_SCRIPT"] = str(work / "measured.sh")
+    answers = run_scripts(work, [_CPU] * runs)
+    return [float(a) for a in answers]
+
+
+if __name__ == "__main__":
+    # python -m tests.local.fake_node [RUNS]: the median host CPU of the gather on the node.
+    import statistics
+    import sys
+    import tempfile
+
+    from kit.facts.gather import script
+
+    with tempfile.TemporaryDirectory() as tmp:
+        seconds = cpu_seconds(Path(tmp), script(), int(sys.argv[1]) if sys.argv[1:] else 15)
+    print(f"median of {len(seconds)}: {statistics.median(seconds) * 1000:.1f} ms")
+    print(" ".join(f"{s * 1000:.0f}" for s in seconds))
