@@ -1017,11 +1017,34 @@ priv && {
     vf=$ef
     # The running kubelet's and kube-proxy's command lines, one argument a line
     # (remediations.kubelet's _PROC; kube-bench reads `ps -fC`): tr turns their NULs
-    # into newlines, which the shell cannot read.
-    pa= ka=
+    # into newlines, which the shell cannot read. Two of them (a kubelet and a kube-proxy)
+    # from one paste -z instead: each file's arguments joined by newlines, then a NUL,
+    # which the capture drops (dash, bash and busybox ash do; bash says so, on stderr);
+    # its stdin, a line of its own between the two, tells them apart. Without that line
+    # (busybox's paste has no -z, a process ended), tr reads each.
+    pa= ka= pc= i=0
+    for x in $kp; do i=$((i + 1)); done
+    if [ "$i" = 2 ]; then
+        x=${kp# } y=${kp##* }
+        { pc=$(paste -z -s -d '\n' -- "/proc/${x%%:*}/cmdline" - "/proc/${y%%:*}/cmdline" <<'EOF'
+
+@@hostkit-next
+EOF
+); } 2>/dev/null || pc=
+        case $pc in *"$NL@@hostkit-next$NL"*) ;; *) pc= ;; esac
+    fi
+    i=0
     for x in $kp; do
-        p=${x%%:*} n=${x#*:}
-        a=$(tr '\000' '\n' <"/proc/$p/cmdline" 2>/dev/null)
+        p=${x%%:*} n=${x#*:} i=$((i + 1))
+        if [ -z "$pc" ]; then
+            a=$(tr '\000' '\n' <"/proc/$p/cmdline" 2>/dev/null)
+        elif [ "$i" = 1 ]; then
+            a=${pc%%"$NL@@hostkit-next$NL"*}
+            # as $(...) would have kept it: without its last newlines
+            while :; do case $a in *"$NL") a=${a%"$NL"} ;; *) break ;; esac; done
+        else
+            a=${pc#*"$NL@@hostkit-next$NL"}
+        fi
         pa="$pa@@hostkit-kubelet-proc $p $n$NL$a$NL$NL"
         [ "$n" = kubelet ] || continue
         j=$a ka="$ka @@hostkit-kubelet-proc $p $n "

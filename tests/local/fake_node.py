@@ -199,6 +199,7 @@ _NODE = (
     mkdir -p "$w/proc.$n"
     echo "$n" >"$w/proc.$n/comm"
     printf '%s\000' "$@" >"$w/proc.$n/cmdline"
+    [ ! -e "$w/cmdline.$n" ] || cp "$w/cmdline.$n" "$w/proc.$n/cmdline"
     mount --bind "$w/proc.$n" "/proc/$!"
 }
 # The node's own listeners, in its own network namespace: the kubelet's ports.
@@ -247,13 +248,17 @@ def run_scripts(
     procs: tuple[str, ...] = (),
     stubs: dict[str, str] | None = None,
     udp: tuple[int, ...] = (),
+    cmdlines: dict[str, bytes] | None = None,
 ) -> list[str]:
     """The raw answers of scripts on the fake node, one after another; files: more of the
     node's files, or other texts for them; trace: each script runs a second time under
     strace, for started(); procs: more processes running, by name (comm); stubs: other
-    answers of the stubbed programs; udp: UDP ports more sockets hold on loopback."""
+    answers of the stubbed programs; udp: UDP ports more sockets hold on loopback;
+    cmdlines: other command lines (/proc/PID/cmdline) of the kubelet or kube-proxy."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("a fake node in namespaces of its own needs root and unshare")
+    for name, raw in (cmdlines or {}).items():
+        (work / f"cmdline.{name}").write_bytes(raw)
     bindir = work / "bin"
     bindir.mkdir(exist_ok=True)
     for name, body in (STUBS | (stubs or {})).items():

@@ -92,10 +92,10 @@ def test_processes_of_a_node_gather(tmp_path: Path):
     # nft, ip, readlink, timedatectl, systemctl show, systemctl is-enabled of the unit with
     # an init script (ntp), paste of /proc/sys, getent, dpkg-query, gzip of
     # /proc/config.gz, df, ufw, timeout and its sub-shell (which becomes the kubelet),
-    # containerd, ctr, ss, tr of the kubelet's and of kube-proxy's command lines (NULs,
+    # containerd, ctr, ss, paste -z of the kubelet's and kube-proxy's command lines (NULs,
     # which no shell reads), find in --config-dir, stat. Not asked here: iptables (nft's
     # rules name the firewall), chronyc (no chronyd to answer).
-    assert after <= 21, "\n".join([f"{after} processes:", *programs])
+    assert after <= 20, "\n".join([f"{after} processes:", *programs])
 
 
 def _node(tmp_path: Path, **node) -> tuple[list[str], list[str]]:
@@ -161,3 +161,45 @@ def test_the_firewall_programs_are_asked_until_one_names_the_firewall(
     assert {"nft", "iptables"} & set(programs) == asked, programs
     (answer,) = run_scripts(tmp_path, [script()], **node)
     assert parse_facts(answer).firewall == firewall
+
+
+_KUBELET = b"/usr/bin/kubelet\0--config=/etc/kubernetes/kubelet-config.yaml\0--v=2\0"
+_PROXY = b"/usr/local/bin/kube-proxy\0--config=/var/lib/kube-proxy/config.conf\0"
+
+
+def _as_tr_read_it(raw: bytes) -> str:
+    """A command line as `$(tr '\\000' '\\n' <FILE)` holds it: its last newlines dropped."""
+    return raw.replace(b"\0", b"\n").decode().rstrip("\n")
+
+
+@pytest.mark.parametrize(
+    ("cmdlines", "trs"),
+    [
+        ({}, 0),
+        # An empty argument, one holding a newline, one ending in newlines (which a capture
+        # drops, as it did from tr's answer).
+        ({"kubelet": b"/usr/bin/kubelet\0\0--config=/etc/k.yaml\0a\nb\0c\n\n\0"}, 0),
+        ({"kube-proxy": b"kube-proxy\0@@x\0\n\0"}, 0),
+        # A command line without its last NUL (a process that rewrote it).
+        ({"kubelet": b"/usr/bin/kubelet --v=2"}, 0),
+        # Nothing to read (an exited process's): paste's answer has no second part, and tr
+        # reads each, as before.
+        ({"kube-proxy": b""}, 2),
+    ],
+    ids=["node", "odd-arguments", "proxy-newline", "no-last-nul", "empty"],
+)
+def test_the_command_lines_read_as_tr_read_them(
+    tmp_path: Path, cmdlines: dict[str, bytes], trs: int
+):
+    """One paste -z reads the kubelet's and kube-proxy's command lines, where each had
+    its tr: the dump holds what tr's answers held."""
+    (new,) = run_scripts(tmp_path, [script()], trace=True, cmdlines=cmdlines)
+    dump = split_sections(new)["kubelet-files"]
+    kubelet = _as_tr_read_it(cmdlines.get("kubelet", _KUBELET))
+    proxy = _as_tr_read_it(cmdlines.get("kube-proxy", _PROXY))
+    assert f" kubelet\n{kubelet}\n\n@@hostkit-kubelet-proc " in dump
+    # The dump's last newlines are dropped, an empty command line's with them.
+    assert f" kube-proxy\n{proxy + chr(10) if proxy else ''}@@hostkit-kubelet-metrics " in dump
+    asked = [p.split()[0] for p in started(tmp_path, 0)]
+    assert asked.count("tr") == trs, asked
+    assert asked.count("paste") == 2, asked  # /proc/sys's and the command lines'
