@@ -249,12 +249,15 @@ def run_scripts(
     stubs: dict[str, str] | None = None,
     udp: tuple[int, ...] = (),
     cmdlines: dict[str, bytes] | None = None,
+    links: dict[str, str] | None = None,
+    owners: dict[str, int] | None = None,
 ) -> list[str]:
     """The raw answers of scripts on the fake node, one after another; files: more of the
     node's files, or other texts for them; trace: each script runs a second time under
     strace, for started(); procs: more processes running, by name (comm); stubs: other
     answers of the stubbed programs; udp: UDP ports more sockets hold on loopback;
-    cmdlines: other command lines (/proc/PID/cmdline) of the kubelet or kube-proxy."""
+    cmdlines: other command lines (/proc/PID/cmdline) of the kubelet or kube-proxy;
+    links: more symbolic links; owners: the uid and gid (one number) of files."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("a fake node in namespaces of its own needs root and unshare")
     for name, raw in (cmdlines or {}).items():
@@ -266,7 +269,8 @@ def run_scripts(
         (bindir / name).chmod(0o755)
     (work / "files.py").write_text(
         "import os\n"
-        f"FILES = {FILES | (files or {})!r}\nLINKS = {LINKS!r}\n"
+        f"FILES = {FILES | (files or {})!r}\nLINKS = {LINKS | (links or {})!r}\n"
+        f"OWNERS = {owners or {}!r}\n"
         "for p, t in FILES.items():\n"
         "    os.makedirs(os.path.dirname(p), exist_ok=True)\n"
         "    open(p, 'w').write(t)\n"
@@ -274,6 +278,8 @@ def run_scripts(
         "    os.makedirs(os.path.dirname(p), exist_ok=True)\n"
         "    os.path.lexists(p) and os.remove(p)\n"
         "    os.symlink(t, p)\n"
+        "for p, n in OWNERS.items():\n"
+        "    os.lchown(p, n, n)\n"
     )
     paths = []
     for i, text in enumerate(scripts):
