@@ -351,35 +351,51 @@ def started(work: Path, index: int) -> list[str]:
 
 
 # The host CPU of one run of a script under dash: what it and every process it started
-# used (the stubs' too), as the kernel counts a waited-for child's time.
+# used (the stubs' too), as the kernel counts a waited-for child's time; and the shell's
+# own, from its /proc/PID/schedstat (nanoseconds on the CPU), read as it ends.
 _CPU = r"""python3 - "$@" <<'EOF'
 import os, resource, subprocess, sys
-text = open(os.environ["HK_CPU_SCRIPT"]).read()
-subprocess.run(["dash", "-c", text, "hostkit-facts", *sys.argv[1:]],
-               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+text = open(HK_CPU_SCRIPT).read()
+text += '\nread -r x _ </proc/$$/schedstat; echo "@@shell-cpu $x"\n'
+out = subprocess.run(["dash", "-c", text, "hostkit-facts", *sys.argv[1:]],
+                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(r.ru_utime + r.ru_stime)
+own = int(out.rsplit(b"@@shell-cpu ", 1)[1].split()[0]) / 1e9
+print(r.ru_utime + r.ru_stime, own)
 EOF
 """
 
 
-def cpu_seconds(work: Path, text: str, runs: int) -> list[float]:
-    """The host CPU (user + system seconds) of each of runs runs of text on the fake node."""
-    (work / "measured.sh").write_text(text)
-    os.environ["HK_CPU_SCRIPT"] = str(work / "measured.sh")
-    answers = run_scripts(work, [_CPU] * runs)
-    return [float(a) for a in answers]
+def cpu_seconds(work: Path, texts: list[str], runs: int) -> list[list[tuple[float, float]]]:
+    """For each of texts, (host CPU, the shell's own CPU) in seconds of each of runs runs
+    on the fake node, the texts' runs taking turns."""
+    scripts = []
+    for i, text in enumerate(texts):
+        (work / f"measured.{i}").write_text(text)
+        scripts.append(_CPU.replace("HK_CPU_SCRIPT", repr(str(work / f"measured.{i}"))))
+    answers = run_scripts(work, scripts * runs)
+    found: list[list[tuple[float, float]]] = [[] for _ in texts]
+    for i, answer in enumerate(answers):
+        total, own = answer.split()
+        found[i % len(texts)].append((float(total), float(own)))
+    return found
 
 
 if __name__ == "__main__":
-    # python -m tests.local.fake_node [RUNS]: the median host CPU of the gather on the node.
+    # python -m tests.local.fake_node [RUNS] [SCRIPT...]: the median host CPU of the gather
+    # (gather.sh, or each SCRIPT) on the node, and of the shell alone.
     import statistics
     import sys
     import tempfile
 
     from kit.facts.gather import script
 
+    runs = int(sys.argv[1]) if sys.argv[1:] else 15
+    paths = sys.argv[2:]
+    texts = [Path(p).read_text() for p in paths] or [script()]
     with tempfile.TemporaryDirectory() as tmp:
-        seconds = cpu_seconds(Path(tmp), script(), int(sys.argv[1]) if sys.argv[1:] else 15)
-    print(f"median of {len(seconds)}: {statistics.median(seconds) * 1000:.1f} ms")
-    print(" ".join(f"{s * 1000:.0f}" for s in seconds))
+        measured = cpu_seconds(Path(tmp), texts, runs)
+    for name, seconds in zip(paths or ["gather.sh"], measured, strict=True):
+        total = statistics.median(s[0] for s in seconds) * 1000
+        own = statistics.median(s[1] for s in seconds) * 1000
+        print(f"{name}: median of {runs}: {total:.1f} ms host CPU, {own:.1f} ms the shell's own")
