@@ -68,6 +68,9 @@ v kr /proc/sys/kernel/osrelease
 # the whole answer. 124 is timeout's exit code when it had to stop the program.
 T=
 command -v timeout >/dev/null 2>&1 && T="timeout -k 2 10"
+# Whether chronyc may find a chronyd (see timesync): yes until the sections that read the
+# processes (cy), the mounts (hp) and the UDP sockets (cu) have said otherwise.
+cy=y hp=y cu=y
 
 s os-release
 c /etc/os-release || c /usr/lib/os-release
@@ -207,7 +210,8 @@ else echo "@absent"; fi
 # and hp when a /proc hides other users' processes from this login (hidepid), which the
 # procs section then did not see.
 s mounts
-cg= cgd=0 hp=
+cg= cgd=0
+[ -r /proc/self/mounts ] && hp=
 { while IFS= read -r l || [ -n "$l" ]; do
     printf '%s\n' "$l"
     case $l in *' proc '*hidepid=[!0o]*) [ "$uid" = 0 ] || hp=y ;; esac
@@ -289,11 +293,11 @@ else
 fi
 # cu: a UDP socket of port 323, chronyd's command port, which chronyc asks over loopback
 # (a chronyd of another pid namespace may hold it).
-cu=
 for f in tcp tcp6 udp udp6; do
     s "net-$f"
     case $f in
         udp*)
+            [ "$f" = udp ] && [ -r /proc/net/udp ] && cu=
             l=
             { while IFS= read -r l; do
                 printf '%s\n' "$l"

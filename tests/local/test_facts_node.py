@@ -3,6 +3,7 @@ with the earlier script, section by section, and the processes it starts there."
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,28 @@ def test_chronyc_is_asked_where_a_chronyd_may_answer(
     assert ("chronyc" in programs) == asked, programs
     (answer,) = run_scripts(tmp_path, [script()], **node)
     assert parse_facts(answer).time_sync.chrony_leap == leap
+
+
+@pytest.mark.parametrize(("hidepid", "asked"), [(True, True), (False, False)])
+def test_chronyc_is_asked_where_proc_hides_processes_from_the_login(
+    tmp_path: Path, hidepid: bool, asked: bool
+):
+    """A login that /proc hides other users' processes from (hidepid) cannot tell that no
+    chronyd runs: chronyc is asked."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv runs the gather as another user")
+    (tmp_path / "gather.sh").write_text(script())
+    remount = "mount -o remount,hidepid=2 /proc && " if hidepid else ""
+    # The stubs where that user may run them: the node's own /run.
+    as_nobody = (
+        'cp -r "$HK_WORK/bin" /run/hk-bin && chmod -R a+rx /run/hk-bin && PATH="/run/hk-bin:$PATH" '
+        f"&& {remount}exec setpriv --reuid=65534 --regid=65534 --clear-groups "
+        f'dash -c "$(cat {tmp_path}/gather.sh)" hostkit-facts "$@"'
+    )
+    (answer,) = run_scripts(tmp_path, [as_nobody], trace=True)
+    assert "@@hostkit:end" in answer
+    programs = [p.split()[0] for p in started(tmp_path, 0)]
+    assert ("chronyc" in programs) == asked, programs
 
 
 _IPTABLES_NFT = (
