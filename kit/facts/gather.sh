@@ -443,12 +443,24 @@ prop() { # UNIT PROPERTY...: into pv, the unit's lines of those properties, in o
 # Unit file states as `systemctl is-enabled` prints them, from the show above: the unit
 # file's state; "alias" for a name that loads another unit (its Id), as systemd 240 and
 # later say; "not-found" for a unit systemd does not know (an older is-enabled printed
-# nothing: the parser leaves both out). A unit with an init script is asked alone, as
-# before: is-enabled answers for it through SysV compatibility, which show does not.
+# nothing: the parser leaves both out). A unit with an init script and no unit file is
+# asked alone, as before: is-enabled answers for it through SysV compatibility (its
+# systemd-sysv-install), which show does not; systemctl asks that only where no unit file
+# of the name is found outside the generators' directories, and a unit whose file show
+# names there (FragmentPath) has one.
 en() { # UNITS...: into ue, "unit=state" lines in their order
     ue=
     for u; do
+        ev=
         if [ -e "/etc/init.d/${u%.service}" ] || [ -e "/etc/rc.d/init.d/${u%.service}" ]; then
+            prop "$u" FragmentPath
+            case $pv in
+                FragmentPath=/run/systemd/generator* | FragmentPath=/run/systemd/transient*) ev=y ;;
+                FragmentPath=/?*) ;;
+                *) ev=y ;;
+            esac
+        fi
+        if [ -n "$ev" ]; then
             l=$(systemctl is-enabled -- "$u" 2>/dev/null)
         else
             prop "$u" Id LoadState UnitFileState

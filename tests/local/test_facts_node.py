@@ -12,7 +12,7 @@ from kit.facts import parse_facts
 from kit.facts.gather import script
 from kit.facts.parse import split_sections
 from tests.facts_compare import OLD_SCRIPT, differences
-from tests.local.fake_node import counts, run_scripts, started
+from tests.local.fake_node import SYSTEMCTL, counts, run_scripts, started
 
 # Sections whose text changes between two reads of this machine; their facts are
 # compared through differences(), which leaves out what changed between the old runs.
@@ -269,3 +269,25 @@ def test_the_kubelet_files_stat_and_listing_from_one_find(
     assert sorted(b["files"].splitlines()) == sorted(a["files"].splitlines())
     asked = {p.split()[0].rsplit("/", 1)[-1] for p in started(tmp_path, 1)}
     assert asked & {"find", "stat"} == programs, asked
+
+
+# ntp.service with a unit file of its own beside its init script (Debian's packages ship
+# both): systemctl answers is-enabled from the unit file, as show does.
+_NATIVE_NTP = SYSTEMCTL.replace(
+    "NATIVE = {\n", 'NATIVE = {\n    "ntp.service": ("disabled", "ntp.service"),\n'
+).replace(
+    "PROPS = {\n",
+    'PROPS = {\n    "ntp.service": {"FragmentPath": "/usr/lib/systemd/system/ntp.service"},\n',
+)
+
+
+@pytest.mark.parametrize(("stubs", "asked"), [({}, True), ({"systemctl": _NATIVE_NTP}, False)])
+def test_is_enabled_is_asked_of_an_init_script_without_a_unit_file(
+    tmp_path: Path, stubs: dict[str, str], asked: bool
+):
+    old, new = run_scripts(tmp_path, [OLD_SCRIPT.read_text(), script()], trace=True, stubs=stubs)
+    assert split_sections(new)["units"] == split_sections(old)["units"]
+    assert "ntp.service=" + ("enabled" if asked else "disabled") in split_sections(new)["units"]
+    # The stub is python3 SCRIPT VERB... (its path may be cut short in the trace).
+    programs = [p.split()[2] for p in started(tmp_path, 1) if p.startswith("python3 ")]
+    assert ("is-enabled" in programs) == asked, programs
