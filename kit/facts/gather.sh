@@ -385,8 +385,15 @@ s timezone
 echo "link=$tz"
 c /etc/timezone
 s timesync
-[ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1 &&
-    echo "ntpsynchronized=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)"
+# timedatectl asks timedated over the system bus (DBUS_SYSTEM_BUS_ADDRESS, or this
+# socket): without one it fails, printing nothing.
+if [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1; then
+    if [ -n "${DBUS_SYSTEM_BUS_ADDRESS-}" ] || [ -S /run/dbus/system_bus_socket ]; then
+        echo "ntpsynchronized=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)"
+    else
+        echo ntpsynchronized=
+    fi
+fi
 # Without systemd, chrony still says whether it tracks a source (sed's
 # s/^Leap status *: */chrony-leap=/p, by the shell). chronyc asks a chronyd through its
 # socket or its command port: with neither, and none running, it prints nothing here.

@@ -134,6 +134,13 @@ STUBS = {
     "kubelet": "#!/bin/sh\necho 'Kubernetes v1.31.1'\n",
 }
 
+# The fake node's timedatectl asks timedated over the system bus, as timedatectl does
+# (namespaced_node's, without a bus, is STUBS').
+_BUS_TIMEDATECTL = (
+    "#!/bin/sh\n[ -S /run/dbus/system_bus_socket ] || "
+    "{ echo 'Failed to connect to bus: No such file or directory' >&2; exit 1; }\necho yes\n"
+)
+
 # Files of a kubeadm node, in the overlays.
 FILES = {
     "/etc/systemd/system/kubelet.service": "[Service]\nExecStart=/usr/bin/kubelet\n",
@@ -202,6 +209,11 @@ _NODE = (
     [ ! -e "$w/cmdline.$n" ] || cp "$w/cmdline.$n" "$w/proc.$n/cmdline"
     mount --bind "$w/proc.$n" "/proc/$!"
 }
+# The system bus's socket (where D-Bus runs).
+if [ -z "$HK_NO_BUS" ]; then
+    mkdir -p /run/dbus
+    python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("/run/dbus/system_bus_socket")'
+fi
 # The node's own listeners, in its own network namespace: the kubelet's ports.
 ip link set lo up
 python3 -c 'import socket, sys, time
@@ -251,20 +263,22 @@ def run_scripts(
     cmdlines: dict[str, bytes] | None = None,
     links: dict[str, str] | None = None,
     owners: dict[str, int] | None = None,
+    bus: bool = True,
 ) -> list[str]:
     """The raw answers of scripts on the fake node, one after another; files: more of the
     node's files, or other texts for them; trace: each script runs a second time under
     strace, for started(); procs: more processes running, by name (comm); stubs: other
     answers of the stubbed programs; udp: UDP ports more sockets hold on loopback;
     cmdlines: other command lines (/proc/PID/cmdline) of the kubelet or kube-proxy;
-    links: more symbolic links; owners: the uid and gid (one number) of files."""
+    links: more symbolic links; owners: the uid and gid (one number) of files; bus: whether
+    the system bus's socket is there (D-Bus runs)."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("a fake node in namespaces of its own needs root and unshare")
     for name, raw in (cmdlines or {}).items():
         (work / f"cmdline.{name}").write_bytes(raw)
     bindir = work / "bin"
     bindir.mkdir(exist_ok=True)
-    for name, body in (STUBS | (stubs or {})).items():
+    for name, body in (STUBS | {"timedatectl": _BUS_TIMEDATECTL} | (stubs or {})).items():
         (bindir / name).write_text(body)
         (bindir / name).chmod(0o755)
     (work / "files.py").write_text(
@@ -294,6 +308,7 @@ def run_scripts(
         "HK_SYSTEMD": "old" if old_systemd else "new",
         "HK_TRACE": "1" if trace else "",
         "HK_PROCS": " ".join(procs),
+        "HK_NO_BUS": "" if bus else "1",
         "HK_UDP": " ".join(str(p) for p in udp),
     }
     # A network namespace of its own too: the machine's sockets, which other tests open and

@@ -291,3 +291,14 @@ def test_is_enabled_is_asked_of_an_init_script_without_a_unit_file(
     # The stub is python3 SCRIPT VERB... (its path may be cut short in the trace).
     programs = [p.split()[2] for p in started(tmp_path, 1) if p.startswith("python3 ")]
     assert ("is-enabled" in programs) == asked, programs
+
+
+@pytest.mark.parametrize("bus", [True, False], ids=["d-bus", "no-bus"])
+def test_timedatectl_is_asked_where_a_system_bus_is(tmp_path: Path, bus: bool):
+    """Minimal images lack D-Bus (issue 23): timedatectl, which asks timedated through it,
+    is not started there, and the facts say what its failure said."""
+    programs, differing = _node(tmp_path, bus=bus)
+    assert differing == []
+    assert ("timedatectl" in programs) == bus, programs
+    (answer,) = run_scripts(tmp_path, [script()], bus=bus)
+    assert parse_facts(answer).time_sync.synchronized is (True if bus else None)
