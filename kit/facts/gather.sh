@@ -152,6 +152,7 @@ s ufw
             ;;
     esac
 done; } 2>/dev/null </etc/ufw/ufw.conf
+s nft
 # nfd TEXT: whether an nft ruleset holds a rule in a table iptables-nft does not make, as
 # parse._nft_tables_with_rules reads it. A line holding a byte other than a tab or a
 # printable ASCII character, which Python may split into lines or words otherwise than
@@ -184,7 +185,6 @@ nfd() {
     unset IFS
     return 1
 }
-s nft
 if [ -z "$fw" ] && command -v nft >/dev/null 2>&1; then
     o=$(nft list ruleset 2>/dev/null)
     r=$?
