@@ -1021,109 +1021,6 @@ mode() { # PATH: its stat line, from sk's answer or its own stat
     done
     stat -c '%a %U %G' -- "$1"
 }
-# The probed files' and the kubelet's files' stat lines and the --config-dir listings
-# (dl: their lines, dd: the files found) from one find, where stat and find each ran: its
-# -printf says what stat's --printf says (a name UNKNOWN where find prints the number
-# again; the type's words from find's letter and the size), the drop-ins as find lists
-# them, a "@@dir" line before each directory's. Fails, having set nothing the callers
-# read, where it cannot say the same: busybox's find has no -printf; a probe that is not
-# an absolute path (find would read it as an expression); a path in a --config-dir,
-# which find would list there; a pattern character in a directory's name; a found name
-# holding a space or a newline (the earlier lists were split on them).
-FF='%m\t%u\t%g\t%U\t%G\t%y\t%s\t%p\n'
-ty() { # TYPE SIZE: into tv, stat's %F of find's %y
-    case $1 in
-        f) if [ "$2" = 0 ]; then tv='regular empty file'; else tv='regular file'; fi ;;
-        d) tv=directory ;; l) tv='symbolic link' ;; p) tv=fifo ;; s) tv=socket ;;
-        c) tv='character special file' ;; b) tv='block special file' ;; D) tv=door ;;
-        *) tv='weird file' ;;
-    esac
-}
-fl() { # LINE: find's FF line into fo (mode), f1, f2 (owner, group), ft (%F), fn; 1 if not one
-    case $1 in *"	"*"	"*"	"*"	"*"	"*"	"*"	"*) ;; *) return 1 ;; esac
-    x=$1
-    fo=${x%%"	"*} x=${x#*"	"}
-    f1=${x%%"	"*} x=${x#*"	"}
-    f2=${x%%"	"*} x=${x#*"	"}
-    [ "$f1" != "${x%%"	"*}" ] || f1=UNKNOWN
-    x=${x#*"	"}
-    [ "$f2" != "${x%%"	"*}" ] || f2=UNKNOWN
-    x=${x#*"	"}
-    y=${x%%"	"*} x=${x#*"	"}
-    ty "$y" "${x%%"	"*}"
-    ft=$tv fn=${x#*"	"}
-}
-fk() {
-    [ -n "$cdir" ] || return 1
-    k0=
-    # shellcheck disable=SC2086 # unit paths and env files are words without spaces
-    for p in /etc/containerd/config.toml $u $vf /var/lib/kubelet/kubeadm-flags.env \
-        /etc/default/kubelet /etc/sysconfig/kubelet /var/lib/kubelet/config.yaml $cf \
-        /etc/kubernetes/pki/ca.crt $ca; do
-        case $p in /*) [ -e "$p" ] && k0="$k0$p$NL" ;; esac
-    done
-    dv=
-    for d in $cdir; do
-        case $d in *[][*?\\]*) return 1 ;; esac
-        [ -d "$d" ] && dv="$dv$d/$NL"
-    done
-    [ -n "$dv" ] || return 1
-    IFS=$NL
-    for p in $pf$k0; do
-        case $p in /*) ;; *) unset IFS && return 1 ;; esac
-        for d in $dv; do case $p in "$d"*) unset IFS && return 1 ;; esac; done
-    done
-    # The start points, then: a directory's own line, its drop-ins' (a name holding a
-    # space or a newline says @@bad), every other start point's, not entered.
-    set --
-    for p in $pf$k0$dv; do set -- "$@" "$p"; done
-    set -- "$@" "("
-    x=
-    for d in $dv; do set -- "$@" $x -path "$d" && x=-o; done
-    set -- "$@" ")" -printf '@@dir\n' -o "("
-    x=
-    for d in $dv; do set -- "$@" $x -path "$d*" && x=-o; done
-    unset IFS
-    set -- "$@" ")" "(" -type d -o ! -name '*.conf' -o -path "*[ 	$NL]*" -printf '@@bad\n' \
-        -o -printf "$FF" ")" -o -printf "$FF" -prune
-    o=$(find "$@" 2>/dev/null) || return 1
-    lc "$k0"
-    i=0 di=0 nk=$((pn + lc)) ps= st= ls= dd= tl=$pf$k0
-    IFS=$NL
-    for l in $o; do
-        case $l in
-            @@bad) unset IFS && return 1 ;;
-            @@dir) di=$((di + 1)) ls="$ls$NL" && continue ;;
-        esac
-        fl "$l" || { unset IFS && return 1; }
-        if [ "$di" = 0 ]; then
-            # The start points' lines, in their order.
-            [ "$fn" = "${tl%%"$NL"*}" ] || { unset IFS && return 1; }
-            tl=${tl#*"$NL"} i=$((i + 1))
-            if [ "$i" -le "$pn" ]; then
-                ps="$ps$fo	$f1	$f2	$ft	$fn$NL"
-            else
-                st="$st$fo $f1 $f2$NL"
-            fi
-        else
-            ls="$ls $fn" dd="$dd $fn"
-            [ -e "$fn" ] && k0="$k0$fn$NL" st="$st$fo $f1 $f2$NL"
-        fi
-    done
-    unset IFS
-    lc "$dv"
-    [ "$i" = "$nk" ] && [ "$di" = "$lc" ] || return 1
-    # The directories' lines, in --config-dir's order, those that are none absent.
-    dl= ls=${ls#"$NL"}$NL
-    for d in $cdir; do
-        if [ -d "$d" ]; then
-            dl="$dl@@hostkit-kubelet-dir $d${ls%%"$NL"*}$NL" ls=${ls#*"$NL"}
-        else
-            dl="$dl@@hostkit-kubelet-dir $d @@absent$NL"
-        fi
-    done
-    kf=$k0 skd=y
-}
 kf=
 priv && {
     echo @@begin
@@ -1217,32 +1114,27 @@ EOF
         done; } 2>/dev/null <"$f"
     done
     # The --config-dir drop-ins: the directory's *.conf files (remediations.kubelet's _LIST),
-    # in find's order; with them, the files' stat lines, from fk's one find where it can.
+    # in find's order.
     dd=
-    if fk; then
-        printf '%s' "$dl"
-    else
-        dd=
-        for d in $cdir; do
-            printf '@@hostkit-kubelet-dir %s' "$d"
-            if [ -d "$d" ]; then
-                f=$(find "$d"/ ! -type d -name '*.conf' 2>/dev/null)
-                # shellcheck disable=SC2086
-                for x in $f; do printf ' %s' "$x"; done
-                dd="$dd $f"
-            else
-                printf ' @@absent'
-            fi
-            echo
-        done
-        # shellcheck disable=SC2086 # unit paths and env files are words without spaces
-        for p in /etc/containerd/config.toml $u $vf /var/lib/kubelet/kubeadm-flags.env \
-            /etc/default/kubelet /etc/sysconfig/kubelet /var/lib/kubelet/config.yaml $cf $dd \
-            /etc/kubernetes/pki/ca.crt $ca; do
-            case $p in /*) [ -e "$p" ] && kf="$kf$p$NL" ;; esac
-        done
-        sk
-    fi
+    for d in $cdir; do
+        printf '@@hostkit-kubelet-dir %s' "$d"
+        if [ -d "$d" ]; then
+            f=$(find "$d"/ ! -type d -name '*.conf' 2>/dev/null)
+            # shellcheck disable=SC2086
+            for x in $f; do printf ' %s' "$x"; done
+            dd="$dd $f"
+        else
+            printf ' @@absent'
+        fi
+        echo
+    done
+    # shellcheck disable=SC2086 # unit paths and env files are words without spaces
+    for p in /etc/containerd/config.toml $u $vf /var/lib/kubelet/kubeadm-flags.env \
+        /etc/default/kubelet /etc/sysconfig/kubelet /var/lib/kubelet/config.yaml $cf $dd \
+        /etc/kubernetes/pki/ca.crt $ca; do
+        case $p in /*) [ -e "$p" ] && kf="$kf$p$NL" ;; esac
+    done
+    sk
     set -f
     # shellcheck disable=SC2086 # unit paths and env files are words without spaces
     for p in $u $vf /var/lib/kubelet/kubeadm-flags.env /etc/default/kubelet /etc/sysconfig/kubelet \

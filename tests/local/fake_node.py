@@ -283,8 +283,7 @@ def run_scripts(
         (bindir / name).chmod(0o755)
     (work / "files.py").write_text(
         "import os\n"
-        f"FILES = {FILES | (files or {})!r}\nLINKS = {LINKS | (links or {})!r}\n"
-        f"OWNERS = {owners or {}!r}\n"
+        f"FILES = {FILES | (files or {})!r}\nLINKS = {LINKS!r}\n"
         "for p, t in FILES.items():\n"
         "    os.makedirs(os.path.dirname(p), exist_ok=True)\n"
         "    open(p, 'w').write(t)\n"
@@ -292,8 +291,6 @@ def run_scripts(
         "    os.makedirs(os.path.dirname(p), exist_ok=True)\n"
         "    os.path.lexists(p) and os.remove(p)\n"
         "    os.symlink(t, p)\n"
-        "for p, n in OWNERS.items():\n"
-        "    os.lchown(p, n, n)\n"
     )
     paths = []
     for i, text in enumerate(scripts):

@@ -94,10 +94,9 @@ def test_processes_of_a_node_gather(tmp_path: Path):
     # an init script (ntp), paste of /proc/sys, getent, dpkg-query, gzip of
     # /proc/config.gz, df, ufw, timeout and its sub-shell (which becomes the kubelet),
     # containerd, ctr, ss, paste -z of the kubelet's and kube-proxy's command lines (NULs,
-    # which no shell reads), find in --config-dir, which stats the kubelet's files and the
-    # probes too. Not asked here: iptables (nft's rules name the firewall), chronyc (no
-    # chronyd to answer), stat (find's -printf says the same).
-    assert after <= 19, "\n".join([f"{after} processes:", *programs])
+    # which no shell reads), find in --config-dir, stat. Not asked here: iptables (nft's
+    # rules name the firewall), chronyc (no chronyd to answer).
+    assert after <= 20, "\n".join([f"{after} processes:", *programs])
 
 
 def _node(tmp_path: Path, **node) -> tuple[list[str], list[str]]:
@@ -227,48 +226,6 @@ def test_the_command_lines_read_as_tr_read_them(
     asked = [p.split()[0] for p in started(tmp_path, 0)]
     assert asked.count("tr") == trs, asked
     assert asked.count("paste") == 2, asked  # /proc/sys's and the command lines'
-
-
-_NO_PRINTF = (
-    "#!/bin/sh\ncase \"$*\" in *-printf*) echo 'find: unrecognized: -printf' >&2; exit 1 ;; esac\n"
-    'exec /usr/bin/find "$@"\n'
-)
-_DIR = "/etc/kubernetes/kubelet.conf.d"
-
-
-@pytest.mark.parametrize(
-    ("node", "programs"),
-    [
-        ({}, {"find"}),
-        # No name for the owner (stat says UNKNOWN), an empty file (a "regular empty file").
-        (
-            {
-                "owners": {"/var/lib/kubelet/config.yaml": 4242, f"{_DIR}/20-a.conf": 4243},
-                "files": {"/etc/kubernetes/pki/ca.crt": ""},
-            },
-            {"find"},
-        ),
-        # A drop-in that is a link to nothing: listed, and absent.
-        ({"links": {f"{_DIR}/40-gone.conf": "/nonexistent"}}, {"find"}),
-        # Names the earlier lists split: find and stat ask again, as before.
-        ({"files": {f"{_DIR}/50 b.conf": "c: 3\n"}}, {"find", "stat"}),
-        ({"files": {f"{_DIR}/60\nc.conf": "d: 4\n"}}, {"find", "stat"}),
-        # busybox's find, without -printf.
-        ({"stubs": {"find": _NO_PRINTF}}, {"find", "stat"}),
-    ],
-    ids=["node", "unknown-owner-empty-file", "dangling-link", "space", "newline", "no-printf"],
-)
-def test_the_kubelet_files_stat_and_listing_from_one_find(
-    tmp_path: Path, node: dict, programs: set[str]
-):
-    """find -printf says the files' stat lines where find and stat each ran: the files and
-    kubelet-files sections say what the earlier script's did."""
-    old, new = run_scripts(tmp_path, [OLD_SCRIPT.read_text(), script()], trace=True, **node)
-    a, b = split_sections(old), split_sections(new)
-    assert b["kubelet-files"] == a["kubelet-files"]
-    assert sorted(b["files"].splitlines()) == sorted(a["files"].splitlines())
-    asked = {p.split()[0].rsplit("/", 1)[-1] for p in started(tmp_path, 1)}
-    assert asked & {"find", "stat"} == programs, asked
 
 
 # ntp.service with a unit file of its own beside its init script (Debian's packages ship
