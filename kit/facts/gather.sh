@@ -72,6 +72,9 @@ v kr /proc/sys/kernel/osrelease
 # the whole answer. 124 is timeout's exit code when it had to stop the program.
 T=
 command -v timeout >/dev/null 2>&1 && T="timeout -k 2 10"
+# Whether chronyc may find a chronyd (see timesync): yes until the sections that read the
+# processes (cy), the mounts (hp) and the UDP sockets (cu) have said otherwise.
+cy=y hp=y cu=y
 
 #@section os-release
 s os-release
@@ -134,25 +137,78 @@ c /sys/module/apparmor/parameters/enabled
 #@section procs
 # The processes' names, read once: the time and firewall daemons here, the kubelet's
 # and kube-proxy's pids for kubelet-files.
+# fw: a firewalld runs (the firewall the facts name, whatever the rules say); cy: a chronyd
+# runs, whom chronyc asks in timesync.
 s procs
-kp=
+kp= fw= cy=
 for d in /proc/[0-9]*; do
     x=
     { IFS= read -r x || :; } 2>/dev/null <"$d/comm"
     case $x in
-        firewalld | chronyd | systemd-timesyn | ntpd) printf '%s\n' "$x" ;;
+        firewalld | chronyd | systemd-timesyn | ntpd)
+            printf '%s\n' "$x"
+            case $x in firewalld) fw=y ;; chronyd) cy=y ;; esac
+            ;;
         kubelet | kube-proxy) kp="$kp ${d#/proc/}:$x" ;;
     esac
 done
-#@section ufw
+#@section ufw needs procs
+# The firewall the facts name is the first that answers of firewalld, ufw (enabled in
+# ufw.conf), nftables (a rule in a table iptables-nft does not make), iptables (a rule):
+# parse.parse_firewall. A program whose answer cannot change that name is not asked.
 s ufw
-g 'ENABLED=*' /etc/ufw/ufw.conf
-#@section nft
+{ while IFS= read -r l || [ -n "$l" ]; do
+    case $l in
+        ENABLED=*)
+            printf '%s\n' "$l"
+            case $l in ENABLED=yes | 'ENABLED="yes"') command -v ufw >/dev/null 2>&1 && fw=y ;; esac
+            ;;
+    esac
+done; } 2>/dev/null </etc/ufw/ufw.conf
+#@section nft needs procs ufw
 s nft
-command -v nft >/dev/null 2>&1 && { nft list ruleset 2>/dev/null; echo "rc=$?"; }
-#@section iptables
+# nfd TEXT: whether an nft ruleset holds a rule in a table iptables-nft does not make, as
+# parse._nft_tables_with_rules reads it. A line holding a byte other than a tab or a
+# printable ASCII character, which Python may split into lines or words otherwise than
+# the shell, ends the reading with "no": then iptables is asked, as before.
+nfd() {
+    tb=
+    IFS=$NL
+    set -f
+    for l in $1; do
+        case $l in *[![:print:]\	]*) break ;; esac
+        unset IFS
+        # shellcheck disable=SC2086 # its words, as parse splits them
+        set -- $l
+        IFS=$NL
+        [ $# -gt 0 ] || continue
+        case $1 in
+            table)
+                [ $# -lt 3 ] || tb="$2 $3"
+                continue
+                ;;
+            chain | type | policy | '}' | set | map | elements* | flags* | comment*) continue ;;
+        esac
+        case $tb in
+            '' | ip\ filter | ip\ nat | ip\ mangle | ip\ raw | ip\ security) ;;
+            ip6\ filter | ip6\ nat | ip6\ mangle | ip6\ raw | ip6\ security) ;;
+            *) set +f && unset IFS && return 0 ;;
+        esac
+    done
+    set +f
+    unset IFS
+    return 1
+}
+if [ -z "$fw" ] && command -v nft >/dev/null 2>&1; then
+    o=$(nft list ruleset 2>/dev/null)
+    r=$?
+    [ -z "$o" ] || printf '%s\n' "$o"
+    echo "rc=$r"
+    [ "$r" = 0 ] && nfd "$o" && fw=y
+fi
+#@section iptables needs procs ufw nft
 s iptables
-command -v iptables >/dev/null 2>&1 && { iptables -S 2>/dev/null; echo "rc=$?"; }
+[ -z "$fw" ] && command -v iptables >/dev/null 2>&1 && { iptables -S 2>/dev/null; echo "rc=$?"; }
 #@section swaps
 s swaps
 c /proc/swaps
@@ -169,11 +225,15 @@ if [ -r "$b" ]; then
 else echo "@absent"; fi
 #@section mounts
 # The mounts; with them, the type of the file system /sys/fs/cgroup is on, as
-# `stat -f` names it: that of the deepest of its mount points, the last mounted of equals.
+# `stat -f` names it: that of the deepest of its mount points, the last mounted of equals;
+# and hp when a /proc hides other users' processes from this login (hidepid), which the
+# procs section then did not see.
 s mounts
 cg= cgd=0
+[ -r /proc/self/mounts ] && hp=
 { while IFS= read -r l || [ -n "$l" ]; do
     printf '%s\n' "$l"
+    case $l in *' proc '*hidepid=[!0o]*) [ "$uid" = 0 ] || hp=y ;; esac
     x=${l#* } y=${x#* }
     case ${x%% *} in
         /) x=1 ;; /sys) x=2 ;; /sys/fs) x=3 ;; /sys/fs/cgroup) x=4 ;; *) continue ;;
@@ -254,9 +314,22 @@ else
     ip -6 route show default 2>/dev/null
 fi
 #@section net-tcp net-tcp6 net-udp net-udp6
+# cu: a UDP socket of port 323, chronyd's command port, which chronyc asks over loopback
+# (a chronyd of another pid namespace may hold it).
 for f in tcp tcp6 udp udp6; do
     s "net-$f"
-    c "/proc/net/$f"
+    case $f in
+        udp*)
+            [ "$f" = udp ] && [ -r /proc/net/udp ] && cu=
+            l=
+            { while IFS= read -r l; do
+                printf '%s\n' "$l"
+                case $l in *:0143\ *) cu=y ;; esac
+            done; } 2>/dev/null <"/proc/net/$f" || continue
+            [ -z "$l" ] || printf '%s' "$l"
+            ;;
+        *) c "/proc/net/$f" ;;
+    esac
 done
 #@state readlink
 # Where links lead, from one readlink for all of them: /etc/localtime (its target as
@@ -336,13 +409,21 @@ target() { # LINK: into tv, where it leads, from the answer above
 s timezone
 echo "link=$tz"
 c /etc/timezone
-#@section timesync
+#@section timesync needs procs mounts net-udp
 s timesync
-[ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1 &&
-    echo "ntpsynchronized=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)"
+# timedatectl asks timedated over the system bus (DBUS_SYSTEM_BUS_ADDRESS, or this
+# socket): without one it fails, printing nothing.
+if [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1; then
+    if [ -n "${DBUS_SYSTEM_BUS_ADDRESS-}" ] || [ -S /run/dbus/system_bus_socket ]; then
+        echo "ntpsynchronized=$(timedatectl show -p NTPSynchronized --value 2>/dev/null)"
+    else
+        echo ntpsynchronized=
+    fi
+fi
 # Without systemd, chrony still says whether it tracks a source (sed's
-# s/^Leap status *: */chrony-leap=/p, by the shell).
-if command -v chronyc >/dev/null 2>&1; then
+# s/^Leap status *: */chrony-leap=/p, by the shell). chronyc asks a chronyd through its
+# socket or its command port: with neither, and none running, it prints nothing here.
+if command -v chronyc >/dev/null 2>&1 && { [ -n "$cy$hp$cu" ] || [ -S /run/chrony/chronyd.sock ]; }; then
     o=$(chronyc -n tracking 2>/dev/null)
     IFS=$NL
     set -f
@@ -396,12 +477,24 @@ prop() { # UNIT PROPERTY...: into pv, the unit's lines of those properties, in o
 # Unit file states as `systemctl is-enabled` prints them, from the show above: the unit
 # file's state; "alias" for a name that loads another unit (its Id), as systemd 240 and
 # later say; "not-found" for a unit systemd does not know (an older is-enabled printed
-# nothing: the parser leaves both out). A unit with an init script is asked alone, as
-# before: is-enabled answers for it through SysV compatibility, which show does not.
+# nothing: the parser leaves both out). A unit with an init script and no unit file is
+# asked alone, as before: is-enabled answers for it through SysV compatibility (its
+# systemd-sysv-install), which show does not; systemctl asks that only where no unit file
+# of the name is found outside the generators' directories, and a unit whose file show
+# names there (FragmentPath) has one.
 en() { # UNITS...: into ue, "unit=state" lines in their order
     ue=
     for u; do
+        ev=
         if [ -e "/etc/init.d/${u%.service}" ] || [ -e "/etc/rc.d/init.d/${u%.service}" ]; then
+            prop "$u" FragmentPath
+            case $pv in
+                FragmentPath=/run/systemd/generator* | FragmentPath=/run/systemd/transient*) ev=y ;;
+                FragmentPath=/?*) ;;
+                *) ev=y ;;
+            esac
+        fi
+        if [ -n "$ev" ]; then
             l=$(systemctl is-enabled -- "$u" 2>/dev/null)
         else
             prop "$u" Id LoadState UnitFileState
@@ -1000,11 +1093,34 @@ priv && {
     vf=$ef
     # The running kubelet's and kube-proxy's command lines, one argument a line
     # (remediations.kubelet's _PROC; kube-bench reads `ps -fC`): tr turns their NULs
-    # into newlines, which the shell cannot read.
-    pa= ka=
+    # into newlines, which the shell cannot read. Two of them (a kubelet and a kube-proxy)
+    # from one paste -z instead: each file's arguments joined by newlines, then a NUL,
+    # which the capture drops (dash, bash and busybox ash do; bash says so, on stderr);
+    # its stdin, a line of its own between the two, tells them apart. Without that line
+    # (busybox's paste has no -z, a process ended), tr reads each.
+    pa= ka= pc= i=0
+    for x in $kp; do i=$((i + 1)); done
+    if [ "$i" = 2 ]; then
+        x=${kp# } y=${kp##* }
+        { pc=$(paste -z -s -d '\n' -- "/proc/${x%%:*}/cmdline" - "/proc/${y%%:*}/cmdline" <<'EOF'
+
+@@hostkit-next
+EOF
+); } 2>/dev/null || pc=
+        case $pc in *"$NL@@hostkit-next$NL"*) ;; *) pc= ;; esac
+    fi
+    i=0
     for x in $kp; do
-        p=${x%%:*} n=${x#*:}
-        a=$(tr '\000' '\n' <"/proc/$p/cmdline" 2>/dev/null)
+        p=${x%%:*} n=${x#*:} i=$((i + 1))
+        if [ -z "$pc" ]; then
+            a=$(tr '\000' '\n' <"/proc/$p/cmdline" 2>/dev/null)
+        elif [ "$i" = 1 ]; then
+            a=${pc%%"$NL@@hostkit-next$NL"*}
+            # as $(...) would have kept it: without its last newlines
+            while :; do case $a in *"$NL") a=${a%"$NL"} ;; *) break ;; esac; done
+        else
+            a=${pc#*"$NL@@hostkit-next$NL"}
+        fi
         pa="$pa@@hostkit-kubelet-proc $p $n$NL$a$NL$NL"
         [ "$n" = kubelet ] || continue
         j=$a ka="$ka @@hostkit-kubelet-proc $p $n "

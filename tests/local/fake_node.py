@@ -119,7 +119,11 @@ sys.exit(1)
 STUBS = {
     "systemctl": SYSTEMCTL,
     "timedatectl": "#!/bin/sh\necho yes\n",
-    "chronyc": "#!/bin/sh\nprintf 'Reference ID    : C0000201 (a)\\nLeap status     : Normal\\n'\n",
+    # chronyc answers only where a chronyd does, as chronyc does (its socket, its port).
+    "chronyc": '#!/bin/sh\nfor f in /proc/[0-9]*/comm; do read -r n <"$f"; '
+    "[ \"$n\" = chronyd ] && printf 'Reference ID    : C0000201 (a)\\nLeap status     : Normal\\n'"
+    " && exit 0; done\n"
+    "echo '506 Cannot talk to daemon' >&2\nexit 1\n",
     "nft": "#!/bin/sh\nprintf 'table inet hk {\\n\\tchain input {\\n\\t\\ttcp dport 22 accept\\n'"
     "\nprintf '\\t}\\n}\\n'\n",
     "iptables": "#!/bin/sh\nprintf -- '-P INPUT ACCEPT\\n'\n"
@@ -129,6 +133,13 @@ STUBS = {
     "ctr": "#!/bin/sh\nprintf 'TYPE ID PLATFORMS STATUS\\nio.containerd.grpc.v1 cri - ok\\n'\n",
     "kubelet": "#!/bin/sh\necho 'Kubernetes v1.31.1'\n",
 }
+
+# The fake node's timedatectl asks timedated over the system bus, as timedatectl does
+# (namespaced_node's, without a bus, is STUBS').
+_BUS_TIMEDATECTL = (
+    "#!/bin/sh\n[ -S /run/dbus/system_bus_socket ] || "
+    "{ echo 'Failed to connect to bus: No such file or directory' >&2; exit 1; }\necho yes\n"
+)
 
 # Files of a kubeadm node, in the overlays.
 FILES = {
@@ -195,8 +206,14 @@ _NODE = (
     mkdir -p "$w/proc.$n"
     echo "$n" >"$w/proc.$n/comm"
     printf '%s\000' "$@" >"$w/proc.$n/cmdline"
+    [ ! -e "$w/cmdline.$n" ] || cp "$w/cmdline.$n" "$w/proc.$n/cmdline"
     mount --bind "$w/proc.$n" "/proc/$!"
 }
+# The system bus's socket (where D-Bus runs).
+if [ -z "$HK_NO_BUS" ]; then
+    mkdir -p /run/dbus
+    python3 -c 'import socket; socket.socket(socket.AF_UNIX).bind("/run/dbus/system_bus_socket")'
+fi
 # The node's own listeners, in its own network namespace: the kubelet's ports.
 ip link set lo up
 python3 -c 'import socket, sys, time
@@ -206,6 +223,14 @@ open(sys.argv[1], "w").close(); time.sleep(600)' "$w/listening" &
 while [ ! -e "$w/listening" ]; do sleep 0.05; done
 fake kubelet /usr/bin/kubelet --config=/etc/kubernetes/kubelet-config.yaml --v=2
 fake kube-proxy /usr/local/bin/kube-proxy --config=/var/lib/kube-proxy/config.conf
+for n in $HK_PROCS; do fake "$n" "/usr/sbin/$n"; done
+# More of the node's own sockets: UDP ports bound on loopback.
+for p in $HK_UDP; do
+    python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1])))
+open(sys.argv[2], "w").close(); time.sleep(600)' "$p" "$w/udp.$p" &
+    while [ ! -e "$w/udp.$p" ]; do sleep 0.05; done
+done
 set +e
 i=0
 for s; do
@@ -232,15 +257,28 @@ def run_scripts(
     old_systemd: bool = False,
     files: dict[str, str] | None = None,
     trace: bool = False,
+    procs: tuple[str, ...] = (),
+    stubs: dict[str, str] | None = None,
+    udp: tuple[int, ...] = (),
+    cmdlines: dict[str, bytes] | None = None,
+    links: dict[str, str] | None = None,
+    owners: dict[str, int] | None = None,
+    bus: bool = True,
 ) -> list[str]:
     """The raw answers of scripts on the fake node, one after another; files: more of the
     node's files, or other texts for them; trace: each script runs a second time under
-    strace, for started()."""
+    strace, for started(); procs: more processes running, by name (comm); stubs: other
+    answers of the stubbed programs; udp: UDP ports more sockets hold on loopback;
+    cmdlines: other command lines (/proc/PID/cmdline) of the kubelet or kube-proxy;
+    links: more symbolic links; owners: the uid and gid (one number) of files; bus: whether
+    the system bus's socket is there (D-Bus runs)."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("a fake node in namespaces of its own needs root and unshare")
+    for name, raw in (cmdlines or {}).items():
+        (work / f"cmdline.{name}").write_bytes(raw)
     bindir = work / "bin"
     bindir.mkdir(exist_ok=True)
-    for name, body in STUBS.items():
+    for name, body in (STUBS | {"timedatectl": _BUS_TIMEDATECTL} | (stubs or {})).items():
         (bindir / name).write_text(body)
         (bindir / name).chmod(0o755)
     (work / "files.py").write_text(
@@ -266,6 +304,9 @@ def run_scripts(
         "HK_WORK": str(work),
         "HK_SYSTEMD": "old" if old_systemd else "new",
         "HK_TRACE": "1" if trace else "",
+        "HK_PROCS": " ".join(procs),
+        "HK_NO_BUS": "" if bus else "1",
+        "HK_UDP": " ".join(str(p) for p in udp),
     }
     # A network namespace of its own too: the machine's sockets, which other tests open and
     # close while the scripts run, are not the node's.
@@ -319,3 +360,54 @@ def started(work: Path, index: int) -> list[str]:
         elif m := _EXIT.match(line):
             programs.setdefault(m[1], "(subshell)")
     return list(programs.values())[1:]
+
+
+# The host CPU of one run of a script under dash: what it and every process it started
+# used (the stubs' too), as the kernel counts a waited-for child's time; and the shell's
+# own, from its /proc/PID/schedstat (nanoseconds on the CPU), read as it ends.
+_CPU = r"""python3 - "$@" <<'EOF'
+import os, resource, subprocess, sys
+text = open(HK_CPU_SCRIPT).read()
+text += '\nread -r x _ </proc/$$/schedstat; echo "@@shell-cpu $x"\n'
+out = subprocess.run(["dash", "-c", text, "hostkit-facts", *sys.argv[1:]],
+                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+own = int(out.rsplit(b"@@shell-cpu ", 1)[1].split()[0]) / 1e9
+print(r.ru_utime + r.ru_stime, own)
+EOF
+"""
+
+
+def cpu_seconds(work: Path, texts: list[str], runs: int) -> list[list[tuple[float, float]]]:
+    """For each of texts, (host CPU, the shell's own CPU) in seconds of each of runs runs
+    on the fake node, the texts' runs taking turns."""
+    scripts = []
+    for i, text in enumerate(texts):
+        (work / f"measured.{i}").write_text(text)
+        scripts.append(_CPU.replace("HK_CPU_SCRIPT", repr(str(work / f"measured.{i}"))))
+    answers = run_scripts(work, scripts * runs)
+    found: list[list[tuple[float, float]]] = [[] for _ in texts]
+    for i, answer in enumerate(answers):
+        total, own = answer.split()
+        found[i % len(texts)].append((float(total), float(own)))
+    return found
+
+
+if __name__ == "__main__":
+    # python -m tests.local.fake_node [RUNS] [SCRIPT...]: the median host CPU of the gather
+    # (gather.sh, or each SCRIPT) on the node, and of the shell alone.
+    import statistics
+    import sys
+    import tempfile
+
+    from kit.facts.gather import script
+
+    runs = int(sys.argv[1]) if sys.argv[1:] else 15
+    paths = sys.argv[2:]
+    texts = [Path(p).read_text() for p in paths] or [script()]
+    with tempfile.TemporaryDirectory() as tmp:
+        measured = cpu_seconds(Path(tmp), texts, runs)
+    for name, seconds in zip(paths or ["gather.sh"], measured, strict=True):
+        total = statistics.median(s[0] for s in seconds) * 1000
+        own = statistics.median(s[1] for s in seconds) * 1000
+        print(f"{name}: median of {runs}: {total:.1f} ms host CPU, {own:.1f} ms the shell's own")
