@@ -43,7 +43,6 @@ from kit.plugin import batch, collected, fixentry, fixpackages
 from kit.plugin.fixdetached import Detached, arguments, eligible, fails
 
 if TYPE_CHECKING:
-    from kit.facts import Facts
     from kit.plugin.hosts import HostContext
     from kit.plugin.runstate import RunState
 
@@ -76,9 +75,6 @@ class Kept:
     stash: dict[Any, Any]
     error: BaseException | None
     duration: float
-    # What its `facts` argument was last, for pytest to set it up again: a view of the
-    # host's facts (kit.facts.view), which HostContext.lending leaves as it is.
-    facts: Facts | None
 
     def apply(self, item: pytest.Item) -> None:
         item.user_properties[:] = self.properties
@@ -105,8 +101,7 @@ def run_one(item: pytest.Function, ctx: HostContext, failed: AssertionError | No
         except BaseException as exc:  # pytest reports a check's SystemExit as it ends
             error = exc
     took = time.perf_counter() - began
-    facts = detached.funcargs.get("facts")
-    return Kept(detached.user_properties, detached.stash.own, error, took, facts)
+    return Kept(detached.user_properties, detached.stash.own, error, took)
 
 
 class FixPool:
@@ -156,13 +151,7 @@ class FixPool:
             if future is not None:
                 # The host's thread is done with it before pytest's setup touches it.
                 future.result()
-        with self.lock:
-            kept = self.kept.get(item.nodeid)
-        ctx = collected.context(item)
-        if kept is None or ctx is None:
-            return (yield)
-        with ctx.lending(kept.facts):
-            return (yield)
+        return (yield)
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:

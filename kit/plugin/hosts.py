@@ -104,36 +104,6 @@ class HostContext:
         if wanted:
             self._update(frozenset(wanted))
 
-    def forget_facts(self) -> None:
-        """After a write: the next use of the facts gathers them again (and retries a
-        gather that failed); until then, nothing is sent."""
-        self._facts_error = None
-        self._facts = None
-        self._stale = frozenset()
-
-    @contextlib.contextmanager
-    def lending(self, facts: Facts | None) -> Iterator[None]:
-        """While a check that already ran is reported (kit.plugin.fixpool), its `facts`
-        fixture is given the facts it saw instead of a gather of facts no check reads;
-        when they are not the host's current facts, they are forgotten after. A view
-        (kit.facts.view) is not lent: it reads this context, and making one gathers
-        nothing once the facts were gathered."""
-        from kit.facts.view import FactsView
-
-        lent = (
-            facts is not None
-            and not isinstance(facts, FactsView)
-            and self._facts is None
-            and self._facts_error is None
-        )
-        if lent:
-            self._facts = facts
-        try:
-            yield
-        finally:
-            if lent:
-                self._facts = None
-
     def refresh_facts(self) -> Facts:
         """Gather again, after a write; this also retries a gather that failed."""
         self._facts_error = None

@@ -261,17 +261,14 @@ def run_scripts(
     stubs: dict[str, str] | None = None,
     udp: tuple[int, ...] = (),
     cmdlines: dict[str, bytes] | None = None,
-    links: dict[str, str] | None = None,
-    owners: dict[str, int] | None = None,
     bus: bool = True,
 ) -> list[str]:
     """The raw answers of scripts on the fake node, one after another; files: more of the
     node's files, or other texts for them; trace: each script runs a second time under
     strace, for started(); procs: more processes running, by name (comm); stubs: other
     answers of the stubbed programs; udp: UDP ports more sockets hold on loopback;
-    cmdlines: other command lines (/proc/PID/cmdline) of the kubelet or kube-proxy;
-    links: more symbolic links; owners: the uid and gid (one number) of files; bus: whether
-    the system bus's socket is there (D-Bus runs)."""
+    cmdlines: other command lines (/proc/PID/cmdline) of the kubelet or kube-proxy; bus:
+    whether the system bus's socket is there (D-Bus runs)."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("a fake node in namespaces of its own needs root and unshare")
     for name, raw in (cmdlines or {}).items():
