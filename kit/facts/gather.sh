@@ -331,12 +331,11 @@ for f in tcp tcp6 udp udp6; do
         *) c "/proc/net/$f" ;;
     esac
 done
-#@state readlink
-# Where links lead, from one readlink for all of them: /etc/localtime (its target as
-# written, for the time zone), the boot files' links and /etc/resolv.conf for
-# hostprep-resolv (where they lead in the end, as readlink -f says: canon). It prints a
-# line per link in their order; when it does not (busybox's takes one link), each is
-# asked alone, as before.
+#@state links
+# The links whose targets later sections print: /etc/localtime (its target as written, for
+# the time zone), the boot files' links and /etc/resolv.conf for hostprep-resolv (where
+# they lead in the end, as readlink -f says: canon). Their targets come from the stat of
+# the probed and the kubelet's files (sk, below), which runs before they are printed.
 BOOT="/etc/fstab /etc/modules /etc/modules-load.d/*.conf /run/modules-load.d/*.conf
     /usr/local/lib/modules-load.d/*.conf /usr/lib/modules-load.d/*.conf /lib/modules-load.d/*.conf
     /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf
@@ -366,49 +365,11 @@ canon() {
     esac
     cd "$c0" 2>/dev/null || cd /
 }
-rl= rn=0 rt= tz= lz=
+rl= lz=
 # shellcheck disable=SC2086 # the globs above
-for f in $BOOT; do [ -L "$f" ] && rl="$rl$f$NL" rn=$((rn + 1)); done
-rv=/etc/resolv.conf
-[ "$uid" = 0 ] && [ -L "$rv" ] && rl="$rl$rv$NL" rn=$((rn + 1))
+for f in $BOOT; do [ -L "$f" ] && rl="$rl$f$NL"; done
+[ "$uid" = 0 ] && [ -L /etc/resolv.conf ] && rl="$rl/etc/resolv.conf$NL"
 [ -L /etc/localtime ] && lz=/etc/localtime$NL
-if [ -n "$lz$rl" ]; then
-    IFS=$NL
-    set -f
-    # shellcheck disable=SC2086 # split on newlines only
-    o=$(readlink -- $lz$rl 2>/dev/null)
-    set +f
-    unset IFS
-    lc "$lz$rl"
-    x=$lc
-    lc "$o"
-    if [ "$lc" = "$x" ]; then
-        o="$o$NL"
-        [ -z "$lz" ] || tz=${o%%"$NL"*} o=${o#*"$NL"}
-        tl=$rl
-        while [ -n "$tl" ]; do
-            canon "${tl%%"$NL"*}" "${o%%"$NL"*}"
-            rt="$rt$cv$NL" tl=${tl#*"$NL"} o=${o#*"$NL"}
-        done
-    else
-        [ -z "$lz" ] || tz=$(readlink /etc/localtime 2>/dev/null)
-        tl=$rl
-        while [ -n "$tl" ]; do
-            rt="$rt$(readlink -f -- "${tl%%"$NL"*}" 2>/dev/null)$NL" tl=${tl#*"$NL"}
-        done
-    fi
-fi
-target() { # LINK: into tv, where it leads, from the answer above
-    tl=$rl tt=$rt tv=
-    while [ -n "$tl" ]; do
-        [ "${tl%%"$NL"*}" = "$1" ] && tv=${tt%%"$NL"*} && return
-        tl=${tl#*"$NL"} tt=${tt#*"$NL"}
-    done
-}
-#@section timezone needs readlink
-s timezone
-echo "link=$tz"
-c /etc/timezone
 #@section timesync needs procs mounts net-udp
 s timesync
 # timedatectl asks timedated over the system bus (DBUS_SYSTEM_BUS_ADDRESS, or this
@@ -575,15 +536,6 @@ s0=
 s hostname-addresses
 v x /proc/sys/kernel/hostname
 getent hosts "$x" 2>/dev/null
-#@section boot-files needs readlink
-s boot-files
-# shellcheck disable=SC2086 # the globs above
-for f in $BOOT; do
-    # A link is named with its target: /dev/null masks a file, 99-sysctl.conf leads to
-    # /etc/sysctl.conf.
-    [ -L "$f" ] && target "$f" && printf '@@link:%s\t%s\n' "$f" "$tv"
-    [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; c "$f"; echo; }
-done
 #@state probes
 # Probes come as arguments: files to stat, then "--", then packages to query. Those that
 # exist go to one stat with the kubelet's and containerd's files (sk, below), where the
@@ -828,23 +780,6 @@ priv && {
     uenv kubelet.service
     e
 }
-#@section hostprep-resolv needs node systemd readlink
-s hostprep-resolv
-priv && {
-    echo @@begin
-    # readlink -f: a link's target, or the file's own canonical path.
-    if [ -L "$rv" ]; then target "$rv"; else
-        tv=$rv x=$PWD
-        cd -P /etc 2>/dev/null && tv=${PWD%/}/resolv.conf
-        cd "$x" 2>/dev/null || cd /
-    fi
-    echo "@@link:$tv"
-    pv=
-    sd && active systemd-resolved.service
-    echo "@@resolved:$pv"
-    d /etc/resolv.conf /run/systemd/resolve/resolv.conf /var/lib/kubelet/config.yaml
-    e
-}
 #@section runtime-containerd-path needs node
 # containerd: where it is, its config file (as root: it may hold registry credentials)
 # and defaults, whether the CRI plugin answers on the default socket; the kubelet's unit
@@ -998,7 +933,7 @@ if sd; then
     k=${pv%"$NL"}
     [ "$sr" = 0 ] && printf '@@show\n%s\n' "$k"
 fi
-#@state stat needs probes
+#@state stat needs probes links
 # cfg TEXT: the words of TEXT that grep -o '--config\(-dir\)\{0,1\}[= ][^ "'\''\\]*' |
 # tr ' ' '=' printed, added to cf (--config) and cdir (--config-dir).
 cfg() {
@@ -1023,14 +958,47 @@ cfg() {
         done
     done
 }
-# The stat lines of the probed files (pf) and of each path of kf, from one stat when it
-# printed one for each. A kf line is "MODE OWNER GROUP".
+# The stat lines of the probed files (pf), of each path of kf and the links' targets (lk),
+# from one stat: GNU stat's %N under QUOTING_STYLE=literal is NAME -> TARGET for a link,
+# NAME for any other file. Each line must be its file's in that shape; "/" last ends the
+# answer with a line of its own (a capture drops the last newlines, a last target's
+# too). Where the probed and kubelet's files' lines are not so, a stat with %n is asked
+# for them, as before; where the links' are not, readlink (section targets). A kf line is
+# "MODE OWNER GROUP".
 FMT='%a\t%U\t%G\t%F\t%n\n'
+# sl PATH: o's next line, stat's for PATH: its first four fields into sq, the target into
+# sy (empty for a file that is no link); fails when the line is not PATH's.
+sl() {
+    l=${o%%"$NL"*} o=${o#*"$NL"}
+    case $l in *"	"*"	"*"	"*"	"*) ;; *) return 1 ;; esac
+    sy=${l#*"	"*"	"*"	"*"	"}
+    sq=${l%"	$sy"}
+    case $sy in
+        "$1") sy= ;;
+        "$1 -> "*) sy=${sy#"$1 -> "} ;;
+        *) return 1 ;;
+    esac
+}
 sk() {
-    st= ps= skd=y
-    if [ -n "$pf$kf" ]; then
-        IFS=$NL
-        set -f
+    st= ps= lk= skd=y
+    [ -n "$pf$kf$lz$rl" ] || return 0
+    IFS=$NL
+    set -f
+    # shellcheck disable=SC2086 # split on newlines only
+    o=$(QUOTING_STYLE=literal stat --printf '%a\t%U\t%G\t%F\t%N\n' -- $pf $kf $lz$rl / 2>/dev/null)
+    o="$o$NL" sf= lf=
+    for p in $pf; do sl "$p" && ps="$ps$sq	$p$NL" || sf=y; done
+    for p in $kf; do
+        sl "$p" || sf=y
+        a=${sq%%"	"*} x=${sq#*"	"}
+        l=${x#*"	"}
+        st="$st$a ${x%%"	"*} ${l%%"	"*}$NL"
+    done
+    for p in $lz$rl; do { sl "$p" && [ -n "$sy" ] && lk="$lk$sy$NL"; } || lf=y; done
+    { sl / && [ -z "$o" ]; } || lf=y
+    [ -z "$lf" ] || lk=
+    if [ -n "$sf" ] && [ -n "$pf$kf" ]; then
+        st= ps=
         # shellcheck disable=SC2086 # split on newlines only
         o=$(stat --printf "$FMT" -- $pf $kf 2>/dev/null)
         lc "$pf$kf"
@@ -1047,9 +1015,9 @@ sk() {
         else
             kf=
         fi
-        set +f
-        unset IFS
     fi
+    set +f
+    unset IFS
 }
 fp() { # the files section, from sk's answer or each file's own stat
     [ "$fa" = @@done ] && return 0
@@ -1209,6 +1177,84 @@ EOF
 # The probed files' stat, when the kubelet's files were not read.
 [ -n "$skd" ] || sk
 fp
+#@state targets needs links stat
+# Where the links lead: from sk's stat (lk, a line per link in their order); where that
+# could not say (busybox's stat quotes names, a target holds a newline), from one readlink
+# for all of them, as it prints a line per link; where that does not either (busybox's
+# takes one link), each is asked alone when printed (target).
+[ -n "$skd" ] || sk
+rt= tz= ra= rv=/etc/resolv.conf
+if [ -n "$lz$rl" ]; then
+    lc "$lz$rl"
+    x=$lc
+    if [ -n "$lk" ]; then
+        o=${lk%"$NL"} lc=$x
+    else
+        IFS=$NL
+        set -f
+        # shellcheck disable=SC2086 # split on newlines only
+        o=$(readlink -- $lz$rl 2>/dev/null)
+        set +f
+        unset IFS
+        lc "$o"
+    fi
+    if [ "$lc" = "$x" ]; then
+        o="$o$NL"
+        [ -z "$lz" ] || tz=${o%%"$NL"*} o=${o#*"$NL"}
+        tl=$rl
+        while [ -n "$tl" ]; do
+            canon "${tl%%"$NL"*}" "${o%%"$NL"*}"
+            # A path holding a newline (readlink -f's, for a link to a link), which this
+            # list cannot hold.
+            case $cv in *"$NL"*) rt= ra=y && break ;; esac
+            rt="$rt$cv$NL" tl=${tl#*"$NL"} o=${o#*"$NL"}
+        done
+    else
+        [ -z "$lz" ] || tz=$(readlink /etc/localtime 2>/dev/null)
+        ra=y
+    fi
+fi
+target() { # LINK: into tv, where it leads, from the answer above or its own readlink -f
+    if [ -n "$ra" ]; then
+        tv=$(readlink -f -- "$1" 2>/dev/null)
+        return 0
+    fi
+    tl=$rl tt=$rt tv=
+    while [ -n "$tl" ]; do
+        [ "${tl%%"$NL"*}" = "$1" ] && tv=${tt%%"$NL"*} && return
+        tl=${tl#*"$NL"} tt=${tt#*"$NL"}
+    done
+}
+#@section timezone needs targets
+s timezone
+echo "link=$tz"
+c /etc/timezone
+#@section boot-files needs targets
+s boot-files
+# shellcheck disable=SC2086 # the globs above
+for f in $BOOT; do
+    # A link is named with its target: /dev/null masks a file, 99-sysctl.conf leads to
+    # /etc/sysctl.conf.
+    [ -L "$f" ] && target "$f" && printf '@@link:%s\t%s\n' "$f" "$tv"
+    [ -f "$f" ] && [ -r "$f" ] && { printf '@@file:%s\n' "$f"; c "$f"; echo; }
+done
+#@section hostprep-resolv needs node systemd targets
+s hostprep-resolv
+priv && {
+    echo @@begin
+    # readlink -f: a link's target, or the file's own canonical path.
+    if [ -L "$rv" ]; then target "$rv"; else
+        tv=$rv x=$PWD
+        cd -P /etc 2>/dev/null && tv=${PWD%/}/resolv.conf
+        cd "$x" 2>/dev/null || cd /
+    fi
+    echo "@@link:$tv"
+    pv=
+    sd && active systemd-resolved.service
+    echo "@@resolved:$pv"
+    d /etc/resolv.conf /run/systemd/resolve/resolv.conf /var/lib/kubelet/config.yaml
+    e
+}
 #@section runtime-config needs node stat
 # containerd's config file, with its mode from the stat above.
 s runtime-config

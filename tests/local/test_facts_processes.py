@@ -45,7 +45,10 @@ def test_the_count_sees_every_process_a_script_starts():
 def test_a_gather_starts_at_most_15_processes():
     count = processes(script())
     print(f"gather.sh: {count} processes; before: {processes(OLD_SCRIPT.read_text())}")
-    assert count <= 15
+    # Issue 24 asks for 15. This machine's gather (root, no systemd, no firewall but
+    # iptables' rules): iptables, ip, paste of /proc/sys, getent, dpkg-query, gzip of
+    # /proc/config.gz, df, ss, stat (of the probed files, and where the links lead).
+    assert count <= 9, count
 
 
 def test_the_gather_says_what_the_earlier_script_said():
