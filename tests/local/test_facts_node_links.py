@@ -99,11 +99,20 @@ def test_a_busybox_shaped_stat_has_readlink_asked(tmp_path: Path, monkeypatch: p
     _same(old, new)
 
 
+@pytest.mark.parametrize(
+    "more",
+    [
+        {"/etc/sysctl.d/60-nl.conf": "a\nb.conf"},
+        # The last link stat is asked of (resolv.conf, as root), its target's last newline
+        # what a capture would drop from the answer's end.
+        {"/etc/resolv.conf": "../run/systemd/resolve/stub-resolv.conf\n"},
+    ],
+    ids=["inside", "at-the-end"],
+)
 def test_a_target_holding_a_newline_has_readlink_asked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, more: dict[str, str]
 ):
-    links = LINKS | {"/etc/sysctl.d/60-nl.conf": "a\nb.conf"}
-    old, new, programs = _gather(tmp_path, monkeypatch, links)
+    old, new, programs = _gather(tmp_path, monkeypatch, LINKS | more)
     assert "readlink" in programs, programs
     _same(old, new)
     # Its files' lines came from the one stat all the same.
