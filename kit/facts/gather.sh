@@ -1174,7 +1174,7 @@ EOF
     e
 }
 #@section files needs stat
-# The probed files' stat, when the kubelet's files were not read.
+# The probed files' stat (and the links' targets), when the kubelet's files were not read.
 [ -n "$skd" ] || sk
 fp
 #@state targets needs links stat
