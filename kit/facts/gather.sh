@@ -1074,6 +1074,30 @@ mode() { # PATH: its stat line, from sk's answer or its own stat
     stat -c '%a %U %G' -- "$1"
 }
 #@section kubelet-files
+# walk DIR/: appends to dw, a line each, what `find DIR/ ! -type d -name '*.conf'` prints,
+# spelled as it spells it: every entry under DIR, hidden ones too, whose name ends in .conf
+# and that is not a directory (a link is not followed: one to a directory is listed), the
+# directories' contents walked; an unreadable directory is empty to both. An entry the
+# shell cannot tell is there (in a directory it may list but not search, where find knows
+# types from the listing) sets du: find is asked. The globs are sorted; `set -f` is on
+# where it is called. Recursive: a function's positional parameters are its own.
+walk() {
+    set +f
+    set -- "$1" "$1"* "$1".*
+    set -f
+    for x; do
+        [ "$x" != "$1" ] || continue
+        case ${x##*/} in . | ..) continue ;; esac
+        if [ -d "$x" ] && [ ! -L "$x" ]; then
+            walk "$x/"
+        elif [ -e "$x" ] || [ -L "$x" ]; then
+            case ${x##*/} in *.conf) dw="$dw$x$NL" ;; esac
+        else
+            # a glob that matched nothing stays itself
+            case $x in "$1*" | "$1.*") ;; *) du=y ;; esac
+        fi
+    done
+}
 kf=
 priv && {
     echo @@begin
@@ -1167,12 +1191,16 @@ EOF
         done; } 2>/dev/null <"$f"
     done
     # The --config-dir drop-ins: the directory's *.conf files (remediations.kubelet's _LIST),
-    # in find's order.
+    # as find "$d"/ ! -type d -name '*.conf' lists them, in the walk's order (every reader
+    # sorts them as the kubelet does: kubelet.dropin_order).
     dd=
     for d in $cdir; do
         printf '@@hostkit-kubelet-dir %s' "$d"
         if [ -d "$d" ]; then
-            f=$(find "$d"/ ! -type d -name '*.conf' 2>/dev/null)
+            dw= du=
+            walk "$d"/
+            f=${dw%"$NL"}
+            [ -z "$du" ] || f=$(find "$d"/ ! -type d -name '*.conf' 2>/dev/null)
             # shellcheck disable=SC2086
             for x in $f; do printf ' %s' "$x"; done
             dd="$dd $f"
