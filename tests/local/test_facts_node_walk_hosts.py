@@ -6,6 +6,7 @@ reads them there and getent answered."""
 from __future__ import annotations
 
 import shlex
+import socket
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,102 @@ def _differences_but_the_dump_order(old: Facts, new: Facts, again: Facts) -> lis
     assert kfix.parse_process(a.dump) == kfix.parse_process(b.dump)
     assert kfix.parse_metrics(a.dump) == kfix.parse_metrics(b.dump)
     return [x for x in differences(old, new, again) if not x.startswith("kubelet_files:")]
+
+
+# -- the host name's addresses --------------------------------------------------------------
+
+NAME = socket.gethostname()  # the fake node's: it has no UTS namespace of its own
+FILES_FIRST = "passwd: files\nhosts:          files dns\n"
+
+
+def _hosts(tmp_path: Path, hosts: str, nsswitch: str) -> tuple[list[str], tuple, tuple]:
+    """(programs the gather started, its addresses, the earlier script's (getent's)) on
+    the fake node with those /etc/hosts and /etc/nsswitch.conf."""
+    files = {"/etc/hosts": hosts, "/etc/nsswitch.conf": nsswitch}
+    old, new = run_scripts(tmp_path, [OLD_SCRIPT.read_text(), script()], files=files, trace=True)
+    programs = [p.split()[0] for p in started(tmp_path, 1)]
+    return programs, parse_facts(new).hostname_addresses, parse_facts(old).hostname_addresses
+
+
+def test_the_host_name_addresses_are_every_hosts_line_naming_it(tmp_path: Path):
+    """Go's net/hosts.go: comments cut, blanks split, every line naming the host, an IPv6
+    one too (getent asks for IPv6 first and printed only that), a line whose address does
+    not parse left out."""
+    hosts = (
+        "127.0.0.1 localhost\n"
+        f"# 10.0.0.9 {NAME}\n"
+        f"10.0.0.1\t{NAME} {NAME}.example   # the node\n"
+        f"10.0.0.2 other # {NAME}\n"
+        f"fd00::1 {NAME}.example {NAME}\n"
+        f"not-an-address {NAME}\n"
+        f"10.0.0.3  other2\t{NAME}"
+    )
+    programs, addresses, _ = _hosts(tmp_path, hosts, FILES_FIRST)
+    assert "getent" not in programs, programs
+    assert addresses == ("10.0.0.1", "fd00::1", "10.0.0.3")
+
+
+def test_the_ipv6_addresses_go_prints_as_written_are_read(tmp_path: Path):
+    """Addresses in netip.Addr.String's form: the first longest run of two zero groups or
+    more as "::" (RFC 5952), a single zero group written out."""
+    written = ["::", "::1", "1::", "1::2:0:0:3", "1:0:0:2::3", "1::2:3:4:0:0", "1:2:3:4:5:6:0:8"]
+    hosts = "".join(f"{a} {NAME}\n" for a in [*written, "2001:db8::a:1"])
+    programs, addresses, _ = _hosts(tmp_path, hosts, FILES_FIRST)
+    assert "getent" not in programs, programs
+    assert addresses == (*written, "2001:db8::a:1")
+
+
+def test_the_host_name_lines_are_in_getents_shape(tmp_path: Path):
+    """The section's text is getent's where getent reads the same single line."""
+    hosts = f"127.0.0.1 localhost\n10.0.0.1 {NAME} {NAME}.example\n"
+    files = {"/etc/hosts": hosts, "/etc/nsswitch.conf": FILES_FIRST}
+    old, new = run_scripts(tmp_path, [OLD_SCRIPT.read_text(), script()], files=files)
+    part = [
+        text.partition("@@hostkit:hostname-addresses\n")[2].partition("\n@@")[0]
+        for text in (old, new)
+    ]
+    assert part[1] == part[0] == f"10.0.0.1        {NAME} {NAME}.example\n"
+
+
+@pytest.mark.parametrize(
+    ("hosts", "nsswitch"),
+    [
+        (f"10.0.0.1 {NAME}\n", "hosts: dns files\n"),
+        (f"10.0.0.1 {NAME}\n", "hosts: files dns\nhosts: dns\n"),
+        (f"10.0.0.1 {NAME}\n", "passwd: files\n"),
+        (f"10.0.0.1 {NAME}-other\n127.0.0.1 localhost\n", FILES_FIRST),
+        (f"10.0.0.1 {NAME}\n10.0.0.2 {NAME.upper()}\n", FILES_FIRST),
+        (f"10.0.0.1 {NAME}\n10.0.0.2 {NAME}.\n", FILES_FIRST),
+        (f"10.0.0.01 {NAME}\n", FILES_FIRST),
+        (f"fd00:0::1 {NAME}\n", FILES_FIRST),
+        (f"fd00:0:0:0:0:0:0:1 {NAME}\n", FILES_FIRST),
+        (f"0::1 {NAME}\n", FILES_FIRST),
+        (f"::ffff:a00:1 {NAME}\n", FILES_FIRST),
+        (f"fe80::1%lo {NAME}\n", FILES_FIRST),
+        (f"1:0:0:2:3:4:: {NAME}\n", FILES_FIRST),
+        (f"10.0.0.1 {NAME}\n10.0.0.2 {NAME}\r\n", FILES_FIRST),
+    ],
+    ids=[
+        "dns-first",
+        "two-hosts-lines",
+        "no-hosts-line",
+        "name-absent",
+        "other-case",
+        "trailing-dot",
+        "leading-zero",
+        "ipv6-zero-group",
+        "ipv6-uncompressed",
+        "ipv6-run-not-compressed",
+        "ipv4-mapped",
+        "zone",
+        "ipv6-tie-not-first",
+        "carriage-return",
+    ],
+)
+def test_getent_is_asked_where_the_shell_cannot_be_sure(tmp_path: Path, hosts: str, nsswitch: str):
+    """Where Go's resolver would not read /etc/hosts first, the file does not name the host,
+    or names it in a spelling Go reads otherwise (another case, a trailing dot, an address
+    it prints differently), getent answers as before."""
+    programs, addresses, old = _hosts(tmp_path, hosts, nsswitch)
+    assert "getent" in programs, programs
+    assert addresses == old
