@@ -146,18 +146,23 @@ def _differences_but_the_dump_order(old: Facts, new: Facts, again: Facts) -> lis
 
 NAME = socket.gethostname()  # the fake node's: it has no UTS namespace of its own
 FILES_FIRST = "passwd: files\nhosts:          files dns\n"
+SHELLS = ["sh", "bash --posix", "busybox ash"]
 
 
-def _hosts(tmp_path: Path, hosts: str, nsswitch: str) -> tuple[list[str], tuple, tuple]:
+def _hosts(
+    tmp_path: Path, hosts: str, nsswitch: str, shell: str = "sh"
+) -> tuple[list[str], tuple, tuple]:
     """(programs the gather started, its addresses, the earlier script's (getent's)) on
-    the fake node with those /etc/hosts and /etc/nsswitch.conf."""
+    the fake node with those /etc/hosts and /etc/nsswitch.conf, the gather run by shell."""
     files = {"/etc/hosts": hosts, "/etc/nsswitch.conf": nsswitch}
-    old, new = run_scripts(tmp_path, [OLD_SCRIPT.read_text(), script()], files=files, trace=True)
+    gather = script() if shell == "sh" else f"exec {shell} -c {shlex.quote(script())} sh " + '"$@"'
+    old, new = run_scripts(tmp_path, [OLD_SCRIPT.read_text(), gather], files=files, trace=True)
     programs = [p.split()[0] for p in started(tmp_path, 1)]
     return programs, parse_facts(new).hostname_addresses, parse_facts(old).hostname_addresses
 
 
-def test_the_host_name_addresses_are_every_hosts_line_naming_it(tmp_path: Path):
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_host_name_addresses_are_every_hosts_line_naming_it(tmp_path: Path, shell: str):
     """Go's net/hosts.go: comments cut, blanks split, every line naming the host, an IPv6
     one too (getent asks for IPv6 first and printed only that), a line whose address does
     not parse left out."""
@@ -170,17 +175,18 @@ def test_the_host_name_addresses_are_every_hosts_line_naming_it(tmp_path: Path):
         f"not-an-address {NAME}\n"
         f"10.0.0.3  other2\t{NAME}"
     )
-    programs, addresses, _ = _hosts(tmp_path, hosts, FILES_FIRST)
+    programs, addresses, _ = _hosts(tmp_path, hosts, FILES_FIRST, shell)
     assert "getent" not in programs, programs
     assert addresses == ("10.0.0.1", "fd00::1", "10.0.0.3")
 
 
-def test_the_ipv6_addresses_go_prints_as_written_are_read(tmp_path: Path):
+@pytest.mark.parametrize("shell", SHELLS)
+def test_the_ipv6_addresses_go_prints_as_written_are_read(tmp_path: Path, shell: str):
     """Addresses in netip.Addr.String's form: the first longest run of two zero groups or
     more as "::" (RFC 5952), a single zero group written out."""
     written = ["::", "::1", "1::", "1::2:0:0:3", "1:0:0:2::3", "1::2:3:4:0:0", "1:2:3:4:5:6:0:8"]
     hosts = "".join(f"{a} {NAME}\n" for a in [*written, "2001:db8::a:1"])
-    programs, addresses, _ = _hosts(tmp_path, hosts, FILES_FIRST)
+    programs, addresses, _ = _hosts(tmp_path, hosts, FILES_FIRST, shell)
     assert "getent" not in programs, programs
     assert addresses == (*written, "2001:db8::a:1")
 
@@ -237,5 +243,23 @@ def test_getent_is_asked_where_the_shell_cannot_be_sure(tmp_path: Path, hosts: s
     or names it in a spelling Go reads otherwise (another case, a trailing dot, an address
     it prints differently), getent answers as before."""
     programs, addresses, old = _hosts(tmp_path, hosts, nsswitch)
+    assert "getent" in programs, programs
+    assert addresses == old
+
+
+@pytest.mark.parametrize("shell", SHELLS[1:])
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        f"10.0.0.1 {NAME}\n10.0.0.2 {NAME.upper()}\n",
+        f"10.0.0.1 {NAME}\n10.0.0.2 {NAME}.\n",
+        f"0::1 {NAME}\n",
+        f"10.0.0.1 {NAME}\n10.0.0.2 {NAME}\r\n",
+    ],
+    ids=["other-case", "trailing-dot", "ipv6-run-not-compressed", "carriage-return"],
+)
+def test_getent_is_asked_in_each_shell(tmp_path: Path, hosts: str, shell: str):
+    """The spellings Go reads otherwise, told apart by bash --posix and busybox ash too."""
+    programs, addresses, old = _hosts(tmp_path, hosts, FILES_FIRST, shell)
     assert "getent" in programs, programs
     assert addresses == old
