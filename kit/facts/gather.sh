@@ -534,8 +534,114 @@ echo @@errors
 s0=
 #@section hostname-addresses
 s hostname-addresses
+# kubeadm's HostnameCheck resolves the host name with Go's resolver (net.LookupHost; the
+# Kubernetes binaries are built without cgo). Where nsswitch.conf's hosts line names files
+# first, it answers with the address of every /etc/hosts line naming the host (net/hosts.go:
+# comments cut at #, fields split at blanks, a line whose address does not parse left out).
+# Those lines are printed as getent prints one: the address padded to 15, then the line's
+# names. getent answers, as before, where the file does not name the host, or Go may read it
+# otherwise: another hosts line, or a name Go takes for the host's (another case, a last
+# dot), or an address it would print otherwise (v4 and v6 below), or a carriage return.
+# v4 ADDR: whether ADDR is an IPv4 address as Go parses and prints it (no leading zeros).
+v4() {
+    q1=$1. c1=0
+    while [ -n "$q1" ]; do
+        q2=${q1%%.*} q1=${q1#*.} c1=$((c1 + 1))
+        case $q2 in [0-9] | [1-9][0-9] | 1[0-9][0-9] | 2[0-4][0-9] | 25[0-5]) ;; *) return 1 ;; esac
+    done
+    [ "$c1" = 4 ]
+}
+# v6 ADDR: whether ADDR is an IPv6 address as Go's netip.Addr.String prints it: lower-case
+# hex groups without leading zeros, the first longest run of two or more zero groups as
+# "::"; no zone, no dotted quad, not IPv4-mapped (Go prints those dotted).
+v6() {
+    case $1 in '' | : | *[!0-9a-f:]* | *:::* | *::*::* | :[!:]* | *[!:]: | ::ffff:*) return 1 ;; esac
+    q1=$1: q2= c1=0
+    while [ -n "$q1" ]; do
+        c2=${q1%%:*} q1=${q1#*:}
+        case $c2 in
+            '') case $q2 in *C) ;; *) q2=${q2}C ;; esac && continue ;;
+            0) q2=${q2}z ;;
+            0* | ?????*) return 1 ;;
+            *) q2=${q2}x ;;
+        esac
+        c1=$((c1 + 1))
+    done
+    case $q2 in
+        *C*)
+            # the run "::" stands for: two groups or more, not next to another zero group,
+            # longer than any run before it and no shorter than any after it
+            c2=z
+            while [ "$c1" -lt 7 ]; do c2=${c2}z c1=$((c1 + 1)); done
+            [ "$c2" != z ] || return 1
+            case ${q2%C*} in *z | *"$c2"*) return 1 ;; esac
+            case ${q2#*C} in z* | *"${c2}z"*) return 1 ;; esac
+            ;;
+        *) [ "$c1" = 8 ] && case $q2 in *zz*) return 1 ;; esac ;;
+    esac
+}
+AZ=' aA bB cC dD eE fF gG hH iI jJ kK lL mM nN oO pP qQ rR sS tT uU vV wW xX yY zZ'
+# same A B: whether Go's table of /etc/hosts names takes A and B for one name (ASCII case
+# aside, a last dot aside: its absDomainName).
+same() {
+    q1=${1%.} q2=${2%.}
+    [ "${#q1}" = "${#q2}" ] || return 1
+    while [ -n "$q1" ]; do
+        c1=${q1%"${q1#?}"} c2=${q2%"${q2#?}"} q1=${q1#?} q2=${q2#?}
+        [ "$c1" = "$c2" ] && continue
+        case $AZ in *" $c1$c2"* | *" $c2$c1"*) ;; *) return 1 ;; esac
+    done
+}
+# hline NAME ADDR NAMES...: a line of /etc/hosts naming NAME into ha; hu=y where Go may read
+# it otherwise.
+hline() {
+    hn=$1 h1=${2-} hm=
+    [ "$#" -ge 3 ] || return 0
+    shift 2
+    for hw; do
+        if [ "$hw" = "$hn" ]; then
+            hm=y
+        elif same "$hw" "$hn"; then
+            hu=y
+        fi
+    done
+    [ -n "$hm" ] || return 0
+    if v4 "$h1" || v6 "$h1"; then
+        hx=$h1
+        while [ "${#hx}" -lt 15 ]; do hx="$hx "; done
+        ha="$ha$hx $*$NL"
+    else
+        # not an address (Go leaves the line out) only without a dot or colon
+        case $h1 in *[.:]*) hu=y ;; esac
+    fi
+}
 v x /proc/sys/kernel/hostname
-getent hosts "$x" 2>/dev/null
+hf= hk=0 ha= hu=
+[ -z "$x" ] || { while IFS= read -r l || [ -n "$l" ]; do
+    l=${l%%#*}
+    case $l in *:*) ;; *) continue ;; esac
+    hn=${l%%:*} l=${l#*:}
+    hn=${hn#"${hn%%[![:space:]]*}"} l=${l#"${l%%[![:space:]]*}"}
+    [ "${hn%"${hn##*[![:space:]]}"}" = hosts ] || continue
+    hk=$((hk + 1))
+    case $l in files | "files "*) hf=y ;; *) hf= ;; esac
+done; } 2>/dev/null </etc/nsswitch.conf
+if [ "$hk" = 1 ] && [ -n "$hf" ]; then
+    unset IFS
+    set -f
+    { while IFS= read -r l || [ -n "$l" ]; do
+        # a carriage return (Go splits at it too), or a byte neither blank nor printed
+        case $l in *[![:blank:][:graph:]]*) hu=y ;; esac
+        # shellcheck disable=SC2086 # split at blanks, as Go's getFields
+        hline "$x" ${l%%#*}
+    done; } 2>/dev/null </etc/hosts
+    set +f
+fi
+if [ -n "$ha" ] && [ -z "$hu" ]; then
+    printf '%s' "$ha"
+else
+    getent hosts "$x" 2>/dev/null
+fi
 #@state probes
 # Probes come as arguments: files to stat, then "--", then packages to query. Those that
 # exist go to one stat with the kubelet's and containerd's files (sk, below), where the
@@ -1042,6 +1148,30 @@ mode() { # PATH: its stat line, from sk's answer or its own stat
     stat -c '%a %U %G' -- "$1"
 }
 #@section kubelet-files
+# walk DIR/: appends to dw, a line each, what `find DIR/ ! -type d -name '*.conf'` prints,
+# spelled as it spells it: every entry under DIR, hidden ones too, whose name ends in .conf
+# and that is not a directory (a link is not followed: one to a directory is listed), the
+# directories' contents walked; an unreadable directory is empty to both. An entry the
+# shell cannot tell is there (in a directory it may list but not search, where find knows
+# types from the listing) sets du: find is asked. The globs are sorted; `set -f` is on
+# where it is called. Recursive: a function's positional parameters are its own.
+walk() {
+    set +f
+    set -- "$1" "$1"* "$1".*
+    set -f
+    for x; do
+        [ "$x" != "$1" ] || continue
+        case ${x##*/} in . | ..) continue ;; esac
+        if [ -d "$x" ] && [ ! -L "$x" ]; then
+            walk "$x/"
+        elif [ -e "$x" ] || [ -L "$x" ]; then
+            case ${x##*/} in *.conf) dw="$dw$x$NL" ;; esac
+        else
+            # a glob that matched nothing stays itself
+            case $x in "$1*" | "$1.*") ;; *) du=y ;; esac
+        fi
+    done
+}
 kf=
 priv && {
     echo @@begin
@@ -1135,12 +1265,16 @@ EOF
         done; } 2>/dev/null <"$f"
     done
     # The --config-dir drop-ins: the directory's *.conf files (remediations.kubelet's _LIST),
-    # in find's order.
+    # as find "$d"/ ! -type d -name '*.conf' lists them, in the walk's order (every reader
+    # sorts them as the kubelet does: kubelet.dropin_order).
     dd=
     for d in $cdir; do
         printf '@@hostkit-kubelet-dir %s' "$d"
         if [ -d "$d" ]; then
-            f=$(find "$d"/ ! -type d -name '*.conf' 2>/dev/null)
+            dw= du=
+            walk "$d"/
+            f=${dw%"$NL"}
+            [ -z "$du" ] || f=$(find "$d"/ ! -type d -name '*.conf' 2>/dev/null)
             # shellcheck disable=SC2086
             for x in $f; do printf ' %s' "$x"; done
             dd="$dd $f"

@@ -165,7 +165,10 @@ class Facts:
     sysctls: Mapping[str, str] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
     mounts: tuple[Mount, ...] = ()
     executables: Mapping[str, str | None] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
-    # Addresses the host's own name resolves to (empty: it does not resolve).
+    # Addresses the host's own name resolves to (empty: it does not resolve), as kubeadm's
+    # HostnameCheck resolves it (Go's resolver, without cgo): where nsswitch.conf's hosts
+    # line names files first and /etc/hosts names the host, those of every line naming it,
+    # IPv4 and IPv6 in the file's order; otherwise `getent hosts`'s.
     hostname_addresses: tuple[str, ...] = ()
     # What the next boot reads: fstab, modules-load.d and sysctl.d files, path -> text.
     boot_files: Mapping[str, str] = field(default_factory=_frozen_map)  # type: ignore[arg-type]
