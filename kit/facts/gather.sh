@@ -199,12 +199,15 @@ nfd() {
     unset IFS
     return 1
 }
+nu=
 if [ -z "$fw" ] && command -v nft >/dev/null 2>&1; then
     o=$(nft list ruleset 2>/dev/null)
     r=$?
     [ -z "$o" ] || printf '%s\n' "$o"
     echo "rc=$r"
     [ "$r" = 0 ] && nfd "$o" && fw=y
+    # nu: nft answered and names no chain ufw-user-input (hostprep-ufw).
+    case $r$o in 0*ufw-user-input*) ;; 0*) nu=y ;; esac
 fi
 #@section iptables needs procs ufw nft
 s iptables
@@ -331,7 +334,7 @@ for f in tcp tcp6 udp udp6; do
         *) c "/proc/net/$f" ;;
     esac
 done
-#@state links
+#@state symlinks
 # The links whose targets later sections print: /etc/localtime (its target as written, for
 # the time zone), the boot files' links and /etc/resolv.conf for hostprep-resolv (where
 # they lead in the end, as readlink -f says: canon). Their targets come from the stat of
@@ -439,10 +442,69 @@ prop() { # UNIT PROPERTY...: into pv, the unit's lines of those properties, in o
 # file's state; "alias" for a name that loads another unit (its Id), as systemd 240 and
 # later say; "not-found" for a unit systemd does not know (an older is-enabled printed
 # nothing: the parser leaves both out). A unit with an init script and no unit file is
-# asked alone, as before: is-enabled answers for it through SysV compatibility (its
-# systemd-sysv-install), which show does not; systemctl asks that only where no unit file
-# of the name is found outside the generators' directories, and a unit whose file show
-# names there (FragmentPath) has one.
+# answered by sysv below, or asked alone as before: is-enabled answers for it through SysV
+# compatibility (its systemd-sysv-install), which show does not; systemctl asks that only
+# where no unit file of the name is found outside the generators' directories, and a unit
+# whose file show names there (FragmentPath) has one.
+# For such a unit and no unit file: systemctl runs LIBEXECDIR/systemd-sysv-install
+# is-enabled NAME and prints "enabled" where it exits 0, "disabled" otherwise (systemd's
+# src/systemctl/systemctl-sysv-compat.c, enable_sysv_units). Debian's and Ubuntu's script
+# answers with its is-enabled arm, one command: `ls "$ROOT"/etc/rc[S5].d/S??"$NAME"`
+# (ROOT is set by --root only, which systemctl passes only under --root). Where the script
+# systemctl runs has that arm, the shell globs the same pattern; any other script (RHEL's
+# runs chkconfig) is asked as before.
+DA='ls "$ROOT"/etc/rc[S5].d/S??"$NAME" >/dev/null 2>&1'
+# dsi: y where the script systemctl runs answers so (both paths Debian's systemctl may run
+# it from, /lib/systemd and /usr/lib/systemd, hold such a script or nothing, one of them
+# does) and the programs it runs (getopt, ls) are there; n otherwise; empty until read.
+dsi=
+dsr() {
+    dsi=n
+    # systemctl skips SysV compatibility where this is set (getenv_bool): asked as before.
+    [ -z "${SYSTEMCTL_SKIP_SYSV+y}" ] || return 0
+    command -v getopt >/dev/null 2>&1 && command -v ls >/dev/null 2>&1 || return 0
+    for f in /lib/systemd/systemd-sysv-install /usr/lib/systemd/systemd-sysv-install; do
+        [ -e "$f" ] || [ -L "$f" ] || continue
+        # One file where /lib is usr/lib: read once.
+        [ "$dsi" = y ] && [ "$f" -ef /lib/systemd/systemd-sysv-install ] && continue
+        [ -f "$f" ] && [ -x "$f" ] || { dsi=n && return 0; }
+        # da: the arm's commands, comments and blank lines aside, up to its ";;".
+        da= l= x=
+        { while IFS= read -r l; do
+            l=${l#"${l%%[![:space:]]*}"}
+            case $x:$l in
+                :is-enabled\)) x=y ;;
+                y: | y:\#*) ;;
+                'y:;;') break ;;
+                y:*) da=$da$l$NL ;;
+            esac
+        done; } 2>/dev/null <"$f"
+        [ "$da" = "$DA$NL" ] || { dsi=n && return 0; }
+        dsi=y
+    done
+}
+# sysv UNIT: into l, the unit's state as systemctl's SysV compatibility prints it where the
+# shell can tell; fails otherwise. systemctl goes there only for a NAME.service with no unit
+# file, generated ones aside, in its search path (unit_file_exists), which may hold one
+# systemd has not loaded yet (show does not name it): any file or link of the name there,
+# or another search path (SYSTEMD_UNIT_PATH), asks systemctl. Its NAME's script is
+# /etc/init.d/NAME (Debian's SYSTEM_SYSVINIT_PATH). A glob matching nothing stays the
+# pattern, which ls and [ ] then look up alike; a link to nowhere is listed by ls (-L).
+sysv() {
+    case $1 in *.service) ;; *) return 1 ;; esac
+    case $- in *f*) return 1 ;; esac
+    [ -n "$dsi" ] || dsr
+    [ "$dsi" = y ] && [ -z "${SYSTEMD_UNIT_PATH+y}" ] && [ -e "/etc/init.d/${1%.service}" ] ||
+        return 1
+    for d in /etc/systemd/system.control /run/systemd/system.control /run/systemd/transient \
+        /etc/systemd/system.attached /etc/systemd/system /run/systemd/system.attached \
+        /run/systemd/system /usr/local/lib/systemd/system /usr/lib/systemd/system \
+        /lib/systemd/system; do
+        [ -e "$d/$1" ] || [ -L "$d/$1" ] && return 1
+    done
+    set -- /etc/rc[S5].d/S??"${1%.service}"
+    if [ -e "$1" ] || [ -L "$1" ]; then l=enabled; else l=disabled; fi
+}
 en() { # UNITS...: into ue, "unit=state" lines in their order
     ue=
     for u; do
@@ -456,7 +518,7 @@ en() { # UNITS...: into ue, "unit=state" lines in their order
             esac
         fi
         if [ -n "$ev" ]; then
-            l=$(systemctl is-enabled -- "$u" 2>/dev/null)
+            sysv "$u" || l=$(systemctl is-enabled -- "$u" 2>/dev/null)
         else
             prop "$u" Id LoadState UnitFileState
             l=
@@ -855,11 +917,38 @@ uenv() {
     set +f
     unset IFS
 }
-#@section hostprep-ufw needs node
+#@section hostprep-ufw needs node nft
+# `ufw status` says "Status: inactive" where `iptables -L ufw-user-input -n` exits 1 (ufw's
+# src/backend_iptables.py, get_status; its iptables is /usr/sbin/iptables). No such chain
+# can exist where nft's ruleset names none (nu), ufw's iptables is iptables-nft (whose
+# chains are nft's: it exits 1 for one nft does not hold) and no legacy table is loaded in
+# this network namespace (ip_tables_names empty or absent): that is printed without
+# starting ufw. Elsewhere ufw is asked: nft not asked or failing, a legacy table, or a
+# legacy iptables, which loads its table first (exit 1) or cannot (exit 3: ufw's error).
+# ufw stops with an error before its status where one of its files is not a file (its
+# backend.py, _do_checks): then it is asked too, and says so. (The warnings it prints
+# there, of owners and modes, are not said: they do not change "Status: inactive".)
+UF="/etc/default/ufw /etc/ufw/ufw.conf /etc/ufw/user.rules /etc/ufw/before.rules
+    /etc/ufw/after.rules /etc/ufw/user6.rules /etc/ufw/before6.rules /etc/ufw/after6.rules
+    /lib/ufw/ufw-init"
 s hostprep-ufw
 priv && command -v ufw >/dev/null 2>&1 && {
     echo @@begin
-    g 'ENABLED=*' /etc/ufw/ufw.conf; echo @@status; ufw status 2>&1; echo "rc=$?"
+    g 'ENABLED=*' /etc/ufw/ufw.conf
+    echo @@status
+    it=$nu
+    if [ -n "$it" ] && [ -e /proc/net/ip_tables_names ]; then
+        it= l=
+        { IFS= read -r l || :; } 2>/dev/null </proc/net/ip_tables_names && [ -z "$l" ] && it=y
+    fi
+    [ -n "$it" ] && for f in $UF; do [ -f "$f" ] || it=; done
+    if [ -n "$it" ] && [ /usr/sbin/iptables -ef /usr/sbin/xtables-nft-multi ]; then
+        echo 'Status: inactive'
+        echo rc=0
+    else
+        ufw status 2>&1
+        echo "rc=$?"
+    fi
     e
 }
 #@section hostprep-selinux-config needs node
@@ -1039,7 +1128,7 @@ if sd; then
     k=${pv%"$NL"}
     [ "$sr" = 0 ] && printf '@@show\n%s\n' "$k"
 fi
-#@state stat needs probes links
+#@state stat needs probes symlinks
 # cfg TEXT: the words of TEXT that grep -o '--config\(-dir\)\{0,1\}[= ][^ "'\''\\]*' |
 # tr ' ' '=' printed, added to cf (--config) and cdir (--config-dir).
 cfg() {
@@ -1311,7 +1400,7 @@ EOF
 # The probed files' stat (and the links' targets), when the kubelet's files were not read.
 [ -n "$skd" ] || sk
 fp
-#@state targets needs links stat
+#@state targets needs symlinks stat
 # Where the links lead: from sk's stat (lk, a line per link in their order); where that
 # could not say (busybox's stat quotes names, a target holds a newline), from one readlink
 # for all of them, as it prints a line per link; where that does not either (busybox's

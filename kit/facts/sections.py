@@ -138,6 +138,12 @@ def parts(text: str) -> tuple[str, tuple[Part, ...]]:
                 raise KitValueError(f"facts script marker {lines[at].strip()!r}: bad name {word!r}")
         text_of = "".join(lines[at:end])
         found.append(Part(tuple(names), tuple(needs), text_of, match[1] == "section"))
+    # A section may be printed by several parts; a state's name is its part's alone, or
+    # a part needing the state would pull in a section of that name too.
+    for part in found:
+        for name in () if part.prints else part.names:
+            if sum(name in p.names for p in found) > 1:
+                raise KitValueError(f"facts script state {name!r} is not the only part so named")
     known = {n for p in found for n in p.names}
     for part in found:
         missing = [n for n in part.needs if n not in known]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -22,7 +23,8 @@ import pytest
 # systemctl as systemd answers it: per unit, its unit file state (is-enabled, which
 # names an alias "alias") and the properties of the unit it loads (show).
 SYSTEMCTL = r"""#!/usr/bin/env python3
-import os, sys
+import os, subprocess, sys
+SYSV_INSTALL = "/lib/systemd/systemd-sysv-install"
 NATIVE = {
     "chrony.service": ("enabled", "chrony.service"),
     "chronyd.service": ("alias", "chrony.service"),
@@ -67,10 +69,18 @@ verb, quiet = args[0], "--quiet" in args
 units = [name(a) for a in args[1:] if not a.startswith("-")]
 if verb == "is-enabled":
     ok, out = False, []
-    # SysV compatibility answers for init scripts' units first, as systemctl does.
+    # SysV compatibility answers for init scripts' units first, as systemctl does
+    # (systemd's src/systemctl/systemctl-sysv-compat.c, enable_sysv_units): it runs
+    # LIBEXECDIR/systemd-sysv-install is-enabled NAME, this machine's, and prints "enabled"
+    # where that exits 0, "disabled" otherwise.
     for u in [u for u in units if sysv(u)]:
-        out.append("enabled")
-        ok = True
+        run = [SYSV_INSTALL, "is-enabled", u.removesuffix(".service")]
+        try:
+            code = subprocess.run(run, stdin=subprocess.DEVNULL).returncode
+        except OSError:
+            code = 1
+        out.append("enabled" if code == 0 else "disabled")
+        ok = ok or code == 0
     for u in [u for u in units if not sysv(u)]:
         if u not in NATIVE:
             if OLD:
@@ -116,6 +126,33 @@ if verb == "show":
 sys.exit(1)
 """
 
+# ufw status as ufw 0.36 answers it (src/backend_iptables.py, get_status): "Status:
+# inactive" where its iptables, /usr/sbin/iptables, exits 1 for -L ufw-user-input -n, an
+# error where it fails otherwise. iptables-nft's chains are those of the table ip filter
+# the nft stub lists (by its path: ufw itself starts no nft); iptables-legacy's those of
+# the node's network namespace, the kernel's own.
+UFW = r"""#!/bin/sh
+# Its files, or its error (ufw's backend.py, _do_checks).
+for f in /etc/default/ufw /etc/ufw/ufw.conf /etc/ufw/user.rules /etc/ufw/before.rules \
+    /etc/ufw/after.rules /etc/ufw/user6.rules /etc/ufw/before6.rules /etc/ufw/after6.rules \
+    /lib/ufw/ufw-init; do
+    [ -f "$f" ] || { echo "ERROR: file '$f' does not exist"; exit 1; }
+done
+if [ /usr/sbin/iptables -ef /usr/sbin/xtables-nft-multi ]; then
+    "${0%/*}/nft" list ruleset 2>/dev/null | awk '
+        $1 == "table" { t = $2 " " $3 }
+        $1 == "chain" && $2 == "ufw-user-input" && t == "ip filter" { f = 1 }
+        END { exit !f }'
+else
+    /usr/sbin/iptables -w -n -L ufw-user-input >/dev/null 2>&1
+fi
+case $? in
+    0) echo 'Status: active' ;;
+    1) echo 'Status: inactive' ;;
+    *) echo 'ERROR: problem running iptables' && exit 1 ;;
+esac
+"""
+
 STUBS = {
     "systemctl": SYSTEMCTL,
     "timedatectl": "#!/bin/sh\necho yes\n",
@@ -128,7 +165,7 @@ STUBS = {
     "\nprintf '\\t}\\n}\\n'\n",
     "iptables": "#!/bin/sh\nprintf -- '-P INPUT ACCEPT\\n'\n"
     "printf -- '-A INPUT -p tcp --dport 22 -j ACCEPT\\n'\n",
-    "ufw": "#!/bin/sh\necho 'Status: inactive'\n",
+    "ufw": UFW,
     "containerd": "#!/bin/sh\nprintf 'version = 2\\n[plugins]\\n  sandbox_image = \"pause\"\\n'\n",
     "ctr": "#!/bin/sh\nprintf 'TYPE ID PLATFORMS STATUS\\nio.containerd.grpc.v1 cri - ok\\n'\n",
     "kubelet": "#!/bin/sh\necho 'Kubernetes v1.31.1'\n",
@@ -166,11 +203,24 @@ FILES = {
     "/etc/containerd/config.toml": "version = 2\n",
     "/etc/default/containerd": "HTTPS_PROXY=http://proxy:3128",
     "/etc/ufw/ufw.conf": "ENABLED=no\n",
+    # The rest of ufw's files, as its package installs them.
+    "/etc/default/ufw": "IPV6=yes\n",
+    **{f"/etc/ufw/{n}.rules": "*filter\nCOMMIT\n" for n in ("user", "before", "after")},
+    **{f"/etc/ufw/{n}6.rules": "*filter\nCOMMIT\n" for n in ("user", "before", "after")},
+    "/lib/ufw/ufw-init": "#!/bin/sh\n",
     "/etc/init.d/ntp": "#!/bin/sh\n",
     "/etc/environment": 'PATH="/usr/local/sbin:/usr/bin"\nNO_PROXY=localhost\n',
     "/etc/sysctl.conf": "vm.swappiness = 10\n",
     "/etc/NetworkManager/conf.d/hk.conf": "[main]\ndns=none\n",
     "/run/systemd/resolve/stub-resolv.conf": "nameserver 127.0.0.53\n",
+}
+# How the node resolves its host name: Debian's installer names it in /etc/hosts, and
+# libc-bin's nsswitch.conf (/usr/share/libc-bin/nsswitch.conf) reads files first. The node
+# has no UTS namespace of its own: its host name is this machine's.
+NAMES = {
+    "/etc/hosts": f"127.0.0.1 localhost\n127.0.1.1 {socket.gethostname()}\n",
+    "/etc/nsswitch.conf": "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
+    "networks: files\nprotocols: db files\nservices: db files\nethers: db files\n",
 }
 LINKS = {
     "/etc/sysctl.d/99-sysctl.conf": "../sysctl.conf",
@@ -181,7 +231,7 @@ LINKS = {
 # stubs first on PATH. The start of every node script (tests/local/namespaced_node.py too).
 SETUP = r"""set -e
 w=$HK_WORK
-for d in etc var/lib; do
+for d in etc var/lib usr/lib; do
     n=$(echo "$d" | tr / _)
     mkdir -p "$w/$n.up" "$w/$n.wk"
     mount -t overlay overlay -o "lowerdir=/$d,upperdir=$w/$n.up,workdir=$w/$n.wk" "/$d"
@@ -280,7 +330,7 @@ def run_scripts(
         (bindir / name).chmod(0o755)
     (work / "files.py").write_text(
         "import os\n"
-        f"FILES = {FILES | (files or {})!r}\nLINKS = {LINKS!r}\n"
+        f"FILES = {FILES | NAMES | (files or {})!r}\nLINKS = {LINKS!r}\n"
         "for p, t in FILES.items():\n"
         "    os.makedirs(os.path.dirname(p), exist_ok=True)\n"
         "    open(p, 'w').write(t)\n"

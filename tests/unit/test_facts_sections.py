@@ -78,8 +78,10 @@ def test_sections_of_fields_and_unknown_names():
 def test_the_cut_script_keeps_the_prelude_and_what_the_sections_need():
     text = sections.cut(script(), {"timezone"})
     assert "s timezone" in text and "s os-release" not in text
-    # The prelude's helpers, and the readlink of /etc/localtime the section prints.
+    # The prelude's helpers, and where /etc/localtime leads, which the section prints.
     assert "\ns() {" in text and "\ncanon() {" in text
+    # Only what the links' targets need: not the network links (a section so named).
+    assert "s links" not in text
     assert "s boot-files" not in text and text.rstrip().endswith("s end")
 
 
@@ -97,3 +99,11 @@ def test_a_marker_needing_what_no_marker_names_is_refused():
     text = "P=1\n#@section a needs b\ns a\n#@section end\ns end\n"
     with pytest.raises(KitValueError, match="'b'"):
         sections.cut(text, {"a"})
+
+
+def test_a_state_named_as_another_part_is_refused():
+    """A state sharing a section's name would have every part needing it pull in the
+    section too."""
+    text = "#@section links\ns links\n#@state links\nL=1\n#@section a needs links\ns a\n"
+    with pytest.raises(KitValueError, match="'links'"):
+        sections.cut(text + "#@section end\ns end\n", {"a"})
