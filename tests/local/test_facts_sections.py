@@ -48,7 +48,16 @@ def compare(run: Callable[[list[str]], list[str]]) -> list[str]:
 
 def test_each_section_alone_says_what_the_whole_gather_says_here():
     conn = kit.connect("local://")
-    assert compare(lambda texts: [raw_facts(conn, t, probes=PROBES) for t in texts]) == []
+
+    def run(texts: list[str]) -> list[str]:
+        return [raw_facts(conn, t, probes=PROBES) for t in texts]
+
+    found = compare(run)
+    # This machine runs other tests meanwhile: a socket or process of theirs may come and
+    # go between the whole gathers. What a cut gets wrong, it gets wrong every time.
+    if found:
+        found = sorted(set(found) & set(compare(run)))
+    assert found == []
 
 
 def test_each_section_alone_says_what_the_whole_gather_says_on_a_node(tmp_path: Path):
