@@ -242,19 +242,20 @@ _NATIVE_NTP = SYSTEMCTL.replace(
 )
 
 
-# Without a unit file, where the host's systemd-sysv-install is Debian's, the shell reads
-# the rc links as it does (no link here: "disabled"); test_facts_node_sysv_ufw has the
-# other cases, and the one where systemctl is asked.
-@pytest.mark.parametrize(("stubs", "asked"), [({}, False), ({"systemctl": _NATIVE_NTP}, False)])
-def test_is_enabled_of_an_init_script_without_a_unit_file(
-    tmp_path: Path, stubs: dict[str, str], asked: bool
-):
+# ntp.service with its init script alone (the shell reads the rc links as Debian's
+# systemd-sysv-install does: no link here) or with a unit file (show answers): is-enabled
+# starts for neither. test_facts_node_sysv_ufw has the other cases, and the ones where
+# systemctl is asked.
+@pytest.mark.parametrize(
+    "stubs", [{}, {"systemctl": _NATIVE_NTP}], ids=["init-script", "unit-file"]
+)
+def test_is_enabled_is_not_started_for_an_init_scripts_unit(tmp_path: Path, stubs: dict[str, str]):
     old, new = run_scripts(tmp_path, [OLD_SCRIPT.read_text(), script()], trace=True, stubs=stubs)
     assert split_sections(new)["units"] == split_sections(old)["units"]
     assert "ntp.service=disabled" in split_sections(new)["units"]
     # The stub is python3 SCRIPT VERB... (its path may be cut short in the trace).
     programs = [p.split()[2] for p in started(tmp_path, 1) if p.startswith("python3 ")]
-    assert ("is-enabled" in programs) == asked, programs
+    assert "is-enabled" not in programs, programs
 
 
 @pytest.mark.parametrize("bus", [True, False], ids=["d-bus", "no-bus"])
