@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from kit.facts import Facts, parse_facts
 from kit.facts.gather import script
+from kit.facts.model import KernelPrep
 
 OLD_SCRIPT = Path(__file__).parent / "unit" / "data" / "facts" / "gather-before.sh"
 PROBES_FILES = ("/etc/passwd", "/etc/hostkit-absent", "/proc/self")
@@ -47,9 +49,41 @@ def _differing(old: Facts, new: Facts, old_again: Facts) -> dict[str, str]:
                     continue
                 if a.get(key) == c.get(key) != b.get(key):
                     found[f"sysctls[{key}]"] = f"{a.get(key)!r}, new {b.get(key)!r}"
+        elif field.name == "kernelprep" and None not in (a, b, c):
+            a, b, c = (_without_counts(p) for p in (a, b, c))
+            found |= _parts_differing(field.name, a, b, c)
         elif a == c != b:
-            found[field.name] = f"{a!r}, new {b!r}"
+            found |= _parts_differing(field.name, a, b, c)
     return found
+
+
+def _parts_differing(name: str, a: object, b: object, c: object) -> dict[str, str]:
+    """A group of facts (a dataclass) is named part by part, so a failure shows the part
+    that differs, not the whole group."""
+    if not all(dataclasses.is_dataclass(x) and type(x) is type(a) for x in (b, c)):
+        return {name: f"{a!r}, new {b!r}"} if a == c != b else {}
+    found = {}
+    for part in dataclasses.fields(a):  # type: ignore[arg-type]
+        x, y, z = (getattr(v, part.name) for v in (a, b, c))
+        if x == z != y:
+            found[f"{name}.{part.name}"] = f"{x!r}, new {y!r}"
+    return found
+
+
+_DF_LINE = re.compile(r"^(\S+\s+\d+)\s+\d+\s+\d+\s+\d+%(\s.*)$", re.MULTILINE)
+_CGROUP_LINE = re.compile(r"^(\w+\t\d+\t)\d+(\t\d+)$", re.MULTILINE)
+
+
+def _without_counts(prep: KernelPrep) -> KernelPrep:
+    """A state directory's used and free space, and each controller's number of cgroups in
+    /proc/cgroups, count what the machine holds at the moment: other tests' files and
+    cgroups move them between any two reads. Each line's shape is still compared."""
+    disk = {
+        path: (parent, _DF_LINE.sub(r"\1 USED FREE PCT\2", text))
+        for path, (parent, text) in prep.disk.items()
+    }
+    cgroup = _CGROUP_LINE.sub(r"\1COUNT\2", prep.cgroup)
+    return dataclasses.replace(prep, disk=disk, cgroup=cgroup)
 
 
 def compare(run: Callable[[str], str], attempts: int = 4) -> list[str]:

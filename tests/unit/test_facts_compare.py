@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from kit.facts import parse_facts
 from kit.facts.gather import script
+from kit.facts.model import KernelPrep
 from tests.facts_compare import compare, differences
 
 DATA = Path(__file__).parent / "data" / "facts"
@@ -62,3 +63,42 @@ def test_compare_names_what_differs_in_every_attempt():
 
 def test_compare_leaves_out_what_differed_in_one_attempt_only():
     assert compare(_run([TOKYO, RECORDED])) == []
+
+
+DF = (
+    "Filesystem     1024-blocks     Used Available Capacity Mounted on\n"
+    "/dev/vda         264212084 {used}  {free}      34% /\n"
+)
+CGROUPS = "@@proc-cgroups\n#subsys_name\thierarchy\tnum_cgroups\tenabled\nmemory\t4\t{n}\t1\n"
+
+
+def _prep(used: int = 35575864, cgroups: int = 88, fs: str = "tmpfs") -> KernelPrep:
+    df = DF.format(used=used, free=300000000 - used)
+    return KernelPrep(
+        disk=MappingProxyType({"/var/lib/kubelet": ("/var/lib", df)}),
+        cgroup=f"@@fs\n{fs}\n" + CGROUPS.format(n=cgroups),
+    )
+
+
+def test_used_space_and_cgroup_counts_are_not_compared():
+    """They count what the machine holds at the moment, so they move under other tests."""
+    old = dataclasses.replace(parse_facts(RECORDED), kernelprep=_prep())
+    new = dataclasses.replace(old, kernelprep=_prep(used=35575900, cgroups=90))
+    assert differences(old, new, old) == []
+
+
+def test_a_group_of_facts_is_named_by_the_part_that_differs():
+    old = dataclasses.replace(parse_facts(RECORDED), kernelprep=_prep())
+    new = dataclasses.replace(old, kernelprep=_prep(used=1, fs="cgroup2fs"))
+    [found] = differences(old, new, old)
+    assert found.startswith("kernelprep.cgroup: '@@fs\\ntmpfs\\n")
+    assert "new '@@fs\\ncgroup2fs\\n" in found
+    # A count masked on both sides, so only the part that differs is shown.
+    assert "disk" not in found and "88" not in found
+
+
+def test_a_df_line_of_another_shape_is_still_a_difference():
+    old = dataclasses.replace(parse_facts(RECORDED), kernelprep=_prep())
+    torn = KernelPrep(disk=MappingProxyType({"/var/lib/kubelet": ("/var/lib", DF[:70])}))
+    new = dataclasses.replace(old, kernelprep=dataclasses.replace(_prep(), disk=torn.disk))
+    assert [d.split(":")[0] for d in differences(old, new, old)] == ["kernelprep.disk"]
