@@ -139,7 +139,7 @@ def _differences_but_the_dump_order(old: Facts, new: Facts, again: Facts) -> lis
     assert dirs[0] == dirs[1]
     assert kfix.parse_process(a.dump) == kfix.parse_process(b.dump)
     assert kfix.parse_metrics(a.dump) == kfix.parse_metrics(b.dump)
-    return [x for x in differences(old, new, again) if not x.startswith("kubelet_files:")]
+    return [x for x in differences(old, new, again) if not x.startswith("kubelet_files.dump:")]
 
 
 # -- the host name's addresses --------------------------------------------------------------

@@ -4,6 +4,7 @@ each field parsed from its own sections is the whole gather's."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,7 +42,10 @@ def compare(run: Callable[[list[str]], list[str]]) -> list[str]:
         new = parse_facts(answer)
         moved = _differing(old, new, old_again)
         found += [
-            f"{sorted(asked)}: {k}: {v}" for k, v in moved.items() if k.split("[")[0] in fields
+            f"{sorted(asked)}: {k}: {v}"
+            for k, v in moved.items()
+            # sysctls[KEY], kernelprep.cgroup: the field's name before the key or part
+            if re.split(r"[\[.]", k)[0] in fields
         ]
     return found
 
