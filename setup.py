@@ -12,8 +12,11 @@ CATALOG = {
     "hostkit_catalog.checks": "checks",
     "hostkit_catalog.remediations": "remediations",
 }
+# Directories of data files only (no __init__.py): listed as packages, so setuptools
+# installs them as package data and does not warn that it may stop doing so.
+DATA = ["kit.reports.schema", "kit.reports.templates", "hostkit_catalog.checks.profiles"]
 
 setup(
-    packages=[*find_packages(include=["kit", "kit.*", "hostkit_catalog"]), *CATALOG],
+    packages=[*find_packages(include=["kit", "kit.*", "hostkit_catalog"]), *CATALOG, *DATA],
     package_dir=CATALOG,
 )
