@@ -67,7 +67,9 @@ TIERS = (
     Tier("hosts-vm", ("tests/hosts", "-m", "vm", "-n", "2", "--dist", "loadgroup"), lane="vm"),
     Tier("unit", ("tests/unit", "-n", "2")),
     Tier("local", ("tests/local", "-n", "2", "-m", "not wheel and not image")),
-    Tier("ssh", ("tests/ssh", "-n", "2", f"--deselect={_PARITY}")),
+    # loadgroup: every test of the sshd with the test users runs on one worker
+    # (tests/ssh/conftest.py), the rest on the other meanwhile.
+    Tier("ssh", ("tests/ssh", "-n", "2", "--dist", "loadgroup", f"--deselect={_PARITY}")),
     Tier("parity", (_PARITY,)),
     Tier("plugin", ("tests/plugin", "-n", "2")),
     # The wheel as a user gets it: built, installed into a fresh venv, run from an empty

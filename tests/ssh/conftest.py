@@ -15,6 +15,8 @@ from kit.connection import Connection, FromCallable
 from tests.ssh import sshd
 from tests.tiers import unavailable
 
+USERS_GROUP = "ssh-test-users"
+
 
 def _serve(users: bool) -> Iterator[sshd.Sshd]:
     ctx = sshd.running(users=users)
@@ -26,6 +28,17 @@ def _serve(users: bool) -> Iterator[sshd.Sshd]:
         yield started
     finally:
         ctx.__exit__(None, None, None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the group marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The test users are the machine's, so one session at a time holds them (sshd.running's
+    # lock): a second xdist worker asking for them waits for the first worker's session to
+    # end. Their tests are one group, which the tier's --dist loadgroup hands to one worker,
+    # and the other worker runs the rest meanwhile.
+    for item in items:
+        if "server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(USERS_GROUP))
 
 
 @pytest.fixture(scope="session")
