@@ -292,7 +292,7 @@ for s; do
     b=$(cat /proc/sys/kernel/ns_last_pid)
     echo $((b - a - 2)) >"$w/count.$i"
     # The processes themselves, for a failure's message: a second run, under strace.
-    [ -z "$HK_TRACE" ] || strace -f -qq -s 48 -e trace=execve,exit_group -e signal=none \
+    [ "$i" != "$HK_TRACE" ] || strace -f -qq -s 48 -e trace=execve,exit_group -e signal=none \
         -o "$w/trace.$i" sh -c "$t" hostkit-facts /etc/kubernetes/pki/ca.crt /nonexistent \
         -- bash zz-absent >/dev/null 2>&1
 done
@@ -306,7 +306,7 @@ def run_scripts(
     *,
     old_systemd: bool = False,
     files: dict[str, str] | None = None,
-    trace: bool = False,
+    traced: int | None = None,
     procs: tuple[str, ...] = (),
     stubs: dict[str, str] | None = None,
     udp: tuple[int, ...] = (),
@@ -314,11 +314,11 @@ def run_scripts(
     bus: bool = True,
 ) -> list[str]:
     """The raw answers of scripts on the fake node, one after another; files: more of the
-    node's files, or other texts for them; trace: each script runs a second time under
-    strace, for started(); procs: more processes running, by name (comm); stubs: other
-    answers of the stubbed programs; udp: UDP ports more sockets hold on loopback;
-    cmdlines: other command lines (/proc/PID/cmdline) of the kubelet or kube-proxy; bus:
-    whether the system bus's socket is there (D-Bus runs)."""
+    node's files, or other texts for them; traced: the script (by its index, from 0) that
+    runs a second time under strace, for started(); procs: more processes running, by
+    name (comm); stubs: other answers of the stubbed programs; udp: UDP ports more sockets
+    hold on loopback; cmdlines: other command lines (/proc/PID/cmdline) of the kubelet or
+    kube-proxy; bus: whether the system bus's socket is there (D-Bus runs)."""
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         pytest.skip("a fake node in namespaces of its own needs root and unshare")
     for name, raw in (cmdlines or {}).items():
@@ -344,13 +344,13 @@ def run_scripts(
         path = work / f"script.{i}"
         path.write_text(text)
         paths.append(str(path))
-    if trace and shutil.which("strace") is None:
+    if traced is not None and shutil.which("strace") is None:
         pytest.skip("the list of a script's processes needs strace")
     env = {
         **os.environ,
         "HK_WORK": str(work),
         "HK_SYSTEMD": "old" if old_systemd else "new",
-        "HK_TRACE": "1" if trace else "",
+        "HK_TRACE": "" if traced is None else str(traced + 1),
         "HK_PROCS": " ".join(procs),
         "HK_NO_BUS": "" if bus else "1",
         "HK_UDP": " ".join(str(p) for p in udp),
@@ -391,7 +391,7 @@ _ARG = re.compile(r'"((?:[^"\\]|\\.)*)"(\.\.\.)?')
 
 def started(work: Path, index: int) -> list[str]:
     """The processes script number index (from 0) of the last run_scripts(work, ...,
-    trace=True) started, as strace saw them: each one's command line, "(subshell)" for
+    traced=index) started, as strace saw them: each one's command line, "(subshell)" for
     one that ran no program; the script's own sh is not one of them."""
     programs: dict[str, str] = {}
     pending: dict[str, str] = {}

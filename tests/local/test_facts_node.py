@@ -81,7 +81,7 @@ def test_a_unit_file_without_a_last_newline_still_names_the_kubelet_config_dir(t
 
 
 def test_processes_of_a_node_gather(tmp_path: Path):
-    run_scripts(tmp_path, [":", OLD_SCRIPT.read_text(), script()], trace=True)
+    run_scripts(tmp_path, [":", OLD_SCRIPT.read_text(), script()], traced=2)
     empty, before, after = counts(tmp_path, 3)
     programs = started(tmp_path, 2)
     print(f"node gather (root, systemd, kubelet, containerd): {after} processes; before: {before}")
@@ -107,7 +107,7 @@ def _node(tmp_path: Path, **node) -> tuple[list[str], list[str]]:
     """(the programs the gather started, the differences of its facts from the earlier
     script's) on the fake node as node changes it."""
     old, new, again = run_scripts(
-        tmp_path, [OLD_SCRIPT.read_text(), script(), OLD_SCRIPT.read_text()], trace=True, **node
+        tmp_path, [OLD_SCRIPT.read_text(), script(), OLD_SCRIPT.read_text()], traced=1, **node
     )
     facts = [parse_facts(text) for text in (old, new, again)]
     return [p.split()[0] for p in started(tmp_path, 1)], differences(*facts)
@@ -149,7 +149,7 @@ def test_chronyc_is_asked_where_proc_hides_processes_from_the_login(
         f"&& {remount}exec setpriv --reuid=65534 --regid=65534 --clear-groups "
         f'dash -c "$(cat {tmp_path}/gather.sh)" hostkit-facts "$@"'
     )
-    (answer,) = run_scripts(tmp_path, [as_nobody], trace=True)
+    (answer,) = run_scripts(tmp_path, [as_nobody], traced=0)
     assert "@@hostkit:end" in answer
     programs = [p.split()[0] for p in started(tmp_path, 0)]
     assert ("chronyc" in programs) == asked, programs
@@ -220,7 +220,7 @@ def test_the_command_lines_read_as_tr_read_them(
 ):
     """One paste -z reads the kubelet's and kube-proxy's command lines, where each had
     its tr: the dump holds what tr's answers held."""
-    (new,) = run_scripts(tmp_path, [script()], trace=True, cmdlines=cmdlines)
+    (new,) = run_scripts(tmp_path, [script()], traced=0, cmdlines=cmdlines)
     dump = split_sections(new)["kubelet-files"]
     kubelet = _as_tr_read_it(cmdlines.get("kubelet", _KUBELET))
     proxy = _as_tr_read_it(cmdlines.get("kube-proxy", _PROXY))
@@ -250,7 +250,7 @@ _NATIVE_NTP = SYSTEMCTL.replace(
     "stubs", [{}, {"systemctl": _NATIVE_NTP}], ids=["init-script", "unit-file"]
 )
 def test_is_enabled_is_not_started_for_an_init_scripts_unit(tmp_path: Path, stubs: dict[str, str]):
-    old, new = run_scripts(tmp_path, [OLD_SCRIPT.read_text(), script()], trace=True, stubs=stubs)
+    old, new = run_scripts(tmp_path, [OLD_SCRIPT.read_text(), script()], traced=1, stubs=stubs)
     assert split_sections(new)["units"] == split_sections(old)["units"]
     assert "ntp.service=disabled" in split_sections(new)["units"]
     # The stub is python3 SCRIPT VERB... (its path may be cut short in the trace).

@@ -60,7 +60,7 @@ def _gather(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, links: dict[str, st
     started) on the fake node with these links."""
     monkeypatch.setattr(fake_node, "LINKS", links)
     old, new = run_scripts(
-        tmp_path, [OLD_SCRIPT.read_text(), script()], files=FILES, trace=True, **node
+        tmp_path, [OLD_SCRIPT.read_text(), script()], files=FILES, traced=1, **node
     )
     programs = [p.split()[0] for p in started(tmp_path, 1)]
     return split_sections(old), new, programs

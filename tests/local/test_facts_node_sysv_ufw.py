@@ -34,9 +34,7 @@ def _gathers(tmp_path: Path, prep: str, **node) -> tuple[str, str, list[str]]:
     """(the earlier script's answer, the script's, the programs the script started) on the
     fake node, after prep (a shell command run in the node first)."""
     # The script runs before the earlier one, whose ufw may load a legacy table.
-    _, new, old = run_scripts(
-        tmp_path, [prep, script(), OLD_SCRIPT.read_text()], trace=True, **node
-    )
+    _, new, old = run_scripts(tmp_path, [prep, script(), OLD_SCRIPT.read_text()], traced=1, **node)
     return old, new, started(tmp_path, 1)
 
 
@@ -155,7 +153,7 @@ def test_each_shell_reads_the_rc_links_and_ufws_status_alike(tmp_path: Path, she
     (tmp_path / "gather.sh").write_text(script())
     prep = "mkdir -p /etc/rc5.d && ln -sf ../init.d/gone /etc/rc5.d/S02ntp"
     other = f'exec {shell} -c "$(cat {tmp_path}/gather.sh)" hostkit-facts "$@"'
-    _, by_dash, new = run_scripts(tmp_path, [prep, script(), other], trace=True)
+    _, by_dash, new = run_scripts(tmp_path, [prep, script(), other], traced=2)
     for name in ("units", "hostprep-ufw"):
         assert split_sections(new)[name] == split_sections(by_dash)[name], name
     assert "ntp.service=enabled\n" in split_sections(new)["units"]

@@ -70,9 +70,7 @@ def test_the_config_dir_drop_ins_are_what_find_lists(tmp_path: Path, shell: str,
     gather = LINKS + DROP + f"{shell} -c {shlex.quote(script())} hostkit-facts " + '"$@"'
     # find fails for the unreadable directory: the node's run stops at a failing last script.
     find = LINKS + DROP + f"find {shlex.quote(config_dir)}/ ! -type d -name '*.conf' 2>/dev/null\n:"
-    answer, listed = run_scripts(
-        tmp_path, [gather, find], files=TREE | _unit(config_dir), trace=True
-    )
+    answer, listed = run_scripts(tmp_path, [gather, find], files=TREE | _unit(config_dir), traced=0)
     programs = [p.split()[0] for p in started(tmp_path, 0)]
     assert "find" not in programs, programs
     # find's lines split into words, as the gather splits them (a name with a space is two).
@@ -104,7 +102,7 @@ def test_find_is_asked_where_a_directory_lists_names_it_cannot_search(tmp_path: 
     gather = lock + DROP + f"sh -c {shlex.quote(script())} hostkit-facts " + '"$@"'
     find = lock + DROP + f"find {DIR}/ ! -type d -name '*.conf' 2>/dev/null\n:"
     tree = TREE | {f"{DIR}/listonly/95-i.conf": "i: 9\n", f"{DIR}/listonly/in/96.conf": ""}
-    answer, listed = run_scripts(tmp_path, [gather, find], files=tree, trace=True)
+    answer, listed = run_scripts(tmp_path, [gather, find], files=tree, traced=0)
     programs = [p.split()[0] for p in started(tmp_path, 0)]
     assert "find" in programs, programs
     assert f"{DIR}/listonly/95-i.conf" in listed.split()
@@ -156,7 +154,7 @@ def _hosts(
     the fake node with those /etc/hosts and /etc/nsswitch.conf, the gather run by shell."""
     files = {"/etc/hosts": hosts, "/etc/nsswitch.conf": nsswitch}
     gather = script() if shell == "sh" else f"exec {shell} -c {shlex.quote(script())} sh " + '"$@"'
-    old, new = run_scripts(tmp_path, [OLD_SCRIPT.read_text(), gather], files=files, trace=True)
+    old, new = run_scripts(tmp_path, [OLD_SCRIPT.read_text(), gather], files=files, traced=1)
     programs = [p.split()[0] for p in started(tmp_path, 1)]
     return programs, parse_facts(new).hostname_addresses, parse_facts(old).hostname_addresses
 
